@@ -1,0 +1,77 @@
+// Command tracker benchmarks OpenAI-compatible LLM inference endpoints and keeps every
+// result in an embedded SQLite database. This file only wires the command line to the
+// packages; each subcommand's flags live in a cmd_*.go file beside it.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v3"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a run-time failure
+	exitUsage   = 2 // bad flags, config or input
+)
+
+// usageError marks an error as the user's input being wrong (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+}
+
+// run is the whole program, testable: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := &cli.Command{
+		Name:                  "tracker",
+		Usage:                 "benchmark LLM inference endpoints and keep every result in SQLite",
+		Version:               version,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		EnableShellCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "db", Value: "tracker.db", Usage: "the SQLite database file", Sources: cli.EnvVars("TRACKER_DB")},
+		},
+		Commands: []*cli.Command{
+			runCommand(),
+			runsCommand(),
+			queryCommand(),
+		},
+		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+			return usageError{err}
+		},
+		ExitErrHandler: func(ctx context.Context, cmd *cli.Command, err error) {},
+	}
+	if err := root.Run(ctx, args); err != nil {
+		fmt.Fprintf(stderr, "tracker: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) || isFlagError(err) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return exitOK
+}

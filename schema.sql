@@ -1,0 +1,261 @@
+-- tracker's database schema: the one source of truth, embedded in the binary.
+--
+-- Migrations: each block below starts with a line "-- migration: N" (N = 1, 2, 3 ...).
+-- A database records the last block it applied in PRAGMA user_version; opening it applies
+-- every later block in order, each in one transaction. Blocks are append-only: never edit a
+-- block that has shipped, add a new one. docs/schema.md documents every table and view.
+--
+-- Conventions: times of day are RFC 3339 UTC text with nanoseconds ("..._at"); durations are
+-- REAL milliseconds ("..._ms") measured on a monotonic clock; booleans are INTEGER 0/1.
+
+-- migration: 1
+
+-- One invocation of `tracker run`. Never updated after it ends, except by `--resume`.
+CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    label           TEXT    NOT NULL DEFAULT '',
+    status          TEXT    NOT NULL CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+    started_at      TEXT    NOT NULL,
+    ended_at        TEXT,
+    tool_version    TEXT    NOT NULL,
+    host            TEXT    NOT NULL,
+    config_json     TEXT    NOT NULL,              -- resolved run configuration, secrets removed
+    dataset         TEXT    NOT NULL,              -- what --dataset named
+    dataset_hash    TEXT    NOT NULL,              -- sha256 of the dataset source
+    prompt_set_hash TEXT    NOT NULL,              -- sha256 over the ordered prompt text hashes
+    seed            INTEGER NOT NULL,
+    max_tokens      INTEGER,
+    temperature     REAL,
+    stream          INTEGER NOT NULL DEFAULT 1 CHECK (stream IN (0, 1)),
+    load_mode       TEXT    NOT NULL DEFAULT 'closed' CHECK (load_mode IN ('closed', 'open')),
+    run_order       TEXT    NOT NULL DEFAULT 'interleaved',
+    error           TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+-- The endpoints one run measured, as resolved for that run (no secrets).
+CREATE TABLE endpoints (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES runs (id),
+    name        TEXT    NOT NULL,
+    base_url    TEXT    NOT NULL,
+    model       TEXT    NOT NULL,
+    hardware    TEXT    NOT NULL DEFAULT '',
+    preset      TEXT    NOT NULL DEFAULT '',
+    config_json TEXT    NOT NULL DEFAULT '{}',     -- endpoint config, secrets removed
+    UNIQUE (run_id, name)
+) STRICT;
+
+-- The run's prompt set, in the order every endpoint received it.
+CREATE TABLE prompts (
+    run_id       INTEGER NOT NULL REFERENCES runs (id),
+    idx          INTEGER NOT NULL,                 -- position in the run's prompt order, from 0
+    prompt_id    TEXT    NOT NULL,                 -- the dataset row's id
+    source_row   INTEGER,                          -- the dataset row's index in its source
+    text_hash    TEXT    NOT NULL,                 -- sha256 of the rendered messages
+    input_tokens INTEGER NOT NULL,                 -- rendered messages counted with the tokenizer
+    gold_json    TEXT    NOT NULL DEFAULT '[]',    -- gold answers, when the dataset has them
+    PRIMARY KEY (run_id, idx)
+) STRICT;
+
+-- One load level of one endpoint in one run: a concurrency (closed loop) or a rate (open loop).
+CREATE TABLE levels (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL REFERENCES runs (id),
+    endpoint_id INTEGER NOT NULL REFERENCES endpoints (id),
+    concurrency INTEGER NOT NULL,                  -- requests in flight (closed loop); cap for open loop, 0 = none
+    rate        REAL,                              -- requests/s (open loop); NULL for closed loop
+    trial       INTEGER NOT NULL DEFAULT 1,        -- repeat number of this level within the run
+    status      TEXT    NOT NULL CHECK (status IN ('running', 'completed', 'interrupted', 'failed', 'stopped')),
+    started_at  TEXT    NOT NULL,
+    ended_at    TEXT,
+    note        TEXT    NOT NULL DEFAULT ''        -- why a level stopped early, flags
+) STRICT;
+
+-- Every request sent, warm-ups and failures included.
+CREATE TABLE requests (
+    id                   INTEGER PRIMARY KEY,
+    run_id               INTEGER NOT NULL REFERENCES runs (id),
+    level_id             INTEGER NOT NULL REFERENCES levels (id),
+    endpoint_id          INTEGER NOT NULL REFERENCES endpoints (id),
+    prompt_idx           INTEGER NOT NULL,         -- prompts.idx
+    prompt_id            TEXT    NOT NULL,         -- prompts.prompt_id
+    warmup               INTEGER NOT NULL DEFAULT 0 CHECK (warmup IN (0, 1)),
+    attempt              INTEGER NOT NULL DEFAULT 1,
+    final                INTEGER NOT NULL DEFAULT 1 CHECK (final IN (0, 1)), -- last attempt of its request
+    status               TEXT    NOT NULL CHECK (status IN ('ok', 'error', 'timeout', 'canceled', 'truncated')),
+    http_status          INTEGER,
+    error_class          TEXT    NOT NULL DEFAULT '',
+    error_message        TEXT    NOT NULL DEFAULT '',
+    finish_reason        TEXT    NOT NULL DEFAULT '',
+    started_at           TEXT    NOT NULL,         -- wall clock at t0
+    scheduled_ms         REAL,                     -- open loop: intended send time, ms after level start
+    start_ms             REAL    NOT NULL,         -- t0, ms after level start (monotonic)
+    queue_ms             REAL    NOT NULL DEFAULT 0, -- wait for a concurrency slot before t0
+    elapsed_ms           REAL    NOT NULL,         -- t0 to the end of the response (or the failure)
+    ttft_ms              REAL,
+    ttfc_ms              REAL,                     -- time to first content token (after reasoning)
+    e2e_ms               REAL,
+    tpot_ms              REAL,
+    itl_ms               TEXT    NOT NULL DEFAULT '[]', -- JSON array of inter-token gaps
+    chunks               INTEGER NOT NULL DEFAULT 0, -- token-bearing chunks received
+    input_tokens         INTEGER,
+    input_tokens_source  TEXT    NOT NULL DEFAULT '' CHECK (input_tokens_source IN ('', 'usage', 'tokenizer')),
+    output_tokens        INTEGER,
+    output_tokens_source TEXT    NOT NULL DEFAULT '' CHECK (output_tokens_source IN ('', 'usage', 'tokenizer')),
+    reasoning_tokens     INTEGER,
+    response_text        TEXT    NOT NULL DEFAULT '',
+    reasoning_text       TEXT    NOT NULL DEFAULT '',
+    usage_json           TEXT,                     -- the server's usage object, verbatim
+    server_ttft_ms       REAL,                     -- server-reported time to first token
+    server_e2e_ms        REAL,                     -- server-reported total latency
+    server_json          TEXT,                     -- other server-side fields (gateway timings)
+    em                   REAL,                     -- SQuAD exact match of the answer, 0 or 1
+    f1                   REAL,                     -- SQuAD F1 of the answer, 0..1
+    relay_flag           INTEGER NOT NULL DEFAULT 0 CHECK (relay_flag IN (0, 1))
+) STRICT;
+
+CREATE INDEX requests_by_level ON requests (level_id, status);
+CREATE INDEX requests_by_run ON requests (run_id, endpoint_id);
+CREATE INDEX levels_by_run ON levels (run_id, endpoint_id);
+
+-- Analysts' contract: one row per measured request (warm-ups and superseded retry attempts excluded).
+CREATE VIEW v_requests AS
+SELECT r.id              AS request_id,
+       r.run_id          AS run_id,
+       ru.label          AS label,
+       e.name            AS endpoint,
+       e.model           AS model,
+       l.concurrency     AS concurrency,
+       l.rate            AS rate,
+       l.trial           AS trial,
+       r.prompt_id       AS prompt_id,
+       r.prompt_idx      AS prompt_idx,
+       r.status          AS status,
+       r.error_class     AS error_class,
+       r.http_status     AS http_status,
+       r.finish_reason   AS finish_reason,
+       r.ttft_ms         AS ttft_ms,
+       r.ttfc_ms         AS ttfc_ms,
+       r.e2e_ms          AS e2e_ms,
+       r.tpot_ms         AS tpot_ms,
+       r.queue_ms        AS queue_ms,
+       r.input_tokens    AS input_tokens,
+       r.output_tokens   AS output_tokens,
+       r.reasoning_tokens AS reasoning_tokens,
+       r.started_at      AS started_at,
+       r.server_ttft_ms  AS server_ttft_ms,
+       r.server_e2e_ms   AS server_e2e_ms,
+       r.em              AS em,
+       r.f1              AS f1,
+       r.attempt         AS attempt,
+       r.level_id        AS level_id,
+       r.endpoint_id     AS endpoint_id,
+       r.start_ms        AS start_ms,
+       r.elapsed_ms      AS elapsed_ms
+FROM requests r
+JOIN runs ru     ON ru.id = r.run_id
+JOIN endpoints e ON e.id = r.endpoint_id
+JOIN levels l    ON l.id = r.level_id
+WHERE r.warmup = 0 AND r.final = 1;
+
+-- Analysts' contract: one row per run x endpoint x load level (x trial). Definitions in docs/metrics.md.
+-- Percentiles interpolate linearly between closest ranks (numpy's default): rank h = (n-1)p.
+CREATE VIEW v_summary AS
+WITH base AS (
+    SELECT level_id, status, e2e_ms, ttft_ms, tpot_ms, output_tokens, start_ms, elapsed_ms, em, f1
+    FROM requests
+    WHERE warmup = 0 AND final = 1
+),
+metric AS (
+              SELECT level_id, 1 AS m, e2e_ms  AS v FROM base WHERE status = 'ok' AND e2e_ms  IS NOT NULL
+    UNION ALL SELECT level_id, 2 AS m, ttft_ms AS v FROM base WHERE status = 'ok' AND ttft_ms IS NOT NULL
+    UNION ALL SELECT level_id, 3 AS m, tpot_ms AS v FROM base WHERE status = 'ok' AND tpot_ms IS NOT NULL
+),
+ranked AS (
+    SELECT level_id, m, v,
+           ROW_NUMBER() OVER (PARTITION BY level_id, m ORDER BY v) - 1 AS i,
+           COUNT(*)     OVER (PARTITION BY level_id, m)                AS n
+    FROM metric
+),
+quantile (p) AS (VALUES (0.5), (0.9), (0.99)),
+pct AS (
+    SELECT level_id, m, p,
+           SUM(CASE
+                   WHEN i = CAST((n - 1) * p AS INTEGER)
+                       THEN v * (1.0 - ((n - 1) * p - CAST((n - 1) * p AS INTEGER)))
+                   WHEN i = CAST((n - 1) * p AS INTEGER) + 1
+                       THEN v * ((n - 1) * p - CAST((n - 1) * p AS INTEGER))
+                   ELSE 0.0
+               END) AS value
+    FROM ranked CROSS JOIN quantile
+    GROUP BY level_id, m, p
+),
+pivot AS (
+    SELECT level_id,
+           MAX(CASE WHEN m = 1 AND p = 0.5  THEN value END) AS p50_e2e_ms,
+           MAX(CASE WHEN m = 1 AND p = 0.9  THEN value END) AS p90_e2e_ms,
+           MAX(CASE WHEN m = 1 AND p = 0.99 THEN value END) AS p99_e2e_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.5  THEN value END) AS p50_ttft_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.9  THEN value END) AS p90_ttft_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.99 THEN value END) AS p99_ttft_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.5  THEN value END) AS p50_tpot_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.9  THEN value END) AS p90_tpot_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.99 THEN value END) AS p99_tpot_ms
+    FROM pct
+    GROUP BY level_id
+),
+agg AS (
+    SELECT level_id,
+           COUNT(*)                                                     AS n,
+           SUM(status = 'ok')                                           AS ok,
+           AVG(CASE WHEN status = 'ok' THEN e2e_ms END)                 AS mean_e2e_ms,
+           AVG(CASE WHEN status = 'ok' THEN ttft_ms END)                AS mean_ttft_ms,
+           AVG(CASE WHEN status = 'ok' THEN tpot_ms END)                AS mean_tpot_ms,
+           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END)   AS output_tokens,
+           MAX(start_ms + elapsed_ms) - MIN(start_ms)                   AS window_ms,
+           AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
+                    THEN output_tokens * 1000.0 / e2e_ms END)           AS mean_req_tok_s,
+           100.0 * AVG(em)                                              AS em,
+           100.0 * AVG(f1)                                              AS f1
+    FROM base
+    GROUP BY level_id
+)
+SELECT l.run_id                                   AS run_id,
+       ru.label                                   AS label,
+       e.name                                     AS endpoint,
+       e.model                                    AS model,
+       l.concurrency                              AS concurrency,
+       l.rate                                     AS rate,
+       l.trial                                    AS trial,
+       l.id                                       AS level_id,
+       l.status                                   AS level_status,
+       a.n                                        AS n,
+       a.ok                                       AS ok,
+       1.0 * a.ok / a.n                           AS success_rate,
+       a.mean_e2e_ms                              AS mean_e2e_ms,
+       pv.p50_e2e_ms, pv.p90_e2e_ms, pv.p99_e2e_ms,
+       a.mean_ttft_ms                             AS mean_ttft_ms,
+       pv.p50_ttft_ms, pv.p90_ttft_ms, pv.p99_ttft_ms,
+       a.mean_tpot_ms                             AS mean_tpot_ms,
+       pv.p50_tpot_ms, pv.p90_tpot_ms, pv.p99_tpot_ms,
+       a.output_tokens                            AS output_tokens,
+       a.window_ms / 1000.0                       AS duration_s,
+       CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0 / a.window_ms END AS output_tok_s,
+       CASE WHEN a.window_ms > 0 THEN a.ok * 1000.0 / a.window_ms END            AS req_s,
+       a.mean_req_tok_s                           AS mean_req_tok_s,
+       a.em                                       AS em,
+       a.f1                                       AS f1
+FROM agg a
+JOIN levels l     ON l.id = a.level_id
+JOIN runs ru      ON ru.id = l.run_id
+JOIN endpoints e  ON e.id = l.endpoint_id
+LEFT JOIN pivot pv ON pv.level_id = a.level_id;
+
+-- One row per run, newest first when ordered by run_id DESC.
+CREATE VIEW v_runs AS
+SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.dataset, ru.seed,
+       ru.max_tokens, ru.temperature, ru.load_mode, ru.tool_version, ru.host,
+       (SELECT group_concat(name, ',') FROM (SELECT name FROM endpoints WHERE run_id = ru.id ORDER BY name)) AS endpoints,
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1) AS requests,
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok
+FROM runs ru;

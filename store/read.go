@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Table is the result of an ad-hoc query: column names and rows of driver values
+// (int64, float64, string, []byte or nil).
+type Table struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// Query runs one analyst's statement. Through a read-only handle a write fails with ErrReadOnly.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*Table, error) {
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, db.wrapQueryErr(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, db.wrapQueryErr(err)
+	}
+	t := &Table{Columns: cols}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, db.wrapQueryErr(err)
+		}
+		t.Rows = append(t.Rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrapQueryErr(err)
+	}
+	return t, nil
+}
+
+func (db *DB) wrapQueryErr(err error) error {
+	msg := err.Error()
+	if db.readOnly && (strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") ||
+		strings.Contains(msg, "query_only")) {
+		return fmt.Errorf("query: %w (%v)", ErrReadOnly, err)
+	}
+	return fmt.Errorf("query: %w", err)
+}
+
+func parseTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s.String)
+	return t
+}
+
+// RunInfo is one line of the run history.
+type RunInfo struct {
+	Run
+	Endpoints []string
+	Requests  int
+	OK        int
+}
+
+// Runs lists runs newest first; limit <= 0 lists all.
+func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
+	q := `SELECT r.id, r.label, r.status, r.started_at, r.ended_at, r.tool_version, r.host, r.dataset,
+	             r.seed, r.max_tokens, r.temperature, r.stream, r.load_mode, r.run_order, r.error,
+	             coalesce(v.endpoints, ''), v.requests, v.ok
+	      FROM runs r JOIN v_runs v ON v.run_id = r.id ORDER BY r.id DESC`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := db.sql.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	defer rows.Close()
+	var out []RunInfo
+	for rows.Next() {
+		var ri RunInfo
+		var started, ended sql.NullString
+		var maxTok sql.NullInt64
+		var temp sql.NullFloat64
+		var stream int
+		var eps string
+		if err := rows.Scan(&ri.ID, &ri.Label, &ri.Status, &started, &ended, &ri.ToolVersion, &ri.Host,
+			&ri.Dataset, &ri.Seed, &maxTok, &temp, &stream, &ri.LoadMode, &ri.Order, &ri.Error,
+			&eps, &ri.Requests, &ri.OK); err != nil {
+			return nil, fmt.Errorf("listing runs: %w", err)
+		}
+		ri.StartedAt, ri.EndedAt = parseTime(started), parseTime(ended)
+		ri.MaxTokens = int(maxTok.Int64)
+		if temp.Valid {
+			t := temp.Float64
+			ri.Temperature = &t
+		}
+		ri.Stream = stream == 1
+		if eps != "" {
+			ri.Endpoints = strings.Split(eps, ",")
+		}
+		out = append(out, ri)
+	}
+	return out, rows.Err()
+}
+
+// GetRun reads one run row.
+func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
+	var r Run
+	var started, ended sql.NullString
+	var maxTok sql.NullInt64
+	var temp sql.NullFloat64
+	var stream int
+	err := db.sql.QueryRowContext(ctx, `SELECT id, label, status, started_at, ended_at, tool_version, host,
+		config_json, dataset, dataset_hash, prompt_set_hash, seed, max_tokens, temperature, stream,
+		load_mode, run_order, error FROM runs WHERE id = ?`, id).Scan(&r.ID, &r.Label, &r.Status,
+		&started, &ended, &r.ToolVersion, &r.Host, &r.ConfigJSON, &r.Dataset, &r.DatasetHash,
+		&r.PromptSetHash, &r.Seed, &maxTok, &temp, &stream, &r.LoadMode, &r.Order, &r.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("reading run %d: %w", id, err)
+	}
+	r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
+	r.MaxTokens = int(maxTok.Int64)
+	if temp.Valid {
+		t := temp.Float64
+		r.Temperature = &t
+	}
+	r.Stream = stream == 1
+	return r, nil
+}
+
+// SummaryRow is one row of v_summary. Nil pointers are NULL (no successful request).
+type SummaryRow struct {
+	RunID        int64
+	Label        string
+	Endpoint     string
+	Model        string
+	Concurrency  int
+	Rate         *float64
+	Trial        int
+	LevelID      int64
+	LevelStatus  string
+	N            int
+	OK           int
+	SuccessRate  float64
+	MeanE2EMS    *float64
+	P50E2EMS     *float64
+	P90E2EMS     *float64
+	P99E2EMS     *float64
+	MeanTTFTMS   *float64
+	P50TTFTMS    *float64
+	P90TTFTMS    *float64
+	P99TTFTMS    *float64
+	MeanTPOTMS   *float64
+	P50TPOTMS    *float64
+	P90TPOTMS    *float64
+	P99TPOTMS    *float64
+	OutputTokens int64
+	DurationS    *float64
+	OutputTokS   *float64
+	ReqS         *float64
+	MeanReqTokS  *float64
+	EM           *float64
+	F1           *float64
+}
+
+// Summary reads v_summary for one run, in level order.
+func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT run_id, label, endpoint, model, concurrency, rate, trial,
+		level_id, level_status, n, ok, success_rate, mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
+		mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, mean_tpot_ms, p50_tpot_ms, p90_tpot_ms,
+		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1
+		FROM v_summary WHERE run_id = ? ORDER BY level_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []SummaryRow
+	for rows.Next() {
+		var s SummaryRow
+		if err := rows.Scan(&s.RunID, &s.Label, &s.Endpoint, &s.Model, &s.Concurrency, &s.Rate, &s.Trial,
+			&s.LevelID, &s.LevelStatus, &s.N, &s.OK, &s.SuccessRate, &s.MeanE2EMS, &s.P50E2EMS, &s.P90E2EMS,
+			&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
+			&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
+			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1); err != nil {
+			return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,128 @@
+package store
+
+import "time"
+
+// Run is one invocation of `tracker run`.
+type Run struct {
+	ID            int64
+	Label         string
+	Status        string // running, completed, interrupted, failed
+	StartedAt     time.Time
+	EndedAt       time.Time // zero while running
+	ToolVersion   string
+	Host          string
+	ConfigJSON    string // resolved configuration without secrets
+	Dataset       string
+	DatasetHash   string
+	PromptSetHash string
+	Seed          int64
+	MaxTokens     int  // 0 = not set
+	Temperature   *float64
+	Stream        bool
+	LoadMode      string // closed, open
+	Order         string
+	Error         string
+}
+
+// Run statuses.
+const (
+	RunRunning     = "running"
+	RunCompleted   = "completed"
+	RunInterrupted = "interrupted"
+	RunFailed      = "failed"
+)
+
+// Endpoint is one endpoint as a run resolved it.
+type Endpoint struct {
+	ID         int64
+	RunID      int64
+	Name       string
+	BaseURL    string
+	Model      string
+	Hardware   string
+	Preset     string
+	ConfigJSON string // without secrets
+}
+
+// Prompt is one prompt of a run's prompt set.
+type Prompt struct {
+	Idx         int
+	PromptID    string
+	SourceRow   int // -1 when unknown
+	TextHash    string
+	InputTokens int
+	GoldJSON    string
+}
+
+// Level is one load level of one endpoint in a run.
+type Level struct {
+	ID          int64
+	RunID       int64
+	EndpointID  int64
+	Concurrency int
+	Rate        float64 // 0 = closed loop
+	Trial       int
+	Status      string
+	StartedAt   time.Time
+	EndedAt     time.Time
+	Note        string
+}
+
+// Request statuses.
+const (
+	StatusOK        = "ok"
+	StatusError     = "error"
+	StatusTimeout   = "timeout"
+	StatusCanceled  = "canceled"
+	StatusTruncated = "truncated"
+)
+
+// Token count sources.
+const (
+	SourceUsage     = "usage"
+	SourceTokenizer = "tokenizer"
+)
+
+// Request is one request's record. Pointer fields are NULL when nil.
+type Request struct {
+	RunID        int64
+	LevelID      int64
+	EndpointID   int64
+	PromptIdx    int
+	PromptID     string
+	Warmup       bool
+	Attempt      int
+	Final        bool
+	Status       string
+	HTTPStatus   int // 0 = none
+	ErrorClass   string
+	ErrorMessage string
+	FinishReason string
+	StartedAt    time.Time
+	ScheduledMS  *float64
+	StartMS      float64
+	QueueMS      float64
+	ElapsedMS    float64
+	TTFTMS       *float64
+	TTFCMS       *float64
+	E2EMS        *float64
+	TPOTMS       *float64
+	ITLMS        []float64
+	Chunks       int
+
+	InputTokens        *int
+	InputTokensSource  string
+	OutputTokens       *int
+	OutputTokensSource string
+	ReasoningTokens    *int
+
+	ResponseText  string
+	ReasoningText string
+	UsageJSON     string // "" = NULL
+	ServerTTFTMS  *float64
+	ServerE2EMS   *float64
+	ServerJSON    string // "" = NULL
+	EM            *float64
+	F1            *float64
+	RelayFlag     bool
+}

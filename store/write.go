@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// timeText is how every time of day is stored: RFC 3339, UTC, nanoseconds.
+func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return timeText(t)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateRun inserts a run row and returns its id.
+func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
+	if r.Status == "" {
+		r.Status = RunRunning
+	}
+	if r.LoadMode == "" {
+		r.LoadMode = "closed"
+	}
+	if r.Order == "" {
+		r.Order = "interleaved"
+	}
+	var temp any
+	if r.Temperature != nil {
+		temp = *r.Temperature
+	}
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs
+		(label, status, started_at, tool_version, host, config_json, dataset, dataset_hash,
+		 prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.Label, r.Status, timeText(r.StartedAt), r.ToolVersion, r.Host, r.ConfigJSON, r.Dataset,
+		r.DatasetHash, r.PromptSetHash, r.Seed, nullInt(r.MaxTokens), temp, boolInt(r.Stream),
+		r.LoadMode, r.Order)
+	if err != nil {
+		return 0, fmt.Errorf("recording run: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// FinishRun sets a run's final status, end time and error text.
+func (db *DB) FinishRun(ctx context.Context, runID int64, status string, ended time.Time, errText string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?`,
+		status, timeText(ended), errText, runID)
+	if err != nil {
+		return fmt.Errorf("finishing run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// AddEndpoint records an endpoint of a run and returns its id.
+func (db *DB) AddEndpoint(ctx context.Context, e Endpoint) (int64, error) {
+	if e.ConfigJSON == "" {
+		e.ConfigJSON = "{}"
+	}
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO endpoints
+		(run_id, name, base_url, model, hardware, preset, config_json) VALUES (?,?,?,?,?,?,?)`,
+		e.RunID, e.Name, e.BaseURL, e.Model, e.Hardware, e.Preset, e.ConfigJSON)
+	if err != nil {
+		return 0, fmt.Errorf("recording endpoint %s: %w", e.Name, err)
+	}
+	return res.LastInsertId()
+}
+
+// AddPrompts records a run's prompt set in one transaction.
+func (db *DB) AddPrompts(ctx context.Context, runID int64, prompts []Prompt) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording prompts: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO prompts
+		(run_id, idx, prompt_id, source_row, text_hash, input_tokens, gold_json) VALUES (?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("recording prompts: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range prompts {
+		var row any
+		if p.SourceRow >= 0 {
+			row = p.SourceRow
+		}
+		gold := p.GoldJSON
+		if gold == "" {
+			gold = "[]"
+		}
+		if _, err := stmt.ExecContext(ctx, runID, p.Idx, p.PromptID, row, p.TextHash, p.InputTokens, gold); err != nil {
+			return fmt.Errorf("recording prompt %d (%s): %w", p.Idx, p.PromptID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recording prompts: %w", err)
+	}
+	return nil
+}
+
+// StartLevel records the start of a load level and returns its id.
+func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
+	if l.Status == "" {
+		l.Status = RunRunning
+	}
+	if l.Trial == 0 {
+		l.Trial = 1
+	}
+	var rate any
+	if l.Rate > 0 {
+		rate = l.Rate
+	}
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO levels
+		(run_id, endpoint_id, concurrency, rate, trial, status, started_at, note) VALUES (?,?,?,?,?,?,?,?)`,
+		l.RunID, l.EndpointID, l.Concurrency, rate, l.Trial, l.Status, timeText(l.StartedAt), l.Note)
+	if err != nil {
+		return 0, fmt.Errorf("recording level: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// EndLevel sets a level's final status, end time and note.
+func (db *DB) EndLevel(ctx context.Context, levelID int64, status string, ended time.Time, note string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ? WHERE id = ?`,
+		status, timeText(ended), note, levelID)
+	if err != nil {
+		return fmt.Errorf("finishing level %d: %w", levelID, err)
+	}
+	return nil
+}
+
+const insertRequest = `INSERT INTO requests
+	(run_id, level_id, endpoint_id, prompt_idx, prompt_id, warmup, attempt, final, status, http_status,
+	 error_class, error_message, finish_reason, started_at, scheduled_ms, start_ms, queue_ms, elapsed_ms,
+	 ttft_ms, ttfc_ms, e2e_ms, tpot_ms, itl_ms, chunks, input_tokens, input_tokens_source, output_tokens,
+	 output_tokens_source, reasoning_tokens, response_text, reasoning_text, usage_json, server_ttft_ms,
+	 server_e2e_ms, server_json, em, f1, relay_flag)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func nullFloat(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func nullIntPtr(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func insertArgs(r *Request) []any {
+	attempt := r.Attempt
+	if attempt == 0 {
+		attempt = 1
+	}
+	return []any{
+		r.RunID, r.LevelID, r.EndpointID, r.PromptIdx, r.PromptID, boolInt(r.Warmup), attempt,
+		boolInt(r.Final), r.Status, nullInt(r.HTTPStatus), r.ErrorClass, r.ErrorMessage, r.FinishReason,
+		timeText(r.StartedAt), nullFloat(r.ScheduledMS), r.StartMS, r.QueueMS, r.ElapsedMS,
+		nullFloat(r.TTFTMS), nullFloat(r.TTFCMS), nullFloat(r.E2EMS), nullFloat(r.TPOTMS),
+		floatsJSON(r.ITLMS), r.Chunks, nullIntPtr(r.InputTokens), r.InputTokensSource,
+		nullIntPtr(r.OutputTokens), r.OutputTokensSource, nullIntPtr(r.ReasoningTokens),
+		r.ResponseText, r.ReasoningText, nullString(r.UsageJSON), nullFloat(r.ServerTTFTMS),
+		nullFloat(r.ServerE2EMS), nullString(r.ServerJSON), nullFloat(r.EM), nullFloat(r.F1),
+		boolInt(r.RelayFlag),
+	}
+}
+
+// InsertRequests writes requests in one transaction. The Writer uses it; tests and tools
+// that build databases directly may too.
+func (db *DB) InsertRequests(ctx context.Context, reqs []Request) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording requests: %w", err)
+	}
+	defer tx.Rollback()
+	if err := insertTx(ctx, tx, reqs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recording requests: %w", err)
+	}
+	return nil
+}
+
+func insertTx(ctx context.Context, tx *sql.Tx, reqs []Request) error {
+	stmt, err := tx.PrepareContext(ctx, insertRequest)
+	if err != nil {
+		return fmt.Errorf("recording requests: %w", err)
+	}
+	defer stmt.Close()
+	for i := range reqs {
+		if _, err := stmt.ExecContext(ctx, insertArgs(&reqs[i])...); err != nil {
+			return fmt.Errorf("recording request (prompt %s): %w", reqs[i].PromptID, err)
+		}
+	}
+	return nil
+}
