@@ -19,8 +19,8 @@ var (
 
 // Row is one record of a source: the SQuAD fields when it has them, and every field as read.
 type Row struct {
-	ID       string         // the row's id ("id" field, else its index)
-	Index    int            // position in the source, from 0
+	ID       string // the row's id ("id" field, else its index)
+	Index    int    // position in the source, from 0
 	Title    string
 	Context  string
 	Question string

@@ -8,13 +8,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 )
 
-// LoadFile reads a local dataset file, detecting its format by content: the original SQuAD
-// JSON ({"data":[{"paragraphs":[{"qas":[...]}]}]}) or JSON Lines (one object a line, in the
-// HuggingFace row shape id,title,context,question,answers or with a prompt field).
+// LoadFile reads a local dataset file with the default column names. See LoadFileWith.
 func LoadFile(path string) (*Source, error) {
+	return LoadFileWith(path, FieldMap{})
+}
+
+// LoadFileWith reads a local dataset file, detecting its format by content and extension:
+//   - parquet: the file starts with the magic "PAR1" (the extension .parquet or .pq demands it);
+//   - the original SQuAD JSON ({"data":[{"paragraphs":[{"qas":[...]}]}]});
+//   - a JSON array of objects, or JSON Lines (one object a line, in the HuggingFace row
+//     shape id,title,context,question,answers, or with a prompt field);
+//   - CSV with a header row (.csv; .tsv is tab-separated; other extensions are sniffed).
+//
+// m renames the columns that hold each part of a row; SQuAD JSON has fixed names and
+// ignores it.
+func LoadFileWith(path string, m FieldMap) (*Source, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading dataset: %w", err)
@@ -25,12 +39,29 @@ func LoadFile(path string) (*Source, error) {
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("dataset %s: %w", path, ErrEmpty)
 	}
-	if isSquadJSON(trimmed) {
+	ext := strings.ToLower(filepath.Ext(path))
+	isParquet := bytes.HasPrefix(b, parquetMagic)
+	switch {
+	case isParquet:
+		src.Rows, err = parseParquet(path, b, m)
+	case ext == ".parquet" || ext == ".pq":
+		return nil, fmt.Errorf("dataset %s: %w: the extension says parquet but the file does not start with %q", path, ErrFormat, parquetMagic)
+	case ext == ".csv":
+		src.Rows, err = parseCSV(path, b, ',', m)
+	case ext == ".tsv":
+		src.Rows, err = parseCSV(path, b, '\t', m)
+	case isSquadJSON(trimmed):
 		src.Rows, err = parseSquadJSON(path, trimmed)
-	} else if trimmed[0] == '{' {
-		src.Rows, err = parseJSONL(path, b)
-	} else {
-		return nil, fmt.Errorf("dataset %s: %w: want SQuAD JSON or JSON Lines", path, ErrFormat)
+	case trimmed[0] == '[':
+		src.Rows, err = parseJSONArray(path, trimmed, m)
+	case trimmed[0] == '{':
+		src.Rows, err = parseJSONL(path, b, m)
+	case ext == ".json" || ext == ".jsonl":
+		return nil, fmt.Errorf("dataset %s: %w: the extension says JSON but the content does not start with { or [", path, ErrFormat)
+	case looksLikeCSV(b):
+		src.Rows, err = parseCSV(path, b, ',', m)
+	default:
+		return nil, fmt.Errorf("dataset %s: %w: want SQuAD JSON, JSON Lines, a JSON array, CSV or parquet", path, ErrFormat)
 	}
 	if err != nil {
 		return nil, err
@@ -39,6 +70,15 @@ func LoadFile(path string) (*Source, error) {
 		return nil, fmt.Errorf("dataset %s: %w", path, ErrEmpty)
 	}
 	return src, nil
+}
+
+// looksLikeCSV: a first line with a comma and no NUL bytes in what was read.
+func looksLikeCSV(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	first, _, _ := bytes.Cut(b, []byte("\n"))
+	return bytes.IndexByte(first, ',') >= 0
 }
 
 // isSquadJSON reports whether b is one JSON document with a top-level "data" array.
@@ -105,7 +145,7 @@ func parseSquadJSON(path string, b []byte) ([]Row, error) {
 	return rows, nil
 }
 
-func parseJSONL(path string, b []byte) ([]Row, error) {
+func parseJSONL(path string, b []byte, m FieldMap) ([]Row, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 256<<20)
 	var rows []Row
@@ -120,7 +160,7 @@ func parseJSONL(path string, b []byte) ([]Row, error) {
 		if err := json.Unmarshal(text, &fields); err != nil {
 			return nil, fmt.Errorf("dataset %s line %d: invalid JSON: %v", path, line, err)
 		}
-		r, err := RowFromFields(fields, len(rows), FieldMap{})
+		r, err := RowFromFields(fields, len(rows), m)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s line %d: %w", path, line, err)
 		}
@@ -128,6 +168,26 @@ func parseJSONL(path string, b []byte) ([]Row, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("dataset %s line %d: %w", path, line+1, err)
+	}
+	return rows, nil
+}
+
+func parseJSONArray(path string, b []byte, m FieldMap) ([]Row, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		return nil, fmt.Errorf("dataset %s: JSON array: %w", path, err)
+	}
+	rows := make([]Row, 0, len(items))
+	for i, it := range items {
+		var fields map[string]any
+		if err := json.Unmarshal(it, &fields); err != nil {
+			return nil, fmt.Errorf("dataset %s: element %d: want a JSON object: %v", path, i, err)
+		}
+		r, err := RowFromFields(fields, len(rows), m)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: element %d: %w", path, i, err)
+		}
+		rows = append(rows, r)
 	}
 	return rows, nil
 }
@@ -146,9 +206,16 @@ func (m FieldMap) or(name, def string) string {
 }
 
 // RowFromFields builds a Row from one decoded record (a JSONL line, a datasets-server row, a
-// CSV or parquet row). A row needs a question (with an optional context) or a prompt.
+// CSV or parquet row). A row needs a question (with an optional context) or a prompt. A
+// column named in m must exist in the record.
 func RowFromFields(fields map[string]any, index int, m FieldMap) (Row, error) {
 	r := Row{Index: index, Fields: fields}
+	for _, f := range m.named() {
+		if _, ok := fields[f[1]]; !ok {
+			return r, fmt.Errorf("missing field %q (mapped with --field %s=%s); the row has: %s",
+				f[1], f[0], f[1], strings.Join(sortedKeys(fields), ", "))
+		}
+	}
 	r.ID = asString(fields[m.or(m.ID, "id")])
 	if r.ID == "" {
 		r.ID = strconv.Itoa(index)
@@ -160,11 +227,65 @@ func RowFromFields(fields map[string]any, index int, m FieldMap) (Row, error) {
 	r.Answers = answerTexts(fields[m.or(m.Answers, "answers")])
 	if r.Question == "" && r.Prompt == "" {
 		if m.Question != "" || m.Prompt != "" {
-			return r, fmt.Errorf("missing field %q", m.or(m.Prompt, m.Question))
+			return r, fmt.Errorf("empty field %q", m.or(m.Prompt, m.Question))
 		}
-		return r, fmt.Errorf("missing field \"question\" (or \"prompt\")")
+		return r, fmt.Errorf("missing field \"question\" (or \"prompt\"; map other columns with --field question=NAME or --field prompt=NAME); the row has: %s",
+			strings.Join(sortedKeys(fields), ", "))
 	}
 	return r, nil
+}
+
+// FieldKeys are the parts of a row a FieldMap can rename, as --field takes them.
+var FieldKeys = []string{"id", "title", "context", "question", "answers", "prompt"}
+
+// named lists the explicitly mapped parts as {key, column} pairs.
+func (m FieldMap) named() [][2]string {
+	var out [][2]string
+	for i, v := range []string{m.ID, m.Title, m.Context, m.Question, m.Answers, m.Prompt} {
+		if v != "" {
+			out = append(out, [2]string{FieldKeys[i], v})
+		}
+	}
+	return out
+}
+
+// ParseFieldMap reads --field mappings "key=column" (key one of FieldKeys), for example
+// "prompt=text" for a dataset whose prompts are in a column named text.
+func ParseFieldMap(specs []string) (FieldMap, error) {
+	var m FieldMap
+	for _, s := range specs {
+		k, v, ok := strings.Cut(s, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return m, fmt.Errorf("--field %q: want key=column, key one of %s", s, strings.Join(FieldKeys, ", "))
+		}
+		switch k {
+		case "id":
+			m.ID = v
+		case "title":
+			m.Title = v
+		case "context":
+			m.Context = v
+		case "question":
+			m.Question = v
+		case "answers", "answer":
+			m.Answers = v
+		case "prompt":
+			m.Prompt = v
+		default:
+			return m, fmt.Errorf("--field %q: unknown key %q, want one of %s", s, k, strings.Join(FieldKeys, ", "))
+		}
+	}
+	return m, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func asString(v any) string {
@@ -173,8 +294,14 @@ func asString(v any) string {
 		return ""
 	case string:
 		return x
+	case []byte:
+		return string(x)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, bool:
+		return fmt.Sprint(x)
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)
@@ -189,7 +316,18 @@ func answerTexts(v any) []string {
 		if x == "" {
 			return nil
 		}
+		if t := strings.TrimSpace(x); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+			// a CSV cell holding JSON: ["a","b"] or {"text":[...]}
+			var v any
+			if json.Unmarshal([]byte(t), &v) == nil {
+				if out := answerTexts(v); out != nil {
+					return out
+				}
+			}
+		}
 		return []string{x}
+	case []byte:
+		return answerTexts(string(x))
 	case map[string]any:
 		return answerTexts(x["text"])
 	case []any:
@@ -202,6 +340,8 @@ func answerTexts(v any) []string {
 				if s, ok := y["text"].(string); ok {
 					out = append(out, s)
 				}
+			case []byte:
+				out = append(out, string(y))
 			}
 		}
 		return out
