@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -74,4 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// isFlagError reports whether err came from parsing the command line.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"flag provided but not defined", "Required flag", "required flag", "invalid value", "No help topic", "flag needs an argument"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,7 +16,7 @@ type Run struct {
 	DatasetHash   string
 	PromptSetHash string
 	Seed          int64
-	MaxTokens     int  // 0 = not set
+	MaxTokens     int // 0 = not set
 	Temperature   *float64
 	Stream        bool
 	LoadMode      string // closed, open

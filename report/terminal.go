@@ -1,0 +1,127 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/trackerbench/tracker/store"
+)
+
+// WriteRunSummary prints a run's v_summary rows as a table (endpoint x level), then one
+// sentence per level comparing the endpoints on mean latency and output throughput.
+func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
+	if len(rows) == 0 {
+		_, err := fmt.Fprintln(w, "No requests were recorded.")
+		return err
+	}
+	tbl := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	tbl.Header("endpoint", "conc", "n", "ok %", "mean e2e ms", "p50 e2e", "p99 e2e", "p50 ttft", "p99 ttft", "p50 tpot", "out tok/s", "req tok/s", "em", "f1")
+	for _, r := range rows {
+		if err := tbl.Append([]string{r.Endpoint, levelText(r), strconv.Itoa(r.N), num(100*r.SuccessRate, 1),
+			f(r.MeanE2EMS, 1), f(r.P50E2EMS, 1), f(r.P99E2EMS, 1), f(r.P50TTFTMS, 1), f(r.P99TTFTMS, 1),
+			f(r.P50TPOTMS, 2), f(r.OutputTokS, 1), f(r.MeanReqTokS, 1), f(r.EM, 1), f(r.F1, 1)}); err != nil {
+			return err
+		}
+	}
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	for _, s := range LevelSentences(rows) {
+		if _, err := fmt.Fprintln(w, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func levelText(r store.SummaryRow) string {
+	s := strconv.Itoa(r.Concurrency)
+	if r.Rate != nil {
+		s = strconv.FormatFloat(*r.Rate, 'g', 4, 64) + "/s"
+	}
+	if r.Trial > 1 {
+		s += " #" + strconv.Itoa(r.Trial)
+	}
+	return s
+}
+
+func num(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
+
+func f(p *float64, prec int) string {
+	if p == nil {
+		return "-"
+	}
+	return num(*p, prec)
+}
+
+// LevelSentences compares the endpoints at each level in plain words: the one with the lowest
+// mean E2E latency against each other one, on mean latency and on output throughput, with
+// the number of successful requests behind each mean.
+func LevelSentences(rows []store.SummaryRow) []string {
+	type key struct {
+		level string
+		trial int
+	}
+	groups := map[key][]store.SummaryRow{}
+	var order []key
+	for _, r := range rows {
+		k := key{levelText(r), r.Trial}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	var out []string
+	for _, k := range order {
+		g := groups[k]
+		var ok []store.SummaryRow
+		for _, r := range g {
+			if r.MeanE2EMS != nil && r.OK > 0 {
+				ok = append(ok, r)
+			}
+		}
+		where := "At concurrency " + k.level
+		if g[0].Rate != nil {
+			where = "At " + k.level
+		}
+		if len(ok) < 2 {
+			if len(g) > 1 {
+				out = append(out, where+": fewer than two endpoints had successful requests; no comparison.")
+			}
+			continue
+		}
+		sort.SliceStable(ok, func(i, j int) bool { return *ok[i].MeanE2EMS < *ok[j].MeanE2EMS })
+		best := ok[0]
+		var parts []string
+		for _, o := range ok[1:] {
+			s := fmt.Sprintf("%.2fx faster than %s on mean latency (%s vs %s, n=%d vs %d)",
+				*o.MeanE2EMS / *best.MeanE2EMS, o.Endpoint, seconds(*best.MeanE2EMS), seconds(*o.MeanE2EMS), best.OK, o.OK)
+			if best.OutputTokS != nil && o.OutputTokS != nil && *o.OutputTokS > 0 && *best.OutputTokS > 0 {
+				if *best.OutputTokS >= *o.OutputTokS {
+					s += fmt.Sprintf(" with %.2fx its output throughput (%.1f vs %.1f tok/s)", *best.OutputTokS / *o.OutputTokS, *best.OutputTokS, *o.OutputTokS)
+				} else {
+					s += fmt.Sprintf(", but %s had %.2fx the output throughput (%.1f vs %.1f tok/s)", o.Endpoint, *o.OutputTokS / *best.OutputTokS, *o.OutputTokS, *best.OutputTokS)
+				}
+			}
+			parts = append(parts, s)
+		}
+		sentence := fmt.Sprintf("%s: %s was %s.", where, best.Endpoint, strings.Join(parts, "; and "))
+		if best.OK < 30 {
+			sentence += fmt.Sprintf(" (Only %d successful requests: treat the ratio as indicative; `tracker report` gives its confidence interval.)", best.OK)
+		}
+		out = append(out, sentence)
+	}
+	return out
+}
+
+func seconds(ms float64) string {
+	if ms >= 1000 {
+		return num(ms/1000, 2) + " s"
+	}
+	return num(ms, 0) + " ms"
+}

@@ -1,0 +1,148 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeServer is an OpenAI-compatible streaming server whose timing is known: it waits
+// ttft before the first token and gap between tokens, and records what it did.
+type fakeServer struct {
+	ttft, gap   time.Duration
+	tokens      []string // content deltas
+	reasoning   []string // reasoning deltas sent before the content
+	reasonField string   // "reasoning" (default) or "reasoning_content"
+	noUsage     bool
+	noRoleChunk bool
+	status      int // non-200 answers with this status and an OpenAI error body
+	retryAfter  string
+	usage       map[string]any // extra usage fields
+	hang        time.Duration  // wait this long (or until the client leaves) before answering
+	custom      func(w http.ResponseWriter, flush func())
+
+	mu     sync.Mutex
+	bodies []map[string]any
+	served []served
+	auth   []string
+}
+
+type served struct {
+	firstToken time.Duration // after the handler started
+	lastToken  time.Duration
+}
+
+func (f *fakeServer) start(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(f.handle))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
+	begin := time.Now()
+	if r.URL.Path == "/v1/models" {
+		fmt.Fprint(w, `{"object":"list","data":[]}`)
+		return
+	}
+	var body map[string]any
+	b, _ := io.ReadAll(r.Body)
+	json.Unmarshal(b, &body)
+	f.mu.Lock()
+	f.bodies = append(f.bodies, body)
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.mu.Unlock()
+	if f.hang > 0 {
+		select {
+		case <-time.After(f.hang):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if f.status != 0 {
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `{"error":{"message":"fake failure %d","type":"server_error","code":%d}}`, f.status, f.status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	send := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		fl.Flush()
+	}
+	if f.custom != nil {
+		f.custom(w, fl.Flush)
+		return
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		return map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1764022113.9,
+			"model": "m", "choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+	}
+	if !f.noRoleChunk {
+		send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+	}
+	var s served
+	wait := f.ttft
+	field := f.reasonField
+	if field == "" {
+		field = "reasoning"
+	}
+	all := append(append([]string{}, f.reasoning...), f.tokens...)
+	for i, tok := range all {
+		select {
+		case <-time.After(wait):
+		case <-r.Context().Done():
+			return
+		}
+		wait = f.gap
+		d := map[string]any{"content": tok}
+		if i < len(f.reasoning) {
+			d = map[string]any{field: tok}
+		}
+		var finish any
+		if i == len(all)-1 {
+			finish = "stop"
+		}
+		send(chunk(d, finish))
+		if i == 0 {
+			s.firstToken = time.Since(begin)
+		}
+		s.lastToken = time.Since(begin)
+	}
+	f.mu.Lock()
+	f.served = append(f.served, s) // before the end of the stream: the client may look at once
+	f.mu.Unlock()
+	if !f.noUsage {
+		u := map[string]any{"prompt_tokens": 42, "completion_tokens": len(all), "total_tokens": 42 + len(all)}
+		for k, v := range f.usage {
+			u[k] = v
+		}
+		send(map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+			"choices": []any{}, "usage": u})
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	fl.Flush()
+}
+
+func (f *fakeServer) servedAt(i int) served {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served[i]
+}
+
+func words(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = " w" + strings.Repeat("x", i%3)
+	}
+	return out
+}

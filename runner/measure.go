@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/tokens"
+)
+
+// measurement accumulates one response as its chunks arrive. Every time is monotonic
+// (time.Now carries a monotonic reading, and Sub uses it).
+type measurement struct {
+	first, firstContent, last time.Time
+	end                       time.Time
+	gaps                      []float64
+	chunks                    int // token-bearing chunks
+	chunksSeen                int // every parsed chunk
+	content, reasoning        strings.Builder
+	finish                    string
+	usageRaw                  json.RawMessage
+	done                      bool // the stream ended with [DONE]
+	failed                    *failure
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func ptr[T any](v T) *T { return &v }
+
+func (m *measurement) add(now time.Time, d delta) {
+	if d.finish != "" {
+		m.finish = d.finish
+	}
+	m.content.WriteString(d.content)
+	m.reasoning.WriteString(d.reasoning)
+	if !d.tokenBearing() {
+		return
+	}
+	if m.chunks == 0 {
+		m.first = now
+	} else {
+		m.gaps = append(m.gaps, ms(now.Sub(m.last)))
+	}
+	if d.content != "" && m.firstContent.IsZero() {
+		m.firstContent = now
+	}
+	m.last = now
+	m.chunks++
+}
+
+func (m *measurement) fail(f failure) {
+	if m.failed == nil {
+		m.failed = &f
+	}
+}
+
+// record turns the measurement into the request's row (ids are the caller's).
+func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, tok *tokens.Counter) store.Request {
+	t0 := x.t0
+	if t0.IsZero() { // never written: the failure happened before t0
+		t0 = m.end
+	}
+	rec.ElapsedMS = ms(m.end.Sub(t0))
+	rec.HTTPStatus = x.status
+	rec.Chunks = m.chunks
+	rec.ResponseText = m.content.String()
+	rec.ReasoningText = m.reasoning.String()
+	rec.FinishReason = m.finish
+	if m.chunks > 0 {
+		rec.TTFTMS = ptr(ms(m.first.Sub(t0)))
+		rec.E2EMS = ptr(ms(m.last.Sub(t0)))
+		rec.ITLMS = m.gaps
+		if !m.firstContent.IsZero() {
+			rec.TTFCMS = ptr(ms(m.firstContent.Sub(t0)))
+		}
+	}
+	m.countTokens(&rec, p, tok)
+
+	switch {
+	case m.failed != nil:
+		rec.Status, rec.ErrorClass, rec.ErrorMessage = m.failed.status, m.failed.class, m.failed.message
+	case !m.done && m.finish == "":
+		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassEOFBeforeDone
+		rec.ErrorMessage = "the stream ended without [DONE] and without a finish_reason"
+	case m.done && m.finish == "" && len(m.usageRaw) == 0:
+		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassNoFinish
+		rec.ErrorMessage = "the stream ended with [DONE] but no finish_reason and no usage"
+	case m.chunks == 0:
+		rec.Status, rec.ErrorClass = store.StatusError, ClassEmpty
+		rec.ErrorMessage = "the server finished without generating a token"
+	default:
+		rec.Status = store.StatusOK
+		if !m.done {
+			rec.ErrorClass = ClassMissingDone
+			rec.ErrorMessage = "finished (finish_reason " + m.finish + ") but the stream had no [DONE]"
+		}
+	}
+	if rec.Status == store.StatusOK && rec.OutputTokens != nil && *rec.OutputTokens > 1 && rec.E2EMS != nil {
+		rec.TPOTMS = ptr((*rec.E2EMS - *rec.TTFTMS) / float64(*rec.OutputTokens-1))
+	}
+	return rec
+}
+
+// countTokens takes counts from the server's usage when it sent them, else from the tokenizer.
+func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tokens.Counter) {
+	u, ok := parseUsage(m.usageRaw)
+	if ok {
+		rec.UsageJSON = string(m.usageRaw)
+	}
+	if ok && u.PromptTokens != nil {
+		rec.InputTokens, rec.InputTokensSource = ptr(int(*u.PromptTokens)), store.SourceUsage
+	} else {
+		rec.InputTokens, rec.InputTokensSource = ptr(p.InputTokens), store.SourceTokenizer
+	}
+	if ok && u.CompletionTokens != nil {
+		rec.OutputTokens, rec.OutputTokensSource = ptr(int(*u.CompletionTokens)), store.SourceUsage
+		if u.CompletionTokensDetails != nil && u.CompletionTokensDetails.ReasoningTokens != nil {
+			rec.ReasoningTokens = ptr(int(*u.CompletionTokensDetails.ReasoningTokens))
+		}
+	} else {
+		r := tok.Count(rec.ReasoningText)
+		rec.OutputTokens = ptr(tok.Count(rec.ResponseText) + r)
+		rec.OutputTokensSource = store.SourceTokenizer
+		if rec.ReasoningText != "" {
+			rec.ReasoningTokens = ptr(r)
+		}
+	}
+	if ok && u.TimeToFirstToken != nil {
+		rec.ServerTTFTMS = ptr(*u.TimeToFirstToken * 1000)
+	}
+	if ok && u.TotalLatency != nil {
+		rec.ServerE2EMS = ptr(*u.TotalLatency * 1000)
+	}
+}

@@ -1,0 +1,133 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// exchange is what the HTTP layer saw of one request: it is where t0 is taken, just before
+// the request is written, and where the body is watched for [DONE] and for stalls.
+type exchange struct {
+	extra   map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
+	headers map[string]string
+	onRead  func()    // called after every read of the response body
+	t0      time.Time // monotonic
+	status  int
+	header  http.Header
+	tail    []byte // the last bytes of the body, to see whether [DONE] arrived
+	mu      sync.Mutex
+}
+
+type exchangeKey struct{}
+
+func withExchange(ctx context.Context, x *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, x)
+}
+
+// doer is the go-openai HTTPDoer: it patches the JSON body, stamps t0 and wraps the response body.
+type doer struct {
+	hc *http.Client
+}
+
+func (d *doer) Do(req *http.Request) (*http.Response, error) {
+	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if x == nil {
+		return d.hc.Do(req)
+	}
+	if len(x.extra) > 0 && req.Body != nil {
+		if err := patchBody(req, x.extra); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range x.headers {
+		req.Header.Set(k, v)
+	}
+	if req.Header.Get("Authorization") == "Bearer " {
+		req.Header.Del("Authorization") // no key: send no credentials rather than an empty one
+	}
+	x.t0 = time.Now()
+	resp, err := d.hc.Do(req)
+	if resp != nil {
+		x.status = resp.StatusCode
+		x.header = resp.Header
+		resp.Body = &watchedBody{rc: resp.Body, x: x}
+	}
+	return resp, err
+}
+
+func patchBody(req *http.Request, extra map[string]any) error {
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading request body: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("patching request body: %w", err)
+	}
+	for k, v := range extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("patching request body field %s: %w", k, err)
+		}
+		m[k] = raw
+	}
+	b, err = json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("patching request body: %w", err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.ContentLength = int64(len(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return nil
+}
+
+const tailSize = 64
+
+type watchedBody struct {
+	rc io.ReadCloser
+	x  *exchange
+}
+
+func (w *watchedBody) Read(p []byte) (int, error) {
+	n, err := w.rc.Read(p)
+	if n > 0 {
+		w.x.mu.Lock()
+		w.x.tail = append(w.x.tail, p[:n]...)
+		if len(w.x.tail) > tailSize {
+			w.x.tail = append(w.x.tail[:0], w.x.tail[len(w.x.tail)-tailSize:]...)
+		}
+		w.x.mu.Unlock()
+		if w.x.onRead != nil {
+			w.x.onRead()
+		}
+	}
+	return n, err
+}
+
+func (w *watchedBody) Close() error { return w.rc.Close() }
+
+// sawDone reports whether the body ended with the SSE terminator "data: [DONE]".
+func (x *exchange) sawDone() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return bytes.HasSuffix(bytes.TrimSpace(x.tail), []byte("[DONE]"))
+}
+
+// newHTTPClient is tuned for many concurrent streams: no response compression (it would
+// buffer chunks), enough idle connections per host for the highest level.
+func newHTTPClient(maxConns int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableCompression = true
+	tr.MaxIdleConns = maxConns + 16
+	tr.MaxIdleConnsPerHost = maxConns + 16
+	tr.MaxConnsPerHost = 0
+	tr.ResponseHeaderTimeout = 0
+	return &http.Client{Transport: tr}
+}
