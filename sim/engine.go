@@ -1,0 +1,242 @@
+package sim
+
+import (
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// errEngineStopped is returned to requests that arrive after the engine stopped.
+var errEngineStopped = errors.New("sim engine stopped")
+
+// sequence is one request inside the engine: it waits in the queue, is prefilled (which
+// yields its first token), then gains one token per decode step until it has out tokens.
+type sequence struct {
+	prompt  int // prompt tokens (prefill cost, KV use)
+	out     int // tokens it will generate, end-of-sequence included
+	reserve int // KV-cache tokens held while it runs: prompt + out
+
+	emitted  atomic.Int64  // tokens generated so far; written by the engine only
+	notify   chan struct{} // signalled (without blocking) whenever emitted grows
+	canceled atomic.Bool   // set by the request's handler when its client went away
+
+	arrived  time.Time
+	admitted atomic.Int64 // queue wait in ns, set at admission (for stats)
+}
+
+func newSequence(prompt, out int) *sequence {
+	return &sequence{prompt: prompt, out: out, reserve: prompt + out, notify: make(chan struct{}, 1), arrived: time.Now()}
+}
+
+func (s *sequence) signal() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// engine is a continuous-batching scheduler stepped in real time by one goroutine. Each step
+// admits waiting sequences from the head of the queue (FCFS) while the batch has fewer than
+// MaxNumSeqs sequences and the KV budget holds their prompt + output tokens, prefills them,
+// and advances every running sequence by one token. A step sleeps for its modelled cost.
+type engine struct {
+	p   Profile
+	rng *rand.Rand // jitter; used by the engine goroutine only
+
+	mu      sync.Mutex
+	pending []*sequence
+	stopped bool
+
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	// Gauges and peaks, for Stats.
+	steps    atomic.Int64
+	running  atomic.Int64
+	queued   atomic.Int64
+	maxBatch atomic.Int64
+	maxQueue atomic.Int64
+	kvUsed   atomic.Int64
+}
+
+func newEngine(p Profile, seed int64) *engine {
+	e := &engine{
+		p:    p,
+		rng:  rand.New(rand.NewPCG(uint64(seed), 0x656e67696e65)), // "engine"
+		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go e.loop()
+	return e
+}
+
+// submit queues a sequence; the caller waits on its notify channel.
+func (e *engine) submit(s *sequence) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return errEngineStopped
+	}
+	e.pending = append(e.pending, s)
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// close stops the engine; sequences still inside it are abandoned (their handlers see done).
+func (e *engine) close() {
+	e.mu.Lock()
+	if !e.stopped {
+		e.stopped = true
+		close(e.stop)
+	}
+	e.mu.Unlock()
+	<-e.done
+}
+
+func (e *engine) loop() {
+	defer close(e.done)
+	var queue, running, admitted []*sequence
+	kvUsed := 0
+	var clock time.Time // the modelled end of the previous step
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		e.mu.Lock()
+		queue = append(queue, e.pending...)
+		clear(e.pending)
+		e.pending = e.pending[:0]
+		e.mu.Unlock()
+
+		// Clients that went away leave the queue and free their slot and KV.
+		queue = dropCanceled(queue, nil)
+		running = dropCanceled(running, &kvUsed)
+
+		if len(queue) == 0 && len(running) == 0 {
+			e.queued.Store(0)
+			e.running.Store(0)
+			e.kvUsed.Store(0)
+			select {
+			case <-e.wake:
+				continue
+			case <-e.stop:
+				return
+			}
+		}
+
+		// Admit from the head of the queue.
+		admitted = admitted[:0]
+		prefillTokens := 0
+		now := time.Now()
+		for len(queue) > 0 && len(running)+len(admitted) < e.p.MaxNumSeqs {
+			s := queue[0]
+			if kvUsed+s.reserve > e.p.KVCacheTokens && (len(running)+len(admitted) > 0) {
+				break // wait for running sequences to finish and free KV
+			}
+			if e.p.MaxBatchedTokens > 0 && len(admitted) > 0 && prefillTokens+s.prompt > e.p.MaxBatchedTokens {
+				break
+			}
+			queue[0] = nil
+			queue = queue[1:]
+			kvUsed += s.reserve
+			prefillTokens += s.prompt
+			s.admitted.Store(int64(now.Sub(s.arrived)))
+			admitted = append(admitted, s)
+		}
+		batch := len(running) + len(admitted)
+		e.running.Store(int64(batch))
+		e.queued.Store(int64(len(queue)))
+		e.kvUsed.Store(int64(kvUsed))
+		storeMax(&e.maxBatch, int64(batch))
+		storeMax(&e.maxQueue, int64(len(queue)))
+
+		// The step's cost.
+		var d time.Duration
+		if len(admitted) > 0 {
+			d += e.p.PrefillOverhead + time.Duration(prefillTokens)*e.p.PrefillPerToken
+		}
+		if len(running) > 0 {
+			ctx := 0
+			for _, s := range running {
+				ctx += s.prompt + int(s.emitted.Load())
+			}
+			d += e.p.DecodeBase + time.Duration(len(running))*e.p.DecodePerSeq +
+				time.Duration(ctx)*e.p.DecodePerContextToken
+		}
+		if e.p.Jitter > 0 {
+			f := 1 + e.p.Jitter*e.rng.NormFloat64()
+			d = time.Duration(float64(d) * max(f, 0.05))
+		}
+
+		// Step in real time. Starting from the previous step's modelled end (when it is
+		// recent) makes sleep overshoot average out instead of accumulating.
+		start := time.Now()
+		if !clock.IsZero() && start.Sub(clock) < 2*time.Millisecond {
+			start = clock
+		}
+		clock = start.Add(d)
+		if wait := time.Until(clock); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-e.stop:
+				timer.Stop()
+				return
+			}
+		}
+		e.steps.Add(1)
+
+		// Every running sequence gains a token; every admitted one gets its first.
+		for _, s := range running {
+			s.emitted.Add(1)
+			s.signal()
+		}
+		for _, s := range admitted {
+			s.emitted.Store(1)
+			s.signal()
+		}
+		running = append(running, admitted...)
+		clear(admitted)
+		kept := running[:0]
+		for _, s := range running {
+			if int(s.emitted.Load()) >= s.out {
+				kvUsed -= s.reserve
+				continue
+			}
+			kept = append(kept, s)
+		}
+		clear(running[len(kept):])
+		running = kept
+	}
+}
+
+func dropCanceled(seqs []*sequence, kvUsed *int) []*sequence {
+	kept := seqs[:0]
+	for _, s := range seqs {
+		if s.canceled.Load() {
+			if kvUsed != nil {
+				*kvUsed -= s.reserve
+			}
+			continue
+		}
+		kept = append(kept, s)
+	}
+	clear(seqs[len(kept):])
+	return kept
+}
+
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
