@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -21,7 +22,7 @@ import (
 func runCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "endpoints YAML file"},
-		&cli.StringSliceFlag{Name: "endpoint", Usage: "an endpoint without a file: NAME=URL,model=M[,key_env=VAR][,hardware=H] (repeatable)"},
+		&cli.GenericFlag{Name: "endpoint", Value: &repeated{}, Usage: "an endpoint without a file: NAME=URL,model=M[,key_env=VAR][,hardware=H] (repeatable)"},
 		&cli.StringFlag{Name: "label", Usage: "a label to find this run by later"},
 		&cli.IntSliceFlag{Name: "concurrency", Usage: "closed-loop levels: requests in flight, e.g. 1,8", Value: []int{1}},
 		&cli.IntFlag{Name: "warmup", Usage: "requests per endpoint sent first, recorded but excluded from statistics"},
@@ -52,7 +53,8 @@ func runAction(ctx context.Context, cmd *cli.Command) error {
 		}
 		eps, baseline = cfg.Endpoints, cfg.Baseline
 	}
-	for _, s := range cmd.StringSlice("endpoint") {
+	flagEndpoints, _ := cmd.Value("endpoint").([]string)
+	for _, s := range flagEndpoints {
 		e, err := runner.ParseEndpointFlag(s)
 		if err != nil {
 			return usageError{err}
@@ -124,3 +126,11 @@ func terminalOrNil(f *os.File) io.Writer {
 	}
 	return nil
 }
+
+// repeated is a repeatable flag whose values may contain commas (urfave/cli splits slice
+// flags on commas; an --endpoint value is itself a comma list).
+type repeated struct{ values []string }
+
+func (r *repeated) Set(s string) error { r.values = append(r.values, s); return nil }
+func (r *repeated) String() string     { return strings.Join(r.values, " ") }
+func (r *repeated) Get() any           { return r.values }

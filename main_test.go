@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const squadDir = "../shared/squad"
+
+// streamServer answers every chat request with a short stream after delay, and records the
+// Authorization headers it saw.
+func streamServer(t *testing.T, delay time.Duration) (*httptest.Server, *[]string) {
+	var auths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		auths = append(auths, r.Header.Get("Authorization"))
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i, tok := range []string{"Denver", " Broncos"} {
+			time.Sleep(delay)
+			finish := "null"
+			if i == 1 {
+				finish = `"stop"`
+			}
+			fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":%s}]}\n\n", tok, finish)
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":150,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &auths
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func tracker(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"tracker"}, args...), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func needSquad(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(squadDir, "squad_v1.1_validation.jsonl")); err != nil {
+		t.Skipf("the real SQuAD set is not at %s: %v", squadDir, err)
+	}
+}
+
+// The whole slice: real SQuAD prompts to two endpoints at two levels, then runs and query.
+func TestRunQueryEndToEnd(t *testing.T) {
+	needSquad(t)
+	fast, _ := streamServer(t, 2*time.Millisecond)
+	slow, auths := streamServer(t, 20*time.Millisecond)
+	db := filepath.Join(t.TempDir(), "t.db")
+	t.Setenv("SLOW_KEY", "sk-secret-do-not-print")
+	r := tracker(t, "--db", db, "run",
+		"--endpoint", "fast="+fast.URL+"/v1,model=m",
+		"--endpoint", "slow="+slow.URL+"/v1,model=m,key_env=SLOW_KEY",
+		"--dataset", filepath.Join(squadDir, "squad_v1.1_validation.jsonl"),
+		"--limit", "10", "--concurrency", "1,4", "--max-tokens", "16", "--label", "hw5", "--warmup", "1")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"Run 1 (completed)", "fast", "slow", "At concurrency 1: fast was", "At concurrency 4: fast was", "n=10 vs 10"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if (*auths)[0] != "Bearer sk-secret-do-not-print" {
+		t.Errorf("slow endpoint saw Authorization %q", (*auths)[0])
+	}
+	if strings.Contains(r.stdout+r.stderr, "sk-secret") {
+		t.Error("the key reached the terminal")
+	}
+
+	q := tracker(t, "--db", db, "query", "--format", "json",
+		"SELECT endpoint, concurrency, n, ok, success_rate FROM v_summary WHERE run_id = 1 ORDER BY endpoint, concurrency")
+	if q.code != 0 {
+		t.Fatalf("query: %d %s", q.code, q.stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(q.stdout), &rows); err != nil {
+		t.Fatalf("json: %v\n%s", err, q.stdout)
+	}
+	if len(rows) != 4 || rows[0]["endpoint"] != "fast" || rows[0]["n"] != 10.0 || rows[0]["success_rate"] != 1.0 {
+		t.Errorf("v_summary: %v", rows)
+	}
+	csv := tracker(t, "--db", db, "query", "--format", "csv", "SELECT prompt_id FROM v_requests WHERE endpoint = 'fast' AND concurrency = 1 ORDER BY prompt_idx")
+	if lines := strings.Split(strings.TrimSpace(csv.stdout), "\n"); len(lines) != 11 || lines[0] != "prompt_id" {
+		t.Errorf("csv: %q", csv.stdout)
+	}
+	md := tracker(t, "--db", db, "query", "--format", "markdown", "SELECT label FROM runs")
+	if !strings.Contains(md.stdout, "| label |") || !strings.Contains(md.stdout, "hw5") {
+		t.Errorf("markdown: %q", md.stdout)
+	}
+	runs := tracker(t, "--db", db, "runs")
+	if runs.code != 0 || !strings.Contains(runs.stdout, "hw5") || !strings.Contains(runs.stdout, "fast,slow") {
+		t.Errorf("runs: %d %s %s", runs.code, runs.stdout, runs.stderr)
+	}
+	w := tracker(t, "--db", db, "query", "DELETE FROM runs")
+	if w.code != 1 || !strings.Contains(w.stderr, "read-only") {
+		t.Errorf("a write through query: exit %d, %q", w.code, w.stderr)
+	}
+	raw, _ := os.ReadFile(db)
+	if bytes.Contains(raw, []byte("sk-secret")) {
+		t.Error("the key reached the database")
+	}
+}
+
+// The original SQuAD JSON and the HF-shaped JSONL hold the same questions in the same order:
+// with one seed both give the same prompt set, and the runs prove it by hash.
+func TestSquadJSONAndJSONLSamePromptSet(t *testing.T) {
+	needSquad(t)
+	srv, _ := streamServer(t, 0)
+	db := filepath.Join(t.TempDir(), "t.db")
+	for _, f := range []string{"squad_v1.1_validation.jsonl", "dev-v1.1.json"} {
+		r := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", filepath.Join(squadDir, f), "--limit", "5", "--seed", "7")
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d %s", f, r.code, r.stderr)
+		}
+	}
+	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT COUNT(DISTINCT prompt_set_hash), COUNT(DISTINCT dataset_hash) FROM runs")
+	if strings.TrimSpace(q.stdout) != "COUNT(DISTINCT prompt_set_hash),COUNT(DISTINCT dataset_hash)\n1,2" {
+		t.Errorf("hashes: %q", q.stdout)
+	}
+}
+
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Bad input: one clear line naming the file, line or field, and the right exit code. Nothing
+// is recorded for a run that never started.
+func TestBadInput(t *testing.T) {
+	srv, _ := streamServer(t, 0)
+	good := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	url := srv.URL + "/v1"
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown endpoint field", []string{"--config", writeFile(t, "e.yaml", "endpoints:\n  - name: a\n    base_url: "+url+"\n    model: m\n    modle: x\n"), "--dataset", good},
+			2, []string{"e.yaml", "modle", "[5:"}},
+		{"missing key variable", []string{"--endpoint", "a=" + url + ",model=m,key_env=TRACKER_UNSET_VAR", "--dataset", good},
+			2, []string{"endpoint a", "TRACKER_UNSET_VAR"}},
+		{"unreachable url", []string{"--endpoint", "down=http://" + closedPort(t) + "/v1,model=m", "--dataset", good},
+			1, []string{"endpoint down", "unreachable", "connection refused"}},
+		{"malformed dataset line", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", writeFile(t, "bad.jsonl", `{"question":"q?"}`+"\n{oops\n")},
+			2, []string{"bad.jsonl", "line 2"}},
+		{"row without question", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", writeFile(t, "noq.jsonl", `{"context":"c"}`+"\n")},
+			2, []string{"noq.jsonl", "line 1", "question"}},
+		{"empty dataset", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", writeFile(t, "empty.jsonl", "\n")},
+			2, []string{"empty.jsonl", "no rows"}},
+		{"no endpoints", []string{"--dataset", good}, 2, []string{"no endpoints"}},
+		{"bad concurrency", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--concurrency", "0"}, 2, []string{"concurrency 0"}},
+		{"unknown flag", []string{"--bogus"}, 2, []string{"bogus"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "t.db")
+			r := tracker(t, append([]string{"--db", db, "run"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q: %s", w, r.stderr)
+				}
+			}
+			if _, err := os.Stat(db); err == nil {
+				q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT COUNT(*) FROM runs")
+				if strings.TrimSpace(q.stdout) != "COUNT(*)\n0" {
+					t.Errorf("a run was recorded: %s", q.stdout)
+				}
+			}
+		})
+	}
+}

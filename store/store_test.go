@@ -1,0 +1,148 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+func TestParseMigrations(t *testing.T) {
+	cases := []struct {
+		name, schema string
+		want         int
+		err          string
+	}{
+		{"two blocks", "-- header\n-- migration: 1\nCREATE TABLE a (x);\n-- migration: 2\nCREATE TABLE b (x);\n", 2, ""},
+		{"gap", "-- migration: 1\nX;\n-- migration: 3\nY;\n", 0, "want \"-- migration: 2\""},
+		{"none", "CREATE TABLE a (x);", 0, "no \"-- migration: 1\""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := store.ParseMigrations(tc.schema)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("%d blocks, %v", len(got), err)
+			}
+		})
+	}
+}
+
+// Opening migrates to the schema's version; reopening with a later block applies only it,
+// keeping the data; a database newer than the binary is refused.
+func TestMigrationsForwardOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	schema := storetest.Schema(t)
+	db, err := store.Open(ctx, path, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.CreateRun(ctx, store.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := db.SchemaVersion(ctx)
+	db.Close()
+
+	next := schema + "\n-- migration: " + strconv.Itoa(v1+1) + "\nCREATE TABLE extra (x INTEGER) STRICT;\n"
+	db, err = store.Open(ctx, path, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.SchemaVersion(ctx); v != v1+1 {
+		t.Errorf("version %d after migration, want %d", v, v1+1)
+	}
+	r, err := db.GetRun(ctx, id)
+	if err != nil || r.Label != "keep" {
+		t.Errorf("run after migration: %+v %v", r, err)
+	}
+	db.Close()
+
+	if _, err := store.Open(ctx, path, schema); !errors.Is(err, store.ErrNewerSchema) {
+		t.Errorf("opening a newer database: %v, want ErrNewerSchema", err)
+	}
+	if _, err := store.OpenReadOnly(ctx, path, schema); !errors.Is(err, store.ErrNewerSchema) {
+		t.Errorf("read-only open of a newer database: %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	if _, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for _, q := range []string{"DELETE FROM runs", "UPDATE runs SET label = 'x'", "CREATE TABLE y (a)", "DROP VIEW v_summary"} {
+		if _, err := ro.Query(ctx, q); !errors.Is(err, store.ErrReadOnly) {
+			t.Errorf("%s: %v, want ErrReadOnly", q, err)
+		}
+	}
+	tb, err := ro.Query(ctx, "SELECT COUNT(*) FROM runs")
+	if err != nil || tb.Rows[0][0] != int64(1) {
+		t.Errorf("count through read-only handle: %v %v", tb, err)
+	}
+	if _, err := store.OpenReadOnly(ctx, filepath.Join(t.TempDir(), "none.db"), storetest.Schema(t)); !errors.Is(err, store.ErrNoDatabase) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// The writer commits within its flush interval while still open (a crash loses at most that),
+// and everything on Close.
+func TestWriterCommitsWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	runID, _ := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	epID, _ := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
+	lvID, _ := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	w := db.NewWriter(store.WriterOptions{FlushEvery: 50 * time.Millisecond})
+	for i := range 5 {
+		w.Add(store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
+			Status: store.StatusOK, StartedAt: time.Now(), Final: true, ITLMS: []float64{1.5, 2.25}})
+	}
+	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tb, err := ro.Query(ctx, "SELECT COUNT(*) FROM requests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tb.Rows[0][0] == int64(5) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rows not visible to another reader %v after Add", 5*time.Second)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Written() != 5 {
+		t.Errorf("written %d", w.Written())
+	}
+	tb, _ := ro.Query(ctx, "SELECT itl_ms FROM requests LIMIT 1")
+	if tb.Rows[0][0] != "[1.500,2.250]" {
+		t.Errorf("itl_ms %v", tb.Rows[0][0])
+	}
+}
