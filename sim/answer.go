@@ -41,19 +41,28 @@ func extractiveAnswer(prompt string) string {
 	}
 	sents := sentences(ctx)
 	qset := contentWords(q)
-	best, bestScore := "", -1
-	for _, s := range sents {
-		score := 0
-		for w := range contentWords(s) {
+	// A shared word weighs 1/(sentences holding it): rare words locate the answer.
+	words := make([]map[string]bool, len(sents))
+	df := map[string]int{}
+	for i, s := range sents {
+		words[i] = contentWords(s)
+		for w := range words[i] {
+			df[w]++
+		}
+	}
+	best, bestScore := "", 0.0
+	for i, s := range sents {
+		score := 0.0
+		for w := range words[i] {
 			if qset[w] {
-				score++
+				score += 1 / float64(df[w])
 			}
 		}
-		if score > bestScore {
+		if score > bestScore+1e-9 {
 			best, bestScore = s, score
 		}
 	}
-	if bestScore <= 0 {
+	if bestScore == 0 {
 		return firstWords(sents[0], 12)
 	}
 	if span := bestSpan(best, q, qset); span != "" {
@@ -113,8 +122,9 @@ func bestSpan(sent, question string, qset map[string]bool) string {
 		}
 	}
 	ql := strings.ToLower(question)
-	wantNumber := hasAnyPrefix(ql, "when", "how many", "how much", "how long", "how old", "what year", "in what year", "which year")
-	wantName := hasAnyPrefix(ql, "who", "whom", "whose")
+	wantNumber := hasAnyPrefix(ql, "when", "how many", "how much", "how long", "how old", "how tall", "how far",
+		"how big", "how large", "how high", "how fast", "what year", "in what year", "which year", "what percentage")
+	wantName := hasAnyPrefix(ql, "who", "whom", "whose", "where", "in which country", "in what country", "in which city", "in what city")
 	bestScore, bi, bj := -1<<30, -1, -1
 	for i := 0; i < len(ws); {
 		if qset[ws[i].lower] {

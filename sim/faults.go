@@ -128,3 +128,21 @@ func pickFault(fs []Fault, seed int64, n uint64) *Fault {
 	}
 	return nil
 }
+
+// MergeFaults returns base with each of over replacing base's fault of the same kind, or
+// added when base has none.
+func MergeFaults(base, over []Fault) []Fault {
+	out := append([]Fault(nil), base...)
+	for _, o := range over {
+		replaced := false
+		for i := range out {
+			if out[i].Kind == o.Kind {
+				out[i], replaced = o, true
+			}
+		}
+		if !replaced {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -93,7 +93,7 @@ func TestNonStreamingAndOtherRoutes(t *testing.T) {
 		Object  string `json:"object"`
 		Choices []struct {
 			Message      struct{ Role, Content string } `json:"message"`
-			FinishReason string                          `json:"finish_reason"`
+			FinishReason string                         `json:"finish_reason"`
 		} `json:"choices"`
 		Usage *usage `json:"usage"`
 	}
