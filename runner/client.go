@@ -64,6 +64,11 @@ func NewClient(ep Endpoint, key string, d *doer, tok *tokens.Counter) *Client {
 
 var errStall = errors.New("stream stalled")
 
+// Send sends one prompt and returns the record of every attempt, the last one final.
+func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []store.Request {
+	return []store.Request{c.Do(ctx, p, o)}
+}
+
 // Do sends one prompt, streams the answer and returns its measured record (ids unset).
 // parent canceled means the run was interrupted: the record says canceled.
 func (c *Client) Do(parent context.Context, p dataset.Prompt, o RequestOptions) store.Request {

@@ -215,20 +215,27 @@ feed:
 	return nil
 }
 
-// send measures one request and queues its record. due is when the request was ready to
-// go; the wait from due to t0 is its queue time.
+// send measures one request (every attempt of it, when the client retries) and queues
+// the records. due is when the request was ready to go; the wait from due to the first
+// attempt's t0 is its queue time.
 func (l *level) send(ctx context.Context, p dataset.Prompt, due time.Time, warmup bool) {
-	rec := l.client.Do(ctx, p, l.plan.Request)
-	t0 := rec.StartedAt // wall clock with the monotonic reading of t0
-	rec.RunID, rec.LevelID, rec.EndpointID, rec.Warmup = l.runID, l.id, l.epID, warmup
-	rec.StartMS = ms(t0.Sub(l.start0))
-	rec.QueueMS = max(0, ms(t0.Sub(due)))
-	if rec.Status == store.StatusOK && l.r.Score != nil && len(p.Gold) > 0 {
-		em, f1 := l.r.Score(rec.ResponseText, p.Gold)
-		rec.EM, rec.F1 = &em, &f1
+	attempts := l.client.Send(ctx, p, l.plan.Request)
+	for i := range attempts {
+		rec := &attempts[i]
+		t0 := rec.StartedAt // wall clock with the monotonic reading of t0
+		rec.RunID, rec.LevelID, rec.EndpointID, rec.Warmup = l.runID, l.id, l.epID, warmup
+		rec.StartMS = ms(t0.Sub(l.start0))
+		if i == 0 {
+			rec.QueueMS = max(0, ms(t0.Sub(due)))
+		}
+		rec.Attempt, rec.Final = i+1, i == len(attempts)-1
+		if rec.Status == store.StatusOK && l.r.Score != nil && len(p.Gold) > 0 {
+			em, f1 := l.r.Score(rec.ResponseText, p.Gold)
+			rec.EM, rec.F1 = &em, &f1
+		}
+		l.w.Add(*rec)
 	}
-	l.w.Add(rec)
-	l.bar.add(rec.Status != store.StatusOK)
+	l.bar.add(attempts[len(attempts)-1].Status != store.StatusOK)
 }
 
 // IsInterrupted reports whether err means the run was canceled (Ctrl-C).
