@@ -1,0 +1,301 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
+)
+
+// CurvePoint is one endpoint at one load level of a load curve.
+type CurvePoint struct {
+	Endpoint   string  `json:"endpoint"`
+	X          float64 `json:"x"`
+	Group      string  `json:"group"`
+	OutputTokS Num     `json:"output_tok_s"`
+	ReqS       Num     `json:"req_s"`
+	P50E2EMS   Num     `json:"p50_e2e_ms"`
+	P50TTFTMS  Num     `json:"p50_ttft_ms"`
+	P50TPOTMS  Num     `json:"p50_tpot_ms"`
+}
+
+// Saturation is where an endpoint's throughput stops rising: the first level after which
+// the next level adds less than the saturation fraction.
+type Saturation struct {
+	Endpoint  string  `json:"endpoint"`
+	Saturated bool    `json:"saturated"`
+	At        float64 `json:"at"` // the saturation level, or the highest level measured if not saturated
+	PeakTokS  Num     `json:"peak_output_tok_s"`
+	PeakAt    float64 `json:"peak_at"`
+}
+
+// Crossover is the first load level at which another endpoint's throughput overtakes the
+// single-stream winner's.
+type Crossover struct {
+	Endpoint    string  `json:"endpoint"`
+	At          float64 `json:"at"`
+	Value       Num     `json:"output_tok_s"`
+	WinnerValue Num     `json:"winner_output_tok_s"`
+}
+
+// Curve is throughput and latency against load for one workload swept over several levels.
+type Curve struct {
+	ID         string       `json:"id"`
+	Workload   string       `json:"workload"`
+	XName      string       `json:"x"`
+	Xs         []float64    `json:"levels"`
+	Endpoints  []string     `json:"endpoints"`
+	Points     []CurvePoint `json:"points"`
+	Saturation []Saturation `json:"saturation"`
+	Winner     string       `json:"single_stream_winner"`
+	WinnerAt   float64      `json:"winner_at"`
+	Crossover  *Crossover   `json:"crossover"`
+}
+
+func (c *Curve) point(endpoint string, x float64) *CurvePoint {
+	for i := range c.Points {
+		if c.Points[i].Endpoint == endpoint && c.Points[i].X == x {
+			return &c.Points[i]
+		}
+	}
+	return nil
+}
+
+// WorkloadText describes the workload without its load level.
+func (f Fingerprint) WorkloadText() string {
+	stream := ""
+	if !f.Stream {
+		stream = ", not streamed"
+	}
+	return fmt.Sprintf("prompt set %s, max tokens %s, temperature %s%s, %s loop", shortHash(f.PromptSetHash),
+		f.maxTokText(), f.tempText(), stream, f.LoadMode)
+}
+
+// buildCurves finds the workloads measured at two or more load levels and computes each
+// endpoint's curve, saturation point and the crossover.
+func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
+	byWork := map[string][]*Group{}
+	var order []string
+	for _, g := range groups {
+		k := g.Fingerprint.workloadKey()
+		if byWork[k] == nil {
+			order = append(order, k)
+		}
+		byWork[k] = append(byWork[k], g)
+	}
+	var curves []Curve
+	for _, k := range order {
+		gs := byWork[k]
+		if len(gs) < 2 {
+			continue
+		}
+		c := Curve{ID: fmt.Sprintf("L%d", len(curves)+1), Workload: gs[0].Fingerprint.WorkloadText(), XName: "concurrency"}
+		if gs[0].Fingerprint.LoadMode == "open" {
+			c.XName = "rate (req/s)"
+		}
+		for _, g := range gs {
+			x := g.Fingerprint.loadX()
+			if !slices.Contains(c.Xs, x) {
+				c.Xs = append(c.Xs, x)
+			}
+			for _, e := range g.Endpoints {
+				if !slices.Contains(c.Endpoints, e.Endpoint) {
+					c.Endpoints = append(c.Endpoints, e.Endpoint)
+				}
+				c.Points = append(c.Points, CurvePoint{Endpoint: e.Endpoint, X: x, Group: g.ID, OutputTokS: e.OutputTokS,
+					ReqS: e.ReqS, P50E2EMS: e.P50E2EMS, P50TTFTMS: e.P50TTFTMS, P50TPOTMS: e.P50TPOTMS})
+			}
+		}
+		if len(c.Xs) < 2 {
+			continue
+		}
+		slices.Sort(c.Xs)
+		slices.Sort(c.Endpoints)
+		slices.SortFunc(c.Points, func(a, b CurvePoint) int {
+			if a.Endpoint != b.Endpoint {
+				if a.Endpoint < b.Endpoint {
+					return -1
+				}
+				return 1
+			}
+			return cmpFloat(a.X, b.X)
+		})
+		for _, e := range c.Endpoints {
+			c.Saturation = append(c.Saturation, saturation(&c, e, o.Saturation))
+		}
+		c.Winner, c.WinnerAt, c.Crossover = crossover(&c)
+		curves = append(curves, c)
+	}
+	return curves
+}
+
+func saturation(c *Curve, endpoint string, frac float64) Saturation {
+	var pts []CurvePoint
+	for _, p := range c.Points {
+		if p.Endpoint == endpoint && p.OutputTokS.Valid() {
+			pts = append(pts, p)
+		}
+	}
+	s := Saturation{Endpoint: endpoint, PeakTokS: Num(math.NaN())}
+	for _, p := range pts {
+		if !s.PeakTokS.Valid() || p.OutputTokS > s.PeakTokS {
+			s.PeakTokS, s.PeakAt = p.OutputTokS, p.X
+		}
+	}
+	for i := 0; i+1 < len(pts); i++ {
+		if float64(pts[i+1].OutputTokS) < float64(pts[i].OutputTokS)*(1+frac) {
+			s.Saturated, s.At = true, pts[i].X
+			return s
+		}
+	}
+	if len(pts) > 0 {
+		s.At = pts[len(pts)-1].X
+	}
+	return s
+}
+
+// crossover finds the single-stream winner (highest throughput at the lowest level every
+// endpoint measured) and the first higher level where another endpoint's throughput exceeds it.
+func crossover(c *Curve) (string, float64, *Crossover) {
+	if len(c.Endpoints) < 2 {
+		return "", 0, nil
+	}
+	var x0 float64
+	found := false
+	for _, x := range c.Xs {
+		all := true
+		for _, e := range c.Endpoints {
+			if p := c.point(e, x); p == nil || !p.OutputTokS.Valid() {
+				all = false
+			}
+		}
+		if all {
+			x0, found = x, true
+			break
+		}
+	}
+	if !found {
+		return "", 0, nil
+	}
+	winner := ""
+	var best Num
+	for _, e := range c.Endpoints {
+		if p := c.point(e, x0); winner == "" || p.OutputTokS > best {
+			winner, best = e, p.OutputTokS
+		}
+	}
+	for _, x := range c.Xs {
+		if x <= x0 {
+			continue
+		}
+		w := c.point(winner, x)
+		if w == nil || !w.OutputTokS.Valid() {
+			continue
+		}
+		var over *Crossover
+		for _, e := range c.Endpoints {
+			if e == winner {
+				continue
+			}
+			if p := c.point(e, x); p != nil && p.OutputTokS > w.OutputTokS && (over == nil || p.OutputTokS > over.Value) {
+				over = &Crossover{Endpoint: e, At: x, Value: p.OutputTokS, WinnerValue: w.OutputTokS}
+			}
+		}
+		if over != nil {
+			return winner, x0, over
+		}
+	}
+	return winner, x0, nil
+}
+
+// InputBin is one input-length bin of an endpoint's requests in a group.
+type InputBin struct {
+	Lo        float64 `json:"lo_tokens"`
+	Hi        float64 `json:"hi_tokens"`
+	N         int     `json:"n"`
+	P50TTFTMS Num     `json:"p50_ttft_ms"`
+	P50E2EMS  Num     `json:"p50_e2e_ms"`
+}
+
+// InputCurve is latency against input length for one endpoint in one group whose requests
+// differ in input length. Slopes are least-squares fits over requests, in ms per 1,000 tokens.
+type InputCurve struct {
+	Group          string     `json:"group"`
+	Endpoint       string     `json:"endpoint"`
+	Bins           []InputBin `json:"bins"`
+	TTFTSlopePer1k Num        `json:"ttft_ms_per_1k_input_tokens"`
+	E2ESlopePer1k  Num        `json:"e2e_ms_per_1k_input_tokens"`
+}
+
+// buildInputCurves bins requests by input length (quartiles of the group's input lengths)
+// wherever a group's longest input is at least twice its shortest.
+func buildInputCurves(groups []*Group) []InputCurve {
+	var out []InputCurve
+	for _, g := range groups {
+		var all []float64
+		for _, s := range g.sides {
+			all = append(all, s.pooled(colIn)...)
+		}
+		if len(all) < 8 {
+			continue
+		}
+		slices.Sort(all)
+		if all[0] <= 0 || all[len(all)-1] < 2*all[0] {
+			continue
+		}
+		var edges []float64
+		for _, p := range []float64{0, .25, .5, .75, 1} {
+			e := math.Round(quantileSorted(all, p))
+			if len(edges) == 0 || e > edges[len(edges)-1] {
+				edges = append(edges, e)
+			}
+		}
+		if len(edges) < 3 {
+			continue
+		}
+		for _, name := range g.endpointNames() {
+			s := g.sides[name]
+			ic := InputCurve{Group: g.ID, Endpoint: name}
+			bins := make([][2][]float64, len(edges)-1)
+			var xs, ttft, xe, e2e []float64
+			for _, c := range s.runs {
+				for i, in := range c.cols[colIn] {
+					if math.IsNaN(in) {
+						continue
+					}
+					b := len(edges) - 2
+					for j := 1; j < len(edges)-1; j++ {
+						if in < edges[j] {
+							b = j - 1
+							break
+						}
+					}
+					if t := c.cols[colTTFT][i]; !math.IsNaN(t) {
+						bins[b][0] = append(bins[b][0], t)
+						xs, ttft = append(xs, in), append(ttft, t)
+					}
+					if e := c.cols[colE2E][i]; !math.IsNaN(e) {
+						bins[b][1] = append(bins[b][1], e)
+						xe, e2e = append(xe, in), append(e2e, e)
+					}
+				}
+			}
+			for b := range bins {
+				ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: max(len(bins[b][0]), len(bins[b][1])),
+					P50TTFTMS: Num(quantile(bins[b][0], .5)), P50E2EMS: Num(quantile(bins[b][1], .5))})
+			}
+			ic.TTFTSlopePer1k, ic.E2ESlopePer1k = slope(xs, ttft), slope(xe, e2e)
+			out = append(out, ic)
+		}
+	}
+	return out
+}
+
+func slope(x, y []float64) Num {
+	if len(x) < 3 {
+		return Num(math.NaN())
+	}
+	_, beta := stat.LinearRegression(x, y, nil, false)
+	return Num(beta * 1000)
+}

@@ -1,0 +1,360 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/trackerbench/tracker/store"
+)
+
+// Fingerprint is the workload of a measurement. Two measurements are comparable when their
+// fingerprints are equal: the same prompt set (by hash), max tokens, temperature, streaming
+// mode and load level (loop mode, concurrency, rate).
+type Fingerprint struct {
+	PromptSetHash string   `json:"prompt_set_hash"`
+	MaxTokens     int      `json:"max_tokens"`            // 0 = not set
+	Temperature   *float64 `json:"temperature,omitempty"` // nil = not set
+	Stream        bool     `json:"stream"`
+	LoadMode      string   `json:"load_mode"` // closed, open
+	Concurrency   int      `json:"concurrency"`
+	Rate          float64  `json:"rate,omitempty"` // requests/s, open loop
+}
+
+func fingerprintOf(r *store.Run, l *store.ReportLevel) Fingerprint {
+	mode := r.LoadMode
+	if l.Rate > 0 {
+		mode = "open"
+	}
+	if mode == "" {
+		mode = "closed"
+	}
+	return Fingerprint{PromptSetHash: r.PromptSetHash, MaxTokens: r.MaxTokens, Temperature: r.Temperature,
+		Stream: r.Stream, LoadMode: mode, Concurrency: l.Concurrency, Rate: l.Rate}
+}
+
+// workloadKey identifies the workload without its load level (load curves sweep that).
+func (f Fingerprint) workloadKey() string {
+	return fmt.Sprintf("%s|%d|%s|%t|%s", f.PromptSetHash, f.MaxTokens, f.tempText(), f.Stream, f.LoadMode)
+}
+
+func (f Fingerprint) key() string {
+	return fmt.Sprintf("%s|%d|%g", f.workloadKey(), f.Concurrency, f.Rate)
+}
+
+func (f Fingerprint) tempText() string {
+	if f.Temperature == nil {
+		return "default"
+	}
+	return strconv.FormatFloat(*f.Temperature, 'g', -1, 64)
+}
+
+func (f Fingerprint) maxTokText() string {
+	if f.MaxTokens == 0 {
+		return "unset"
+	}
+	return strconv.Itoa(f.MaxTokens)
+}
+
+// LoadText is the load level in words: "c=4" or "2 req/s (cap 8)".
+func (f Fingerprint) LoadText() string {
+	if f.Rate > 0 {
+		s := strconv.FormatFloat(f.Rate, 'g', -1, 64) + " req/s"
+		if f.Concurrency > 0 {
+			s += fmt.Sprintf(" (cap %d)", f.Concurrency)
+		}
+		return s
+	}
+	return fmt.Sprintf("c=%d", f.Concurrency)
+}
+
+// loadX is the load level as a number for curves: the rate for open loop, else concurrency.
+func (f Fingerprint) loadX() float64 {
+	if f.Rate > 0 {
+		return f.Rate
+	}
+	return float64(f.Concurrency)
+}
+
+// Text describes the workload in one line.
+func (f Fingerprint) Text() string {
+	stream := ""
+	if !f.Stream {
+		stream = ", not streamed"
+	}
+	return fmt.Sprintf("prompt set %s, max tokens %s, temperature %s%s, %s", shortHash(f.PromptSetHash),
+		f.maxTokText(), f.tempText(), stream, f.LoadText())
+}
+
+// differences lists the fingerprint fields in which f and g differ, in words.
+func (f Fingerprint) differences(g Fingerprint) []string {
+	var d []string
+	if f.PromptSetHash != g.PromptSetHash {
+		d = append(d, fmt.Sprintf("prompt set %s vs %s", shortHash(f.PromptSetHash), shortHash(g.PromptSetHash)))
+	}
+	if f.MaxTokens != g.MaxTokens {
+		d = append(d, fmt.Sprintf("max tokens %s vs %s", f.maxTokText(), g.maxTokText()))
+	}
+	if f.tempText() != g.tempText() {
+		d = append(d, fmt.Sprintf("temperature %s vs %s", f.tempText(), g.tempText()))
+	}
+	if f.Stream != g.Stream {
+		d = append(d, fmt.Sprintf("streaming %t vs %t", f.Stream, g.Stream))
+	}
+	if f.LoadMode != g.LoadMode || f.Concurrency != g.Concurrency || f.Rate != g.Rate {
+		d = append(d, fmt.Sprintf("load %s vs %s", f.LoadText(), g.LoadText()))
+	}
+	return d
+}
+
+func shortHash(h string) string {
+	h = strings.TrimPrefix(h, "sha256:")
+	if len(h) > 8 {
+		return h[:8]
+	}
+	if h == "" {
+		return "(none)"
+	}
+	return h
+}
+
+// Group is a set of comparable measurements: every level of every selected run whose
+// fingerprint is the same.
+type Group struct {
+	ID          string            `json:"id"`
+	Fingerprint Fingerprint       `json:"fingerprint"`
+	Workload    string            `json:"workload"`
+	Runs        []int64           `json:"runs"`
+	Endpoints   []EndpointSummary `json:"endpoints"`
+
+	sides map[string]*side // by endpoint
+}
+
+// side is one endpoint's measurements within a group.
+type side struct {
+	endpoint string
+	levels   []*levelData
+	runs     []*cluster // successful requests pooled per run (trials merged)
+	runIDs   []int64
+	levelCl  []*cluster // per level, for throughput
+}
+
+// EndpointSummary is one endpoint's figures pooled over all its levels in a group.
+type EndpointSummary struct {
+	Endpoint      string  `json:"endpoint"`
+	Model         string  `json:"model"`
+	Runs          int     `json:"runs"`
+	Levels        int     `json:"levels"`
+	N             int     `json:"n"`
+	OK            int     `json:"ok"`
+	SuccessRate   Num     `json:"success_rate"`
+	MeanE2EMS     Num     `json:"mean_e2e_ms"`
+	P50E2EMS      Num     `json:"p50_e2e_ms"`
+	P90E2EMS      Num     `json:"p90_e2e_ms"`
+	P99E2EMS      Num     `json:"p99_e2e_ms"`
+	MeanTTFTMS    Num     `json:"mean_ttft_ms"`
+	P50TTFTMS     Num     `json:"p50_ttft_ms"`
+	P90TTFTMS     Num     `json:"p90_ttft_ms"`
+	MeanTPOTMS    Num     `json:"mean_tpot_ms"`
+	P50TPOTMS     Num     `json:"p50_tpot_ms"`
+	MeanDecodeMS  Num     `json:"mean_decode_ms"` // mean of e2e − ttft
+	OutputTokS    Num     `json:"output_tok_s"`   // mean over levels of v_summary's output_tok_s
+	ReqS          Num     `json:"req_s"`          // mean over levels
+	MeanReqTokS   Num     `json:"mean_req_tok_s"`
+	EM            Num     `json:"em"`
+	F1            Num     `json:"f1"`
+	ServerGapMS   Num     `json:"client_minus_server_ttft_ms"` // mean, where the server reports TTFT
+	CostPer1kReqs Num     `json:"cost_per_1k_requests"`        // USD, when the endpoint config has prices
+	BoxE2EMS      [5]Num  `json:"box_e2e_ms"`                  // min, q1, median, q3, max
+	BoxTTFTMS     [5]Num  `json:"box_ttft_ms"`
+	InputTokenMin float64 `json:"-"`
+	InputTokenMax float64 `json:"-"`
+}
+
+// Exclusion is a measurement the report could not compare, and why.
+type Exclusion struct {
+	RunID    int64  `json:"run_id"`
+	LevelID  int64  `json:"level_id"`
+	Endpoint string `json:"endpoint"`
+	Workload string `json:"workload"`
+	Reason   string `json:"reason"`
+}
+
+// buildGroups groups levels by fingerprint, in order of first appearance in the (oldest-first)
+// selection, and numbers them G1, G2, ...
+func buildGroups(levels []*levelData) []*Group {
+	var groups []*Group
+	byKey := map[string]*Group{}
+	for _, d := range levels {
+		fp := fingerprintOf(d.run, &d.lvl)
+		g := byKey[fp.key()]
+		if g == nil {
+			g = &Group{Fingerprint: fp, Workload: fp.Text(), sides: map[string]*side{}}
+			byKey[fp.key()] = g
+			groups = append(groups, g)
+		}
+		s := g.sides[d.lvl.Endpoint]
+		if s == nil {
+			s = &side{endpoint: d.lvl.Endpoint}
+			g.sides[d.lvl.Endpoint] = s
+		}
+		s.levels = append(s.levels, d)
+	}
+	// Stable order: by workload, then load level, so that group ids do not depend on history order
+	// more than needed.
+	slices.SortStableFunc(groups, func(a, b *Group) int {
+		if c := strings.Compare(a.Fingerprint.workloadKey(), b.Fingerprint.workloadKey()); c != 0 {
+			return c
+		}
+		if a.Fingerprint.Rate != b.Fingerprint.Rate {
+			return cmpFloat(a.Fingerprint.Rate, b.Fingerprint.Rate)
+		}
+		return a.Fingerprint.Concurrency - b.Fingerprint.Concurrency
+	})
+	for i, g := range groups {
+		g.ID = fmt.Sprintf("G%d", i+1)
+		runSet := map[int64]bool{}
+		for _, s := range g.sides {
+			for _, d := range s.levels {
+				d.stats.Group = g.ID
+				runSet[d.lvl.RunID] = true
+			}
+			s.build()
+		}
+		for id := range runSet {
+			g.Runs = append(g.Runs, id)
+		}
+		slices.Sort(g.Runs)
+	}
+	return groups
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// build pools a side's successful requests per run and keeps per-level clusters.
+func (s *side) build() {
+	byRun := map[int64]*cluster{}
+	for _, d := range s.levels {
+		if d.stats.OK == 0 {
+			continue
+		}
+		s.levelCl = append(s.levelCl, &d.ok)
+		c := byRun[d.lvl.RunID]
+		if c == nil {
+			// The first level of a run is shared, not copied; a second trial gets a merged copy.
+			byRun[d.lvl.RunID] = &d.ok
+			s.runIDs = append(s.runIDs, d.lvl.RunID)
+			continue
+		}
+		merged := &cluster{cols: make([][]float64, numCols)}
+		for i := range merged.cols {
+			merged.cols[i] = append(slices.Clone(c.cols[i]), d.ok.cols[i]...)
+		}
+		byRun[d.lvl.RunID] = merged
+	}
+	for _, id := range s.runIDs {
+		s.runs = append(s.runs, byRun[id])
+	}
+}
+
+// pooled returns the non-NaN values of one column over all of a side's runs.
+func (s *side) pooled(col int) []float64 {
+	n := 0
+	for _, c := range s.runs {
+		n += len(c.cols[col])
+	}
+	out := make([]float64, 0, n)
+	for _, c := range s.runs {
+		for _, v := range c.cols[col] {
+			if !math.IsNaN(v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// summarize computes a side's pooled figures.
+func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
+	e := EndpointSummary{Endpoint: s.endpoint, Levels: len(s.levels), Runs: len(uniqueRuns(s.levels))}
+	var tput, reqs []float64
+	var emSum, f1Sum, gapSum, inSum, outSum float64
+	var emN, f1N, gapN int
+	for _, d := range s.levels {
+		e.Model = d.lvl.Model
+		e.N += d.stats.N
+		e.OK += d.stats.OK
+		if d.stats.OutputTokS.Valid() {
+			tput = append(tput, float64(d.stats.OutputTokS))
+			reqs = append(reqs, float64(d.stats.ReqS))
+		}
+		emSum, emN, f1Sum, f1N = emSum+d.emSum, emN+d.emN, f1Sum+d.f1Sum, f1N+d.f1N
+		gapSum, gapN = gapSum+d.serverGapSum, gapN+d.serverGapN
+		inSum, outSum = inSum+d.inTokSum, outSum+d.outTokOK
+	}
+	e.SuccessRate = ratioOrNaN(float64(e.OK), float64(e.N))
+	e2e := s.pooled(colE2E)
+	ttft := s.pooled(colTTFT)
+	tpot := s.pooled(colTPOT)
+	e.MeanE2EMS, e.MeanTTFTMS, e.MeanTPOTMS = Num(mean(e2e)), Num(mean(ttft)), Num(mean(tpot))
+	e.MeanDecodeMS = Num(mean(s.pooled(colDecode)))
+	e.MeanReqTokS = Num(mean(s.pooled(colTokS)))
+	slices.Sort(e2e)
+	slices.Sort(ttft)
+	slices.Sort(tpot)
+	e.P50E2EMS, e.P90E2EMS, e.P99E2EMS = Num(quantileSorted(e2e, .5)), Num(quantileSorted(e2e, .9)), Num(quantileSorted(e2e, .99))
+	e.P50TTFTMS, e.P90TTFTMS = Num(quantileSorted(ttft, .5)), Num(quantileSorted(ttft, .9))
+	e.P50TPOTMS = Num(quantileSorted(tpot, .5))
+	e.BoxE2EMS, e.BoxTTFTMS = box(e2e), box(ttft)
+	e.OutputTokS, e.ReqS = Num(mean(tput)), Num(mean(reqs))
+	e.EM = Num(100 * float64(ratioOrNaN(emSum, float64(emN))))
+	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))
+	e.ServerGapMS = ratioOrNaN(gapSum, float64(gapN))
+	e.CostPer1kReqs = Num(math.NaN())
+	if p, ok := prices[s.endpoint]; ok && e.OK > 0 {
+		e.CostPer1kReqs = Num((inSum*p[0] + outSum*p[1]) / 1e6 / float64(e.OK) * 1000)
+	}
+	if in := s.pooled(colIn); len(in) > 0 {
+		e.InputTokenMin, e.InputTokenMax = slices.Min(in), slices.Max(in)
+	}
+	return e
+}
+
+func box(sorted []float64) [5]Num {
+	if len(sorted) == 0 {
+		n := Num(math.NaN())
+		return [5]Num{n, n, n, n, n}
+	}
+	return [5]Num{Num(sorted[0]), Num(quantileSorted(sorted, .25)), Num(quantileSorted(sorted, .5)),
+		Num(quantileSorted(sorted, .75)), Num(sorted[len(sorted)-1])}
+}
+
+func uniqueRuns(levels []*levelData) []int64 {
+	var ids []int64
+	for _, d := range levels {
+		if !slices.Contains(ids, d.lvl.RunID) {
+			ids = append(ids, d.lvl.RunID)
+		}
+	}
+	return ids
+}
+
+// endpointNames lists a group's endpoints alphabetically.
+func (g *Group) endpointNames() []string {
+	var names []string
+	for n := range g.sides {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,251 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/trackerbench/tracker/store"
+)
+
+// Num is a number in the report: NaN and infinities (no data) are written to JSON as null.
+type Num float64
+
+// MarshalJSON writes NaN and ±Inf as null.
+func (n Num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null as NaN.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Num(f)
+	return nil
+}
+
+// Valid reports whether n holds a number.
+func (n Num) Valid() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float64(n), 0) }
+
+// LevelStats are one level's figures, defined exactly as the v_summary view defines them
+// (docs/metrics.md): latency statistics over successful requests, percentiles numpy-linear,
+// output_tok_s = Σ ok output tokens / (max(start+elapsed) − min(start)) over all measured
+// requests, mean_req_tok_s = mean over ok requests (e2e > 0) of output_tokens / e2e.
+type LevelStats struct {
+	LevelID      int64   `json:"level_id"`
+	RunID        int64   `json:"run_id"`
+	Endpoint     string  `json:"endpoint"`
+	Model        string  `json:"model"`
+	Concurrency  int     `json:"concurrency"`
+	Rate         float64 `json:"rate"`
+	Trial        int     `json:"trial"`
+	LevelStatus  string  `json:"level_status"`
+	Group        string  `json:"group"`
+	N            int     `json:"n"`
+	OK           int     `json:"ok"`
+	SuccessRate  Num     `json:"success_rate"`
+	MeanE2EMS    Num     `json:"mean_e2e_ms"`
+	P50E2EMS     Num     `json:"p50_e2e_ms"`
+	P90E2EMS     Num     `json:"p90_e2e_ms"`
+	P99E2EMS     Num     `json:"p99_e2e_ms"`
+	MeanTTFTMS   Num     `json:"mean_ttft_ms"`
+	P50TTFTMS    Num     `json:"p50_ttft_ms"`
+	P90TTFTMS    Num     `json:"p90_ttft_ms"`
+	P99TTFTMS    Num     `json:"p99_ttft_ms"`
+	MeanTPOTMS   Num     `json:"mean_tpot_ms"`
+	P50TPOTMS    Num     `json:"p50_tpot_ms"`
+	P90TPOTMS    Num     `json:"p90_tpot_ms"`
+	P99TPOTMS    Num     `json:"p99_tpot_ms"`
+	OutputTokens int64   `json:"output_tokens"`
+	DurationS    Num     `json:"duration_s"`
+	OutputTokS   Num     `json:"output_tok_s"`
+	ReqS         Num     `json:"req_s"`
+	MeanReqTokS  Num     `json:"mean_req_tok_s"`
+	EM           Num     `json:"em"`
+	F1           Num     `json:"f1"`
+}
+
+// Request columns kept for the successful requests of a level (parallel slices, NaN = NULL).
+const (
+	colE2E = iota
+	colTTFT
+	colTPOT
+	colTokS   // output_tokens / e2e, when e2e > 0
+	colOut    // output tokens
+	colIn     // input tokens
+	colDecode // e2e − ttft
+	numCols
+)
+
+// levelData is what the report keeps of one level after streaming its requests: the
+// v_summary figures, the successful requests' numeric columns, and sums for pooling.
+type levelData struct {
+	lvl   store.ReportLevel
+	run   *store.Run
+	stats LevelStats
+	ok    cluster // successful requests, columns as above
+	win   float64 // window_ms
+
+	emSum, f1Sum       float64
+	emN, f1N           int
+	serverGapSum       float64 // Σ (client TTFT − server TTFT) over ok requests with both
+	serverGapN         int
+	inTokSum, outTokOK float64 // Σ input / output tokens of ok requests (cost)
+	failures           map[string]*failureCount
+}
+
+type failureCount struct {
+	n       int
+	example string
+}
+
+// readLevel streams one level's requests and computes its figures.
+func readLevel(ctx context.Context, db *store.DB, lvl store.ReportLevel, run *store.Run) (*levelData, error) {
+	d := &levelData{lvl: lvl, run: run}
+	d.ok.cols = make([][]float64, numCols)
+	minStart, maxEnd := math.Inf(1), math.Inf(-1)
+	var sumE2E, sumTTFT, sumTPOT, sumTokS float64
+	var nE2E, nTTFT, nTPOT, nTokS int
+	var outTok int64
+	err := db.EachLevelRequest(ctx, lvl.ID, func(r *store.ReportRequest) error {
+		d.stats.N++
+		minStart = math.Min(minStart, r.StartMS)
+		maxEnd = math.Max(maxEnd, r.StartMS+r.ElapsedMS)
+		if !math.IsNaN(r.EM) {
+			d.emSum += r.EM
+			d.emN++
+		}
+		if !math.IsNaN(r.F1) {
+			d.f1Sum += r.F1
+			d.f1N++
+		}
+		if r.Status != store.StatusOK {
+			if d.failures == nil {
+				d.failures = map[string]*failureCount{}
+			}
+			key := r.Status
+			if r.ErrorClass != "" {
+				key += ": " + r.ErrorClass
+			}
+			fc := d.failures[key]
+			if fc == nil {
+				fc = &failureCount{example: truncateText(r.ErrorMessage, 300)}
+				d.failures[key] = fc
+			}
+			fc.n++
+			return nil
+		}
+		d.stats.OK++
+		tokS := math.NaN()
+		if !math.IsNaN(r.E2EMS) {
+			sumE2E += r.E2EMS
+			nE2E++
+			if r.E2EMS > 0 && !math.IsNaN(r.OutputTokens) {
+				tokS = r.OutputTokens * 1000.0 / r.E2EMS
+				sumTokS += tokS
+				nTokS++
+			}
+		}
+		if !math.IsNaN(r.TTFTMS) {
+			sumTTFT += r.TTFTMS
+			nTTFT++
+		}
+		if !math.IsNaN(r.TPOTMS) {
+			sumTPOT += r.TPOTMS
+			nTPOT++
+		}
+		if !math.IsNaN(r.OutputTokens) {
+			outTok += int64(r.OutputTokens)
+			d.outTokOK += r.OutputTokens
+		}
+		if !math.IsNaN(r.InputTokens) {
+			d.inTokSum += r.InputTokens
+		}
+		if !math.IsNaN(r.ServerTTFTMS) && !math.IsNaN(r.TTFTMS) {
+			d.serverGapSum += r.TTFTMS - r.ServerTTFTMS
+			d.serverGapN++
+		}
+		c := d.ok.cols
+		c[colE2E] = append(c[colE2E], r.E2EMS)
+		c[colTTFT] = append(c[colTTFT], r.TTFTMS)
+		c[colTPOT] = append(c[colTPOT], r.TPOTMS)
+		c[colTokS] = append(c[colTokS], tokS)
+		c[colOut] = append(c[colOut], r.OutputTokens)
+		c[colIn] = append(c[colIn], r.InputTokens)
+		c[colDecode] = append(c[colDecode], r.E2EMS-r.TTFTMS)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &d.stats
+	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model
+	s.Concurrency, s.Rate, s.Trial, s.LevelStatus = lvl.Concurrency, lvl.Rate, lvl.Trial, lvl.Status
+	s.SuccessRate = ratioOrNaN(float64(s.OK), float64(s.N))
+	s.MeanE2EMS = ratioOrNaN(sumE2E, float64(nE2E))
+	s.MeanTTFTMS = ratioOrNaN(sumTTFT, float64(nTTFT))
+	s.MeanTPOTMS = ratioOrNaN(sumTPOT, float64(nTPOT))
+	s.MeanReqTokS = ratioOrNaN(sumTokS, float64(nTokS))
+	s.P50E2EMS, s.P90E2EMS, s.P99E2EMS = percentiles(d.ok.cols[colE2E])
+	s.P50TTFTMS, s.P90TTFTMS, s.P99TTFTMS = percentiles(d.ok.cols[colTTFT])
+	s.P50TPOTMS, s.P90TPOTMS, s.P99TPOTMS = percentiles(d.ok.cols[colTPOT])
+	s.OutputTokens = outTok
+	s.EM = Num(100 * float64(ratioOrNaN(d.emSum, float64(d.emN))))
+	s.F1 = Num(100 * float64(ratioOrNaN(d.f1Sum, float64(d.f1N))))
+	s.DurationS, s.OutputTokS, s.ReqS = Num(math.NaN()), Num(math.NaN()), Num(math.NaN())
+	if s.N > 0 {
+		d.win = maxEnd - minStart
+		s.DurationS = Num(d.win / 1000)
+		if d.win > 0 {
+			s.OutputTokS = Num(float64(outTok) * 1000.0 / d.win)
+			s.ReqS = Num(float64(s.OK) * 1000.0 / d.win)
+		}
+	}
+	d.ok.windowMS = d.win
+	return d, nil
+}
+
+func ratioOrNaN(a, b float64) Num {
+	if b == 0 {
+		return Num(math.NaN())
+	}
+	return Num(a / b)
+}
+
+// percentiles returns p50, p90 and p99 (numpy-linear) of the non-NaN values of xs.
+func percentiles(xs []float64) (Num, Num, Num) {
+	s := dropNaN(xs)
+	slices.Sort(s)
+	return Num(quantileSorted(s, 0.5)), Num(quantileSorted(s, 0.9)), Num(quantileSorted(s, 0.99))
+}
+
+// dropNaN returns a new slice with the non-NaN values of xs.
+func dropNaN(xs []float64) []float64 {
+	out := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func truncateText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,324 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+)
+
+// ErrNoRuns is returned when the selection matches no run.
+var ErrNoRuns = errors.New("no runs match the selection")
+
+// ErrNoBaseline is returned when --baseline names an endpoint the selection does not hold.
+var ErrNoBaseline = errors.New("baseline endpoint not in the selection")
+
+// Options select the runs and tune the statistics. Zero values take the defaults.
+type Options struct {
+	RunIDs    []int64
+	Label     string
+	Since     time.Time
+	Endpoints []string
+	Baseline  string // default: the config's baseline, else the first endpoint alphabetically
+
+	Seed       uint64  // bootstrap seed (default 1)
+	Resamples  int     // bootstrap replicates (default 1000)
+	Budget     int     // most requests one replicate draws per side (default 20000)
+	Alpha      float64 // significance level and 1 − confidence (default 0.05)
+	MinSample  int     // fewer successful requests on a side than this: no claim (default 30)
+	Saturation float64 // throughput gain below this fraction = saturated (default 0.10)
+	// History regression rule: the newest run is compared with up to HistoryWindow earlier runs.
+	HistoryWindow int     // default 5
+	HistoryK      float64 // IQR multiplier (default 1.5)
+	HistoryMinRel float64 // smallest relative change flagged (default 0.05)
+	HistoryAlpha  float64 // one-sided U test level (default 0.01)
+}
+
+func (o *Options) defaults() {
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Resamples <= 0 {
+		o.Resamples = 1000
+	}
+	if o.Budget <= 0 {
+		o.Budget = 20000
+	}
+	if o.Alpha <= 0 {
+		o.Alpha = 0.05
+	}
+	if o.MinSample <= 0 {
+		o.MinSample = 30
+	}
+	if o.Saturation <= 0 {
+		o.Saturation = 0.10
+	}
+	if o.HistoryWindow <= 0 {
+		o.HistoryWindow = 5
+	}
+	if o.HistoryK <= 0 {
+		o.HistoryK = 1.5
+	}
+	if o.HistoryMinRel <= 0 {
+		o.HistoryMinRel = 0.05
+	}
+	if o.HistoryAlpha <= 0 {
+		o.HistoryAlpha = 0.01
+	}
+}
+
+// RunRef is one selected run.
+type RunRef struct {
+	ID        int64     `json:"id"`
+	Label     string    `json:"label"`
+	Status    string    `json:"status"`
+	StartedAt time.Time `json:"started_at"`
+	Dataset   string    `json:"dataset"`
+	Endpoints []string  `json:"endpoints"`
+}
+
+// Method records how the numbers were computed, so report.json can be reproduced.
+type Method struct {
+	Seed           uint64  `json:"seed"`
+	Resamples      int     `json:"resamples"`
+	Budget         int     `json:"budget"`
+	Alpha          float64 `json:"alpha"`
+	MinSample      int     `json:"min_sample"`
+	Saturation     float64 `json:"saturation_fraction"`
+	RegressionRule string  `json:"regression_rule"`
+}
+
+// FailureSummary counts one endpoint's failed requests of one kind, with an example message.
+type FailureSummary struct {
+	Endpoint string `json:"endpoint"`
+	Kind     string `json:"kind"`
+	Count    int    `json:"count"`
+	Example  string `json:"example"` // server or model text: escape it wherever it is shown
+}
+
+// Result is every number the report computed; report.json is this struct.
+type Result struct {
+	Runs           []RunRef         `json:"runs"`
+	Requests       int              `json:"requests"`
+	OK             int              `json:"ok"`
+	Endpoints      []string         `json:"endpoints"`
+	Baseline       string           `json:"baseline"`
+	BaselineSource string           `json:"baseline_source"`
+	Method         Method           `json:"method"`
+	Levels         []LevelStats     `json:"levels"`
+	Groups         []*Group         `json:"groups"`
+	NotCompared    []Exclusion      `json:"not_compared"`
+	Speedups       []Speedup        `json:"speedups"`
+	Curves         []Curve          `json:"load_curves"`
+	InputCurves    []InputCurve     `json:"input_length"`
+	History        []HistorySeries  `json:"history"`
+	Failures       []FailureSummary `json:"failures"`
+	Findings       []string         `json:"findings"`
+
+	opts Options
+}
+
+// Generate reads the selected history through db and computes the report.
+func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
+	o.defaults()
+	runs, err := db.ReportRuns(ctx, store.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
+	if err != nil {
+		return nil, err
+	}
+	if len(o.RunIDs) > 0 {
+		for _, id := range o.RunIDs {
+			if !slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == id }) {
+				return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, store.ErrNotFound)
+			}
+		}
+	}
+	if len(runs) == 0 {
+		return nil, ErrNoRuns
+	}
+	byID := map[int64]*store.Run{}
+	ids := make([]int64, len(runs))
+	for i := range runs {
+		byID[runs[i].ID] = &runs[i]
+		ids[i] = runs[i].ID
+	}
+	lvls, err := db.ReportLevels(ctx, ids, o.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{opts: o, Method: Method{Seed: o.Seed, Resamples: o.Resamples, Budget: o.Budget, Alpha: o.Alpha,
+		MinSample: o.MinSample, Saturation: o.Saturation, RegressionRule: regressionRule(&o)}}
+	runEndpoints := map[int64][]string{}
+	var datas []*levelData
+	var usable []*levelData
+	prices := map[string][2]float64{}
+	for _, l := range lvls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		run := byID[l.RunID]
+		d, err := readLevel(ctx, db, l, run)
+		if err != nil {
+			return nil, err
+		}
+		datas = append(datas, d)
+		res.Levels = append(res.Levels, d.stats)
+		res.Requests += d.stats.N
+		res.OK += d.stats.OK
+		if !slices.Contains(runEndpoints[l.RunID], l.Endpoint) {
+			runEndpoints[l.RunID] = append(runEndpoints[l.RunID], l.Endpoint)
+		}
+		if !slices.Contains(res.Endpoints, l.Endpoint) {
+			res.Endpoints = append(res.Endpoints, l.Endpoint)
+		}
+		if p, ok := endpointPrices(l.EndpointConfigJSON); ok {
+			prices[l.Endpoint] = p
+		}
+		switch {
+		case d.stats.N == 0:
+			res.NotCompared = append(res.NotCompared, Exclusion{RunID: l.RunID, LevelID: l.ID, Endpoint: l.Endpoint,
+				Workload: fingerprintOf(run, &l).Text(), Reason: "no measured requests"})
+		case d.stats.OK == 0:
+			res.NotCompared = append(res.NotCompared, Exclusion{RunID: l.RunID, LevelID: l.ID, Endpoint: l.Endpoint,
+				Workload: fingerprintOf(run, &l).Text(), Reason: fmt.Sprintf("no successful requests (%d failed)", d.stats.N)})
+		default:
+			usable = append(usable, d)
+		}
+		for kind, fc := range d.failures {
+			i := slices.IndexFunc(res.Failures, func(f FailureSummary) bool { return f.Endpoint == l.Endpoint && f.Kind == kind })
+			if i < 0 {
+				res.Failures = append(res.Failures, FailureSummary{Endpoint: l.Endpoint, Kind: kind, Example: fc.example})
+				i = len(res.Failures) - 1
+			}
+			res.Failures[i].Count += fc.n
+		}
+	}
+	slices.Sort(res.Endpoints)
+	slices.SortFunc(res.Failures, func(a, b FailureSummary) int {
+		if c := strings.Compare(a.Endpoint, b.Endpoint); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Kind, b.Kind)
+	})
+	for _, r := range runs {
+		eps := runEndpoints[r.ID]
+		slices.Sort(eps)
+		res.Runs = append(res.Runs, RunRef{ID: r.ID, Label: r.Label, Status: r.Status, StartedAt: r.StartedAt, Dataset: r.Dataset, Endpoints: eps})
+	}
+	if len(res.Endpoints) == 0 {
+		return nil, fmt.Errorf("%w: the selected runs have no levels for these endpoints", ErrNoRuns)
+	}
+
+	// Baseline.
+	switch {
+	case o.Baseline != "":
+		if !slices.Contains(res.Endpoints, o.Baseline) {
+			return nil, fmt.Errorf("--baseline %q: %w (endpoints: %s)", o.Baseline, ErrNoBaseline, strings.Join(res.Endpoints, ", "))
+		}
+		res.Baseline, res.BaselineSource = o.Baseline, "--baseline"
+	default:
+		if b := configBaseline(runs); b != "" && slices.Contains(res.Endpoints, b) {
+			res.Baseline, res.BaselineSource = b, "the run configuration's baseline"
+		} else {
+			res.Baseline, res.BaselineSource = res.Endpoints[0], "the first endpoint alphabetically"
+		}
+	}
+
+	res.Groups = buildGroups(usable)
+	for i, d := range datas {
+		res.Levels[i].Group = d.stats.Group
+	}
+	for _, g := range res.Groups {
+		for _, name := range g.endpointNames() {
+			g.Endpoints = append(g.Endpoints, g.sides[name].summarize(prices))
+		}
+		base := g.sides[res.Baseline]
+		if base == nil || len(g.sides) < 2 {
+			res.NotCompared = append(res.NotCompared, g.exclusions(res)...)
+			continue
+		}
+		for _, name := range g.endpointNames() {
+			if name == res.Baseline {
+				continue
+			}
+			res.Speedups = append(res.Speedups, compare(g, base, g.sides[name], &o)...)
+		}
+	}
+	slices.SortStableFunc(res.NotCompared, func(a, b Exclusion) int {
+		if a.RunID != b.RunID {
+			return int(a.RunID - b.RunID)
+		}
+		return int(a.LevelID - b.LevelID)
+	})
+	res.Curves = buildCurves(res.Groups, res.Baseline, &o)
+	res.InputCurves = buildInputCurves(res.Groups)
+	res.History = buildHistory(res.Groups, &o)
+	res.Findings = findings(res)
+	return res, nil
+}
+
+// exclusions explains why a group's measurements were not compared.
+func (g *Group) exclusions(res *Result) []Exclusion {
+	var reason string
+	if g.sides[res.Baseline] == nil {
+		reason = fmt.Sprintf("the baseline %s did not measure this workload", res.Baseline)
+		// Name the nearest workload the baseline did measure.
+		best, bestDiff := "", []string(nil)
+		for _, h := range res.Groups {
+			if h.sides[res.Baseline] == nil {
+				continue
+			}
+			d := g.Fingerprint.differences(h.Fingerprint)
+			if best == "" || len(d) < len(bestDiff) {
+				best, bestDiff = h.ID, d
+			}
+		}
+		if best != "" {
+			reason += fmt.Sprintf("; the nearest it did (%s) differs in %s", best, strings.Join(bestDiff, ", "))
+		}
+		if len(g.sides) < 2 {
+			reason += "; and no other endpoint measured it either"
+		}
+	} else {
+		reason = "no endpoint other than the baseline measured this workload"
+	}
+	var out []Exclusion
+	for _, name := range g.endpointNames() {
+		for _, d := range g.sides[name].levels {
+			out = append(out, Exclusion{RunID: d.lvl.RunID, LevelID: d.lvl.ID, Endpoint: name, Workload: g.ID + ": " + g.Workload, Reason: reason})
+		}
+	}
+	return out
+}
+
+// configBaseline reads `baseline:` from the newest selected run's configuration, if any.
+func configBaseline(runs []store.Run) string {
+	for i := len(runs) - 1; i >= 0; i-- {
+		var cfg map[string]any
+		if json.Unmarshal([]byte(runs[i].ConfigJSON), &cfg) != nil {
+			continue
+		}
+		for _, k := range []string{"baseline", "Baseline"} {
+			if s, ok := cfg[k].(string); ok && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// endpointPrices reads USD prices per million input and output tokens from an endpoint's
+// configuration (input_price_per_mtok, output_price_per_mtok), when both are there.
+func endpointPrices(cfgJSON string) ([2]float64, bool) {
+	var cfg map[string]any
+	if json.Unmarshal([]byte(cfgJSON), &cfg) != nil {
+		return [2]float64{}, false
+	}
+	in, ok1 := cfg["input_price_per_mtok"].(float64)
+	out, ok2 := cfg["output_price_per_mtok"].(float64)
+	return [2]float64{in, out}, ok1 && ok2
+}

@@ -1,0 +1,243 @@
+package report
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+
+	"github.com/aclements/go-moremath/stats"
+)
+
+// Metric names, as in v_summary's columns.
+const (
+	MetricE2E     = "e2e_ms"
+	MetricTTFT    = "ttft_ms"
+	MetricTPOT    = "tpot_ms"
+	MetricOutTokS = "output_tok_s"
+	MetricReqTokS = "mean_req_tok_s"
+)
+
+// metricInfo says how to name a metric and which direction is better.
+var metricInfo = map[string]struct {
+	Name        string
+	Unit        string
+	LowerBetter bool
+}{
+	MetricE2E:     {"E2E latency", "ms", true},
+	MetricTTFT:    {"TTFT", "ms", true},
+	MetricTPOT:    {"TPOT", "ms", true},
+	MetricOutTokS: {"output throughput", "tok/s", false},
+	MetricReqTokS: {"per-request tokens/s", "tok/s", false},
+}
+
+// Speedup compares one endpoint with the baseline on one metric in one group. Ratio > 1
+// means the endpoint is better: baseline/endpoint for latencies, endpoint/baseline for
+// throughputs.
+type Speedup struct {
+	Group         string   `json:"group"`
+	Endpoint      string   `json:"endpoint"`
+	Baseline      string   `json:"baseline"`
+	Metric        string   `json:"metric"`
+	Stat          string   `json:"stat"` // median, mean
+	BaselineValue Num      `json:"baseline_value"`
+	Value         Num      `json:"value"`
+	Ratio         Num      `json:"speedup"`
+	CI            Interval `json:"ci95"`
+	P             Num      `json:"p"`
+	Test          string   `json:"test"`
+	NBaseline     int      `json:"n_baseline"`
+	N             int      `json:"n"`
+	Unit          string   `json:"sample_unit"` // requests or levels
+	Significant   bool     `json:"significant"`
+	SmallSample   bool     `json:"small_sample"`
+	Note          string   `json:"note,omitempty"`
+}
+
+// Verdict is benchstat's notation: "~" when the difference is not significant.
+func (s Speedup) Verdict() string {
+	switch {
+	case s.SmallSample:
+		return "too few"
+	case !s.Significant:
+		return "~"
+	case s.Ratio > 1:
+		return "better"
+	default:
+		return "worse"
+	}
+}
+
+func streamID(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// compare computes every speedup of other over base within a group.
+func compare(g *Group, base, other *side, o *Options) []Speedup {
+	var out []Speedup
+	cfg := bootConfig{Resamples: o.Resamples, Seed: o.Seed, Budget: o.Budget}
+
+	// Request-level metrics: one bootstrap drives all of them, drawing the same requests for
+	// every column so the replicates stay consistent.
+	cols := []int{colE2E, colTTFT, colTPOT, colTokS}
+	rng := newRNG(cfg.Seed, streamID(g.ID, base.endpoint, other.endpoint, "requests"))
+	const nStats = 7 // median and mean of e2e, ttft, tpot; mean of tok/s
+	reps := make([][]float64, nStats)
+	bufB := make([][]float64, len(cols))
+	bufO := make([][]float64, len(cols))
+	subset := func(s *side) []*cluster {
+		out := make([]*cluster, len(s.runs))
+		for i, c := range s.runs {
+			out[i] = &cluster{cols: [][]float64{c.cols[colE2E], c.cols[colTTFT], c.cols[colTPOT], c.cols[colTokS]}}
+		}
+		return out
+	}
+	sb, so := subset(base), subset(other)
+	if len(sb) > 0 && len(so) > 0 {
+		for range cfg.Resamples {
+			bufB = resampleInto(rng, sb, cfg.Budget, bufB)
+			bufO = resampleInto(rng, so, cfg.Budget, bufO)
+			i := 0
+			for c := range 3 {
+				mb, mo := mean(bufB[c]), mean(bufO[c])
+				medB, medO := medianInPlace(bufB[c]), medianInPlace(bufO[c])
+				reps[i] = append(reps[i], medB/medO)
+				reps[i+1] = append(reps[i+1], mb/mo)
+				i += 2
+			}
+			reps[6] = append(reps[6], mean(bufO[3])/mean(bufB[3]))
+		}
+	}
+	i := 0
+	for ci, metric := range []string{MetricE2E, MetricTTFT, MetricTPOT} {
+		pb, po := base.pooled(cols[ci]), other.pooled(cols[ci])
+		p, ok := uTest(po, pb, stats.LocationDiffers)
+		test := "Mann–Whitney U, two-sided, over requests"
+		if !ok {
+			test = "no test: a side has no values"
+		}
+		mb, mo := mean(pb), mean(po)
+		medB, medO := quantile(pb, .5), quantile(po, .5)
+		out = append(out,
+			newSpeedup(g, base, other, metric, "median", medB, medO, medB/medO, reps[i], p, test, len(pb), len(po), "requests", o),
+			newSpeedup(g, base, other, metric, "mean", mb, mo, mb/mo, reps[i+1], p, test, len(pb), len(po), "requests", o))
+		i += 2
+	}
+	{
+		pb, po := base.pooled(colTokS), other.pooled(colTokS)
+		p, ok := uTest(po, pb, stats.LocationDiffers)
+		test := "Mann–Whitney U, two-sided, over requests"
+		if !ok {
+			test = "no test: a side has no values"
+		}
+		mb, mo := mean(pb), mean(po)
+		out = append(out, newSpeedup(g, base, other, MetricReqTokS, "mean", mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
+	}
+	out = append(out, compareThroughput(g, base, other, o))
+	return out
+}
+
+// compareThroughput compares output throughput, a per-level figure (v_summary's output_tok_s):
+// each side's value is the mean over its levels. The bootstrap resamples levels, then the
+// successful requests' output tokens within each level (the level's window held fixed). The U
+// test runs over per-level values when each side has at least two levels.
+func compareThroughput(g *Group, base, other *side, o *Options) Speedup {
+	levelTput := func(s *side) []float64 {
+		var v []float64
+		for _, d := range s.levels {
+			if d.stats.OK > 0 && d.stats.OutputTokS.Valid() {
+				v = append(v, float64(d.stats.OutputTokS))
+			}
+		}
+		return v
+	}
+	tb, to := levelTput(base), levelTput(other)
+	clusters := func(s *side) []*cluster {
+		var out []*cluster
+		for _, c := range s.levelCl {
+			if c.windowMS > 0 {
+				out = append(out, &cluster{cols: [][]float64{c.cols[colOut]}, windowMS: c.windowMS})
+			}
+		}
+		return out
+	}
+	cb, co := clusters(base), clusters(other)
+	var reps []float64
+	if len(cb) > 0 && len(co) > 0 {
+		rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "throughput"))
+		for range o.Resamples {
+			reps = append(reps, resampleThroughput(rng, co, o.Budget)/resampleThroughput(rng, cb, o.Budget))
+		}
+	}
+	p, test := math.NaN(), "no test: fewer than two levels on a side; the interval reflects request-to-request variation within a level only"
+	if len(tb) >= 2 && len(to) >= 2 {
+		if pv, ok := uTest(to, tb, stats.LocationDiffers); ok {
+			p, test = pv, "Mann–Whitney U, two-sided, over levels"
+			if min(len(tb), len(to)) < 4 {
+				test += fmt.Sprintf(" (%d vs %d levels: too few for the test to reach p < 0.05 whatever the difference)", len(to), len(tb))
+			}
+		}
+	}
+	mb, mo := mean(tb), mean(to)
+	nb, no := requestsOK(base), requestsOK(other)
+	sp := newSpeedup(g, base, other, MetricOutTokS, "mean", mb, mo, mo/mb, reps, p, test, nb, no, "requests", o)
+	return sp
+}
+
+func requestsOK(s *side) int {
+	n := 0
+	for _, d := range s.levels {
+		n += d.stats.OK
+	}
+	return n
+}
+
+// resampleThroughput is one replicate of a side's mean level throughput.
+func resampleThroughput(rng interface{ IntN(int) int }, side []*cluster, budget int) float64 {
+	k := len(side)
+	per := max(30, budget/max(k, 1))
+	var total float64
+	for range k {
+		c := side[0]
+		if k > 1 {
+			c = side[rng.IntN(k)]
+		}
+		col := c.cols[0]
+		n := len(col)
+		if n == 0 {
+			continue
+		}
+		m := min(n, per)
+		var sum float64
+		for range m {
+			if v := col[rng.IntN(n)]; !math.IsNaN(v) {
+				sum += v
+			}
+		}
+		total += sum * float64(n) / float64(m) * 1000 / c.windowMS
+	}
+	return total / float64(k)
+}
+
+func newSpeedup(g *Group, base, other *side, metric, stat string, vb, vo, ratio float64, reps []float64,
+	p float64, test string, nb, no int, unit string, o *Options) Speedup {
+	s := Speedup{Group: g.ID, Endpoint: other.endpoint, Baseline: base.endpoint, Metric: metric, Stat: stat,
+		BaselineValue: Num(vb), Value: Num(vo), Ratio: Num(ratio), CI: percentileInterval(reps, o.Alpha),
+		P: Num(p), Test: test, NBaseline: nb, N: no, Unit: unit}
+	s.SmallSample = min(nb, no) < o.MinSample
+	ciExcludes := s.CI.Lo > 1 || s.CI.Hi < 1
+	if math.IsNaN(p) {
+		// No test possible: the interval alone decides.
+		s.Significant = ciExcludes && s.Ratio.Valid()
+	} else {
+		s.Significant = p < o.Alpha && ciExcludes && s.Ratio.Valid()
+	}
+	if s.SmallSample {
+		s.Note = "too few requests to support a claim"
+	}
+	return s
+}

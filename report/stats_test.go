@@ -1,0 +1,164 @@
+package report
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestQuantileNumpyLinear(t *testing.T) {
+	// Values from numpy.percentile(x, q) with the default (linear) method.
+	x := []float64{1, 2, 3, 4}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {0.5, 2.5}, {0.9, 3.7}, {0.99, 3.97}, {1, 4}} {
+		if got := quantile(x, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("quantile(%v, %g) = %g, want %g", x, c.p, got, c.want)
+		}
+	}
+	if got := quantile([]float64{7}, 0.99); got != 7 {
+		t.Errorf("quantile of one value = %g, want 7", got)
+	}
+	if !math.IsNaN(quantile(nil, 0.5)) {
+		t.Error("quantile of nothing is not NaN")
+	}
+}
+
+func TestMedianInPlaceMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n < 200; n++ {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = math.Round(rng.NormFloat64() * 10) // ties on purpose
+		}
+		want := quantile(x, 0.5)
+		if got := medianInPlace(slices.Clone(x)); got != want {
+			t.Fatalf("n=%d: medianInPlace %g, sorted median %g", n, got, want)
+		}
+	}
+}
+
+// testSide builds one side of a comparison from per-run E2E samples (TTFT a tenth of E2E).
+func testSide(name string, runs ...[]float64) *side {
+	s := &side{endpoint: name}
+	for ri, vals := range runs {
+		d := &levelData{}
+		d.lvl.Endpoint, d.lvl.RunID, d.lvl.ID = name, int64(ri+1), int64(ri+1)
+		d.ok.cols = make([][]float64, numCols)
+		var tokens float64
+		for _, v := range vals {
+			d.ok.cols[colE2E] = append(d.ok.cols[colE2E], v)
+			d.ok.cols[colTTFT] = append(d.ok.cols[colTTFT], v/10)
+			d.ok.cols[colTPOT] = append(d.ok.cols[colTPOT], v/100)
+			d.ok.cols[colTokS] = append(d.ok.cols[colTokS], 100*1000/v)
+			d.ok.cols[colOut] = append(d.ok.cols[colOut], 100)
+			d.ok.cols[colIn] = append(d.ok.cols[colIn], 500)
+			d.ok.cols[colDecode] = append(d.ok.cols[colDecode], v*0.9)
+			tokens += 100
+		}
+		d.stats.N, d.stats.OK = len(vals), len(vals)
+		d.win = mean(vals) * float64(len(vals))
+		d.ok.windowMS = d.win
+		d.stats.OutputTokS = Num(tokens * 1000 / d.win)
+		s.levels = append(s.levels, d)
+	}
+	s.build()
+	return s
+}
+
+func lognormal(rng *rand.Rand, n int, median float64) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = median * math.Exp(0.3*rng.NormFloat64())
+	}
+	return x
+}
+
+func compareSides(t *testing.T, base, other *side) map[string]Speedup {
+	t.Helper()
+	o := Options{}
+	o.defaults()
+	g := &Group{ID: "G1", sides: map[string]*side{base.endpoint: base, other.endpoint: other}}
+	out := map[string]Speedup{}
+	for _, s := range compare(g, base, other, &o) {
+		out[s.Metric+"/"+s.Stat] = s
+	}
+	return out
+}
+
+func TestIdenticalSamplesAreNotDifferent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := lognormal(rng, 200, 1000)
+	got := compareSides(t, testSide("a", x), testSide("b", slices.Clone(x)))
+	for k, s := range got {
+		if math.Abs(float64(s.Ratio)-1) > 1e-12 {
+			t.Errorf("%s: speedup %v, want exactly 1", k, s.Ratio)
+		}
+		if s.Significant || s.Verdict() != "~" {
+			t.Errorf("%s: verdict %q (p %v, CI %v), want ~", k, s.Verdict(), s.P, s.CI)
+		}
+		if !s.CI.Contains(1) {
+			t.Errorf("%s: CI %v excludes 1", k, s.CI)
+		}
+	}
+}
+
+func TestShiftedDistributionRatioInsideCI(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	// Three runs a side; the other endpoint's latencies are the baseline's scaled by 1/2.5.
+	var base, other [][]float64
+	for range 3 {
+		base = append(base, lognormal(rng, 150, 1000))
+		other = append(other, lognormal(rng, 150, 400))
+	}
+	got := compareSides(t, testSide("base", base...), testSide("fast", other...))
+	for _, k := range []string{"e2e_ms/median", "e2e_ms/mean", "ttft_ms/median", "tpot_ms/median", "mean_req_tok_s/mean", "output_tok_s/mean"} {
+		s := got[k]
+		if !s.CI.Contains(2.5) {
+			t.Errorf("%s: true ratio 2.5 outside CI %v (estimate %v)", k, s.CI, s.Ratio)
+		}
+		if math.Abs(float64(s.Ratio)-2.5) > 0.35 {
+			t.Errorf("%s: estimate %v far from 2.5", k, s.Ratio)
+		}
+		if k == "output_tok_s/mean" {
+			// Three levels a side: the U test over levels cannot reach p < 0.05, so it must say ~.
+			if s.Verdict() != "~" || !strings.Contains(s.Test, "too few") {
+				t.Errorf("%s: verdict %q test %q, want ~ with the reason", k, s.Verdict(), s.Test)
+			}
+			continue
+		}
+		if s.Verdict() != "better" {
+			t.Errorf("%s: verdict %q, want better (p %v)", k, s.Verdict(), s.P)
+		}
+	}
+	// Swapping sides inverts the verdict.
+	rev := compareSides(t, testSide("fast", other...), testSide("base", base...))
+	if s := rev["e2e_ms/median"]; s.Verdict() != "worse" || math.Abs(float64(s.Ratio)*float64(got["e2e_ms/median"].Ratio)-1) > 1e-9 {
+		t.Errorf("reversed: verdict %q ratio %v", s.Verdict(), s.Ratio)
+	}
+}
+
+func TestSmallSampleSaysSo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	got := compareSides(t, testSide("a", lognormal(rng, 10, 1000)), testSide("b", lognormal(rng, 10, 300)))
+	s := got["e2e_ms/median"]
+	if !s.SmallSample || s.Verdict() != "too few" {
+		t.Fatalf("10 requests a side: small %v verdict %q", s.SmallSample, s.Verdict())
+	}
+	g := &Group{ID: "G1"}
+	if txt := claim(&s, g); !strings.Contains(txt, "too few to support a claim") {
+		t.Errorf("claim does not say the sample is too small: %s", txt)
+	}
+}
+
+func TestBootstrapIsReproducible(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	a, b := lognormal(rng, 100, 1000), lognormal(rng, 100, 900)
+	x := compareSides(t, testSide("a", a), testSide("b", b))
+	y := compareSides(t, testSide("a", a), testSide("b", b))
+	for k := range x {
+		if x[k].CI != y[k].CI {
+			t.Errorf("%s: CI %v then %v with the same seed", k, x[k].CI, y[k].CI)
+		}
+	}
+}

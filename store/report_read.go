@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// ReportSelection picks the runs a report covers. Empty fields select everything.
+type ReportSelection struct {
+	RunIDs    []int64   // only these runs
+	Label     string    // only runs with this label
+	Since     time.Time // only runs started at or after this time
+	Endpoints []string  // only these endpoint names (levels of other endpoints are left out)
+}
+
+// ReportRuns returns the selected runs, oldest first (by started_at, then id). Runs that are
+// still running are included; the report says which.
+func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error) {
+	var where []string
+	var args []any
+	if len(sel.RunIDs) > 0 {
+		where = append(where, "id IN ("+reportPlaceholders(len(sel.RunIDs))+")")
+		for _, id := range sel.RunIDs {
+			args = append(args, id)
+		}
+	}
+	if sel.Label != "" {
+		where = append(where, "label = ?")
+		args = append(args, sel.Label)
+	}
+	if !sel.Since.IsZero() {
+		// started_at is RFC 3339 UTC text with nanoseconds; compare as times, not strings.
+		where = append(where, "julianday(started_at) >= julianday(?)")
+		args = append(args, timeText(sel.Since))
+	}
+	if len(sel.Endpoints) > 0 {
+		where = append(where, "id IN (SELECT run_id FROM endpoints WHERE name IN ("+reportPlaceholders(len(sel.Endpoints))+"))")
+		for _, e := range sel.Endpoints {
+			args = append(args, e)
+		}
+	}
+	q := `SELECT id, label, status, started_at, ended_at, tool_version, host, config_json, dataset,
+		dataset_hash, prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order, error
+		FROM runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY julianday(started_at), id"
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("selecting runs for the report: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var started, ended sql.NullString
+		var maxTok sql.NullInt64
+		var temp sql.NullFloat64
+		var stream int
+		if err := rows.Scan(&r.ID, &r.Label, &r.Status, &started, &ended, &r.ToolVersion, &r.Host,
+			&r.ConfigJSON, &r.Dataset, &r.DatasetHash, &r.PromptSetHash, &r.Seed, &maxTok, &temp,
+			&stream, &r.LoadMode, &r.Order, &r.Error); err != nil {
+			return nil, fmt.Errorf("selecting runs for the report: %w", err)
+		}
+		r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
+		r.MaxTokens = int(maxTok.Int64)
+		if temp.Valid {
+			t := temp.Float64
+			r.Temperature = &t
+		}
+		r.Stream = stream == 1
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReportLevel is one load level of a selected run, with the endpoint it measured.
+type ReportLevel struct {
+	Level
+	Endpoint           string
+	Model              string
+	Hardware           string
+	EndpointConfigJSON string // without secrets
+}
+
+// ReportLevels lists the levels of the given runs, restricted to the named endpoints when
+// endpoints is not empty, ordered by run, endpoint name, concurrency, rate and trial.
+func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []string) ([]ReportLevel, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	var out []ReportLevel
+	// Chunk the run list: SQLite bounds the number of bound parameters per statement.
+	const chunk = 500
+	for start := 0; start < len(runIDs); start += chunk {
+		ids := runIDs[start:min(start+chunk, len(runIDs))]
+		args := make([]any, 0, len(ids)+len(endpoints))
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		q := `SELECT l.id, l.run_id, l.endpoint_id, l.concurrency, l.rate, l.trial, l.status, l.started_at,
+			l.ended_at, l.note, e.name, e.model, e.hardware, e.config_json
+			FROM levels l JOIN endpoints e ON e.id = l.endpoint_id
+			WHERE l.run_id IN (` + reportPlaceholders(len(ids)) + `)`
+		if len(endpoints) > 0 {
+			q += " AND e.name IN (" + reportPlaceholders(len(endpoints)) + ")"
+			for _, e := range endpoints {
+				args = append(args, e)
+			}
+		}
+		q += " ORDER BY l.run_id, e.name, l.concurrency, coalesce(l.rate, 0), l.trial, l.id"
+		if err := func() error {
+			rows, err := db.sql.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var l ReportLevel
+				var rate sql.NullFloat64
+				var started, ended sql.NullString
+				if err := rows.Scan(&l.ID, &l.RunID, &l.EndpointID, &l.Concurrency, &rate, &l.Trial,
+					&l.Status, &started, &ended, &l.Note, &l.Endpoint, &l.Model, &l.Hardware,
+					&l.EndpointConfigJSON); err != nil {
+					return err
+				}
+				l.Rate = rate.Float64
+				l.StartedAt, l.EndedAt = parseTime(started), parseTime(ended)
+				out = append(out, l)
+			}
+			return rows.Err()
+		}(); err != nil {
+			return nil, fmt.Errorf("listing levels for the report: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ReportRequest is the part of one measured request the report reads. NULL numbers are NaN.
+type ReportRequest struct {
+	ID           int64
+	Status       string
+	ErrorClass   string
+	ErrorMessage string
+	StartMS      float64
+	ElapsedMS    float64
+	TTFTMS       float64
+	E2EMS        float64
+	TPOTMS       float64
+	ServerTTFTMS float64
+	InputTokens  float64
+	OutputTokens float64
+	EM           float64
+	F1           float64
+}
+
+// EachLevelRequest streams the measured requests of one level (warm-ups and superseded
+// attempts excluded, as in v_requests) in id order, one row at a time: fn receives a struct
+// that is reused for the next row, so it must copy what it keeps. An error from fn stops the
+// scan and is returned.
+func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, status, error_class,
+		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
+		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1
+		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 ORDER BY id`, levelID)
+	if err != nil {
+		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
+	}
+	defer rows.Close()
+	var r ReportRequest
+	var ttft, e2e, tpot, sttft, in, out, em, f1 sql.NullFloat64
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,
+			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1); err != nil {
+			return fmt.Errorf("reading requests of level %d: %w", levelID, err)
+		}
+		r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = reportNaN(ttft), reportNaN(e2e), reportNaN(tpot), reportNaN(sttft)
+		r.InputTokens, r.OutputTokens, r.EM, r.F1 = reportNaN(in), reportNaN(out), reportNaN(em), reportNaN(f1)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
+	}
+	return nil
+}
+
+// LevelSummaries reads v_summary for the given levels, keyed by level id. It exists so tests
+// (and scripts) can check figures computed elsewhere against the view's definitions.
+func (db *DB) LevelSummaries(ctx context.Context, runIDs []int64) (map[int64]SummaryRow, error) {
+	out := map[int64]SummaryRow{}
+	for _, id := range runIDs {
+		rows, err := db.Summary(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.LevelID] = r
+		}
+	}
+	return out, nil
+}
+
+func reportNaN(n sql.NullFloat64) float64 {
+	if !n.Valid {
+		return math.NaN()
+	}
+	return n.Float64
+}
+
+func reportPlaceholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
