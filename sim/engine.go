@@ -22,8 +22,8 @@ type sequence struct {
 	notify   chan struct{} // signalled (without blocking) whenever emitted grows
 	canceled atomic.Bool   // set by the request's handler when its client went away
 
-	arrived  time.Time
-	admitted atomic.Int64 // queue wait in ns, set at admission (for stats)
+	arrived  time.Time    // when it is due in the queue (set before submit)
+	admitted atomic.Int64 // queue wait in ns, set at admission
 }
 
 func newSequence(prompt, out int) *sequence {
@@ -177,9 +177,15 @@ func (e *engine) loop() {
 
 		// Step in real time. Starting from the previous step's modelled end (when it is
 		// recent) makes sleep overshoot average out instead of accumulating.
+		// Likewise a step that starts an idle engine starts when its first sequence was due
+		// (the end of its request_overhead), when that was only just now.
 		start := time.Now()
 		if !clock.IsZero() && start.Sub(clock) < 2*time.Millisecond {
 			start = clock
+		} else if len(running) == 0 && len(admitted) > 0 {
+			if due := admitted[0].arrived; due.Before(start) && start.Sub(due) < 2*time.Millisecond {
+				start = due
+			}
 		}
 		clock = start.Add(d)
 		if wait := time.Until(clock); wait > 0 {

@@ -292,6 +292,7 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) { s.ge
 // generate serves one chat or text completion: it checks the request, draws its fault,
 // plans its output, queues it in the engine and sends its tokens as the engine makes them.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
+	arrival := time.Now() // parsing and tokenizing count as part of request_overhead
 	var req chatRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
 	if err := dec.Decode(&req); err != nil {
@@ -374,10 +375,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 			seq.reserve, promptTokens, plan.tokens(), s.p.KVCacheTokens))
 		return
 	}
-	if s.p.RequestOverhead > 0 && !sleep(r.Context(), s.p.RequestOverhead) {
+	seq.arrived = arrival.Add(s.p.RequestOverhead) // when it is due in the queue
+	if wait := time.Until(seq.arrived); wait > 0 && !sleep(r.Context(), wait) {
 		return
 	}
-	seq.arrived = time.Now()
 	if err := s.eng.submit(seq); err != nil {
 		s.fail(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "The server is shutting down.")
 		return

@@ -1,0 +1,249 @@
+package sim
+
+// These tests measure the simulator through the real runner (real HTTP on loopback, a real
+// SQLite file), the way every user of the simulator sees it.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/runner"
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens"
+)
+
+// squadPrompts renders n short SQuAD-style rows with dataset.DefaultTemplate.
+func squadPrompts(t *testing.T, n int) *dataset.PromptSet {
+	t.Helper()
+	tok, err := tokens.New("illustrative-model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := dataset.NewTemplate("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]dataset.Row, n)
+	for i := range rows {
+		year := fmt.Sprint(1800 + 7*i)
+		rows[i] = dataset.Row{ID: fmt.Sprintf("q%02d", i), Index: i, Title: "Bridges",
+			Context: fmt.Sprintf("Bridge number %d crosses the river near the old mill. It was opened in %s by the town council. Its main span is %d metres long.",
+				i, year, 100+i),
+			Question: fmt.Sprintf("When was bridge number %d opened?", i), Answers: []string{year}}
+	}
+	ps, err := dataset.Build(rows, tmpl, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dataset.PromptSet{Source: "test", Hash: "test", Prompts: ps}
+}
+
+// runAgainst runs a plan against sims and returns the database and the run's id.
+func runAgainst(t *testing.T, prompts *dataset.PromptSet, levels []int, req runner.RequestOptions, sims map[string]string) (*store.DB, int64) {
+	t.Helper()
+	db := storetest.Open(t)
+	tok, _ := tokens.New("illustrative-model")
+	var eps []runner.Endpoint
+	names := make([]string, 0, len(sims))
+	for name := range sims {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		eps = append(eps, runner.Endpoint{Name: name, BaseURL: sims[name] + "/v1", Model: "illustrative-model"})
+	}
+	if req.Timeout == 0 {
+		req.Timeout = 60 * time.Second
+	}
+	r := &runner.Runner{DB: db, Tokens: tok, Version: "test", Score: dataset.Score}
+	out, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: eps, Dataset: "test",
+		Prompts: prompts, Seed: 1, Concurrency: levels, Request: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != store.RunCompleted {
+		t.Fatalf("run status %s", out.Status)
+	}
+	return db, out.RunID
+}
+
+// column returns one column of a query's rows as float64s (NULL as NaN).
+func column(t *testing.T, db *store.DB, q string, args ...any) []float64 {
+	t.Helper()
+	tb, err := db.Query(context.Background(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, len(tb.Rows))
+	for i, r := range tb.Rows {
+		switch v := r[0].(type) {
+		case int64:
+			out[i] = float64(v)
+		case float64:
+			out[i] = v
+		default:
+			out[i] = math.NaN()
+		}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// TestSingleStreamMatchesProfile: one stream at a time, the runner measures each built-in
+// profile's TTFT (request overhead + prefill) and TPOT (one decode step) within 10%.
+func TestSingleStreamMatchesProfile(t *testing.T) {
+	prompts := squadPrompts(t, 6)
+	for _, name := range BuiltinNames() {
+		t.Run(name, func(t *testing.T) {
+			p, _ := Builtin(name)
+			p.Model = "illustrative-model"
+			_, ts := startSim(t, p)
+			db, run := runAgainst(t, prompts, []int{1}, runner.RequestOptions{MaxTokens: 24, IgnoreEOS: true},
+				map[string]string{name: ts.URL})
+			ttft := column(t, db, "SELECT ttft_ms FROM v_requests WHERE run_id = ? AND status = 'ok'", run)
+			tpot := column(t, db, "SELECT tpot_ms FROM v_requests WHERE run_id = ? AND status = 'ok'", run)
+			in := column(t, db, "SELECT input_tokens FROM v_requests WHERE run_id = ? AND status = 'ok'", run)
+			out := column(t, db, "SELECT output_tokens FROM v_requests WHERE run_id = ? AND status = 'ok'", run)
+			if len(ttft) != len(prompts.Prompts) {
+				t.Fatalf("%d ok requests, want %d", len(ttft), len(prompts.Prompts))
+			}
+			for _, n := range out {
+				if n != 24 {
+					t.Fatalf("output tokens %v, want 24 (ignore_eos, max_tokens 24)", n)
+				}
+			}
+			wantTTFT := msOf(p.SingleStreamTTFT(int(median(in))))
+			wantTPOT := msOf(p.SingleStreamTPOT(int(median(in)) + 12))
+			gotTTFT, gotTPOT := median(ttft), median(tpot)
+			t.Logf("%s: TTFT %.2f ms (model %.2f), TPOT %.3f ms (model %.3f)", name, gotTTFT, wantTTFT, gotTPOT, wantTPOT)
+			if math.Abs(gotTTFT-wantTTFT) > 0.10*wantTTFT {
+				t.Errorf("median TTFT %.2f ms, want %.2f ms within 10%%", gotTTFT, wantTTFT)
+			}
+			if math.Abs(gotTPOT-wantTPOT) > 0.10*wantTPOT {
+				t.Errorf("median TPOT %.3f ms, want %.3f ms within 10%%", gotTPOT, wantTPOT)
+			}
+		})
+	}
+}
+
+// TestThroughputCurve: aggregate throughput rises with concurrency up to the batch limit
+// (max_num_seqs 4), then stays flat; past the limit requests queue, which shows in TTFT.
+func TestThroughputCurve(t *testing.T) {
+	p := testProfile()
+	p.Model = "illustrative-model"
+	p.MaxNumSeqs = 4
+	p.PrefillOverhead, p.PrefillPerToken = 5*time.Millisecond, 0
+	p.DecodeBase, p.DecodePerSeq = 8*time.Millisecond, 2*time.Millisecond
+	s, ts := startSim(t, p)
+	levels := []int{1, 2, 4, 8, 16}
+	db, run := runAgainst(t, squadPrompts(t, 16), levels, runner.RequestOptions{MaxTokens: 12, IgnoreEOS: true},
+		map[string]string{"sim": ts.URL})
+	thr := map[int]float64{}
+	ttft := map[int]float64{}
+	for _, c := range levels {
+		thr[c] = column(t, db, "SELECT output_tok_s FROM v_summary WHERE run_id = ? AND concurrency = ?", run, c)[0]
+		ttft[c] = column(t, db, "SELECT mean_ttft_ms FROM v_summary WHERE run_id = ? AND concurrency = ?", run, c)[0]
+		t.Logf("concurrency %2d: %6.1f output tok/s, mean TTFT %6.1f ms", c, thr[c], ttft[c])
+	}
+	if st := s.Stats(); st.MaxBatch != 4 {
+		t.Errorf("max batch %d, want the limit 4", st.MaxBatch)
+	}
+	// Rising: the model gives 1/10ms, 2/12ms, 4/16ms per step (x1.67, x1.5); noise can only
+	// shrink the gains, so the bounds are loose.
+	if thr[2] < 1.3*thr[1] || thr[4] < 1.25*thr[2] {
+		t.Errorf("throughput should rise up to the batch limit: %v", thr)
+	}
+	// Flat past the limit: never above the limit's throughput (it cannot be exceeded), and
+	// not far below it.
+	for _, c := range []int{8, 16} {
+		if thr[c] > 1.15*thr[4] || thr[c] < 0.7*thr[4] {
+			t.Errorf("throughput at %d = %.1f, want flat at the batch limit's %.1f", c, thr[c], thr[4])
+		}
+	}
+	// Queueing: at 8, half the requests wait one whole batch (prefill 5 ms + 11 steps of 16 ms)
+	// before their first token; at 16, three quarters wait one to three.
+	wave := msOf(p.PrefillOverhead + 11*p.StepTime(4))
+	if ttft[8]-ttft[4] < 0.4*wave {
+		t.Errorf("mean TTFT at 8 = %.1f ms, want at least %.1f ms above the %.1f ms at 4 (queueing)", ttft[8], 0.4*wave, ttft[4])
+	}
+	if ttft[16]-ttft[8] < 0.4*wave {
+		t.Errorf("mean TTFT at 16 = %.1f ms, want at least %.1f ms above the %.1f ms at 8 (queueing)", ttft[16], 0.4*wave, ttft[8])
+	}
+}
+
+// TestFaultsReachTheRunner: every fault kind arrives at the runner and is recorded with its
+// status and error class, while the run goes on. Which requests fail is deterministic: it
+// depends on the seed and the request's number only.
+func TestFaultsReachTheRunner(t *testing.T) {
+	p := testProfile()
+	p.Model = "illustrative-model"
+	p.MaxNumSeqs = 8
+	p.PrefillOverhead, p.DecodeBase, p.DecodePerSeq = 2*time.Millisecond, 2*time.Millisecond, 100*time.Microsecond
+	for _, k := range FaultKinds() {
+		f := Fault{Kind: k, Rate: 0.09, AfterTokens: 2, Duration: time.Second}
+		f.setDefaults()
+		p.Faults = append(p.Faults, f)
+	}
+	const n = 48
+	want := map[string]int{}
+	for i := uint64(1); i <= n; i++ {
+		if f := pickFault(p.Faults, p.Seed, i); f != nil {
+			want[f.Kind]++
+		}
+	}
+	for _, k := range FaultKinds() {
+		if want[k] == 0 {
+			t.Fatalf("seed %d draws no %s fault in %d requests: pick another seed", p.Seed, k, n)
+		}
+	}
+	s, ts := startSim(t, p)
+	db, run := runAgainst(t, squadPrompts(t, n), []int{4},
+		runner.RequestOptions{MaxTokens: 16, IgnoreEOS: true, StallTimeout: 300 * time.Millisecond},
+		map[string]string{"sim": ts.URL})
+	st := s.Stats()
+	count := func(where string) int {
+		return int(column(t, db, "SELECT count(*) FROM requests WHERE run_id = ? AND "+where, run)[0])
+	}
+	total := 0
+	for _, tc := range []struct{ kind, where string }{
+		{FaultRateLimit, "status = 'error' AND http_status = 429 AND error_class = 'http_429' AND error_message LIKE '%Retry-After: 1%'"},
+		{FaultServerError, "status = 'error' AND http_status = 500 AND error_class = 'http_500'"},
+		{FaultUnavailable, "status = 'error' AND http_status = 503 AND error_class = 'http_503'"},
+		{FaultStall, "status = 'timeout' AND error_class = 'stall'"},
+		{FaultDrop, "status = 'error' AND error_class = 'connection_dropped'"},
+		{FaultMalformed, "status = 'error' AND error_class = 'malformed_chunk'"},
+		{FaultNoDone, "status = 'ok' AND error_class = 'missing_done' AND usage_json IS NOT NULL"},
+		{FaultNoUsage, "status = 'ok' AND error_class = '' AND usage_json IS NULL AND output_tokens_source = 'tokenizer'"},
+	} {
+		got := count(tc.where)
+		total += got
+		if got != want[tc.kind] || int(st.Faults[tc.kind]) != want[tc.kind] {
+			t.Errorf("%s: %d requests recorded as %s; the sim injected %d; the seed draws %d",
+				tc.kind, got, tc.where, st.Faults[tc.kind], want[tc.kind])
+		}
+	}
+	clean := count("status = 'ok' AND error_class = '' AND usage_json IS NOT NULL AND output_tokens = 16")
+	if all := count("1"); clean+total != n || all != n {
+		t.Errorf("%d requests recorded, %d faulted + %d clean, want %d in all", all, total, clean, n)
+	}
+	t.Logf("faults injected: %v; clean requests %d of %d", st.Faults, clean, n)
+}
