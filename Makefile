@@ -19,5 +19,8 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+demo:
+	BIN=$(BIN) ./examples/demo.sh
+
 clean:
 	rm -rf bin
