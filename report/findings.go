@@ -98,6 +98,9 @@ func gapSentence(r *Result, g *Group, endpoint string) string {
 		return ""
 	}
 	b, e := g.summary(r.Baseline), g.summary(endpoint)
+	if b == nil || e == nil {
+		return ""
+	}
 	dE2E := float64(b.MeanE2EMS - e.MeanE2EMS)
 	dTTFT := float64(b.MeanTTFTMS - e.MeanTTFTMS)
 	dDec := float64(b.MeanDecodeMS - e.MeanDecodeMS)
@@ -111,6 +114,9 @@ func gapSentence(r *Result, g *Group, endpoint string) string {
 	}
 	tpot := r.speedup(g.ID, endpoint, MetricTPOT, "median")
 	ttft := r.speedup(g.ID, endpoint, MetricTTFT, "median")
+	if tpot == nil || ttft == nil {
+		return ""
+	}
 	detail := fmt.Sprintf("median TTFT %s %s vs %s %s, speedup %s, 95%% CI %s; median TPOT %s %s vs %s %s, speedup %s, 95%% CI %s",
 		endpoint, fmtMS(e.P50TTFTMS), r.Baseline, fmtMS(b.P50TTFTMS), fmtRatio(ttft.Ratio), fmtCI(ttft.CI),
 		endpoint, fmtMS(e.P50TPOTMS), r.Baseline, fmtMS(b.P50TPOTMS), fmtRatio(tpot.Ratio), fmtCI(tpot.CI))
