@@ -80,6 +80,9 @@ func ParseProfile(name string, b []byte) (Profile, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return p, fmt.Errorf("%w: %s: empty file", ErrProfile, name)
 	}
+	if err := checkDurations(b); err != nil {
+		return p, fmt.Errorf("%w: %s: %v", ErrProfile, name, err)
+	}
 	if err := yaml.UnmarshalWithOptions(b, &p, yaml.DisallowUnknownField()); err != nil {
 		return p, fmt.Errorf("%w: %s: %s", ErrProfile, name, oneLine(yaml.FormatError(err, false, false)))
 	}
@@ -91,6 +94,49 @@ func ParseProfile(name string, b []byte) (Profile, error) {
 		return p, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
+}
+
+// durationFields are the profile's duration fields (faults' are checked under faults[i]).
+var durationFields = []string{"request_overhead", "prefill_overhead", "prefill_per_token", "decode_base",
+	"decode_per_seq", "decode_per_context_token"}
+
+// checkDurations names the field of a bad duration, which the YAML decoder does not.
+func checkDurations(b []byte) error {
+	var top map[string]any
+	if yaml.Unmarshal(b, &top) != nil {
+		return nil // the typed decode reports it
+	}
+	var faults []map[string]any
+	if fs, ok := top["faults"].([]any); ok {
+		for _, f := range fs {
+			m, _ := f.(map[string]any)
+			faults = append(faults, m)
+		}
+	}
+	check := func(field string, v any) error {
+		if v == nil {
+			return nil
+		}
+		str, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("field %s: %v is not a duration: give a unit, such as 20ms or 50us", field, v)
+		}
+		if _, err := time.ParseDuration(str); err != nil {
+			return fmt.Errorf("field %s: %q is not a duration (such as 20ms or 50us)", field, str)
+		}
+		return nil
+	}
+	for _, f := range durationFields {
+		if err := check(f, top[f]); err != nil {
+			return err
+		}
+	}
+	for i, m := range faults {
+		if err := check(fmt.Sprintf("faults[%d].duration", i), m["duration"]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func oneLine(s string) string {

@@ -245,3 +245,37 @@ func TestCanceledClientFreesSlot(t *testing.T) {
 		t.Errorf("canceled %d finished %d, want 1 and 1", st.Canceled, st.Finished)
 	}
 }
+
+// TestKVBudgetLimitsBatch: the KV budget, not max_num_seqs, caps the batch when prompts
+// are long, and a request that can never fit is refused.
+func TestKVBudgetLimitsBatch(t *testing.T) {
+	p := testProfile()
+	p.MaxNumSeqs = 8
+	tok := func() int {
+		s, _ := New(p, Options{})
+		defer s.Close()
+		return s.tok.Count(squadPrompt)
+	}()
+	p.KVCacheTokens = 2*(tok+10) + 5 // room for two sequences of this prompt + 10 tokens
+	s, ts := startSim(t, p)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := post(t, ts.URL+"/v1/chat/completions", chatBody(squadPrompt, map[string]any{"max_tokens": 10, "ignore_eos": true}))
+			io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	if st := s.Stats(); st.Finished != 6 || st.MaxBatch != 2 {
+		t.Errorf("finished %d, max batch %d: want 6 and 2 (the KV budget's limit)", st.Finished, st.MaxBatch)
+	}
+	resp := post(t, ts.URL+"/v1/chat/completions", chatBody(squadPrompt, map[string]any{"max_tokens": 1000, "ignore_eos": true}))
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "KV-cache") {
+		t.Errorf("oversized request: %d %s", resp.StatusCode, b)
+	}
+}
