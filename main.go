@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			runsCommand(),
 			queryCommand(),
 			simCommand(),
+			datasetsCommand(),
 			reportCommand(),
 		},
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
