@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -277,5 +279,45 @@ func TestKVBudgetLimitsBatch(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "KV-cache") {
 		t.Errorf("oversized request: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestServeDrains: when Serve's context ends, a stream in flight still finishes, new
+// connections are refused, and Serve returns.
+func TestServeDrains(t *testing.T) {
+	p := testProfile()
+	p.DecodeBase = 10 * time.Millisecond
+	s, err := New(p, Options{DrainTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String()
+	resp := post(t, url+"/v1/chat/completions", chatBody(squadPrompt, map[string]any{"max_tokens": 30, "ignore_eos": true}))
+	cancel() // SIGINT while the stream runs: ~300 ms of tokens still to come
+	evs, err := readSSE(t, resp.Body)
+	resp.Body.Close()
+	if err != nil || len(evs) == 0 || evs[len(evs)-1].data != "[DONE]" {
+		t.Fatalf("the stream in flight did not finish: %d events, %v", len(evs), err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after draining")
+	}
+	if _, err := http.Get(url + "/health"); err == nil {
+		t.Error("a new request was served after shutdown")
+	}
+	if st := s.Stats(); st.Finished != 1 {
+		t.Errorf("finished %d, want 1", st.Finished)
 	}
 }
