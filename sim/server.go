@@ -113,10 +113,11 @@ type Stats struct {
 	Canceled         int64            // generations whose client went away first
 	Faults           map[string]int64 // faults injected, by kind
 	PromptTokens     int64
-	CompletionTokens int64 // tokens generated (for finished and canceled generations)
-	Steps            int64 // engine steps
-	MaxBatch         int64 // largest batch seen
-	MaxQueue         int64 // longest queue seen
+	CompletionTokens int64         // tokens generated (for finished and canceled generations)
+	QueueWait        time.Duration // summed over generations: from due in the queue to admitted
+	Steps            int64         // engine steps
+	MaxBatch         int64         // largest batch seen
+	MaxQueue         int64         // longest queue seen
 	Uptime           time.Duration
 }
 
@@ -145,6 +146,9 @@ func (st Stats) String() string {
 	fmt.Fprintf(&b, "%d requests in %s; %d generations: %d finished, %d canceled; %d prompt and %d completion tokens; %d engine steps, max batch %d, max queue %d",
 		st.Requests, st.Uptime.Round(time.Millisecond), st.Generations, st.Finished, st.Canceled,
 		st.PromptTokens, st.CompletionTokens, st.Steps, st.MaxBatch, st.MaxQueue)
+	if st.Generations > 0 {
+		fmt.Fprintf(&b, ", mean queue wait %s", (st.QueueWait / time.Duration(st.Generations)).Round(10*time.Microsecond))
+	}
 	if len(st.Status) > 0 {
 		b.WriteString("; status")
 		for _, code := range sortedKeys(st.Status) {
@@ -392,6 +396,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		}
 		s.add(func(st *Stats) {
 			st.CompletionTokens += got
+			st.QueueWait += time.Duration(seq.admitted.Load())
 			if finished {
 				st.Finished++
 			} else {
