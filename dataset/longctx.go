@@ -58,6 +58,7 @@ func LongContext(ctx context.Context, rows, pool []Row, targets []int, t *Templa
 type paragraph struct {
 	title, text string
 	ids         []uint // tokens, encoded on first use
+	joined      int    // tokens of the text with the separator after it (".\n\n" can be one token)
 }
 
 type haystack struct {
@@ -84,6 +85,14 @@ func (p *paragraph) tokens(tok *tokens.Counter) []uint {
 		p.ids = tok.Encode(p.text)
 	}
 	return p.ids
+}
+
+// cost is what the paragraph adds to a context it is joined into.
+func (p *paragraph) cost(tok *tokens.Counter) int {
+	if p.joined == 0 {
+		p.joined = tok.Count(p.text + paragraphSep)
+	}
+	return p.joined
 }
 
 // rowRand is a generator seeded by the run's seed and a row id.
@@ -122,7 +131,7 @@ func (h *haystack) pack(r Row, target int, t *Template, seed int64) ([]Message, 
 	budget := target - baseN
 	m, used := 0, 0
 	for m < len(order) {
-		need := len(order[m].tokens(h.tok)) + h.sepLen
+		need := order[m].cost(h.tok)
 		if used+need > budget {
 			break
 		}
@@ -159,10 +168,10 @@ func (h *haystack) pack(r Row, target int, t *Template, seed int64) ([]Message, 
 		fill += delta
 		for fill < 0 && m > 0 { // give back a whole paragraph
 			m--
-			fill += len(order[m].tokens(h.tok)) + h.sepLen
+			fill += order[m].cost(h.tok)
 		}
 		for m < len(order) && fill > len(order[m].tokens(h.tok)) { // take the whole next paragraph
-			fill -= len(order[m].tokens(h.tok)) + h.sepLen
+			fill -= order[m].cost(h.tok)
 			m++
 		}
 		if m >= len(order) {

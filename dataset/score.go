@@ -200,10 +200,15 @@ var (
 // Nothing else is changed: trailing periods, articles and case are the official
 // normalisation's business, so a gold answer given as the response extracts to itself.
 func ExtractAnswer(response string) string {
-	s := thinkBlock.ReplaceAllString(response, "\n")
-	s = thinkOpen.ReplaceAllString(s, "")
-	if locs := answerMarker.FindAllStringIndex(s, -1); len(locs) > 0 {
-		s = s[locs[len(locs)-1][1]:]
+	s := response
+	if strings.Contains(s, "</") { // the regexps only when a closing tag may be there
+		s = thinkBlock.ReplaceAllString(s, "\n")
+		s = thinkOpen.ReplaceAllString(s, "")
+	}
+	if strings.Contains(strings.ToLower(s), "answer") {
+		if locs := answerMarker.FindAllStringIndex(s, -1); len(locs) > 0 {
+			s = s[locs[len(locs)-1][1]:]
+		}
 	}
 	line := ""
 	for _, l := range strings.Split(s, "\n") {
