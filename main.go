@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			runsCommand(),
 			queryCommand(),
 			simCommand(),
+			endpointsCommand(), initCommand(),
 			datasetsCommand(),
 			reportCommand(),
 		},

@@ -113,9 +113,7 @@ type usage struct {
 	CompletionTokensDetails *struct {
 		ReasoningTokens *float64 `json:"reasoning_tokens"`
 	} `json:"completion_tokens_details"`
-	// SambaNova's server-side timings, in seconds.
-	TimeToFirstToken *float64 `json:"time_to_first_token"`
-	TotalLatency     *float64 `json:"total_latency"`
+	// SambaNova's server-side timings are read by serverTimings (servertime.go).
 }
 
 func parseUsage(raw json.RawMessage) (*usage, bool) {

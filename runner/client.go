@@ -32,6 +32,10 @@ const (
 	ClassNoFinish      = "no_finish_reason"   // [DONE] came with no finish_reason and no usage
 	ClassEmpty         = "empty_response"     // the server finished without a single token
 	ClassProtocol      = "protocol"           // another failure to read the stream
+	ClassAuth          = "auth"               // the key command failed, or a 401 survived its re-run
+	// ClassQueueFull refines http_504 when the body says the server's queue is full
+	// (SambaNova: "too many requests in process"); it keeps the http_NNN prefix.
+	ClassQueueFull = "http_504_queue_full"
 )
 
 // httpClass is the error class of an HTTP status: http_429, http_503, ...
@@ -44,43 +48,73 @@ type RequestOptions struct {
 	IgnoreEOS    bool
 	Timeout      time.Duration // whole request; 0 = none
 	StallTimeout time.Duration // no bytes for this long; 0 = none
+	// NoStream sends `stream: false` (--stream=false): E2E only, tokens from usage. The
+	// zero value streams.
+	NoStream bool
+	// Retries is how many times a failed request is sent again (retry.go says which
+	// failures); every attempt is recorded. RetryBackoff is the first wait, doubled each time,
+	// unless the server sent Retry-After.
+	Retries      int
+	RetryBackoff time.Duration
 }
 
-// Client sends one endpoint's requests.
+// Client sends one endpoint's requests. One client serves an endpoint for a whole run:
+// it holds the endpoint's key and its rate limiter.
 type Client struct {
-	ep  Endpoint
-	oa  *openai.Client
-	tok *tokens.Counter
+	ep    Endpoint
+	oa    *openai.Client
+	d     *doer
+	tok   *tokens.Counter
+	keys  *keySource
+	limit *limiter
+	fatal func(error) // stops the run (an auth failure); nil = record and go on
 }
 
-// NewClient builds an endpoint's client around a shared HTTP doer. key may be "".
+// NewClient builds an endpoint's client around a shared HTTP doer. key may be "" (no key,
+// or the endpoint's api_key_command runs on first use).
 func NewClient(ep Endpoint, key string, d *doer, tok *tokens.Counter) *Client {
-	cfg := openai.DefaultConfig(key)
+	cfg := openai.DefaultConfig("") // the doer sets each attempt's key
 	cfg.BaseURL = ep.BaseURL
 	cfg.HTTPClient = d
 	cfg.EmptyMessagesLimit = 1 << 20 // keep-alive comments are not an error
-	return &Client{ep: ep, oa: openai.NewClientWithConfig(cfg), tok: tok}
+	return &Client{ep: ep, oa: openai.NewClientWithConfig(cfg), d: d, tok: tok,
+		keys: newKeySource(ep, key), limit: newLimiter(ep.rateLimit())}
 }
 
 var errStall = errors.New("stream stalled")
 
-// Send sends one prompt and returns the record of every attempt, the last one final.
-func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []store.Request {
-	return []store.Request{c.Do(ctx, p, o)}
+// Do sends one prompt once, with the client's current key and without waiting for the
+// rate limiter, and returns its measured record (ids unset).
+func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) store.Request {
+	key, _, err := c.keys.current(ctx)
+	if err != nil {
+		return failedBeforeSend(p, failure{store.StatusError, ClassAuth, err.Error()})
+	}
+	rec, _ := c.attempt(ctx, p, o, key)
+	return rec
 }
 
-// Do sends one prompt, streams the answer and returns its measured record (ids unset).
-// parent canceled means the run was interrupted: the record says canceled.
-func (c *Client) Do(parent context.Context, p dataset.Prompt, o RequestOptions) store.Request {
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if o.Timeout > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeout(ctx, o.Timeout)
-		defer stop()
+// attempt sends one prompt once and returns its record and the server's Retry-After.
+func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, time.Duration) {
+	var rec store.Request
+	var x *exchange
+	if o.NoStream {
+		rec, x = c.doOnce(ctx, p, o, key)
+	} else {
+		rec, x = c.streamOnce(ctx, p, o, key)
 	}
-	maxTokens := o.MaxTokens
-	extra := map[string]any{"temperature": o.Temperature}
+	var ra time.Duration
+	if x.header != nil {
+		ra = parseRetryAfter(x.header.Get("Retry-After"), time.Now())
+	}
+	return rec, ra
+}
+
+// generation is the request body shared by both modes: the fields go-openai cannot send
+// (temperature 0, ignore_eos) and the max_tokens in force.
+func generation(p dataset.Prompt, o RequestOptions) (extra map[string]any, maxTokens int) {
+	maxTokens = o.MaxTokens
+	extra = map[string]any{"temperature": o.Temperature}
 	if p.MaxTokens > 0 {
 		maxTokens = p.MaxTokens
 		extra["ignore_eos"] = true
@@ -88,7 +122,21 @@ func (c *Client) Do(parent context.Context, p dataset.Prompt, o RequestOptions) 
 	if o.IgnoreEOS {
 		extra["ignore_eos"] = true
 	}
-	x := &exchange{extra: extra, headers: c.ep.Headers}
+	return extra, maxTokens
+}
+
+// streamOnce sends one prompt, streams the answer and returns its measured record (ids
+// unset). parent canceled means the run was interrupted: the record says canceled.
+func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if o.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, o.Timeout)
+		defer stop()
+	}
+	extra, maxTokens := generation(p, o)
+	x := &exchange{extra: extra, key: key, headers: c.ep.Headers}
 	if o.StallTimeout > 0 {
 		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
 		defer timer.Stop()
@@ -114,7 +162,7 @@ func (c *Client) Do(parent context.Context, p dataset.Prompt, o RequestOptions) 
 	if err != nil {
 		m.end = time.Now()
 		m.fail(c.classify(parent, ctx, x, err))
-		return m.record(rec, x, p, c.tok)
+		return m.record(rec, x, p, c.tok), x
 	}
 	defer stream.Close()
 	for {
@@ -147,7 +195,7 @@ func (c *Client) Do(parent context.Context, p dataset.Prompt, o RequestOptions) 
 			m.usageRaw = ch.Usage
 		}
 	}
-	return m.record(rec, x, p, c.tok)
+	return m.record(rec, x, p, c.tok), x
 }
 
 func toOpenAI(msgs []dataset.Message) []openai.ChatCompletionMessage {
@@ -184,7 +232,7 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 		if ra := x.header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"
 		}
-		return failure{store.StatusError, httpClass(x.status), truncate(msg, 500)}
+		return failure{store.StatusError, statusClass(x.status, msg), truncate(msg, 500)}
 	}
 	if errors.As(err, &apiErr) { // {"error":...} inside a 200 stream
 		return failure{store.StatusError, ClassInBand, truncate(apiErr.Message, 500)}
@@ -201,6 +249,23 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 		return failure{store.StatusError, ClassDropped, truncate(err.Error(), 500)}
 	}
 	return failure{store.StatusError, ClassProtocol, truncate(err.Error(), 500)}
+}
+
+// statusClass is httpClass, refined for a 504 whose message says the queue is full.
+func statusClass(status int, msg string) string {
+	if status == 504 {
+		m := strings.ToLower(msg)
+		if strings.Contains(m, "queue") || strings.Contains(m, "too many requests in process") {
+			return ClassQueueFull
+		}
+	}
+	return httpClass(status)
+}
+
+// failedBeforeSend is the record of a request that failed before anything was sent.
+func failedBeforeSend(p dataset.Prompt, f failure) store.Request {
+	return store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: time.Now(), Final: true, Attempt: 1,
+		Status: f.status, ErrorClass: f.class, ErrorMessage: f.message, ITLMS: []float64{}}
 }
 
 func truncate(s string, n int) string {

@@ -5,9 +5,11 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -19,16 +21,50 @@ var (
 	ErrConfig = errors.New("invalid endpoint configuration")
 	// ErrUnreachable is returned when an endpoint cannot be reached before a run starts.
 	ErrUnreachable = errors.New("endpoint unreachable")
+	// ErrAuth is returned when an endpoint's key is missing or refused (after the one
+	// re-run of its api_key_command); it stops a run.
+	ErrAuth = errors.New("authentication failed")
 )
 
 // Endpoint is one OpenAI-compatible server to measure.
 type Endpoint struct {
-	Name      string            `yaml:"name" json:"name"`
-	BaseURL   string            `yaml:"base_url" json:"base_url"` // including /v1
-	Model     string            `yaml:"model" json:"model"`
-	APIKeyEnv string            `yaml:"api_key_env" json:"api_key_env,omitempty"` // the variable holding the key
-	Hardware  string            `yaml:"hardware" json:"hardware,omitempty"`
-	Headers   map[string]string `yaml:"headers" json:"-"` // values may be secrets: never stored
+	Name    string `yaml:"name" json:"name"`
+	Preset  string `yaml:"preset" json:"preset,omitempty"` // fills the fields left empty (presets.go)
+	BaseURL string `yaml:"base_url" json:"base_url"`       // including /v1
+	Model   string `yaml:"model" json:"model"`
+	// The key comes from a variable or from a command's standard output (run once at the
+	// start, re-run once on a 401). Keys stay in memory: never stored, logged or printed.
+	APIKeyEnv     string `yaml:"api_key_env" json:"api_key_env,omitempty"`
+	APIKeyCommand string `yaml:"api_key_command" json:"api_key_command,omitempty"`
+	// MaxRPS caps this endpoint's request rate (requests/s, all levels' workers together)
+	// so a run does not measure the service's rate limiter. nil = the preset's; 0 = none.
+	MaxRPS   *float64          `yaml:"max_rps" json:"max_rps,omitempty"`
+	Hardware string            `yaml:"hardware" json:"hardware,omitempty"`
+	Headers  map[string]string `yaml:"headers" json:"-"` // values may be secrets: never stored
+}
+
+// Public is the endpoint as it may be stored with a run: no key, no header values.
+func (e Endpoint) Public() map[string]any {
+	m := map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
+		"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)}
+	if e.Preset != "" {
+		m["preset"] = e.Preset
+	}
+	if e.APIKeyCommand != "" {
+		m["api_key_command"] = e.APIKeyCommand // the command, never its output
+	}
+	if e.MaxRPS != nil {
+		m["max_rps"] = *e.MaxRPS
+	}
+	return m
+}
+
+// rateLimit is the endpoint's request-rate cap in requests/s (0 = none).
+func (e Endpoint) rateLimit() float64 {
+	if e.MaxRPS == nil {
+		return 0
+	}
+	return *e.MaxRPS
 }
 
 // Config is an endpoints.yaml file.
@@ -66,7 +102,8 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // ParseEndpointFlag reads `--endpoint NAME=URL,model=M[,key_env=VAR][,hardware=H]`
-// (or `name=NAME,url=URL,model=M,...`).
+// (or `name=NAME,url=URL,model=M,...`, or `name=NAME,preset=P[,model=M]...`). Options:
+// preset, key_cmd (a command printing the key, without commas), max_rps.
 func ParseEndpointFlag(s string) (Endpoint, error) {
 	var e Endpoint
 	parts := strings.Split(s, ",")
@@ -87,12 +124,22 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 			e.APIKeyEnv = v
 		case "hardware":
 			e.Hardware = v
+		case "preset":
+			e.Preset = v
+		case "key_cmd", "api_key_command":
+			e.APIKeyCommand = v
+		case "max_rps":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return e, fmt.Errorf("%w: --endpoint %q: max_rps %q is not a number", ErrConfig, s, v)
+			}
+			e.MaxRPS = &f
 		default:
 			if i == 0 && looksLikeURL(v) {
 				e.Name, e.BaseURL = k, v
 				continue
 			}
-			return e, fmt.Errorf("%w: --endpoint %q: unknown key %q (want NAME=URL, model, key_env, hardware)", ErrConfig, s, k)
+			return e, fmt.Errorf("%w: --endpoint %q: unknown key %q (want NAME=URL, preset, model, key_env, key_cmd, max_rps, hardware)", ErrConfig, s, k)
 		}
 	}
 	if err := e.validate(); err != nil {
@@ -111,6 +158,15 @@ func (e *Endpoint) validate() error {
 		return errors.New("missing field \"name\"")
 	case strings.ContainsAny(e.Name, ", \t"):
 		return fmt.Errorf("name %q: no spaces or commas", e.Name)
+	}
+	if err := e.applyPreset(); err != nil {
+		return err
+	}
+	switch {
+	case e.APIKeyEnv != "" && e.APIKeyCommand != "":
+		return fmt.Errorf("endpoint %s: set api_key_env or api_key_command, not both", e.Name)
+	case e.MaxRPS != nil && (*e.MaxRPS < 0 || math.IsNaN(*e.MaxRPS) || math.IsInf(*e.MaxRPS, 0)):
+		return fmt.Errorf("endpoint %s: max_rps %v: want a rate >= 0 (0 = no cap)", e.Name, *e.MaxRPS)
 	case e.BaseURL == "":
 		return fmt.Errorf("endpoint %s: missing field \"base_url\"", e.Name)
 	case e.Model == "":
@@ -142,23 +198,6 @@ func hasEndpoint(eps []Endpoint, name string) bool {
 		}
 	}
 	return false
-}
-
-// ResolveKeys reads every endpoint's key from its variable. A named variable that is unset
-// or empty is an error naming the endpoint and the variable. Keys stay in memory only.
-func ResolveKeys(eps []Endpoint, getenv func(string) string) (map[string]string, error) {
-	keys := map[string]string{}
-	for _, e := range eps {
-		if e.APIKeyEnv == "" {
-			continue
-		}
-		v := getenv(e.APIKeyEnv)
-		if v == "" {
-			return nil, fmt.Errorf("%w: endpoint %s: api_key_env %s is not set in the environment", ErrConfig, e.Name, e.APIKeyEnv)
-		}
-		keys[e.Name] = v
-	}
-	return keys, nil
 }
 
 // MergeEndpoints joins config-file and flag endpoints, checking names are unique.

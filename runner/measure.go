@@ -77,6 +77,7 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 		}
 	}
 	m.countTokens(&rec, p, tok)
+	rec.RelayFlag = relayed(m.gaps)
 
 	switch {
 	case m.failed != nil:
@@ -120,17 +121,22 @@ func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tok
 			rec.ReasoningTokens = ptr(int(*u.CompletionTokensDetails.ReasoningTokens))
 		}
 	} else {
-		r := tok.Count(rec.ReasoningText)
-		rec.OutputTokens = ptr(tok.Count(rec.ResponseText) + r)
+		r := countText(tok, rec.ReasoningText)
+		rec.OutputTokens = ptr(countText(tok, rec.ResponseText) + r)
 		rec.OutputTokensSource = store.SourceTokenizer
 		if rec.ReasoningText != "" {
 			rec.ReasoningTokens = ptr(r)
 		}
 	}
-	if ok && u.TimeToFirstToken != nil {
-		rec.ServerTTFTMS = ptr(*u.TimeToFirstToken * 1000)
+	if ok {
+		applyServerTimings(rec, serverTimings(m.usageRaw, nil))
 	}
-	if ok && u.TotalLatency != nil {
-		rec.ServerE2EMS = ptr(*u.TotalLatency * 1000)
+}
+
+// countText counts with the tokenizer; without one (a preflight check) it counts nothing.
+func countText(tok *tokens.Counter, s string) int {
+	if tok == nil {
+		return 0
 	}
+	return tok.Count(s)
 }

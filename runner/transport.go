@@ -15,6 +15,7 @@ import (
 // the request is written, and where the body is watched for [DONE] and for stalls.
 type exchange struct {
 	extra   map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
+	key     string         // the API key of this attempt ("" = none); never logged
 	headers map[string]string
 	onRead  func()    // called after every read of the response body
 	t0      time.Time // monotonic
@@ -45,11 +46,13 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	if x.key != "" {
+		req.Header.Set("Authorization", "Bearer "+x.key)
+	} else if req.Header.Get("Authorization") == "Bearer " {
+		req.Header.Del("Authorization") // no key: send no credentials rather than an empty one
+	}
 	for k, v := range x.headers {
 		req.Header.Set(k, v)
-	}
-	if req.Header.Get("Authorization") == "Bearer " {
-		req.Header.Del("Authorization") // no key: send no credentials rather than an empty one
 	}
 	x.t0 = time.Now()
 	resp, err := d.hc.Do(req)

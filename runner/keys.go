@@ -1,0 +1,135 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// KeyCommandTimeout bounds one run of an api_key_command.
+const KeyCommandTimeout = 2 * time.Minute
+
+// ResolveKeys gets every endpoint's key before a run: from its variable (unset or empty is
+// an error naming the endpoint and the variable) or by running its api_key_command once.
+// Keys stay in memory only.
+func ResolveKeys(eps []Endpoint, getenv func(string) string) (map[string]string, error) {
+	return ResolveKeysContext(context.Background(), eps, getenv)
+}
+
+// ResolveKeysContext is ResolveKeys with a context for the key commands.
+func ResolveKeysContext(ctx context.Context, eps []Endpoint, getenv func(string) string) (map[string]string, error) {
+	keys := map[string]string{}
+	for _, e := range eps {
+		switch {
+		case e.APIKeyCommand != "":
+			k, err := runKeyCommand(ctx, e.Name, e.APIKeyCommand)
+			if err != nil {
+				return nil, err
+			}
+			keys[e.Name] = k
+		case e.APIKeyEnv != "":
+			v := getenv(e.APIKeyEnv)
+			if v == "" {
+				return nil, fmt.Errorf("%w: endpoint %s: api_key_env %s is not set in the environment", ErrConfig, e.Name, e.APIKeyEnv)
+			}
+			keys[e.Name] = v
+		}
+	}
+	return keys, nil
+}
+
+// runKeyCommand runs a key command with the shell and returns its trimmed standard output.
+// Errors name the endpoint and the command, and carry the command's standard error (its
+// diagnostics), never its standard output (the key).
+func runKeyCommand(ctx context.Context, endpoint, command string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, KeyCommandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%v (%v)", err, ctx.Err())
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg != "" {
+			msg = ": " + truncate(msg, 300)
+		}
+		return "", fmt.Errorf("%w: endpoint %s: api_key_command %q failed: %v%s", ErrAuth, endpoint, command, err, msg)
+	}
+	key := strings.TrimSpace(stdout.String())
+	if key == "" {
+		return "", fmt.Errorf("%w: endpoint %s: api_key_command %q printed no key", ErrAuth, endpoint, command)
+	}
+	if strings.ContainsAny(key, "\r\n") {
+		// Only the last line: helpers sometimes print a notice first.
+		lines := strings.Split(key, "\n")
+		key = strings.TrimSpace(lines[len(lines)-1])
+	}
+	return key, nil
+}
+
+// keySource is one endpoint's key for the duration of a run. With a command, a 401 re-runs
+// the command once (exactly once per run and endpoint, whatever the concurrency); a 401
+// with the re-run key is fatal.
+type keySource struct {
+	endpoint string
+	command  string
+
+	mu      sync.Mutex
+	key     string
+	fetched bool // the key is known (given, or the command has run)
+	gen     int  // bumped when the key changes
+	reruns  int
+}
+
+func newKeySource(ep Endpoint, key string) *keySource {
+	return &keySource{endpoint: ep.Name, command: ep.APIKeyCommand, key: key, fetched: key != "" || ep.APIKeyCommand == ""}
+}
+
+// current returns the key and its generation, running the command first if it never ran.
+func (k *keySource) current(ctx context.Context) (string, int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.fetched {
+		key, err := runKeyCommand(ctx, k.endpoint, k.command)
+		if err != nil {
+			return "", k.gen, err
+		}
+		k.key, k.fetched = key, true
+	}
+	return k.key, k.gen, nil
+}
+
+// refreshable reports whether a 401 can be answered by re-running the key command.
+func (k *keySource) refreshable() bool { return k.command != "" }
+
+// refresh is called after a 401 with the key of generation gen. If another request already
+// refreshed the key, it returns at once; otherwise it re-runs the command, once per run.
+func (k *keySource) refresh(ctx context.Context, gen int, serverMsg string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.gen != gen {
+		return nil // another request already got a new key
+	}
+	if k.reruns > 0 {
+		return fmt.Errorf("%w: endpoint %s: HTTP 401 again after re-running api_key_command (%s); the run stops",
+			ErrAuth, k.endpoint, serverMsg)
+	}
+	k.reruns++
+	key, err := runKeyCommand(ctx, k.endpoint, k.command)
+	if err != nil {
+		return err
+	}
+	k.key = key
+	k.gen++
+	return nil
+}
+
+// IsAuthError reports whether err is a key that is missing or was refused.
+func IsAuthError(err error) bool { return errors.Is(err, ErrAuth) }
