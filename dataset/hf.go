@@ -151,6 +151,9 @@ func resolveHF(ctx context.Context, spec Spec, ref HFRef, root string) (CacheEnt
 		if errors.Is(err, ErrNotFound) {
 			return CacheEntry{}, fmt.Errorf("the dataset does not exist or is not served by the datasets-server: %w", err)
 		}
+		if errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403) && c.token == "" {
+			return CacheEntry{}, fmt.Errorf("listing splits: %w (a gated or private dataset needs HF_TOKEN)", err)
+		}
 		return CacheEntry{}, fmt.Errorf("listing splits: %w", err)
 	}
 	if ref.Config, ref.Split, err = chooseSplit(sp, ref); err != nil {

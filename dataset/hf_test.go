@@ -534,3 +534,19 @@ func TestFakeFeaturesMatchDocumentedShapes(t *testing.T) {
 		}
 	}
 }
+
+func TestHFGatedNeedsToken(t *testing.T) {
+	f := newFakeHub(t, squadLikeRows(3), "features_list.json")
+	f.token = "hf_needed"
+	spec := f.spec(t.TempDir())
+	spec.Token = ""
+	t.Setenv("HF_TOKEN", "")
+	_, err := LoadHF(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "HF_TOKEN") || !strings.Contains(err.Error(), "401") {
+		t.Errorf("error %v", err)
+	}
+	t.Setenv("HF_TOKEN", "hf_needed") // read from the environment when the Spec has none
+	if _, err := LoadHF(context.Background(), spec); err != nil {
+		t.Errorf("with HF_TOKEN: %v", err)
+	}
+}

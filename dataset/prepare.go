@@ -90,7 +90,13 @@ func Prepare(ctx context.Context, spec Spec, tok *tokens.Counter) (*PromptSet, e
 		if len(spec.ContextTokens) > 0 {
 			return nil, errors.New("--context-tokens packs real text around a question; synthetic prompts take --input-tokens")
 		}
+		if spec.TemplateFile != "" {
+			return nil, errors.New("--template renders dataset rows; synthetic prompts have none")
+		}
 		return SyntheticPrompts(spec, tok)
+	}
+	if spec.Spread > 0 {
+		return nil, errors.New("--spread varies synthetic prompt lengths (--dataset synthetic); a dataset's lengths are its own")
 	}
 	if spec.InputTokens > 0 {
 		return nil, fmt.Errorf("--input-tokens shapes synthetic prompts (--dataset synthetic); for real text use --context-tokens")

@@ -228,6 +228,8 @@ func TestPrepareDispatch(t *testing.T) {
 		{Name: "synthetic", InputTokens: 100, ContextTokens: []int{1000}},
 		{Name: "squad", InputTokens: 100},
 		{Name: "synthetic", InputTokens: 100, Spread: 1.5},
+		{Name: "synthetic", InputTokens: 100, TemplateFile: "t.tmpl"},
+		{Name: "squad", Spread: 0.2},
 	} {
 		if _, err := Prepare(context.Background(), bad, tok); err == nil {
 			t.Errorf("Prepare(%+v) accepted", bad)
