@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // The real SQuAD v1.1 dev set, shared by the project's tests and never copied into the repo.
@@ -220,4 +222,41 @@ func refF1(p, q []string) float64 {
 	}
 	prec, rec := float64(same)/float64(len(a)), float64(same)/float64(len(b))
 	return 2 * prec * rec / (prec + rec)
+}
+
+// The real set written as parquet in the HuggingFace schema reads back row for row.
+func TestRealSquadParquetRoundTrip(t *testing.T) {
+	src := realSquad(t, "squad_v1.1_validation.jsonl")
+	recs := make([]hfParquetRow, len(src.Rows))
+	for i, r := range src.Rows {
+		recs[i] = hfParquetRow{ID: r.ID, Title: r.Title, Context: r.Context, Question: r.Question}
+		recs[i].Answers.Text = r.Answers
+		a := r.Fields["answers"].(map[string]any)
+		for _, s := range a["answer_start"].([]any) {
+			recs[i].Answers.AnswerStart = append(recs[i].Answers.AnswerStart, int32(s.(float64)))
+		}
+	}
+	path := filepath.Join(t.TempDir(), "validation.parquet")
+	if err := parquet.WriteFile(path, recs); err != nil {
+		t.Fatal(err)
+	}
+	pq, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pq.Rows) != len(src.Rows) {
+		t.Fatalf("%d rows, want %d", len(pq.Rows), len(src.Rows))
+	}
+	tmpl, _ := NewTemplate("", "")
+	for i := range src.Rows {
+		a, b := src.Rows[i], pq.Rows[i]
+		if a.ID != b.ID || a.Question != b.Question || a.Context != b.Context || strings.Join(a.Answers, "\x00") != strings.Join(b.Answers, "\x00") {
+			t.Fatalf("row %d differs", i)
+		}
+		ma, _ := tmpl.Render(a)
+		mb, _ := tmpl.Render(b)
+		if HashMessages(ma) != HashMessages(mb) {
+			t.Fatalf("row %d renders differently", i)
+		}
+	}
 }
