@@ -218,10 +218,17 @@ func (w *cacheWriter) commit(e CacheEntry) (CacheEntry, error) {
 		w.abort()
 		return e, err
 	}
-	os.RemoveAll(w.final)
 	if err := os.Rename(w.tmp, w.final); err != nil {
-		w.abort()
-		return e, fmt.Errorf("storing the dataset cache entry: %w", err)
+		if done, merr := readMeta(w.final); merr == nil {
+			w.abort() // another process stored the same entry first
+			return done, nil
+		}
+		// a directory without meta.json is no entry: replace it
+		os.RemoveAll(w.final)
+		if err := os.Rename(w.tmp, w.final); err != nil {
+			w.abort()
+			return e, fmt.Errorf("storing the dataset cache entry: %w", err)
+		}
 	}
 	return readMeta(w.final)
 }

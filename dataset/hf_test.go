@@ -550,3 +550,37 @@ func TestHFGatedNeedsToken(t *testing.T) {
 		t.Errorf("with HF_TOKEN: %v", err)
 	}
 }
+
+// Two fetches of the same split at once both succeed and leave one entry.
+func TestHFConcurrentFetches(t *testing.T) {
+	rows := squadLikeRows(150)
+	f := newFakeHub(t, rows, "features_list.json")
+	spec := f.spec(t.TempDir())
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var src *Source
+			src, errs[i] = LoadHF(context.Background(), spec)
+			if errs[i] == nil && len(src.Rows) != 150 {
+				errs[i] = fmt.Errorf("%d rows", len(src.Rows))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	es, err := ListCache(filepath.Join(spec.CacheDir, "datasets"))
+	if err != nil || len(es) != 1 {
+		t.Errorf("cache after concurrent fetches: %v %+v", err, es)
+	}
+	left, _ := filepath.Glob(filepath.Join(spec.CacheDir, "datasets", "*", "*", "*", ".partial-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary directories left: %v", left)
+	}
+}
