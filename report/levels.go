@@ -112,14 +112,14 @@ type failureCount struct {
 }
 
 // readLevel streams one level's requests and computes its figures.
-func readLevel(ctx context.Context, db *store.DB, lvl store.ReportLevel, run *store.Run) (*levelData, error) {
+func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLevel, run *store.Run) (*levelData, error) {
 	d := &levelData{lvl: lvl, run: run}
 	d.ok.cols = make([][]float64, numCols)
 	minStart, maxEnd := math.Inf(1), math.Inf(-1)
 	var sumE2E, sumTTFT, sumTPOT, sumTokS float64
 	var nE2E, nTTFT, nTPOT, nTokS int
 	var outTok int64
-	err := db.EachLevelRequest(ctx, lvl.ID, func(r *store.ReportRequest) error {
+	err := sc.Each(ctx, lvl.ID, func(r *store.ReportRequest) error {
 		d.stats.N++
 		minStart = math.Min(minStart, r.StartMS)
 		maxEnd = math.Max(maxEnd, r.StartMS+r.ElapsedMS)
@@ -189,6 +189,10 @@ func readLevel(ctx context.Context, db *store.DB, lvl store.ReportLevel, run *st
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Keep exactly what was read: drop the slack that appending left.
+	for i, c := range d.ok.cols {
+		d.ok.cols[i] = slices.Clip(slices.Clone(c))
 	}
 	s := &d.stats
 	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackerbench/tracker/store"
@@ -28,7 +31,7 @@ type Options struct {
 
 	Seed       uint64  // bootstrap seed (default 1)
 	Resamples  int     // bootstrap replicates (default 1000)
-	Budget     int     // most requests one replicate draws per side (default 20000)
+	Budget     int     // about the most requests one replicate draws per side (default 10000)
 	Alpha      float64 // significance level and 1 − confidence (default 0.05)
 	MinSample  int     // fewer successful requests on a side than this: no claim (default 30)
 	Saturation float64 // throughput gain below this fraction = saturated (default 0.10)
@@ -47,7 +50,7 @@ func (o *Options) defaults() {
 		o.Resamples = 1000
 	}
 	if o.Budget <= 0 {
-		o.Budget = 20000
+		o.Budget = 10000
 	}
 	if o.Alpha <= 0 {
 		o.Alpha = 0.05
@@ -156,15 +159,13 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	var datas []*levelData
 	var usable []*levelData
 	prices := map[string][2]float64{}
-	for _, l := range lvls {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	loaded, err := readLevels(ctx, db, lvls, byID)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range lvls {
 		run := byID[l.RunID]
-		d, err := readLevel(ctx, db, l, run)
-		if err != nil {
-			return nil, err
-		}
+		d := loaded[i]
 		datas = append(datas, d)
 		res.Levels = append(res.Levels, d.stats)
 		res.Requests += d.stats.N
@@ -232,6 +233,7 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	for i, d := range datas {
 		res.Levels[i].Group = d.stats.Group
 	}
+	var jobs []compareJob
 	for _, g := range res.Groups {
 		for _, name := range g.endpointNames() {
 			g.Endpoints = append(g.Endpoints, g.sides[name].summarize(prices))
@@ -242,11 +244,13 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 			continue
 		}
 		for _, name := range g.endpointNames() {
-			if name == res.Baseline {
-				continue
+			if name != res.Baseline {
+				jobs = append(jobs, compareJob{g, base, g.sides[name]})
 			}
-			res.Speedups = append(res.Speedups, compare(g, base, g.sides[name], &o)...)
 		}
+	}
+	for _, sp := range runCompares(jobs, &o) {
+		res.Speedups = append(res.Speedups, sp...)
 	}
 	slices.SortStableFunc(res.NotCompared, func(a, b Exclusion) int {
 		if a.RunID != b.RunID {
@@ -321,4 +325,76 @@ func endpointPrices(cfgJSON string) ([2]float64, bool) {
 	in, ok1 := cfg["input_price_per_mtok"].(float64)
 	out, ok2 := cfg["output_price_per_mtok"].(float64)
 	return [2]float64{in, out}, ok1 && ok2
+}
+
+// readLevels streams every level's requests, a few levels at a time in parallel (each worker
+// holds one level's rows at most), and returns them in the order of lvls.
+func readLevels(ctx context.Context, db *store.DB, lvls []store.ReportLevel, runs map[int64]*store.Run) ([]*levelData, error) {
+	out := make([]*levelData, len(lvls))
+	workers := min(runtime.GOMAXPROCS(0), 4, max(len(lvls), 1))
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc, err := db.NewRequestScanner(ctx)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer sc.Close()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(lvls) || ctx.Err() != nil {
+					return
+				}
+				d, err := readLevel(ctx, sc, lvls[i], runs[lvls[i].RunID])
+				if err != nil {
+					errs[w] = err
+					next.Store(int64(len(lvls)))
+					return
+				}
+				out[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type compareJob struct {
+	g           *Group
+	base, other *side
+}
+
+// runCompares runs the comparisons in parallel; each has its own random stream, so the
+// results do not depend on scheduling. They come back in the order of jobs.
+func runCompares(jobs []compareJob, o *Options) [][]Speedup {
+	out := make([][]Speedup, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				out[i] = compare(j.g, j.base, j.other, o)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

@@ -89,18 +89,26 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 	reps := make([][]float64, nStats)
 	bufB := make([][]float64, len(cols))
 	bufO := make([][]float64, len(cols))
-	subset := func(s *side) []*cluster {
-		out := make([]*cluster, len(s.runs))
+	// Row-major copies (the four columns of a request side by side) keep the random draws of
+	// the bootstrap to one cache line per request.
+	subset := func(s *side) []*rowCluster {
+		out := make([]*rowCluster, len(s.runs))
 		for i, c := range s.runs {
-			out[i] = &cluster{cols: [][]float64{c.cols[colE2E], c.cols[colTTFT], c.cols[colTPOT], c.cols[colTokS]}}
+			rc := &rowCluster{n: c.n(), rows: make([]float64, 0, c.n()*len(cols))}
+			for j := range rc.n {
+				for _, col := range cols {
+					rc.rows = append(rc.rows, c.cols[col][j])
+				}
+			}
+			out[i] = rc
 		}
 		return out
 	}
 	sb, so := subset(base), subset(other)
 	if len(sb) > 0 && len(so) > 0 {
 		for range cfg.Resamples {
-			bufB = resampleInto(rng, sb, cfg.Budget, bufB)
-			bufO = resampleInto(rng, so, cfg.Budget, bufO)
+			bufB = resampleRows(rng, sb, cfg.Budget, bufB)
+			bufO = resampleRows(rng, so, cfg.Budget, bufO)
 			i := 0
 			for c := range 3 {
 				mb, mo := mean(bufB[c]), mean(bufO[c])
@@ -199,7 +207,7 @@ func requestsOK(s *side) int {
 // resampleThroughput is one replicate of a side's mean level throughput.
 func resampleThroughput(rng interface{ IntN(int) int }, side []*cluster, budget int) float64 {
 	k := len(side)
-	per := max(30, budget/max(k, 1))
+	per := max(10, budget/max(k, 1))
 	var total float64
 	for range k {
 		c := side[0]

@@ -157,32 +157,39 @@ type bootConfig struct {
 	Budget    int
 }
 
-// resampleInto draws one two-stage bootstrap replicate of one side into bufs (one buffer per
+// rowCluster is one run's requests on one side of a comparison, row-major: request j's
+// columns are rows[j*w : (j+1)*w] for w columns, NaN where a request has no value.
+type rowCluster struct {
+	n    int
+	rows []float64
+}
+
+// resampleRows draws one two-stage bootstrap replicate of one side into bufs (one buffer per
 // column): when there are several clusters it draws clusters with replacement, then requests
 // with replacement within each drawn cluster. Each drawn cluster contributes
-// min(n, max(30, budget/k)) requests, so a replicate never exceeds about budget values; for a
+// min(n, max(10, budget/k)) requests, so a replicate holds about budget values at most; for a
 // cluster larger than that the replicate is a subsample, which widens the interval (the
 // error is on the conservative side). NaN values are skipped per column.
-func resampleInto(rng *rand.Rand, side []*cluster, budget int, bufs [][]float64) [][]float64 {
+func resampleRows(rng *rand.Rand, side []*rowCluster, budget int, bufs [][]float64) [][]float64 {
+	w := len(bufs)
 	for i := range bufs {
 		bufs[i] = bufs[i][:0]
 	}
 	k := len(side)
-	per := max(30, budget/max(k, 1))
+	per := max(10, budget/max(k, 1))
 	for range k {
 		c := side[0]
 		if k > 1 {
 			c = side[rng.IntN(k)]
 		}
-		n := c.n()
-		if n == 0 {
+		if c.n == 0 {
 			continue
 		}
-		m := min(n, per)
+		m := min(c.n, per)
 		for range m {
-			j := rng.IntN(n)
-			for ci := range bufs {
-				if v := c.cols[ci][j]; !math.IsNaN(v) {
+			row := c.rows[rng.IntN(c.n)*w:]
+			for ci := range w {
+				if v := row[ci]; v == v { // v != v only for NaN
 					bufs[ci] = append(bufs[ci], v)
 				}
 			}

@@ -143,7 +143,6 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 
 // ReportRequest is the part of one measured request the report reads. NULL numbers are NaN.
 type ReportRequest struct {
-	ID           int64
 	Status       string
 	ErrorClass   string
 	ErrorMessage string
@@ -160,14 +159,45 @@ type ReportRequest struct {
 }
 
 // EachLevelRequest streams the measured requests of one level (warm-ups and superseded
-// attempts excluded, as in v_requests) in id order, one row at a time: fn receives a struct
+// attempts excluded, as in v_requests) in index order (status, then id), one row at a time: fn receives a struct
 // that is reused for the next row, so it must copy what it keeps. An error from fn stops the
 // scan and is returned.
 func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, status, error_class,
+	sc, err := db.NewRequestScanner(ctx)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return sc.Each(ctx, levelID, fn)
+}
+
+// RequestScanner streams levels' measured requests through one prepared statement, so a
+// report over thousands of levels does not prepare thousands of statements. One scanner is
+// used by one goroutine at a time; several scanners may read concurrently.
+type RequestScanner struct {
+	stmt *sql.Stmt
+}
+
+// NewRequestScanner prepares the per-level request query. Close it when done.
+func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
+	// No ORDER BY: rows come in the order of the requests_by_level index (status, then id),
+	// which costs no sort; every figure the report computes is order-independent.
+	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
 		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1
-		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 ORDER BY id`, levelID)
+		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the request scan: %w", err)
+	}
+	return &RequestScanner{stmt: stmt}, nil
+}
+
+// Close releases the prepared statement.
+func (sc *RequestScanner) Close() error { return sc.stmt.Close() }
+
+// Each streams one level's measured requests, as EachLevelRequest does.
+func (sc *RequestScanner) Each(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
+	rows, err := sc.stmt.QueryContext(ctx, levelID)
 	if err != nil {
 		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
 	}
@@ -175,7 +205,7 @@ func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*Repo
 	var r ReportRequest
 	var ttft, e2e, tpot, sttft, in, out, em, f1 sql.NullFloat64
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,
+		if err := rows.Scan(&r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,
 			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1); err != nil {
 			return fmt.Errorf("reading requests of level %d: %w", levelID, err)
 		}
