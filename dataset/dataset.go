@@ -51,7 +51,7 @@ type Prompt struct {
 	Gold        []string  // gold answers, for scoring; may be empty
 	Hash        string    // sha256 of the messages' JSON (hex)
 	InputTokens int       // the messages' text counted with the tokenizer
-	MaxTokens   int       // per-prompt output length (synthetic workloads); 0 = the run's
+	MaxTokens   int       // a fixed output length (--output-tokens): sent as max_tokens with ignore_eos; 0 = the run's
 }
 
 // HashMessages is the prompt text hash stored with every prompt.
