@@ -2,9 +2,11 @@ package sim
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -132,5 +134,39 @@ func TestDeterministic(t *testing.T) {
 	defer b.Close()
 	if a.newID(true, 5) != b.newID(true, 5) || a.newID(true, 5) == a.newID(true, 6) {
 		t.Errorf("ids are not a function of seed and request number")
+	}
+}
+
+// TestBuiltinLongPrompts: with long prompts the fast profile's small KV cache caps its batch
+// below max_num_seqs, while the scaling profile takes them all.
+func TestBuiltinLongPrompts(t *testing.T) {
+	long := "Context: " + strings.Repeat("The river flows past the mill and the old stone bridge. ", 300) +
+		"\n\nQuestion: What flows past the mill?\nAnswer:"
+	for _, tc := range []struct {
+		name     string
+		maxBatch int64
+	}{{"illustrative-fast", 0}, {"illustrative-scaling", 8}} {
+		p, _ := Builtin(tc.name)
+		p.Model = "sim-test"
+		s, ts := startSim(t, p)
+		promptTokens := s.tok.Count(long)
+		want := tc.maxBatch
+		if want == 0 {
+			want = int64(p.KVCacheTokens / (promptTokens + 8))
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := post(t, ts.URL+"/v1/chat/completions", chatBody(long, map[string]any{"max_tokens": 8, "ignore_eos": true}))
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		wg.Wait()
+		if st := s.Stats(); st.Finished != 8 || st.MaxBatch != want {
+			t.Errorf("%s with %d-token prompts: max batch %d, want %d (finished %d)", tc.name, promptTokens, st.MaxBatch, want, st.Finished)
+		}
 	}
 }
