@@ -430,3 +430,85 @@ JOIN levels l     ON l.id = a.level_id
 JOIN runs ru      ON ru.id = l.run_id
 JOIN endpoints e  ON e.id = l.endpoint_id
 LEFT JOIN pivot pv ON pv.level_id = a.level_id;
+
+-- migration: 3
+-- Seed endpoints (issue 6): latency with its retries, time outside the server, the server's
+-- decode rate, the relay flag; v_relay says how much of a level's stream was relayed in bursts.
+
+DROP VIEW v_requests;
+CREATE VIEW v_requests AS
+SELECT r.id              AS request_id,
+       r.run_id          AS run_id,
+       ru.label          AS label,
+       e.name            AS endpoint,
+       e.model           AS model,
+       l.concurrency     AS concurrency,
+       l.rate            AS rate,
+       l.trial           AS trial,
+       r.prompt_id       AS prompt_id,
+       r.prompt_idx      AS prompt_idx,
+       r.status          AS status,
+       r.error_class     AS error_class,
+       r.http_status     AS http_status,
+       r.finish_reason   AS finish_reason,
+       r.ttft_ms         AS ttft_ms,
+       r.ttfc_ms         AS ttfc_ms,
+       r.e2e_ms          AS e2e_ms,
+       r.tpot_ms         AS tpot_ms,
+       r.queue_ms        AS queue_ms,
+       r.input_tokens    AS input_tokens,
+       r.output_tokens   AS output_tokens,
+       r.reasoning_tokens AS reasoning_tokens,
+       r.started_at      AS started_at,
+       r.server_ttft_ms  AS server_ttft_ms,
+       r.server_e2e_ms   AS server_e2e_ms,
+       r.em              AS em,
+       r.f1              AS f1,
+       r.attempt         AS attempt,
+       r.level_id        AS level_id,
+       r.endpoint_id     AS endpoint_id,
+       r.start_ms        AS start_ms,
+       r.elapsed_ms      AS elapsed_ms,
+       r.seq             AS seq,
+       r.scheduled_ms    AS scheduled_ms,
+       r.start_ms - r.scheduled_ms                      AS send_lag_ms,
+       r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) AS ttft_from_scheduled_ms,
+       r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0)  AS e2e_from_scheduled_ms,
+       CASE WHEN r.status <> 'ok' THEN 0
+            WHEN ru.slo_ttft_ms IS NOT NULL AND (r.ttft_ms IS NULL OR r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_ttft_ms) THEN 0
+            WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
+            WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
+            ELSE 1 END  AS good,
+       -- E2E from the first attempt's t0 (retries and their waits included); e2e_ms is the
+       -- final attempt's own.
+       CASE WHEN r.attempt = 1 THEN r.e2e_ms
+            ELSE r.start_ms + r.e2e_ms - (SELECT a.start_ms FROM requests a
+                                          WHERE a.level_id = r.level_id AND a.seq = r.seq AND a.attempt = 1
+                                            AND a.warmup = 0 AND a.id <= r.id
+                                          ORDER BY a.id DESC LIMIT 1)
+       END               AS e2e_with_retries_ms,
+       r.e2e_ms - r.server_e2e_ms AS outside_server_ms, -- network, gateway, queues: client E2E minus the server's own
+       json_extract(r.server_json, '$.completion_tokens_after_first_per_sec') AS server_decode_tok_s,
+       r.relay_flag      AS relay_flag
+FROM requests r
+JOIN runs ru     ON ru.id = r.run_id
+JOIN endpoints e ON e.id = r.endpoint_id
+JOIN levels l    ON l.id = r.level_id
+WHERE r.warmup = 0 AND r.final = 1;
+
+-- One row per level with relayed streams counted: when relay_share is high, the level's
+-- ITL/TPOT describe the relay, not decoding (docs/metrics.md, "Relayed streams").
+CREATE VIEW v_relay AS
+SELECT r.run_id                                AS run_id,
+       e.name                                  AS endpoint,
+       r.level_id                              AS level_id,
+       COUNT(*)                                AS n,
+       SUM(r.relay_flag)                       AS relayed,
+       1.0 * SUM(r.relay_flag) / COUNT(*)      AS relay_share,
+       AVG(r.server_ttft_ms)                   AS mean_server_ttft_ms,
+       AVG(r.server_e2e_ms)                    AS mean_server_e2e_ms,
+       AVG(r.e2e_ms - r.server_e2e_ms)         AS mean_outside_server_ms
+FROM requests r
+JOIN endpoints e ON e.id = r.endpoint_id
+WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
+GROUP BY r.level_id;
