@@ -175,6 +175,7 @@ func newCacheWriter(root, repo, config, split, revision string) (*cacheWriter, e
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the dataset cache: %w", err)
 	}
+	removeStalePartials(filepath.Dir(final), 24*time.Hour)
 	tmp, err := os.MkdirTemp(filepath.Dir(final), ".partial-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the dataset cache: %w", err)
@@ -231,6 +232,16 @@ func (w *cacheWriter) commit(e CacheEntry) (CacheEntry, error) {
 		}
 	}
 	return readMeta(w.final)
+}
+
+// removeStalePartials deletes temporary directories an interrupted fetch left behind.
+func removeStalePartials(dir string, age time.Duration) {
+	old, _ := filepath.Glob(filepath.Join(dir, ".partial-*"))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > age {
+			os.RemoveAll(p)
+		}
+	}
 }
 
 func (w *cacheWriter) abort() {
