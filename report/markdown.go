@@ -98,7 +98,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		rows = append(rows, []string{g.ID, mdCell(g.Workload), runIDs64(g.Runs), strings.Join(eps, ", "), fmtInt(n)})
 	}
-	m.table([]string{"group", "workload", "runs", "endpoints", "requests"}, rows)
+	m.table([]string{"group", "workload", "run ids", "endpoints", "requests"}, rows)
 	if len(r.NotCompared) > 0 {
 		m.printf("### Not compared\n\n")
 		rows = nil
