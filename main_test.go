@@ -185,7 +185,7 @@ func TestBadInput(t *testing.T) {
 		{"empty dataset", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", writeFile(t, "empty.jsonl", "\n")},
 			2, []string{"empty.jsonl", "no rows"}},
 		{"no endpoints", []string{"--dataset", good}, 2, []string{"no endpoints"}},
-		{"bad concurrency", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--concurrency", "0"}, 2, []string{"concurrency 0"}},
+		{"bad concurrency", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--concurrency", "0"}, 2, []string{`--concurrency "0"`}},
 		{"unknown flag", []string{"--bogus"}, 2, []string{"bogus"}},
 	}
 	for _, tc := range cases {

@@ -112,11 +112,12 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		if i == len(all)-1 {
 			finish = "stop"
 		}
-		send(chunk(d, finish))
+		// Stamped before the write: the client cannot see the token earlier than this.
 		if i == 0 {
 			s.firstToken = time.Since(begin)
 		}
 		s.lastToken = time.Since(begin)
+		send(chunk(d, finish))
 	}
 	f.mu.Lock()
 	f.served = append(f.served, s) // before the end of the stream: the client may look at once

@@ -3,31 +3,147 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/store"
 )
 
 // Orders across endpoints.
 const (
 	OrderInterleaved = "interleaved" // level by level, endpoints alternating
 	OrderSequential  = "sequential"  // every level of one endpoint, then the next
+	OrderConcurrent  = "concurrent"  // all endpoints at once, on the same arrival schedule
 )
+
+// Sweep kinds.
+const (
+	SweepConcurrency = "concurrency"
+	SweepRate        = "rate"
+)
+
+// Load is one load level: a closed loop of Concurrency requests in flight, or (Rate > 0) an
+// open loop of Rate requests/s with at most Concurrency in flight (0 = no cap).
+type Load struct {
+	Concurrency int
+	Rate        float64
+}
+
+func (l Load) String() string {
+	if l.Rate > 0 {
+		s := strconv.FormatFloat(l.Rate, 'g', 4, 64) + " req/s"
+		if l.Concurrency > 0 {
+			s += " (cap " + strconv.Itoa(l.Concurrency) + ")"
+		}
+		return s
+	}
+	return "concurrency " + strconv.Itoa(l.Concurrency)
+}
+
+// Sweep searches for the load where an endpoint stops scaling.
+type Sweep struct {
+	Kind           string  // concurrency or rate
+	MinGain        float64 // stop when output throughput rises by less than this fraction (default 0.05)
+	MaxConcurrency int     // concurrency sweep: the highest level tried; rate sweep: the saturating level
+	Steps          int     // rate sweep: rates between single-stream and saturated throughput
+	SLOTarget      float64 // stop at the first level whose SLO attainment is below this (needs SLOs)
+}
+
+// SLO is a set of latency targets; zero = no target.
+type SLO struct {
+	TTFT, TPOT, E2E time.Duration
+}
+
+func (s SLO) set() bool { return s.TTFT > 0 || s.TPOT > 0 || s.E2E > 0 }
+
+func (s SLO) store() store.SLO {
+	f := func(d time.Duration) *float64 {
+		if d <= 0 {
+			return nil
+		}
+		return ptr(ms(d))
+	}
+	return store.SLO{TTFTMS: f(s.TTFT), TPOTMS: f(s.TPOT), E2EMS: f(s.E2E)}
+}
+
+// ParseSLO reads "ttft=500ms,tpot=50ms,e2e=10s" (any subset).
+func ParseSLO(s string) (SLO, error) {
+	var slo SLO
+	if strings.TrimSpace(s) == "" {
+		return slo, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if !ok || err != nil || d <= 0 {
+			return slo, fmt.Errorf("%w: --slo %q: %q: want NAME=DURATION, e.g. ttft=500ms", ErrPlan, s, part)
+		}
+		switch strings.TrimSpace(k) {
+		case "ttft":
+			slo.TTFT = d
+		case "tpot":
+			slo.TPOT = d
+		case "e2e":
+			slo.E2E = d
+		default:
+			return slo, fmt.Errorf("%w: --slo %q: unknown target %q (want ttft, tpot, e2e)", ErrPlan, s, k)
+		}
+	}
+	return slo, nil
+}
+
+// ParseInts reads a comma list of positive integers, as in --concurrency 1,8,64.
+func ParseInts(flag, s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: --%s %q: %q is not a positive integer", ErrPlan, flag, s, part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// ParseRates reads a comma list of positive request rates, as in --rate 2,4,8.
+func ParseRates(s string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%w: --rate %q: %q is not a positive number of requests/s", ErrPlan, s, part)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
 
 // Plan is everything one run does.
 type Plan struct {
-	Label       string
-	Endpoints   []Endpoint
-	Keys        map[string]string // endpoint name -> API key; never stored
-	Baseline    string
-	Dataset     string // what --dataset named
-	Prompts     *dataset.PromptSet
-	Seed        int64
-	Concurrency []int // closed-loop levels, in order
-	Warmup      int   // requests per endpoint before its first level, excluded from statistics
-	Order       string
-	Request     RequestOptions
-	Extra       map[string]any // more resolved settings to keep in the run's config (no secrets)
+	Label     string
+	Endpoints []Endpoint
+	Keys      map[string]string // endpoint name -> API key; never stored
+	Baseline  string
+	Dataset   string // what --dataset named
+	Prompts   *dataset.PromptSet
+	Seed      int64
+
+	Loads          []Load        // the levels, in order (ignored by a sweep)
+	Burstiness     float64       // gamma shape of open-loop arrivals; 0 = 1 (Poisson); +Inf = constant
+	Requests       int           // requests per level; 0 = one pass over the prompts (with no Duration)
+	Duration       time.Duration // how long each level sends; 0 = until Requests are sent
+	Warmup         int           // requests per endpoint before its first level, excluded from statistics
+	WarmupDuration time.Duration // and/or warm up for this long
+	Repeat         int           // trials of every level (default 1)
+	Order          string
+	Sweep          *Sweep
+	MaxErrorRate   float64 // stop a level early when its error rate passes this (0 = never)
+	SLO            SLO
+	Request        RequestOptions
+	Extra          map[string]any // more resolved settings to keep in the run's config (no secrets)
 }
 
 // ErrPlan is returned for a plan that cannot run.
@@ -39,22 +155,51 @@ func (p *Plan) validate() error {
 		return fmt.Errorf("%w: no endpoints", ErrPlan)
 	case p.Prompts == nil || len(p.Prompts.Prompts) == 0:
 		return fmt.Errorf("%w: no prompts", ErrPlan)
-	case len(p.Concurrency) == 0:
-		return fmt.Errorf("%w: no concurrency levels", ErrPlan)
-	case p.Warmup < 0:
-		return fmt.Errorf("%w: --warmup %d is negative", ErrPlan, p.Warmup)
+	case len(p.Loads) == 0 && p.Sweep == nil:
+		return fmt.Errorf("%w: no load levels", ErrPlan)
+	case p.Warmup < 0 || p.Requests < 0 || p.Duration < 0 || p.WarmupDuration < 0 || p.Repeat < 0:
+		return fmt.Errorf("%w: --warmup, --requests, --duration and --repeat must not be negative", ErrPlan)
+	case p.MaxErrorRate < 0 || p.MaxErrorRate > 1:
+		return fmt.Errorf("%w: --max-error-rate %g: want a fraction between 0 and 1", ErrPlan, p.MaxErrorRate)
+	case p.Burstiness < 0:
+		return fmt.Errorf("%w: --burstiness %g: want a positive shape (1 = Poisson, inf = constant)", ErrPlan, p.Burstiness)
 	}
-	for _, c := range p.Concurrency {
-		if c < 1 {
-			return fmt.Errorf("%w: concurrency %d: want 1 or more", ErrPlan, c)
+	if p.Repeat == 0 {
+		p.Repeat = 1
+	}
+	for _, l := range p.Loads {
+		if l.Rate == 0 && l.Concurrency < 1 {
+			return fmt.Errorf("%w: concurrency %d: want 1 or more", ErrPlan, l.Concurrency)
+		}
+		if l.Rate < 0 || l.Concurrency < 0 {
+			return fmt.Errorf("%w: %s: rates and caps must be positive", ErrPlan, l)
 		}
 	}
 	switch p.Order {
 	case "":
 		p.Order = OrderInterleaved
-	case OrderInterleaved, OrderSequential:
+	case OrderInterleaved, OrderSequential, OrderConcurrent:
 	default:
-		return fmt.Errorf("%w: --order %q: want interleaved or sequential", ErrPlan, p.Order)
+		return fmt.Errorf("%w: --order %q: want interleaved, sequential or concurrent", ErrPlan, p.Order)
+	}
+	if s := p.Sweep; s != nil {
+		switch s.Kind {
+		case SweepConcurrency, SweepRate:
+		default:
+			return fmt.Errorf("%w: --sweep %q: want concurrency or rate", ErrPlan, s.Kind)
+		}
+		if s.MinGain <= 0 {
+			s.MinGain = 0.05
+		}
+		if s.MaxConcurrency <= 0 {
+			s.MaxConcurrency = 256
+		}
+		if s.Steps <= 0 {
+			s.Steps = 5
+		}
+		if s.SLOTarget < 0 || s.SLOTarget > 1 {
+			return fmt.Errorf("%w: --slo-target %g: want a fraction between 0 and 1", ErrPlan, s.SLOTarget)
+		}
 	}
 	if p.Request.Timeout < 0 || p.Request.StallTimeout < 0 {
 		return fmt.Errorf("%w: timeouts must not be negative", ErrPlan)
@@ -62,53 +207,67 @@ func (p *Plan) validate() error {
 	return nil
 }
 
-// levelJob is one endpoint at one level.
-type levelJob struct {
-	ep          int // index into Plan.Endpoints
-	concurrency int
-}
-
-// schedule lists the level jobs in the plan's order.
-func (p *Plan) schedule() []levelJob {
-	var jobs []levelJob
-	if p.Order == OrderSequential {
-		for e := range p.Endpoints {
-			for _, c := range p.Concurrency {
-				jobs = append(jobs, levelJob{e, c})
-			}
-		}
-		return jobs
+// openLoop reports whether any level is rate-driven.
+func (p *Plan) openLoop() bool {
+	if p.Sweep != nil && p.Sweep.Kind == SweepRate {
+		return true
 	}
-	for _, c := range p.Concurrency {
-		for e := range p.Endpoints {
-			jobs = append(jobs, levelJob{e, c})
+	for _, l := range p.Loads {
+		if l.Rate > 0 {
+			return true
 		}
 	}
-	return jobs
+	return false
 }
 
-// configJSON is the resolved configuration stored with the run: no keys, no header values.
+// levelRequests is how many requests a level sends; 0 = unbounded (Duration decides).
+func (p *Plan) levelRequests() int {
+	if p.Requests > 0 {
+		return p.Requests
+	}
+	if p.Duration > 0 {
+		return 0
+	}
+	return len(p.Prompts.Prompts)
+}
+
+// config is the resolved configuration stored with the run: no keys, no header values.
 func (p *Plan) config() map[string]any {
 	eps := make([]map[string]any, len(p.Endpoints))
 	for i, e := range p.Endpoints {
 		eps[i] = map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
 			"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)}
 	}
+	loads := make([]map[string]any, len(p.Loads))
+	for i, l := range p.Loads {
+		loads[i] = map[string]any{"concurrency": l.Concurrency, "rate": l.Rate}
+	}
+	burst := any(p.Burstiness)
+	if math.IsInf(p.Burstiness, 1) {
+		burst = "inf"
+	}
 	cfg := map[string]any{
-		"endpoints":     eps,
-		"baseline":      p.Baseline,
-		"dataset":       p.Dataset,
-		"seed":          p.Seed,
-		"prompts":       len(p.Prompts.Prompts),
-		"concurrency":   p.Concurrency,
-		"warmup":        p.Warmup,
-		"order":         p.Order,
-		"max_tokens":    p.Request.MaxTokens,
-		"temperature":   p.Request.Temperature,
-		"ignore_eos":    p.Request.IgnoreEOS,
-		"timeout":       p.Request.Timeout.String(),
-		"stall_timeout": p.Request.StallTimeout.String(),
-		"stream":        true,
+		"endpoints":       eps,
+		"baseline":        p.Baseline,
+		"dataset":         p.Dataset,
+		"seed":            p.Seed,
+		"prompts":         len(p.Prompts.Prompts),
+		"loads":           loads,
+		"burstiness":      burst,
+		"requests":        p.Requests,
+		"duration":        p.Duration.String(),
+		"warmup":          p.Warmup,
+		"warmup_duration": p.WarmupDuration.String(),
+		"repeat":          p.Repeat,
+		"order":           p.Order,
+		"sweep":           p.Sweep,
+		"max_error_rate":  p.MaxErrorRate,
+		"max_tokens":      p.Request.MaxTokens,
+		"temperature":     p.Request.Temperature,
+		"ignore_eos":      p.Request.IgnoreEOS,
+		"timeout":         p.Request.Timeout.String(),
+		"stall_timeout":   p.Request.StallTimeout.String(),
+		"stream":          true,
 	}
 	for k, v := range p.Extra {
 		cfg[k] = v
@@ -116,9 +275,20 @@ func (p *Plan) config() map[string]any {
 	return cfg
 }
 
-func durationOrNone(d time.Duration) string {
-	if d == 0 {
-		return "none"
+// ClosedLoads turns concurrency levels into closed-loop loads.
+func ClosedLoads(cs []int) []Load {
+	out := make([]Load, len(cs))
+	for i, c := range cs {
+		out[i] = Load{Concurrency: c}
 	}
-	return d.String()
+	return out
+}
+
+// OpenLoads turns rates into open-loop loads with an optional in-flight cap (0 = none).
+func OpenLoads(rates []float64, maxConcurrency int) []Load {
+	out := make([]Load, len(rates))
+	for i, r := range rates {
+		out[i] = Load{Rate: r, Concurrency: maxConcurrency}
+	}
+	return out
 }

@@ -20,7 +20,7 @@ type Runner struct {
 	DB       *store.DB
 	Tokens   *tokens.Counter
 	Version  string
-	Progress io.Writer // where the progress bar goes; nil = none
+	Progress io.Writer // where the live view goes; nil = none
 	// Score rates an answer against gold answers (EM 0/1, F1 0..1); nil = no scoring.
 	Score func(response string, gold []string) (em, f1 float64)
 }
@@ -31,9 +31,9 @@ type Outcome struct {
 	Status string // completed, interrupted, failed
 }
 
-// Run executes the plan. Every request is recorded as it completes; when ctx is canceled,
-// in-flight requests are recorded as canceled, the run is marked interrupted, and Run
-// returns the outcome with ctx's error.
+// Run executes the plan as a new run. Every request is recorded as it completes; when ctx
+// is canceled, in-flight requests are recorded as canceled, the run is marked interrupted,
+// and Run returns the outcome with ctx's error.
 func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	if err := p.validate(); err != nil {
 		return Outcome{}, err
@@ -44,17 +44,25 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	}
 	host, _ := os.Hostname()
 	temp := p.Request.Temperature
+	mode := "closed"
+	if p.openLoop() {
+		mode = "open"
+	}
 	runID, err := r.DB.CreateRun(ctx, store.Run{
 		Label: p.Label, StartedAt: time.Now(), ToolVersion: r.Version, Host: host,
 		ConfigJSON: string(cfg), Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
 		PromptSetHash: dataset.SetHash(p.Prompts.Prompts), Seed: p.Seed, MaxTokens: p.Request.MaxTokens,
-		Temperature: &temp, Stream: true, LoadMode: "closed", Order: p.Order,
+		Temperature: &temp, Stream: !p.Request.NoStream, LoadMode: mode, Order: p.Order, SLO: p.SLO.store(),
 	})
 	if err != nil {
 		return Outcome{}, err
 	}
+	ex := &executor{r: r, plan: &p, runID: runID}
+	return r.finish(ctx, runID, ex.execute(ctx))
+}
+
+func (r *Runner) finish(ctx context.Context, runID int64, err error) (Outcome, error) {
 	out := Outcome{RunID: runID, Status: store.RunFailed}
-	err = r.execute(ctx, runID, &p)
 	switch {
 	case err == nil:
 		out.Status = store.RunCompleted
@@ -72,57 +80,191 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	return out, err
 }
 
-func (r *Runner) execute(ctx context.Context, runID int64, p *Plan) error {
-	maxConc := 1
-	for _, c := range p.Concurrency {
-		maxConc = max(maxConc, c)
+// executor runs one plan's levels in the plan's order.
+type executor struct {
+	r       *Runner
+	plan    *Plan
+	runID   int64
+	epIDs   []int64
+	clients []*Client
+	w       *store.Writer
+	live    *liveView
+	warmMu  sync.Mutex
+	warmed  map[int]bool
+	resume  map[levelKey]*store.LevelState // levels recorded before a resume
+}
+
+type levelKey struct {
+	endpoint string
+	load     Load
+	trial    int
+}
+
+func (ex *executor) resumed(ep int, load Load, trial int) *store.LevelState {
+	if ex.resume == nil {
+		return nil
 	}
-	d := &doer{hc: newHTTPClient(maxConc)}
-	epIDs := make([]int64, len(p.Endpoints))
-	clients := make([]*Client, len(p.Endpoints))
-	for i, e := range p.Endpoints {
-		id, err := r.DB.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: e.Name, BaseURL: e.BaseURL,
-			Model: e.Model, Hardware: e.Hardware, ConfigJSON: endpointJSON(e)})
+	return ex.resume[levelKey{ex.plan.Endpoints[ep].Name, load, trial}]
+}
+
+func (ex *executor) execute(ctx context.Context) error {
+	p := ex.plan
+	maxConc := 1
+	for _, l := range p.Loads {
+		maxConc = max(maxConc, l.Concurrency)
+	}
+	if p.Sweep != nil {
+		maxConc = max(maxConc, p.Sweep.MaxConcurrency)
+	}
+	d := &doer{hc: newHTTPClient(maxConc * len(p.Endpoints))}
+	if err := ex.setupEndpoints(ctx, d); err != nil {
+		return err
+	}
+	ctx, fatal := withFatal(ctx, ex.clients) // a refused key stops the run (fatal.go)
+	if ex.resume == nil {
+		if err := ex.r.DB.AddPrompts(ctx, ex.runID, storePrompts(p.Prompts.Prompts)); err != nil {
+			return err
+		}
+	}
+	ex.w = ex.r.DB.NewWriter(store.WriterOptions{})
+	ex.warmed = map[int]bool{}
+	ex.live = newLiveView(ex.r.Progress)
+	var err error
+	switch {
+	case p.Sweep != nil && p.Sweep.Kind == SweepConcurrency:
+		err = ex.sweepConcurrency(ctx)
+	case p.Sweep != nil && p.Sweep.Kind == SweepRate:
+		err = ex.sweepRate(ctx)
+	default:
+		err = ex.fixed(ctx)
+	}
+	ex.live.close()
+	if werr := ex.w.Close(); werr != nil && err == nil {
+		err = fmt.Errorf("recording requests: %w", werr)
+	}
+	return fatal(err)
+}
+
+func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
+	p := ex.plan
+	existing := map[string]int64{}
+	if ex.resume != nil {
+		eps, err := ex.r.DB.Endpoints(ctx, ex.runID)
 		if err != nil {
 			return err
 		}
-		epIDs[i] = id
-		clients[i] = NewClient(e, p.Keys[e.Name], d, r.Tokens)
-	}
-	if err := r.DB.AddPrompts(ctx, runID, storePrompts(p.Prompts.Prompts)); err != nil {
-		return err
-	}
-	w := r.DB.NewWriter(store.WriterOptions{})
-	jobs := p.schedule()
-	bar := newProgress(r.Progress, len(jobs)*len(p.Prompts.Prompts)+p.Warmup*len(p.Endpoints))
-	warmed := make([]bool, len(p.Endpoints))
-	var runErr error
-	for _, job := range jobs {
-		if ctx.Err() != nil {
-			runErr = ctx.Err()
-			break
-		}
-		lv := &level{r: r, w: w, bar: bar, client: clients[job.ep], runID: runID, epID: epIDs[job.ep],
-			plan: p, concurrency: job.concurrency}
-		if err := lv.start(ctx); err != nil {
-			runErr = err
-			break
-		}
-		if !warmed[job.ep] && p.Warmup > 0 {
-			lv.warmup(ctx, p.Warmup)
-			warmed[job.ep] = true
-		}
-		err := lv.run(ctx)
-		if err != nil {
-			runErr = err
-			break
+		for _, e := range eps {
+			existing[e.Name] = e.ID
 		}
 	}
-	bar.finish()
-	if err := w.Close(); err != nil && runErr == nil {
-		runErr = fmt.Errorf("recording requests: %w", err)
+	ex.epIDs = make([]int64, len(p.Endpoints))
+	ex.clients = make([]*Client, len(p.Endpoints))
+	for i, e := range p.Endpoints {
+		id, ok := existing[e.Name]
+		if !ok {
+			var err error
+			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: e.BaseURL,
+				Model: e.Model, Hardware: e.Hardware, ConfigJSON: endpointJSON(e)})
+			if err != nil {
+				return err
+			}
+		}
+		ex.epIDs[i] = id
+		ex.clients[i] = NewClient(e, p.Keys[e.Name], d, ex.r.Tokens)
 	}
-	return runErr
+	return nil
+}
+
+func (ex *executor) score(rec *store.Request, p dataset.Prompt) {
+	if rec.Status == store.StatusOK && ex.r.Score != nil && len(p.Gold) > 0 {
+		em, f1 := ex.r.Score(rec.ResponseText, p.Gold)
+		rec.EM, rec.F1 = &em, &f1
+	}
+}
+
+// levelRun is one endpoint at one load in one trial.
+type levelRun struct {
+	ep    int
+	load  Load
+	trial int
+}
+
+// runLevel warms the endpoint up if this is its first level, then runs the level. A level
+// completed before a resume is skipped.
+func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, error) {
+	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && st.Status == store.RunCompleted {
+		return levelResult{id: st.ID}, nil
+	}
+	l := &level{ex: ex, ep: lr.ep, load: lr.load, trial: lr.trial}
+	if err := l.begin(ctx); err != nil {
+		return levelResult{}, err
+	}
+	ex.warmMu.Lock()
+	warm := !ex.warmed[lr.ep] && (ex.plan.Warmup > 0 || ex.plan.WarmupDuration > 0)
+	ex.warmed[lr.ep] = true
+	ex.warmMu.Unlock()
+	if warm {
+		l.warmup(ctx, ex.plan.Warmup, ex.plan.WarmupDuration)
+		if !l.resumedLevel {
+			l.start0 = time.Now() // measured requests start the level's clock
+		}
+	}
+	return l.measure(ctx)
+}
+
+// runGroup runs several levels: one after another, or all at once for --order concurrent.
+func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResult, error) {
+	out := make([]levelResult, len(group))
+	if ex.plan.Order != OrderConcurrent {
+		for i, lr := range group {
+			res, err := ex.runLevel(ctx, lr)
+			out[i] = res
+			if err != nil {
+				return out, err
+			}
+		}
+		return out, nil
+	}
+	errs := make([]error, len(group))
+	var wg sync.WaitGroup
+	for i, lr := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = ex.runLevel(ctx, lr)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// fixed runs the plan's loads in its order, Repeat times.
+func (ex *executor) fixed(ctx context.Context) error {
+	p := ex.plan
+	if p.Order == OrderSequential {
+		for e := range p.Endpoints {
+			for trial := 1; trial <= p.Repeat; trial++ {
+				for _, load := range p.Loads {
+					if _, err := ex.runGroup(ctx, []levelRun{{e, load, trial}}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	for trial := 1; trial <= p.Repeat; trial++ {
+		for _, load := range p.Loads {
+			group := make([]levelRun, len(p.Endpoints))
+			for e := range p.Endpoints {
+				group[e] = levelRun{e, load, trial}
+			}
+			if _, err := ex.runGroup(ctx, group); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func endpointJSON(e Endpoint) string {
@@ -143,99 +285,6 @@ func storePrompts(ps []dataset.Prompt) []store.Prompt {
 			InputTokens: p.InputTokens, GoldJSON: gold}
 	}
 	return out
-}
-
-// level runs one endpoint at one concurrency.
-type level struct {
-	r           *Runner
-	w           *store.Writer
-	bar         *progress
-	client      *Client
-	runID, epID int64
-	id          int64
-	plan        *Plan
-	concurrency int
-	start0      time.Time // monotonic origin of start_ms
-}
-
-func (l *level) start(ctx context.Context) error {
-	l.start0 = time.Now()
-	id, err := l.r.DB.StartLevel(ctx, store.Level{RunID: l.runID, EndpointID: l.epID,
-		Concurrency: l.concurrency, StartedAt: l.start0})
-	l.id = id
-	return err
-}
-
-// warmup sends n requests one at a time (prompts from the start of the set, cycling),
-// recorded with warmup = 1.
-func (l *level) warmup(ctx context.Context, n int) {
-	ps := l.plan.Prompts.Prompts
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		l.send(ctx, ps[i%len(ps)], time.Now(), true)
-	}
-}
-
-// run sends every prompt in order with `concurrency` requests in flight (a closed loop:
-// each worker sends its next prompt as soon as its previous answer ends).
-func (l *level) run(ctx context.Context) error {
-	ps := l.plan.Prompts.Prompts
-	next := make(chan dataset.Prompt)
-	var wg sync.WaitGroup
-	for range min(l.concurrency, len(ps)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				l.send(ctx, p, time.Now(), false)
-			}
-		}()
-	}
-	interrupted := false
-feed:
-	for _, p := range ps {
-		select {
-		case next <- p:
-		case <-ctx.Done():
-			interrupted = true
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	status, note := store.RunCompleted, ""
-	if interrupted || ctx.Err() != nil {
-		status, note = store.RunInterrupted, "interrupted"
-	}
-	if err := l.r.DB.EndLevel(context.Background(), l.id, status, time.Now(), note); err != nil {
-		return err
-	}
-	if status == store.RunInterrupted {
-		return ctx.Err()
-	}
-	return nil
-}
-
-// send measures one request (every attempt of it, when the client retries) and queues
-// the records. due is when the request was ready to go; the wait from due to the first
-// attempt's t0 is its queue time.
-func (l *level) send(ctx context.Context, p dataset.Prompt, due time.Time, warmup bool) {
-	attempts := l.client.Send(ctx, p, l.plan.Request)
-	for i := range attempts {
-		rec := &attempts[i]
-		t0 := rec.StartedAt // wall clock with the monotonic reading of t0
-		rec.RunID, rec.LevelID, rec.EndpointID, rec.Warmup = l.runID, l.id, l.epID, warmup
-		rec.StartMS = ms(t0.Sub(l.start0))
-		if i == 0 {
-			rec.QueueMS = max(0, ms(t0.Sub(due)))
-		}
-		rec.Attempt, rec.Final = i+1, i == len(attempts)-1
-		if rec.Status == store.StatusOK && l.r.Score != nil && len(p.Gold) > 0 {
-			em, f1 := l.r.Score(rec.ResponseText, p.Gold)
-			rec.EM, rec.F1 = &em, &f1
-		}
-		l.w.Add(*rec)
-	}
-	l.bar.add(attempts[len(attempts)-1].Status != store.StatusOK)
 }
 
 // IsInterrupted reports whether err means the run was canceled (Ctrl-C).

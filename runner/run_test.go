@@ -46,8 +46,12 @@ func promptSet(n int) *dataset.PromptSet {
 }
 
 func plan(prompts int, levels []int, eps ...Endpoint) Plan {
+	var loads []Load
+	for _, c := range levels {
+		loads = append(loads, Load{Concurrency: c})
+	}
 	return Plan{Label: "t", Endpoints: eps, Dataset: "test", Prompts: promptSet(prompts), Seed: 1,
-		Concurrency: levels, Request: RequestOptions{MaxTokens: 64, Timeout: 30 * time.Second}}
+		Loads: loads, Request: RequestOptions{MaxTokens: 64, Timeout: 30 * time.Second}}
 }
 
 func ep(name, url string) Endpoint { return Endpoint{Name: name, BaseURL: url + "/v1", Model: "m"} }

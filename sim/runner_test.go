@@ -63,7 +63,7 @@ func runAgainst(t *testing.T, prompts *dataset.PromptSet, levels []int, req runn
 	}
 	r := &runner.Runner{DB: db, Tokens: tok, Version: "test", Score: dataset.Score}
 	out, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: eps, Dataset: "test",
-		Prompts: prompts, Seed: 1, Concurrency: levels, Request: req})
+		Prompts: prompts, Seed: 1, Loads: runner.ClosedLoads(levels), Request: req})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,6 +173,13 @@ type SummaryRow struct {
 	MeanReqTokS  *float64
 	EM           *float64
 	F1           *float64
+	AchievedRPS  *float64
+	MeanLagMS    *float64
+	MaxLagMS     *float64
+	LagFlag      bool
+	SLOAttain    float64
+	GoodputRPS   *float64
+	StopReason   string
 }
 
 // Summary reads v_summary for one run, in level order.
@@ -180,7 +187,8 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT run_id, label, endpoint, model, concurrency, rate, trial,
 		level_id, level_status, n, ok, success_rate, mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
 		mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, mean_tpot_ms, p50_tpot_ms, p90_tpot_ms,
-		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1
+		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1,
+		achieved_rps, mean_send_lag_ms, max_send_lag_ms, lag_flag, slo_attainment, goodput_rps, stop_reason
 		FROM v_summary WHERE run_id = ? ORDER BY level_id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
@@ -193,7 +201,8 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 			&s.LevelID, &s.LevelStatus, &s.N, &s.OK, &s.SuccessRate, &s.MeanE2EMS, &s.P50E2EMS, &s.P90E2EMS,
 			&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
 			&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
-			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1); err != nil {
+			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1, &s.AchievedRPS, &s.MeanLagMS, &s.MaxLagMS, &s.LagFlag,
+			&s.SLOAttain, &s.GoodputRPS, &s.StopReason); err != nil {
 			return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
 		}
 		out = append(out, s)

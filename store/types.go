@@ -22,6 +22,15 @@ type Run struct {
 	LoadMode      string // closed, open
 	Order         string
 	Error         string
+	SLO           SLO
+}
+
+// SLO is a run's latency targets; nil = no target. A request is good when it succeeds and
+// meets every target (latency counted from its scheduled time in open loop).
+type SLO struct {
+	TTFTMS *float64
+	TPOTMS *float64
+	E2EMS  *float64
 }
 
 // Run statuses.
@@ -66,6 +75,8 @@ type Level struct {
 	StartedAt   time.Time
 	EndedAt     time.Time
 	Note        string
+	LagFlag     bool   // the sender fell behind its schedule
+	StopReason  string // why a sweep or early stop ended at this level
 }
 
 // Request statuses.
@@ -90,6 +101,7 @@ type Request struct {
 	EndpointID   int64
 	PromptIdx    int
 	PromptID     string
+	Seq          *int // position in the level's request sequence; nil for warm-ups
 	Warmup       bool
 	Attempt      int
 	Final        bool

@@ -55,11 +55,12 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs
 		(label, status, started_at, tool_version, host, config_json, dataset, dataset_hash,
-		 prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		 prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order,
+		 slo_ttft_ms, slo_tpot_ms, slo_e2e_ms)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.Label, r.Status, timeText(r.StartedAt), r.ToolVersion, r.Host, r.ConfigJSON, r.Dataset,
 		r.DatasetHash, r.PromptSetHash, r.Seed, nullInt(r.MaxTokens), temp, boolInt(r.Stream),
-		r.LoadMode, r.Order)
+		r.LoadMode, r.Order, nullFloat(r.SLO.TTFTMS), nullFloat(r.SLO.TPOTMS), nullFloat(r.SLO.E2EMS))
 	if err != nil {
 		return 0, fmt.Errorf("recording run: %w", err)
 	}
@@ -145,8 +146,14 @@ func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 
 // EndLevel sets a level's final status, end time and note.
 func (db *DB) EndLevel(ctx context.Context, levelID int64, status string, ended time.Time, note string) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ? WHERE id = ?`,
-		status, timeText(ended), note, levelID)
+	return db.FinishLevel(ctx, Level{ID: levelID, Status: status, EndedAt: ended, Note: note})
+}
+
+// FinishLevel sets a level's final status, end time, note, lag flag and stop reason.
+func (db *DB) FinishLevel(ctx context.Context, l Level) error {
+	levelID := l.ID
+	_, err := db.sql.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ?, lag_flag = ?,
+		stop_reason = ? WHERE id = ?`, l.Status, timeText(l.EndedAt), l.Note, boolInt(l.LagFlag), l.StopReason, levelID)
 	if err != nil {
 		return fmt.Errorf("finishing level %d: %w", levelID, err)
 	}
@@ -158,8 +165,8 @@ const insertRequest = `INSERT INTO requests
 	 error_class, error_message, finish_reason, started_at, scheduled_ms, start_ms, queue_ms, elapsed_ms,
 	 ttft_ms, ttfc_ms, e2e_ms, tpot_ms, itl_ms, chunks, input_tokens, input_tokens_source, output_tokens,
 	 output_tokens_source, reasoning_tokens, response_text, reasoning_text, usage_json, server_ttft_ms,
-	 server_e2e_ms, server_json, em, f1, relay_flag)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	 server_e2e_ms, server_json, em, f1, relay_flag, seq)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func nullFloat(p *float64) any {
 	if p == nil {
@@ -189,7 +196,7 @@ func insertArgs(r *Request) []any {
 		nullIntPtr(r.OutputTokens), r.OutputTokensSource, nullIntPtr(r.ReasoningTokens),
 		r.ResponseText, r.ReasoningText, nullString(r.UsageJSON), nullFloat(r.ServerTTFTMS),
 		nullFloat(r.ServerE2EMS), nullString(r.ServerJSON), nullFloat(r.EM), nullFloat(r.F1),
-		boolInt(r.RelayFlag),
+		boolInt(r.RelayFlag), nullIntPtr(r.Seq),
 	}
 }
 
@@ -220,6 +227,14 @@ func insertTx(ctx context.Context, tx *sql.Tx, reqs []Request) error {
 		if _, err := stmt.ExecContext(ctx, insertArgs(&reqs[i])...); err != nil {
 			return fmt.Errorf("recording request (prompt %s): %w", reqs[i].PromptID, err)
 		}
+	}
+	return nil
+}
+
+// SetStopReason records why a sweep or an early stop ended at a level.
+func (db *DB) SetStopReason(ctx context.Context, levelID int64, reason string) error {
+	if _, err := db.sql.ExecContext(ctx, `UPDATE levels SET stop_reason = ? WHERE id = ?`, reason, levelID); err != nil {
+		return fmt.Errorf("recording stop reason of level %d: %w", levelID, err)
 	}
 	return nil
 }

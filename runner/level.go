@@ -1,0 +1,255 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/store"
+)
+
+// level runs one endpoint at one load level (one trial).
+type level struct {
+	ex     *executor
+	ep     int
+	load   Load
+	trial  int
+	id     int64
+	start0 time.Time    // monotonic origin of start_ms and scheduled_ms
+	done   map[int]bool // resume: sequence numbers already completed
+	stats  *levelStats
+	stop   atomic.Pointer[string] // why the level stopped early, if it did
+
+	resumedLevel bool // taken over from an interrupted run
+}
+
+// resumeOffset places a resumed level's clock so that the pause is not counted: a closed
+// loop continues from its last recorded end; an open loop continues its schedule at the
+// first request still to send.
+func (l *level) resumeOffset(st *store.LevelState) time.Duration {
+	if l.load.Rate > 0 {
+		arr := newArrivals(l.load.Rate, l.ex.plan.Burstiness, l.ex.plan.Seed)
+		for seq := 0; ; seq++ {
+			at := arr.next()
+			if !st.Done[seq] { // terminates: Done is finite
+				return at
+			}
+		}
+	}
+	return time.Duration(st.LastEnd * float64(time.Millisecond))
+}
+
+// levelResult is what a finished level reports to sweeps.
+type levelResult struct {
+	snap       snapshot
+	stopReason string
+	id         int64
+}
+
+func (l *level) client() *Client { return l.ex.clients[l.ep] }
+
+func (l *level) name() string { return l.ex.plan.Endpoints[l.ep].Name }
+
+// begin records the level (or, on resume, takes over the recorded one).
+func (l *level) begin(ctx context.Context) error {
+	l.stats = newLevelStats(l.ex.plan.SLO)
+	if st := l.ex.resumed(l.ep, l.load, l.trial); st != nil {
+		l.id, l.done, l.resumedLevel = st.ID, st.Done, true
+		l.start0 = time.Now().Add(-l.resumeOffset(st))
+		return nil
+	}
+	l.start0 = time.Now()
+	id, err := l.ex.r.DB.StartLevel(ctx, store.Level{RunID: l.ex.runID, EndpointID: l.ex.epIDs[l.ep],
+		Concurrency: l.load.Concurrency, Rate: l.load.Rate, Trial: l.trial, StartedAt: time.Now()})
+	l.id = id
+	return err
+}
+
+// measure sends the level's requests (after begin) and records its end. It returns ctx's
+// error when interrupted.
+func (l *level) measure(ctx context.Context) (levelResult, error) {
+	l.ex.live.start(l)
+	if l.load.Rate > 0 {
+		l.openLoop(ctx)
+	} else {
+		l.closedLoop(ctx)
+	}
+	l.ex.live.end(l)
+	return l.finish(ctx)
+}
+
+// next says whether sequence number seq is still to be sent.
+func (l *level) more(seq int) bool {
+	if n := l.ex.plan.levelRequests(); n > 0 && seq >= n {
+		return false
+	}
+	if d := l.ex.plan.Duration; d > 0 && time.Since(l.start0) >= d {
+		return false
+	}
+	return l.stop.Load() == nil
+}
+
+func (l *level) prompt(seq int) dataset.Prompt {
+	ps := l.ex.plan.Prompts.Prompts
+	return ps[seq%len(ps)]
+}
+
+// closedLoop keeps Concurrency requests in flight: each worker sends the next request in
+// sequence as soon as its previous answer ends.
+func (l *level) closedLoop(ctx context.Context) {
+	seqs := make(chan int)
+	var wg sync.WaitGroup
+	for range l.load.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range seqs {
+				l.send(ctx, seq, time.Now(), nil)
+			}
+		}()
+	}
+feed:
+	for seq := 0; l.more(seq); seq++ {
+		if l.done[seq] {
+			continue
+		}
+		select {
+		case seqs <- seq:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(seqs)
+	wg.Wait()
+}
+
+// openLoop sends request i at its scheduled time whatever happened to the earlier ones,
+// with at most Concurrency in flight when a cap is set. A request that must wait for the cap
+// (or for a slow sender) is sent late; its lag is recorded, never hidden.
+func (l *level) openLoop(ctx context.Context) {
+	arr := newArrivals(l.load.Rate, l.ex.plan.Burstiness, l.ex.plan.Seed)
+	var sem chan struct{}
+	if l.load.Concurrency > 0 {
+		sem = make(chan struct{}, l.load.Concurrency)
+	}
+	var wg sync.WaitGroup
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+loop:
+	for seq := 0; ; seq++ {
+		at := arr.next()
+		if !l.more(seq) || (l.ex.plan.Duration > 0 && at >= l.ex.plan.Duration) {
+			break
+		}
+		if l.done[seq] {
+			continue
+		}
+		due := l.start0.Add(at)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				break loop
+			}
+		}
+		if sem != nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				break loop
+			}
+		}
+		wg.Add(1)
+		sched := ms(at)
+		go func(seq int) {
+			defer wg.Done()
+			if sem != nil {
+				defer func() { <-sem }()
+			}
+			l.send(ctx, seq, due, &sched)
+		}(seq)
+	}
+	wg.Wait()
+}
+
+// send measures one request (every attempt of it, when the client retries) and queues the
+// records. due is when it was ready to go; the wait from due to the first t0 is queue time.
+func (l *level) send(ctx context.Context, seq int, due time.Time, scheduledMS *float64) {
+	p := l.prompt(seq)
+	attempts := l.client().Send(ctx, p, l.ex.plan.Request)
+	for i := range attempts {
+		rec := &attempts[i]
+		t0 := rec.StartedAt // wall clock with the monotonic reading of t0
+		rec.RunID, rec.LevelID, rec.EndpointID = l.ex.runID, l.id, l.ex.epIDs[l.ep]
+		rec.StartMS = ms(t0.Sub(l.start0))
+		rec.Seq = ptr(seq)
+		if i == 0 {
+			rec.QueueMS = max(0, ms(t0.Sub(due)))
+			rec.ScheduledMS = scheduledMS
+		}
+		rec.Attempt, rec.Final = i+1, i == len(attempts)-1
+		l.ex.score(rec, p)
+		l.ex.w.Add(*rec)
+	}
+	final := &attempts[len(attempts)-1]
+	if final.ScheduledMS == nil {
+		final.ScheduledMS = scheduledMS
+	}
+	l.stats.add(final)
+	l.ex.live.add(l, final.Status != store.StatusOK)
+	if max := l.ex.plan.MaxErrorRate; max > 0 {
+		if s := l.stats.snapshot(); s.N >= minSampleForStop && float64(s.Failed)/float64(s.N) > max {
+			reason := fmt.Sprintf("error rate %.0f%% > %.0f%% after %d requests", 100*float64(s.Failed)/float64(s.N), 100*max, s.N)
+			l.stop.CompareAndSwap(nil, &reason)
+		}
+	}
+}
+
+// minSampleForStop is how many requests a level sends before its error rate can stop it.
+const minSampleForStop = 10
+
+// warmup sends n requests, then more until d has passed, one at a time (prompts from the
+// start of the set, cycling), recorded with warmup = 1 in this level.
+func (l *level) warmup(ctx context.Context, n int, d time.Duration) {
+	ps := l.ex.plan.Prompts.Prompts
+	began := time.Now()
+	for i := 0; ctx.Err() == nil && (i < n || (d > 0 && time.Since(began) < d)); i++ {
+		p := ps[i%len(ps)]
+		for _, rec := range l.client().Send(ctx, p, l.ex.plan.Request) {
+			rec.RunID, rec.LevelID, rec.EndpointID, rec.Warmup = l.ex.runID, l.id, l.ex.epIDs[l.ep], true
+			rec.StartMS = ms(rec.StartedAt.Sub(l.start0))
+			l.ex.w.Add(rec)
+		}
+		l.ex.live.add(l, false)
+	}
+}
+
+// finish records the level's end: status, lag flag, early stop.
+func (l *level) finish(ctx context.Context) (levelResult, error) {
+	snap := l.stats.snapshot()
+	res := levelResult{snap: snap, id: l.id}
+	lv := store.Level{ID: l.id, Status: store.RunCompleted, EndedAt: time.Now()}
+	if l.load.Rate > 0 {
+		grew, a, b := l.stats.lagGrew(l.load.Rate)
+		lv.LagFlag = grew
+		lv.Note = fmt.Sprintf("achieved %.2f of %.4g req/s requested", snap.AchievedRPS, l.load.Rate)
+		if grew {
+			lv.Note += fmt.Sprintf("; send lag grew from %.0f ms to %.0f ms: the sender or the cap could not keep up", a, b)
+		}
+	}
+	if r := l.stop.Load(); r != nil {
+		lv.Status, lv.StopReason, res.stopReason = "stopped", *r, *r
+	}
+	var err error
+	if ctx.Err() != nil {
+		lv.Status, lv.Note, err = store.RunInterrupted, "interrupted", ctx.Err()
+	}
+	if ferr := l.ex.r.DB.FinishLevel(context.Background(), lv); ferr != nil {
+		return res, ferr
+	}
+	return res, err
+}

@@ -1,0 +1,345 @@
+package runner_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"net/http"
+
+	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/runner"
+	"github.com/trackerbench/tracker/sim"
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens"
+)
+
+// simServer starts a simulator with a profile whose timing is fixed (no jitter, no faults).
+func simServer(t *testing.T, edit func(*sim.Profile)) *httptest.Server {
+	t.Helper()
+	p, ok := sim.Builtin(sim.BuiltinNames()[0])
+	if !ok {
+		t.Fatal("no built-in profile")
+	}
+	p.Jitter, p.Faults = 0, nil
+	p.RequestOverhead, p.PrefillOverhead, p.PrefillPerToken = 0, 5*time.Millisecond, 0
+	p.DecodeBase, p.DecodePerSeq, p.DecodePerContextToken = 4*time.Millisecond, 0, 0
+	p.Output = sim.Output{Length: sim.LengthFixed, Tokens: 8}
+	p.MaxNumSeqs, p.KVCacheTokens = 1024, 1<<30
+	p.Model = "m"
+	if edit != nil {
+		edit(&p)
+	}
+	s, err := sim.New(p, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { srv.Close(); s.Close() })
+	return srv
+}
+
+func prompts(t *testing.T, n int) *dataset.PromptSet {
+	tok := counter(t)
+	var rows []dataset.Row
+	for i := range n {
+		rows = append(rows, dataset.Row{ID: "q" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Index: i,
+			Context: "The sky over the plain is blue in summer.", Question: "What colour is the sky?", Answers: []string{"blue"}})
+	}
+	tmpl, _ := dataset.NewTemplate("", "")
+	ps, err := dataset.Build(rows, tmpl, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dataset.PromptSet{Source: "test", Hash: "h", Prompts: ps}
+}
+
+var (
+	once sync.Once
+	tokc *tokens.Counter
+)
+
+func counter(t testing.TB) *tokens.Counter {
+	once.Do(func() { tokc, _ = tokens.New("gpt-oss-120b") })
+	return tokc
+}
+
+func newRunner(t *testing.T) (*runner.Runner, *store.DB) {
+	db := storetest.Open(t)
+	return &runner.Runner{DB: db, Tokens: counter(t), Version: "test"}, db
+}
+
+func ep(name, url string) runner.Endpoint {
+	return runner.Endpoint{Name: name, BaseURL: url + "/v1", Model: "m"}
+}
+
+func basePlan(n int, eps ...runner.Endpoint) runner.Plan {
+	return runner.Plan{Label: "load", Endpoints: eps, Dataset: "test", Seed: 3,
+		Request: runner.RequestOptions{MaxTokens: 8, Timeout: 30 * time.Second}}
+}
+
+func summary(t *testing.T, db *store.DB, run int64) []store.SummaryRow {
+	rows, err := db.Summary(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// An open loop reaches its requested rate, records scheduled times, and is not flagged.
+func TestOpenLoopAchievesRate(t *testing.T) {
+	srv := simServer(t, nil)
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts = prompts(t, 10)
+	p.Loads = runner.OpenLoads([]float64{40}, 0)
+	p.Requests = 120
+	p.Burstiness = 1e9 // nearly constant spacing: the achieved rate is then exact to a few percent
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summary(t, db, out.RunID)[0]
+	if s.N != 120 || s.AchievedRPS == nil || *s.AchievedRPS < 40*0.95 || *s.AchievedRPS > 40*1.05 {
+		t.Errorf("n %d achieved %v req/s, want 120 requests at 40 ± 5%%", s.N, deref(s.AchievedRPS))
+	}
+	if s.LagFlag || s.MaxLagMS == nil || *s.MaxLagMS > 200 {
+		t.Errorf("lag flag %v, max lag %v ms", s.LagFlag, deref(s.MaxLagMS))
+	}
+	tb, _ := db.Query(context.Background(), "SELECT COUNT(*) FROM v_requests WHERE scheduled_ms IS NOT NULL AND send_lag_ms >= 0")
+	if tb.Rows[0][0] != int64(120) {
+		t.Errorf("requests with a schedule and non-negative lag: %v", tb.Rows[0][0])
+	}
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+// A rate above what a capped server can take: send lag grows, the level is flagged, and the
+// achieved rate is below the requested one. Latency from the schedule exposes the queueing
+// that latency from the send hides.
+func TestOpenLoopFallsBehindIsFlagged(t *testing.T) {
+	srv := simServer(t, func(p *sim.Profile) { p.DecodeBase = 12 * time.Millisecond }) // ~100 ms a request
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts = prompts(t, 10)
+	p.Loads = runner.OpenLoads([]float64{60}, 2) // capacity about 2 / 0.1 s = 20 req/s
+	p.Requests = 48
+	p.Burstiness = 1e9
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summary(t, db, out.RunID)[0]
+	if !s.LagFlag || *s.AchievedRPS > 40 || !strings.Contains(levelNote(t, db, s.LevelID), "send lag grew") {
+		t.Errorf("lag flag %v achieved %.1f req/s note %q", s.LagFlag, deref(s.AchievedRPS), levelNote(t, db, s.LevelID))
+	}
+	tb, _ := db.Query(context.Background(), "SELECT AVG(e2e_from_scheduled_ms - e2e_ms) FROM v_requests")
+	if lag, _ := tb.Rows[0][0].(float64); lag < 100 {
+		t.Errorf("mean lag between schedule and send %.1f ms: the cap's queueing is hidden", lag)
+	}
+}
+
+func levelNote(t *testing.T, db *store.DB, id int64) string {
+	tb, err := db.Query(context.Background(), "SELECT note || ' ' || stop_reason FROM levels WHERE id = ?", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb.Rows[0][0].(string)
+}
+
+// A concurrency sweep on a server with a batch limit of 4 stops once doubling past it no
+// longer raises throughput, and says why.
+func TestSweepStopsAtBatchLimit(t *testing.T) {
+	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = 4; p.DecodeBase = 8 * time.Millisecond })
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts = prompts(t, 32)
+	p.Sweep = &runner.Sweep{Kind: runner.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := summary(t, db, out.RunID)
+	var levels []int
+	last := rows[len(rows)-1]
+	for _, s := range rows {
+		levels = append(levels, s.Concurrency)
+	}
+	if last.Concurrency != 8 || !strings.Contains(last.StopReason, "output throughput rose") {
+		t.Errorf("sweep ran %v and stopped at %d (%q), want a stop at 8, just past the batch limit 4", levels, last.Concurrency, last.StopReason)
+	}
+	for i := 1; i < len(rows)-1; i++ {
+		if *rows[i].OutputTokS <= *rows[i-1].OutputTokS*1.15 {
+			t.Errorf("throughput did not rise below the limit: %v", levels)
+		}
+	}
+}
+
+// Early stop: a level whose error rate passes the limit stops after the minimum sample.
+func TestMaxErrorRateStopsLevel(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":{"message":"down"}}`))
+	}))
+	defer srv.Close()
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts = prompts(t, 50)
+	p.Loads = runner.ClosedLoads([]int{1})
+	p.MaxErrorRate = 0.5
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summary(t, db, out.RunID)[0]
+	if s.N >= 50 || s.N < 10 || !strings.Contains(s.StopReason, "error rate") {
+		t.Errorf("n %d stop %q: want an early stop after about 10 requests", s.N, s.StopReason)
+	}
+}
+
+// Resume after a cancel sends exactly the requests that did not complete.
+func TestResumeSendsOnlyMissing(t *testing.T) {
+	var mu sync.Mutex
+	sent := map[string]int{}
+	srv := simServer(t, func(p *sim.Profile) { p.DecodeBase = 10 * time.Millisecond })
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/chat/completions" {
+			mu.Lock()
+			sent[r.URL.Path]++
+			mu.Unlock()
+		}
+		proxy(w, r, srv.URL)
+	})
+	counting, counting2 := httptest.NewServer(count), httptest.NewServer(count)
+	defer counting.Close()
+	defer counting2.Close()
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", counting.URL), ep("b", counting2.URL))
+	p.Prompts = prompts(t, 12)
+	p.Loads = runner.ClosedLoads([]int{1, 3})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	out, err := r.Run(ctx, p)
+	if !runner.IsInterrupted(err) || out.Status != store.RunInterrupted {
+		t.Fatalf("%+v %v", out, err)
+	}
+	before := countRows(t, db, "status <> 'canceled'")
+	canceled := countRows(t, db, "status = 'canceled'")
+	if before == 0 || before >= 48 {
+		t.Fatalf("%d requests completed before the cancel; the test needs a partial run", before)
+	}
+	mu.Lock()
+	sentBefore := sent["/v1/chat/completions"]
+	mu.Unlock()
+
+	r2 := &runner.Runner{DB: db, Tokens: counter(t), Version: "test"}
+	p2 := basePlan(0, ep("a", counting.URL), ep("b", counting2.URL))
+	p2.Prompts, p2.Loads = prompts(t, 12), runner.ClosedLoads([]int{1, 3})
+	out2, err := r2.Resume(context.Background(), out.RunID, p2)
+	if err != nil || out2.Status != store.RunCompleted {
+		t.Fatalf("resume: %+v %v", out2, err)
+	}
+	mu.Lock()
+	resent := sent["/v1/chat/completions"] - sentBefore
+	mu.Unlock()
+	if resent != 48-before {
+		t.Errorf("resume sent %d requests, want exactly the %d missing (%d completed, %d canceled)", resent, 48-before, before, canceled)
+	}
+	tb, _ := db.Query(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT level_id || ':' || seq) FROM v_requests`)
+	if tb.Rows[0][0] != int64(48) || tb.Rows[0][1] != int64(48) {
+		t.Errorf("v_requests %v: want every (level, seq) exactly once", tb.Rows[0])
+	}
+	if _, err := r2.Resume(context.Background(), out.RunID, p2); err == nil || !strings.Contains(err.Error(), "already completed") {
+		t.Errorf("resuming a completed run: %v", err)
+	}
+}
+
+func countRows(t *testing.T, db *store.DB, where string) int {
+	tb, err := db.Query(context.Background(), "SELECT COUNT(*) FROM requests WHERE warmup = 0 AND "+where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(tb.Rows[0][0].(int64))
+}
+
+// --order concurrent runs the endpoints' levels at the same time.
+func TestConcurrentOrderOverlaps(t *testing.T) {
+	a, b := simServer(t, nil), simServer(t, nil)
+	r, db := newRunner(t)
+	for _, order := range []string{runner.OrderConcurrent, runner.OrderInterleaved} {
+		p := basePlan(0, ep("a", a.URL), ep("b", b.URL))
+		p.Prompts, p.Loads, p.Order = prompts(t, 10), runner.OpenLoads([]float64{30}, 0), order
+		out, err := r.Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, _ := db.Query(context.Background(), `SELECT MIN(e), MAX(s) FROM (SELECT l.id, MIN(r.started_at) s, MAX(r.started_at) e
+			FROM levels l JOIN requests r ON r.level_id = l.id WHERE l.run_id = ? GROUP BY l.id)`, out.RunID)
+		firstEnd, lastStart := tb.Rows[0][0].(string), tb.Rows[0][1].(string)
+		overlap := lastStart < firstEnd
+		if overlap != (order == runner.OrderConcurrent) {
+			t.Errorf("order %s: levels overlap %v (one ends %s, the other starts %s)", order, overlap, firstEnd, lastStart)
+		}
+	}
+}
+
+// Repeats are separate trials; goodput counts the requests meeting every SLO.
+func TestRepeatsAndGoodput(t *testing.T) {
+	srv := simServer(t, func(p *sim.Profile) { p.PrefillOverhead = 40 * time.Millisecond })
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts, p.Loads, p.Repeat = prompts(t, 4), runner.ClosedLoads([]int{1}), 2
+	p.SLO = runner.SLO{TTFT: 20 * time.Millisecond} // every TTFT is >= 40 ms: none is good
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := summary(t, db, out.RunID)
+	if len(rows) != 2 || rows[0].Trial != 1 || rows[1].Trial != 2 {
+		t.Fatalf("trials: %+v", rows)
+	}
+	for _, s := range rows {
+		if s.SLOAttain != 0 || s.GoodputRPS == nil || *s.GoodputRPS != 0 || s.SuccessRate != 1 {
+			t.Errorf("attainment %v goodput %v success %v", s.SLOAttain, deref(s.GoodputRPS), s.SuccessRate)
+		}
+	}
+	p.SLO = runner.SLO{TTFT: 5 * time.Second, E2E: 10 * time.Second}
+	out, _ = r.Run(context.Background(), p)
+	for _, s := range summary(t, db, out.RunID) {
+		if s.SLOAttain != 1 || *s.GoodputRPS <= 0 {
+			t.Errorf("loose SLO: attainment %v goodput %v", s.SLOAttain, deref(s.GoodputRPS))
+		}
+	}
+}
+
+// --requests cycles through the prompts in the same order for every endpoint.
+func TestRequestsCyclePrompts(t *testing.T) {
+	srv, srv2 := simServer(t, nil), simServer(t, nil)
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL), ep("b", srv2.URL))
+	p.Prompts, p.Loads, p.Requests = prompts(t, 3), runner.ClosedLoads([]int{2}), 7
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _ := db.Query(context.Background(), `SELECT endpoint, group_concat(prompt_idx, '') FROM
+		(SELECT endpoint, prompt_idx FROM v_requests WHERE run_id = ? ORDER BY endpoint, seq) GROUP BY endpoint`, out.RunID)
+	for _, row := range tb.Rows {
+		if row[1] != "0120120" {
+			t.Errorf("%v: prompt order %v, want 0120120", row[0], row[1])
+		}
+	}
+}
+
