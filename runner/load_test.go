@@ -342,4 +342,3 @@ func TestRequestsCyclePrompts(t *testing.T) {
 		}
 	}
 }
-
