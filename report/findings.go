@@ -323,6 +323,19 @@ func notMeasured(r *Result) []string {
 	if !server {
 		out = append(out, "No server reported its own TTFT, so the TTFT gap cannot be split into server time and network or queueing.")
 	}
+	var unfinished []string
+	for _, l := range r.Levels {
+		if l.LevelStatus != "completed" {
+			unfinished = append(unfinished, fmt.Sprintf("%d (%s, %s)", l.LevelID, l.Endpoint, l.LevelStatus))
+		}
+	}
+	if n := len(unfinished); n > 0 {
+		if n > 8 {
+			unfinished = append(unfinished[:8], "…")
+		}
+		out = append(out, fmt.Sprintf("%s did not complete; their recorded requests are included as they are: level %s.",
+			plural(n, "level", "levels"), strings.Join(unfinished, ", ")))
+	}
 	out = append(out, "Prefill and decode are separated only as the client saw them (TTFT and E2E − TTFT); no server-side GPU timings were recorded.")
 	if len(r.Failures) > 0 {
 		n := 0
