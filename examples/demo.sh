@@ -9,7 +9,8 @@
 #
 # Needs no network and no file outside the repository. Settings (environment):
 #   BIN (bin/tracker)  OUT (demo-out)  FAST_ADDR (127.0.0.1:18081)  SCALING_ADDR (127.0.0.1:18082)
-#   HIGH (20: the high concurrency level; the example set has 20 questions)
+#   HIGH (the high concurrency level: 32, or 20 (the example set's size) when `run` has no --requests)
+#   REQUESTS (32: requests per level, cycling through the 20 questions, when `run` has --requests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +18,22 @@ BIN=${BIN:-bin/tracker}
 OUT=${OUT:-demo-out}
 FAST_ADDR=${FAST_ADDR:-127.0.0.1:18081}
 SCALING_ADDR=${SCALING_ADDR:-127.0.0.1:18082}
-HIGH=${HIGH:-20}
+REQUESTS=${REQUESTS:-32}
 MODEL=illustrative-model
 DB="$OUT/tracker.db"
 
 make --no-print-directory build BIN="$BIN"
+
+# Enough requests per level for the report to make claims (it wants 30 a side), when this
+# build of `run` can cycle through the prompts; otherwise one pass over the 20 questions.
+PER_LEVEL=()
+if "$BIN" run --help 2>/dev/null | grep -q -- '--requests'; then
+	PER_LEVEL=(--requests "$REQUESTS")
+	HIGH=${HIGH:-32}
+else
+	REQUESTS=20
+	HIGH=${HIGH:-20}
+fi
 mkdir -p "$OUT"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
@@ -51,11 +63,11 @@ for _ in $(seq 100); do
 done
 up "$FAST_ADDR" && up "$SCALING_ADDR" || { echo "demo: simulators not listening after 10 s" >&2; exit 1; }
 
-echo "== tracker run: 20 SQuAD-style questions, concurrency 1 and $HIGH"
+echo "== tracker run: $REQUESTS requests per level over 20 SQuAD-style questions, concurrency 1 and $HIGH"
 "$BIN" --db "$DB" run \
 	--endpoint "name=fast,url=http://$FAST_ADDR/v1,model=$MODEL" \
 	--endpoint "name=scaling,url=http://$SCALING_ADDR/v1,model=$MODEL" \
-	--dataset examples/squad-mini.jsonl --concurrency "1,$HIGH" --max-tokens 64 --label demo
+	--dataset examples/squad-mini.jsonl --concurrency "1,$HIGH" "${PER_LEVEL[@]}" --max-tokens 64 --label demo
 
 echo "== who wins at each level (from v_summary)"
 "$BIN" --db "$DB" query "SELECT concurrency, endpoint,
