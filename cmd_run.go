@@ -51,7 +51,11 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "ignore-eos", Usage: "ask the server to ignore end-of-sequence (vLLM extension) so output length is max_tokens"},
 		&cli.DurationFlag{Name: "timeout", Usage: "per-request timeout (0 = none)", Value: 10 * time.Minute},
 		&cli.DurationFlag{Name: "stall-timeout", Usage: "end a request that receives no bytes for this long (0 = none)", Value: 2 * time.Minute},
-		&cli.BoolFlag{Name: "no-preflight", Usage: "skip the reachability check before the run"},
+		&cli.BoolFlag{Name: "no-preflight", Usage: "skip the check request sent to each endpoint before the run"},
+		&cli.DurationFlag{Name: "wait-cold", Usage: "at preflight, wait up to this long for an endpoint whose model is still loading (503)"},
+		&cli.BoolFlag{Name: "stream", Usage: "stream answers (--stream=false: E2E only, tokens from usage)", Value: true},
+		&cli.IntFlag{Name: "retries", Usage: "send a request that failed with 408/429/5xx, an in-band error or a broken connection again, up to N times (every attempt recorded)"},
+		&cli.DurationFlag{Name: "retry-backoff", Usage: "first wait before a retry, doubled each time (a server's Retry-After wins)", Value: time.Second},
 		&cli.Int64Flag{Name: "resume", Usage: "finish interrupted run ID with its stored settings, sending only what did not complete"},
 	}
 	return append(flags, datasetFlags()...)
@@ -141,7 +145,8 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 		Warmup: cmd.Int("warmup"), WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"),
 		Order: cmd.String("order"), Sweep: sweep, MaxErrorRate: cmd.Float("max-error-rate"), SLO: slo,
 		Request: runner.RequestOptions{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
-			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout")},
+			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
+			NoStream: !cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff")},
 		Extra: map[string]any{"limit": spec.Limit, "template": spec.TemplateFile, "system": spec.System != ""},
 	}
 	return plan, tok, nil
@@ -176,7 +181,8 @@ func loadsFromFlags(cmd *cli.Command) ([]runner.Load, error) {
 // execute checks the endpoints, runs (or resumes) the plan and prints the summary.
 func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, resumeID int64) error {
 	if !cmd.Bool("no-preflight") {
-		if err := runner.Reachable(ctx, plan.Endpoints, 10*time.Second); err != nil {
+		if err := runner.Preflight(ctx, plan.Endpoints, plan.Keys, runner.PreflightOptions{WaitCold: cmd.Duration("wait-cold"),
+			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter}); err != nil {
 			return err
 		}
 	}
