@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
@@ -19,7 +20,7 @@ const EChartsCDN = "https://go-echarts.github.io/go-echarts-assets/assets/echart
 // Bounds on how much the page draws; report.json has everything.
 const (
 	maxBoxGroups     = 12
-	maxHistoryCharts = 8
+	maxHistoryCharts = 10
 	maxInputCharts   = 4
 )
 
@@ -313,81 +314,99 @@ func (r *Result) charts() []htmlChart {
 		add(fmt.Sprintf("Latency against input length (%s)", ic.Group), g.Workload, line)
 	}
 
-	// History: median E2E per run, one chart per workload, regressions marked.
+	// History: median E2E per run for each workload with history, plus any other metric with a
+	// flagged regression; regressions marked.
 	charted := 0
-	for gi := 0; gi < len(r.Groups) && charted < maxHistoryCharts; gi++ {
-		g := r.Groups[gi]
-		var series []HistorySeries
-		for _, h := range r.History {
-			if h.Group == g.ID && h.Metric == MetricE2E {
-				series = append(series, h)
+	for _, g := range r.Groups {
+		for _, metric := range []string{MetricE2E, MetricTTFT, MetricTPOT, MetricOutTokS} {
+			if charted >= maxHistoryCharts {
+				break
 			}
-		}
-		if len(series) == 0 {
-			continue
-		}
-		charted++
-		// The x axis is every run any endpoint has on this workload, oldest first.
-		var runs []HistoryPoint
-		for _, h := range series {
-			for _, p := range h.Points {
-				found := false
-				for _, q := range runs {
-					found = found || q.RunID == p.RunID
-				}
-				if !found {
-					runs = append(runs, p)
+			var series []HistorySeries
+			flaggedAny := false
+			for _, h := range r.History {
+				if h.Group == g.ID && h.Metric == metric {
+					series = append(series, h)
+					flaggedAny = flaggedAny || h.Regression
 				}
 			}
-		}
-		sortPoints(runs)
-		var xs []string
-		for _, p := range runs {
-			xs = append(xs, fmt.Sprintf("run %d %s", p.RunID, p.StartedAt.UTC().Format("01-02")))
-		}
-		line := charts.NewLine()
-		line.SetGlobalOptions(append(baseOpts(next(), "median E2E (ms)"), charts.WithXAxisOpts(opts.XAxis{Name: "run"}))...)
-		line.SetXAxis(xs)
-		flagged := []string{}
-		for _, h := range series {
-			var d []opts.LineData
-			for _, q := range runs {
-				v := any("-")
-				for _, p := range h.Points {
-					if p.RunID == q.RunID {
-						v = numOrDash(p.Value)
-					}
-				}
-				d = append(d, opts.LineData{Value: v})
+			if len(series) == 0 || metric != MetricE2E && !flaggedAny {
+				continue
 			}
-			var so []charts.SeriesOpts
-			if h.Regression {
-				last := h.Points[len(h.Points)-1]
-				for i, q := range runs {
-					if q.RunID == last.RunID {
-						so = append(so, charts.WithMarkPointNameCoordItemOpts(opts.MarkPointNameCoordItem{Name: "regression",
-							Coordinate: []any{xs[i], float64(last.Value)}, Value: "regression",
-							ItemStyle: &opts.ItemStyle{Color: "#d62728"}}))
-					}
-				}
-				flagged = append(flagged, h.Endpoint)
-			}
-			line.AddSeries(h.Endpoint, d, so...)
+			charted++
+			title, line := r.historyChart(g, metric, series, next())
+			add(title, line.caption, line.chart)
 		}
-		caption := g.Workload + ". " + "Rule: " + r.Method.RegressionRule + "."
-		if len(flagged) > 0 {
-			caption = "Regression flagged for " + strings.Join(flagged, ", ") + " (red marker). " + caption
-		}
-		add(fmt.Sprintf("History of median E2E latency (%s)", g.ID), caption, line)
 	}
 	return out
 }
 
-func sortPoints(ps []HistoryPoint) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && (ps[j].StartedAt.Before(ps[j-1].StartedAt) ||
-			ps[j].StartedAt.Equal(ps[j-1].StartedAt) && ps[j].RunID < ps[j-1].RunID); j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
+type captioned struct {
+	chart   render.Renderer
+	caption string
+}
+
+// historyChart draws one metric of one workload over runs, oldest first, one line per
+// endpoint, with a red marker on each flagged newest run.
+func (r *Result) historyChart(g *Group, metric string, series []HistorySeries, id string) (string, captioned) {
+	var runs []HistoryPoint
+	seen := map[int64]bool{}
+	for _, h := range series {
+		for _, p := range h.Points {
+			if !seen[p.RunID] {
+				seen[p.RunID] = true
+				runs = append(runs, p)
+			}
 		}
 	}
+	sortPoints(runs)
+	index := map[int64]int{}
+	var xs []string
+	for i, p := range runs {
+		index[p.RunID] = i
+		xs = append(xs, fmt.Sprintf("run %d %s", p.RunID, p.StartedAt.UTC().Format("01-02")))
+	}
+	info := metricInfo[metric]
+	stat := series[0].Stat
+	yName := info.Name + " (" + info.Unit + ")"
+	if stat == "median" {
+		yName = "median " + yName
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(append(baseOpts(id, yName), charts.WithXAxisOpts(opts.XAxis{Name: "run"}))...)
+	line.SetXAxis(xs)
+	var flagged []string
+	for _, h := range series {
+		d := make([]opts.LineData, len(runs))
+		for i := range d {
+			d[i] = opts.LineData{Value: "-"}
+		}
+		for _, p := range h.Points {
+			d[index[p.RunID]] = opts.LineData{Value: numOrDash(p.Value)}
+		}
+		var so []charts.SeriesOpts
+		if h.Regression {
+			last := h.Points[len(h.Points)-1]
+			so = append(so, charts.WithMarkPointNameCoordItemOpts(opts.MarkPointNameCoordItem{Name: "regression",
+				Coordinate: []any{xs[index[last.RunID]], float64(last.Value)}, Value: "regression",
+				ItemStyle: &opts.ItemStyle{Color: "#d62728"}}))
+			flagged = append(flagged, h.Endpoint)
+		}
+		line.AddSeries(h.Endpoint, d, so...)
+	}
+	caption := g.Workload + ". Rule: " + r.Method.RegressionRule + "."
+	if len(flagged) > 0 {
+		caption = "Regression flagged for " + strings.Join(flagged, ", ") + " (red marker). " + caption
+	}
+	title := fmt.Sprintf("History of %s (%s)", strings.TrimPrefix(yName, ""), g.ID)
+	return title, captioned{line, caption}
+}
+
+func sortPoints(ps []HistoryPoint) {
+	slices.SortStableFunc(ps, func(a, b HistoryPoint) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return int(a.RunID - b.RunID)
+	})
 }

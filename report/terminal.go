@@ -19,19 +19,42 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 		_, err := fmt.Fprintln(w, "No requests were recorded.")
 		return err
 	}
-	tbl := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	tbl.Header("endpoint", "conc", "n", "ok %", "mean e2e ms", "p50 e2e", "p99 e2e", "p50 ttft", "p99 ttft", "p50 tpot", "out tok/s", "req tok/s", "em", "f1")
+	open, slo := false, false
 	for _, r := range rows {
-		if err := tbl.Append([]string{r.Endpoint, levelText(r), strconv.Itoa(r.N), num(100*r.SuccessRate, 1),
+		open = open || r.Rate != nil
+		slo = slo || r.SLOSet
+	}
+	header := []any{"endpoint", "level", "n", "ok %", "mean e2e ms", "p50 e2e", "p99 e2e", "p50 ttft", "p99 ttft", "p50 tpot", "out tok/s", "req tok/s", "em", "f1"}
+	if open {
+		header = append(header, "achieved req/s", "lag")
+	}
+	if slo {
+		header = append(header, "slo %", "goodput req/s")
+	}
+	tbl := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+	tbl.Header(header...)
+	for _, r := range rows {
+		cells := []string{r.Endpoint, levelText(r), strconv.Itoa(r.N), num(100*r.SuccessRate, 1),
 			f(r.MeanE2EMS, 1), f(r.P50E2EMS, 1), f(r.P99E2EMS, 1), f(r.P50TTFTMS, 1), f(r.P99TTFTMS, 1),
-			f(r.P50TPOTMS, 2), f(r.OutputTokS, 1), f(r.MeanReqTokS, 1), f(r.EM, 1), f(r.F1, 1)}); err != nil {
+			f(r.P50TPOTMS, 2), f(r.OutputTokS, 1), f(r.MeanReqTokS, 1), f(r.EM, 1), f(r.F1, 1)}
+		if open {
+			lag := ""
+			if r.LagFlag {
+				lag = "FELL BEHIND"
+			}
+			cells = append(cells, f(r.AchievedRPS, 2), lag)
+		}
+		if slo {
+			cells = append(cells, num(100*r.SLOAttain, 1), f(r.GoodputRPS, 2))
+		}
+		if err := tbl.Append(cells); err != nil {
 			return err
 		}
 	}
 	if err := tbl.Render(); err != nil {
 		return err
 	}
-	for _, s := range LevelSentences(rows) {
+	for _, s := range append(LevelSentences(rows), levelNotes(rows)...) {
 		if _, err := fmt.Fprintln(w, s); err != nil {
 			return err
 		}
@@ -39,10 +62,35 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 	return nil
 }
 
+// levelNotes says which levels fell behind their schedule and where sweeps or early stops ended.
+func levelNotes(rows []store.SummaryRow) []string {
+	var out []string
+	for _, r := range rows {
+		if r.LagFlag && r.Rate != nil {
+			out = append(out, fmt.Sprintf("%s at %s: the sender fell behind its schedule (achieved %s of %s req/s, send lag up to %s): latency counted from the send hides queueing; use the *_from_scheduled_ms columns of v_requests.",
+				r.Endpoint, levelText(r), f(r.AchievedRPS, 2), strconv.FormatFloat(*r.Rate, 'g', 4, 64), seconds(deref(r.MaxLagMS))))
+		}
+		if r.StopReason != "" {
+			out = append(out, fmt.Sprintf("%s at %s: %s.", r.Endpoint, levelText(r), r.StopReason))
+		}
+	}
+	return out
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 func levelText(r store.SummaryRow) string {
 	s := strconv.Itoa(r.Concurrency)
 	if r.Rate != nil {
 		s = strconv.FormatFloat(*r.Rate, 'g', 4, 64) + "/s"
+		if r.Concurrency > 0 {
+			s += " cap " + strconv.Itoa(r.Concurrency)
+		}
 	}
 	if r.Trial > 1 {
 		s += " #" + strconv.Itoa(r.Trial)
