@@ -11,19 +11,19 @@ import (
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
+// simLog is a bytes.Buffer safe to read while the command writes.
+type simLog struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *simLog) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *simLog) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -34,7 +34,7 @@ func (s *syncBuffer) String() string {
 func TestSimCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr simLog
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"tracker", "sim", "--listen", "127.0.0.1:0", "--profile", "illustrative-fast",
