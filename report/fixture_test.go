@@ -38,6 +38,7 @@ type runSpec struct {
 	failures    map[string]int     // endpoint -> failed requests at the highest level
 	quality     bool
 	seed        uint64
+	config      string // the run's config_json; "" = {}
 }
 
 // addRun writes one synthetic run: a closed loop per level, each worker sending requests
@@ -45,8 +46,11 @@ type runSpec struct {
 func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 	t.Helper()
 	temp := s.temperature
+	if s.config == "" {
+		s.config = `{}`
+	}
 	runID, err := db.CreateRun(ctx, store.Run{Label: s.label, StartedAt: s.started, ToolVersion: "test", Host: "test",
-		ConfigJSON: `{}`, Dataset: "synthetic", DatasetHash: "d", PromptSetHash: s.promptSet, Seed: 1,
+		ConfigJSON: s.config, Dataset: "synthetic", DatasetHash: "d", PromptSetHash: s.promptSet, Seed: 1,
 		MaxTokens: s.maxTokens, Temperature: &temp, Stream: true})
 	if err != nil {
 		t.Fatal(err)

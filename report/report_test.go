@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -226,5 +228,27 @@ func TestLevelFiguresMatchSummaryView(t *testing.T) {
 				t.Errorf("level %d %s: report %v, v_summary %v", l.LevelID, name, got, want)
 			}
 		}
+	}
+}
+
+func TestBaselineChoice(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	addRun(t, ctx, db, runSpec{label: "a", started: day(1), promptSet: "p", maxTokens: 64, prompts: 10, levels: []int{1},
+		perLevel: 30, endpoints: []profile{metis, sophia}, seed: 1, config: `{"baseline": "sophia", "seed": 1}`})
+	if res := generate(t, db, Options{}); res.Baseline != "sophia" || !strings.Contains(res.BaselineSource, "configuration") {
+		t.Errorf("baseline %q from %q, want sophia from the run configuration", res.Baseline, res.BaselineSource)
+	}
+	if res := generate(t, db, Options{Baseline: "metis"}); res.Baseline != "metis" || res.BaselineSource != "--baseline" {
+		t.Errorf("baseline %q from %q, want metis from --baseline", res.Baseline, res.BaselineSource)
+	}
+	if _, err := Generate(ctx, db, Options{Baseline: "nope"}); !errors.Is(err, ErrNoBaseline) {
+		t.Errorf("unknown baseline: %v, want ErrNoBaseline", err)
+	}
+	if _, err := Generate(ctx, db, Options{Label: "missing"}); !errors.Is(err, ErrNoRuns) {
+		t.Errorf("empty selection: %v, want ErrNoRuns", err)
+	}
+	if _, err := Generate(ctx, db, Options{RunIDs: []int64{1, 99}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown run id: %v, want ErrNotFound", err)
 	}
 }
