@@ -29,6 +29,7 @@ type chunkChoice struct {
 		Content          *string         `json:"content"`
 		Reasoning        *string         `json:"reasoning"`
 		ReasoningContent *string         `json:"reasoning_content"`
+		Channel          string          `json:"channel"` // gpt-oss harmony channel: "analysis" is reasoning
 		ToolCalls        json.RawMessage `json:"tool_calls"`
 	} `json:"delta"`
 	Message *struct { // non-streaming responses
@@ -62,11 +63,16 @@ func deref(s *string) string {
 func (c *chunk) delta() delta {
 	var d delta
 	for _, ch := range c.Choices {
-		d.content += deref(ch.Delta.Content) + deref(ch.Text)
+		content := deref(ch.Delta.Content) + deref(ch.Text)
 		r := deref(ch.Delta.Reasoning)
 		if r == "" {
 			r = deref(ch.Delta.ReasoningContent)
 		}
+		if r == "" && ch.Delta.Channel == "analysis" {
+			// A server that marks the analysis channel but sends its text as content.
+			r, content = content, ""
+		}
+		d.content += content
 		d.reasoning += r
 		if len(ch.Delta.ToolCalls) > 0 && string(ch.Delta.ToolCalls) != "null" && string(ch.Delta.ToolCalls) != "[]" {
 			d.toolCall = true

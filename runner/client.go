@@ -227,7 +227,7 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 		if errors.As(err, &apiErr) {
 			msg = apiErr.Message
 		} else if errors.As(err, &reqErr) && reqErr.Body != nil {
-			msg = strings.TrimSpace(string(reqErr.Body))
+			msg = errorMessage(reqErr.Body)
 		}
 		if ra := x.header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"

@@ -245,3 +245,26 @@ func TestRelayed(t *testing.T) {
 		}
 	}
 }
+
+// The reasoning field under each of its names, and the harmony channel, give one reasoning
+// text, never counted twice.
+func TestDeltaReasoningNames(t *testing.T) {
+	for _, tc := range []struct{ raw, reasoning, content string }{
+		{`{"choices":[{"delta":{"reasoning":"a"}}]}`, "a", ""},
+		{`{"choices":[{"delta":{"reasoning_content":"a"}}]}`, "a", ""},
+		{`{"choices":[{"delta":{"reasoning":"a","reasoning_content":"a"}}]}`, "a", ""},
+		{`{"choices":[{"delta":{"reasoning":"a","channel":"analysis"}}]}`, "a", ""},
+		{`{"choices":[{"delta":{"content":"a","channel":"analysis"}}]}`, "a", ""},
+		{`{"choices":[{"delta":{"content":"b","channel":"final"}}]}`, "", "b"},
+		{`{"choices":[{"delta":{"role":"assistant","content":""}}]}`, "", ""},
+	} {
+		var c chunk
+		if err := json.Unmarshal([]byte(tc.raw), &c); err != nil {
+			t.Fatal(err)
+		}
+		d := c.delta()
+		if d.reasoning != tc.reasoning || d.content != tc.content {
+			t.Errorf("%s: reasoning %q content %q, want %q %q", tc.raw, d.reasoning, d.content, tc.reasoning, tc.content)
+		}
+	}
+}
