@@ -91,9 +91,17 @@ func runChromium(t *testing.T, chromium, mode, url string) (stdout, stderr strin
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Not t.TempDir: Chromium's helper processes may still be writing the profile for a moment
+	// after it exits, and a failed cleanup must not fail the test.
+	profile, err := os.MkdirTemp("", "tracker-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--enable-logging=stderr", "--v=0", "--window-size=1280,6000", mode, url)
+		"--disable-dev-shm-usage", "--disable-crash-reporter", "--user-data-dir="+profile,
+		"--enable-logging=stderr", "--v=0", "--window-size=1280,6000", mode, url)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
