@@ -10,7 +10,7 @@ import (
 // datasetFlags are the flags that choose and shape a run's prompts (docs/datasets.md).
 func datasetFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "dataset", Required: true,
+		&cli.StringFlag{Name: "dataset",
 			Usage: "prompt source: squad, hf:owner/name, synthetic, or a file (SQuAD JSON, JSONL, JSON, CSV, TSV, parquet)"},
 		&cli.IntFlag{Name: "limit", Usage: "how many prompts to sample (0 = all; synthetic: how many to make, 0 = 100)", Value: 0},
 		&cli.Int64Flag{Name: "seed", Usage: "sampling seed (the same seed gives the same prompts)", Value: 1},

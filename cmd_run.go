@@ -134,6 +134,9 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 		return plan, nil, err
 	}
 	spec := datasetSpec(cmd)
+	if spec.Name == "" {
+		return plan, nil, usagef("--dataset is required (a file, squad, hf:owner/name or synthetic)")
+	}
 	prompts, err := dataset.Prepare(ctx, spec, tok)
 	if err != nil {
 		return plan, nil, usageError{err}
@@ -147,7 +150,8 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 		Request: runner.RequestOptions{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
 			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
 			NoStream: !cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff")},
-		Extra: map[string]any{"limit": spec.Limit, "template": spec.TemplateFile, "system": spec.System != ""},
+		Extra: map[string]any{"limit": spec.Limit, "template": spec.TemplateFile, "system": spec.System != "",
+			"dataset_source": prompts.Source},
 	}
 	return plan, tok, nil
 }

@@ -209,3 +209,56 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C then --resume through the command line: the resumed run is rebuilt from the stored
+// arguments and completes with every request recorded once.
+func TestInterruptThenResume(t *testing.T) {
+	srv, _ := streamServer(t, 15*time.Millisecond)
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", strings.Repeat(`{"id":"1","context":"c","question":"q?","answers":{"text":["Denver Broncos"]}}`+"\n", 30))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(400*time.Millisecond, cancel)
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"tracker", "--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--concurrency", "2"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "Run 1 (interrupted)") || !strings.Contains(errb.String(), "--resume 1") {
+		t.Fatalf("interrupted run: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	r := tracker(t, "--db", db, "run", "--resume", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "Run 1 (completed)") {
+		t.Fatalf("resume: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT COUNT(*), COUNT(DISTINCT seq), SUM(status = 'ok'), AVG(em) FROM v_requests")
+	if strings.TrimSpace(q.stdout) != "COUNT(*),COUNT(DISTINCT seq),SUM(status = 'ok'),AVG(em)\n30,30,30,1" {
+		t.Errorf("after resume: %q", q.stdout)
+	}
+	again := tracker(t, "--db", db, "run", "--resume", "1")
+	if again.code != 2 || !strings.Contains(again.stderr, "already completed") {
+		t.Errorf("second resume: exit %d %s", again.code, again.stderr)
+	}
+}
+
+// An open-loop run with SLOs shows the achieved rate and goodput; a sweep says where it stopped.
+func TestRateSLOAndSweepOutput(t *testing.T) {
+	srv, _ := streamServer(t, 2*time.Millisecond)
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n"+`{"id":"2","question":"r?"}`+"\n")
+	r := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", data,
+		"--rate", "20", "--requests", "10", "--slo", "ttft=1s,e2e=5s", "--burstiness", "inf")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"achieved req/s", "slo %", "20/s"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("rate summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	s := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", data,
+		"--sweep", "concurrency", "--sweep-max-concurrency", "4", "--requests", "8")
+	if s.code != 0 || !strings.Contains(s.stdout, "sweep stopped") {
+		t.Errorf("sweep: exit %d\n%s\n%s", s.code, s.stdout, s.stderr)
+	}
+	bad := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", data, "--rate", "2", "--concurrency", "4")
+	if bad.code != 2 || !strings.Contains(bad.stderr, "--max-concurrency") {
+		t.Errorf("--rate with --concurrency: exit %d %s", bad.code, bad.stderr)
+	}
+}
