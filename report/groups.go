@@ -271,12 +271,12 @@ func (s *side) build() {
 func (s *side) pooled(col int) []float64 {
 	n := 0
 	for _, c := range s.runs {
-		n += len(c.cols[col])
+		n += c.n()
 	}
 	out := make([]float64, 0, n)
 	for _, c := range s.runs {
-		for _, v := range c.cols[col] {
-			if !math.IsNaN(v) {
+		for j := range c.n() {
+			if v := c.value(col, j); !math.IsNaN(v) {
 				out = append(out, v)
 			}
 		}

@@ -77,17 +77,34 @@ type LevelStats struct {
 	F1           Num     `json:"f1"`
 }
 
-// Request columns kept for the successful requests of a level (parallel slices, NaN = NULL).
+// Request columns kept for the successful requests of a level (parallel slices, NaN = NULL),
+// and two derived from them on demand (not stored: they would add 16 bytes a request).
 const (
 	colE2E = iota
 	colTTFT
 	colTPOT
-	colTokS   // output_tokens / e2e, when e2e > 0
-	colOut    // output tokens
-	colIn     // input tokens
-	colDecode // e2e − ttft
+	colOut // output tokens
+	colIn  // input tokens
 	numCols
+
+	colTokS   = numCols     // output_tokens * 1000 / e2e, when e2e > 0 (v_summary's mean_req_tok_s)
+	colDecode = numCols + 1 // e2e − ttft
 )
+
+// value is request j's value of column col of c, derived columns included.
+func (c *cluster) value(col, j int) float64 {
+	switch col {
+	case colTokS:
+		e2e, out := c.cols[colE2E][j], c.cols[colOut][j]
+		if e2e > 0 && !math.IsNaN(out) {
+			return out * 1000.0 / e2e
+		}
+		return math.NaN()
+	case colDecode:
+		return c.cols[colE2E][j] - c.cols[colTTFT][j]
+	}
+	return c.cols[col][j]
+}
 
 // levelData is what the report keeps of one level after streaming its requests: the
 // v_summary figures, the successful requests' numeric columns, and sums for pooling.
@@ -181,10 +198,8 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		c[colE2E] = append(c[colE2E], r.E2EMS)
 		c[colTTFT] = append(c[colTTFT], r.TTFTMS)
 		c[colTPOT] = append(c[colTPOT], r.TPOTMS)
-		c[colTokS] = append(c[colTokS], tokS)
 		c[colOut] = append(c[colOut], r.OutputTokens)
 		c[colIn] = append(c[colIn], r.InputTokens)
-		c[colDecode] = append(c[colDecode], r.E2EMS-r.TTFTMS)
 		return nil
 	})
 	if err != nil {

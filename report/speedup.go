@@ -97,7 +97,7 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 			rc := &rowCluster{n: c.n(), rows: make([]float64, 0, c.n()*len(cols))}
 			for j := range rc.n {
 				for _, col := range cols {
-					rc.rows = append(rc.rows, c.cols[col][j])
+					rc.rows = append(rc.rows, c.value(col, j))
 				}
 			}
 			out[i] = rc

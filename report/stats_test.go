@@ -50,10 +50,8 @@ func testSide(name string, runs ...[]float64) *side {
 			d.ok.cols[colE2E] = append(d.ok.cols[colE2E], v)
 			d.ok.cols[colTTFT] = append(d.ok.cols[colTTFT], v/10)
 			d.ok.cols[colTPOT] = append(d.ok.cols[colTPOT], v/100)
-			d.ok.cols[colTokS] = append(d.ok.cols[colTokS], 100*1000/v)
 			d.ok.cols[colOut] = append(d.ok.cols[colOut], 100)
 			d.ok.cols[colIn] = append(d.ok.cols[colIn], 500)
-			d.ok.cols[colDecode] = append(d.ok.cols[colDecode], v*0.9)
 			tokens += 100
 		}
 		d.stats.N, d.stats.OK = len(vals), len(vals)
