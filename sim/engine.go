@@ -107,6 +107,7 @@ func (e *engine) loop() {
 	kvUsed := 0
 	var clock time.Time    // the modelled end of the previous step
 	var late time.Duration // recent timer lateness (moving average)
+	idle := true           // the engine waited for work since its last step
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -124,6 +125,7 @@ func (e *engine) loop() {
 			e.queued.Store(0)
 			e.running.Store(0)
 			e.kvUsed.Store(0)
+			idle = true
 			select {
 			case <-e.wake:
 				continue
@@ -132,25 +134,32 @@ func (e *engine) loop() {
 			}
 		}
 
-		// Admit from the head of the queue.
-		admitted = admitted[:0]
-		prefillTokens := 0
+		// When the step starts. A busy engine lays steps end to end from the previous step's
+		// modelled end, so that timer overshoot and host hiccups (up to maxCatchUp) are made
+		// up instead of accumulating. An idle engine starts when the sequences it admits were
+		// due (the end of their request_overhead), if that was only just now.
 		now := time.Now()
-		for len(queue) > 0 && len(running)+len(admitted) < e.p.MaxNumSeqs {
-			s := queue[0]
-			if kvUsed+s.reserve > e.p.KVCacheTokens && (len(running)+len(admitted) > 0) {
-				break // wait for running sequences to finish and free KV
-			}
-			if e.p.MaxBatchedTokens > 0 && len(admitted) > 0 && prefillTokens+s.prompt > e.p.MaxBatchedTokens {
-				break
-			}
-			queue[0] = nil
-			queue = queue[1:]
-			kvUsed += s.reserve
-			prefillTokens += s.prompt
-			s.admitted.Store(int64(now.Sub(s.arrived)))
-			admitted = append(admitted, s)
+		start := now
+		if !idle && !clock.IsZero() && now.Sub(clock) < maxCatchUp {
+			start = clock
 		}
+		prefillTokens := e.admit(&queue, &admitted, len(running), &kvUsed, start)
+		if len(running) == 0 && len(admitted) == 0 { // the queue's head was due after clock
+			start = now
+			prefillTokens = e.admit(&queue, &admitted, len(running), &kvUsed, start)
+		}
+		if idle && len(running) == 0 && len(admitted) > 0 {
+			due := clock
+			for _, s := range admitted {
+				if s.arrived.After(due) {
+					due = s.arrived
+				}
+			}
+			if due.Before(now) && now.Sub(due) < maxCatchUp {
+				start = due
+			}
+		}
+		idle = false
 		batch := len(running) + len(admitted)
 		e.running.Store(int64(batch))
 		e.queued.Store(int64(len(queue)))
@@ -176,18 +185,6 @@ func (e *engine) loop() {
 			d = time.Duration(float64(d) * max(f, 0.05))
 		}
 
-		// Step in real time. Starting from the previous step's modelled end (when it is
-		// recent) makes sleep overshoot average out instead of accumulating.
-		// Likewise a step that starts an idle engine starts when its first sequence was due
-		// (the end of its request_overhead), when that was only just now.
-		start := time.Now()
-		if !clock.IsZero() && start.Sub(clock) < 2*time.Millisecond {
-			start = clock
-		} else if len(running) == 0 && len(admitted) > 0 {
-			if due := admitted[0].arrived; due.Before(start) && start.Sub(due) < 2*time.Millisecond {
-				start = due
-			}
-		}
 		// Timers fire late (0.1-1 ms on a busy host): aim early by the recent lateness, so
 		// tokens leave at the modelled times on average.
 		clock = start.Add(d)
@@ -227,6 +224,37 @@ func (e *engine) loop() {
 		clear(running[len(kept):])
 		running = kept
 	}
+}
+
+// maxCatchUp bounds how far behind the modelled clock the engine may be and still make the
+// time up; beyond it (a suspended host) the model's clock restarts from now.
+const maxCatchUp = 50 * time.Millisecond
+
+// admit moves sequences from the head of the queue into admitted (FCFS) while the batch has
+// room, the KV budget holds them, the step's prefill stays under max_batched_tokens, and they
+// were due by start. It returns the prompt tokens admitted.
+func (e *engine) admit(queue, admitted *[]*sequence, running int, kvUsed *int, start time.Time) int {
+	*admitted = (*admitted)[:0]
+	tokens := 0
+	for len(*queue) > 0 && running+len(*admitted) < e.p.MaxNumSeqs {
+		s := (*queue)[0]
+		if s.arrived.After(start) {
+			break
+		}
+		if *kvUsed+s.reserve > e.p.KVCacheTokens && running+len(*admitted) > 0 {
+			break // wait for running sequences to finish and free KV
+		}
+		if e.p.MaxBatchedTokens > 0 && len(*admitted) > 0 && tokens+s.prompt > e.p.MaxBatchedTokens {
+			break
+		}
+		(*queue)[0] = nil
+		*queue = (*queue)[1:]
+		*kvUsed += s.reserve
+		tokens += s.prompt
+		s.admitted.Store(int64(start.Sub(s.arrived)))
+		*admitted = append(*admitted, s)
+	}
+	return tokens
 }
 
 func dropCanceled(seqs []*sequence, kvUsed *int) []*sequence {

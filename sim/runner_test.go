@@ -152,7 +152,7 @@ func TestThroughputCurve(t *testing.T) {
 	p.Model = "illustrative-model"
 	p.MaxNumSeqs = 4
 	p.PrefillOverhead, p.PrefillPerToken = 5*time.Millisecond, 0
-	p.DecodeBase, p.DecodePerSeq = 8*time.Millisecond, 2*time.Millisecond
+	p.DecodeBase, p.DecodePerSeq = 8*time.Millisecond, time.Millisecond
 	s, ts := startSim(t, p)
 	levels := []int{1, 2, 4, 8, 16}
 	db, run := runAgainst(t, squadPrompts(t, 16), levels, runner.RequestOptions{MaxTokens: 12, IgnoreEOS: true},
@@ -167,19 +167,19 @@ func TestThroughputCurve(t *testing.T) {
 	if st := s.Stats(); st.MaxBatch != 4 {
 		t.Errorf("max batch %d, want the limit 4", st.MaxBatch)
 	}
-	// Rising: the model gives 1/10ms, 2/12ms, 4/16ms per step (x1.67, x1.5); noise can only
+	// Rising: the model gives 1/9ms, 2/10ms, 4/12ms per step (x1.8, x1.67); noise can only
 	// shrink the gains, so the bounds are loose.
-	if thr[2] < 1.3*thr[1] || thr[4] < 1.25*thr[2] {
+	if thr[2] < 1.3*thr[1] || thr[4] < 1.3*thr[2] {
 		t.Errorf("throughput should rise up to the batch limit: %v", thr)
 	}
-	// Flat past the limit: never above the limit's throughput (it cannot be exceeded), and
-	// not far below it.
+	// Flat past the limit: not above the limit's throughput (without the limit, 8 would give
+	// 8/16ms, x1.5), and not far below it.
 	for _, c := range []int{8, 16} {
-		if thr[c] > 1.15*thr[4] || thr[c] < 0.7*thr[4] {
+		if thr[c] > 1.25*thr[4] || thr[c] < 0.7*thr[4] {
 			t.Errorf("throughput at %d = %.1f, want flat at the batch limit's %.1f", c, thr[c], thr[4])
 		}
 	}
-	// Queueing: at 8, half the requests wait one whole batch (prefill 5 ms + 11 steps of 16 ms)
+	// Queueing: at 8, half the requests wait one whole batch (prefill 5 ms + 11 steps of 12 ms)
 	// before their first token; at 16, three quarters wait one to three.
 	wave := msOf(p.PrefillOverhead + 11*p.StepTime(4))
 	if ttft[8]-ttft[4] < 0.4*wave {

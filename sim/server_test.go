@@ -198,7 +198,7 @@ func TestManyConcurrentStreams(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body, _ := json.Marshal(chatBody("Question: what is item "+string(rune('A'+i%26))+"?\nAnswer:", map[string]any{"max_tokens": 8, "ignore_eos": true}))
+			body, _ := json.Marshal(chatBody("Question: what is item "+string(rune('A'+i%26))+"?\nAnswer:", map[string]any{"max_tokens": 32, "ignore_eos": true}))
 			resp, err := hc.Post(ts.URL+"/v1/chat/completions", "application/json", strings.NewReader(string(body)))
 			if err != nil {
 				errs <- err.Error()
@@ -206,7 +206,7 @@ func TestManyConcurrentStreams(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			if !strings.HasSuffix(strings.TrimSpace(string(b)), "data: [DONE]") || !strings.Contains(string(b), `"completion_tokens":8`) {
+			if !strings.HasSuffix(strings.TrimSpace(string(b)), "data: [DONE]") || !strings.Contains(string(b), `"completion_tokens":32`) {
 				errs <- "incomplete stream"
 			}
 		}()
