@@ -62,7 +62,7 @@ func claim(s *Speedup, g *Group) string {
 	switch s.Verdict() {
 	case "too few":
 		return fmt.Sprintf("%s, only %s vs %s successful requests: too few to support a claim about %s between %s and %s "+
-			"(measured %s, 95%% CI %s — a wide interval).", where, fmtInt(s.N), fmtInt(s.NBaseline), what, s.Endpoint,
+			"(measured %s, 95%% CI %s; with so few requests even the interval is not to be trusted).", where, fmtInt(s.N), fmtInt(s.NBaseline), what, s.Endpoint,
 			s.Baseline, fmtRatio(s.Ratio), fmtCI(s.CI))
 	case "~":
 		return fmt.Sprintf("%s, no significant difference in %s between %s and %s (%s; %s) — shown as ~.", where, what,
