@@ -262,3 +262,45 @@ func TestRateSLOAndSweepOutput(t *testing.T) {
 		t.Errorf("--rate with --concurrency: exit %d %s", bad.code, bad.stderr)
 	}
 }
+
+// Every SQL example in docs/schema.md runs against a real database.
+func TestSchemaDocExamplesRun(t *testing.T) {
+	srv, _ := streamServer(t, 0)
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["Denver Broncos"]}}`+"\n")
+	for range 3 {
+		if r := tracker(t, "--db", db, "run", "--endpoint", "sophia="+srv.URL+"/v1,model=m", "--dataset", data, "--concurrency", "1,8"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	doc, err := os.ReadFile("docs/schema.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, block := range strings.Split(string(doc), "```sql")[1:] {
+		block = block[:strings.Index(block, "```")]
+		for _, stmt := range strings.Split(block, ";") {
+			if strings.TrimSpace(stripComments(stmt)) == "" {
+				continue
+			}
+			n++
+			if r := tracker(t, "--db", db, "query", "--", stmt); r.code != 0 {
+				t.Errorf("docs/schema.md example fails:\n%s\n%s", stmt, r.stderr)
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("found only %d examples", n)
+	}
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
