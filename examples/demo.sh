@@ -8,7 +8,8 @@
 # wins. Nothing here prints that result: it comes out of the simulator's engine model.
 #
 # Needs no network and no file outside the repository. Settings (environment):
-#   BIN (bin/tracker)  OUT (demo-out)  FAST_ADDR (127.0.0.1:18081)  SCALING_ADDR (127.0.0.1:18082)
+#   BIN (bin/tracker)  OUT (demo-out)
+#   FAST_ADDR, SCALING_ADDR (127.0.0.1:0: free loopback ports, read back from the sims' output)
 #   HIGH (the high concurrency level: 32, or 20 (the example set's size) when `run` has no --requests)
 #   REQUESTS (32: requests per level, cycling through the 20 questions, when `run` has --requests)
 set -euo pipefail
@@ -16,8 +17,8 @@ cd "$(dirname "$0")/.."
 
 BIN=${BIN:-bin/tracker}
 OUT=${OUT:-demo-out}
-FAST_ADDR=${FAST_ADDR:-127.0.0.1:18081}
-SCALING_ADDR=${SCALING_ADDR:-127.0.0.1:18082}
+FAST_ADDR=${FAST_ADDR:-127.0.0.1:0}
+SCALING_ADDR=${SCALING_ADDR:-127.0.0.1:0}
 REQUESTS=${REQUESTS:-32}
 MODEL=illustrative-model
 DB="$OUT/tracker.db"
@@ -27,7 +28,8 @@ make --no-print-directory build BIN="$BIN"
 # Enough requests per level for the report to make claims (it wants 30 a side), when this
 # build of `run` can cycle through the prompts; otherwise one pass over the 20 questions.
 PER_LEVEL=()
-if "$BIN" run --help 2>/dev/null | grep -q -- '--requests'; then
+RUN_HELP=$("$BIN" run --help 2>&1 || true)
+if [[ $RUN_HELP == *--requests* ]]; then
 	PER_LEVEL=(--requests "$REQUESTS")
 	HIGH=${HIGH:-32}
 else
@@ -51,22 +53,32 @@ stop_sims() {
 }
 trap stop_sims EXIT
 
-# Wait until both sims accept connections (bash's /dev/tcp: no curl needed).
-up() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+# Wait until both sims listen, and read their addresses from what they print
+# ("sim NAME: model M on http://ADDR/v1").
+FAST_URL= SCALING_URL=
 for _ in $(seq 100); do
-	if up "$FAST_ADDR" && up "$SCALING_ADDR"; then break; fi
+	if grep -q '^serving' "$OUT/sim.log" 2>/dev/null; then
+		FAST_URL=$(sed -n 's|^sim illustrative-fast: .* on \(http://[^ ]*\)$|\1|p' "$OUT/sim.log")
+		SCALING_URL=$(sed -n 's|^sim illustrative-scaling: .* on \(http://[^ ]*\)$|\1|p' "$OUT/sim.log")
+		break
+	fi
 	if ! kill -0 "$SIM_PID" 2>/dev/null; then
 		echo "demo: the simulators did not start:" >&2
 		exit 1
 	fi
 	sleep 0.1
 done
-up "$FAST_ADDR" && up "$SCALING_ADDR" || { echo "demo: simulators not listening after 10 s" >&2; exit 1; }
+if [ -z "$FAST_URL" ] || [ -z "$SCALING_URL" ]; then
+	echo "demo: simulators not listening after 10 s" >&2
+	exit 1
+fi
+echo "   fast:    $FAST_URL (illustrative-fast)"
+echo "   scaling: $SCALING_URL (illustrative-scaling)"
 
 echo "== tracker run: $REQUESTS requests per level over 20 SQuAD-style questions, concurrency 1 and $HIGH"
 "$BIN" --db "$DB" run \
-	--endpoint "name=fast,url=http://$FAST_ADDR/v1,model=$MODEL" \
-	--endpoint "name=scaling,url=http://$SCALING_ADDR/v1,model=$MODEL" \
+	--endpoint "name=fast,url=$FAST_URL,model=$MODEL" \
+	--endpoint "name=scaling,url=$SCALING_URL,model=$MODEL" \
 	--dataset examples/squad-mini.jsonl --concurrency "1,$HIGH" "${PER_LEVEL[@]}" --max-tokens 64 --label demo
 
 echo "== who wins at each level (from v_summary)"
