@@ -304,3 +304,36 @@ func stripComments(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// tracker report over a recorded history writes its three files; bad selections are usage errors.
+func TestReportCommand(t *testing.T) {
+	fast, _ := streamServer(t, 1*time.Millisecond)
+	slow, _ := streamServer(t, 10*time.Millisecond)
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["Denver Broncos"]}}`+"\n"+`{"id":"2","question":"r?"}`+"\n")
+	r := tracker(t, "--db", db, "run", "--endpoint", "fast="+fast.URL+"/v1,model=m", "--endpoint", "slow="+slow.URL+"/v1,model=m",
+		"--dataset", data, "--requests", "6", "--label", "hw5")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "rep")
+	rep := tracker(t, "--db", db, "report", "--label", "hw5", "--baseline", "slow", "--out", out)
+	if rep.code != 0 {
+		t.Fatalf("report: exit %d %s", rep.code, rep.stderr)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "fast") || !strings.Contains(string(md), "too few") {
+		t.Errorf("report.md (%v):\n%.600s", err, md)
+	}
+	for _, f := range []string{"index.html", "report.json"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if bad := tracker(t, "--db", db, "report", "--baseline", "nosuch", "--out", out); bad.code != 2 || !strings.Contains(bad.stderr, "nosuch") {
+		t.Errorf("unknown baseline: exit %d %s", bad.code, bad.stderr)
+	}
+	if none := tracker(t, "--db", filepath.Join(t.TempDir(), "none.db"), "report"); none.code == 0 {
+		t.Errorf("report on a missing database succeeded")
+	}
+}
