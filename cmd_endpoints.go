@@ -132,7 +132,7 @@ endpoints:
   # - name: other
   #   base_url: https://example.org/v1
   #   model: my-model
-  #   api_key_env: OTHER_API_KEY
+  #   api_key_env: OTHER_API_KEY   # or none: send no key, whatever a preset says
   #   max_rps: 5
 `)
 	return b.String()

@@ -519,6 +519,10 @@ func TestPresets(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", tc.yaml, err, tc.want)
 		}
 	}
+	os.WriteFile(path, []byte("endpoints:\n  - name: x\n    preset: sambanova\n    api_key_env: none\n"), 0o644)
+	if cfg, err := LoadConfig(path); err != nil || cfg.Endpoints[0].APIKeyEnv != "" || cfg.Endpoints[0].APIKeyCommand != "" {
+		t.Errorf("api_key_env: none: %+v %v", cfg, err)
+	}
 	e, err := ParseEndpointFlag("name=m,preset=alcf-metis,max_rps=3")
 	if err != nil || e.BaseURL == "" || e.rateLimit() != 3 {
 		t.Errorf("--endpoint with a preset: %+v %v", e, err)

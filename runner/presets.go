@@ -131,7 +131,8 @@ func presetNames() string {
 }
 
 // applyPreset fills the fields the endpoint left empty from its preset. A key source the
-// endpoint sets (api_key_env or api_key_command) replaces the preset's, never adds to it.
+// endpoint sets (api_key_env or api_key_command) replaces the preset's, never adds to it;
+// `api_key_env: none` sends no key.
 func (e *Endpoint) applyPreset() error {
 	if e.Preset == "" {
 		return nil
@@ -151,6 +152,9 @@ func (e *Endpoint) applyPreset() error {
 	}
 	if e.APIKeyEnv == "" && e.APIKeyCommand == "" {
 		e.APIKeyEnv, e.APIKeyCommand = p.APIKeyEnv, p.APIKeyCommand
+	}
+	if e.APIKeyEnv == "none" { // no key at all, whatever the preset says
+		e.APIKeyEnv = ""
 	}
 	if e.MaxRPS == nil && p.MaxRPS > 0 {
 		e.MaxRPS = ptr(p.MaxRPS)
