@@ -342,3 +342,72 @@ func TestRequestsCyclePrompts(t *testing.T) {
 		}
 	}
 }
+
+// A rate sweep measures single-stream and saturated throughput, then runs rates strictly
+// between them, evenly spaced.
+func TestRateSweep(t *testing.T) {
+	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = 4 })
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts, p.Requests = prompts(t, 16), 16
+	p.Sweep = &runner.Sweep{Kind: runner.SweepRate, MaxConcurrency: 8, Steps: 3}
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := summary(t, db, out.RunID)
+	if len(rows) != 5 || rows[0].Concurrency != 1 || rows[1].Concurrency != 8 || rows[0].Rate != nil {
+		t.Fatalf("levels: %d rows, first %+v", len(rows), rows[0])
+	}
+	lo, hi := *rows[0].ReqS, *rows[1].ReqS
+	for k, s := range rows[2:] {
+		want := lo + (hi-lo)*float64(k+1)/4
+		if s.Rate == nil || *s.Rate < want*0.999 || *s.Rate > want*1.001 || *s.Rate <= lo || *s.Rate >= hi {
+			t.Errorf("rate %d: %v, want %.3f strictly between %.3f and %.3f", k+1, deref(s.Rate), want, lo, hi)
+		}
+	}
+}
+
+// --duration bounds a level in time (prompts cycle), --warmup-duration warms for a time, and
+// --timeout ends a slow request as a timeout without holding up the level.
+func TestDurationWarmupAndTimeout(t *testing.T) {
+	srv := simServer(t, nil) // about 40 ms a request
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts, p.Loads = prompts(t, 3), runner.ClosedLoads([]int{1})
+	p.Duration, p.WarmupDuration = 400*time.Millisecond, 150*time.Millisecond
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summary(t, db, out.RunID)[0]
+	if s.N < 4 || s.N > 40 || *s.DurationS < 0.35 || *s.DurationS > 1.5 {
+		t.Errorf("a 400 ms level sent %d requests over %.2f s", s.N, deref(s.DurationS))
+	}
+	if w := countRows(t, db, "1"); w != s.N {
+		t.Errorf("%d measured rows, summary says %d", w, s.N)
+	}
+	tb, _ := db.Query(context.Background(), "SELECT COUNT(*) FROM requests WHERE warmup = 1")
+	if n := tb.Rows[0][0].(int64); n < 2 {
+		t.Errorf("%d warm-up requests in 150 ms of warm-up", n)
+	}
+
+	slow := simServer(t, func(p *sim.Profile) { p.DecodeBase = 100 * time.Millisecond })
+	p = basePlan(0, ep("slow", slow.URL))
+	p.Prompts, p.Loads = prompts(t, 2), runner.ClosedLoads([]int{2})
+	p.Request.Timeout = 150 * time.Millisecond
+	start := time.Now()
+	out, err = r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("level took %v with a 150 ms timeout", el)
+	}
+	tb, _ = db.Query(context.Background(), "SELECT status, error_class, elapsed_ms FROM requests WHERE run_id = ?", out.RunID)
+	for _, row := range tb.Rows {
+		if row[0] != "timeout" || row[1] != "timeout" || row[2].(float64) < 150 {
+			t.Errorf("row %v: want a timeout after at least 150 ms", row)
+		}
+	}
+}
