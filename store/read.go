@@ -72,9 +72,7 @@ type RunInfo struct {
 
 // Runs lists runs newest first; limit <= 0 lists all.
 func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
-	q := `SELECT r.id, r.label, r.status, r.started_at, r.ended_at, r.tool_version, r.host, r.dataset,
-	             r.seed, r.max_tokens, r.temperature, r.stream, r.load_mode, r.run_order, r.error,
-	             coalesce(v.endpoints, ''), v.requests, v.ok
+	q := `SELECT ` + runColumns + `, coalesce(v.endpoints, ''), v.requests, v.ok
 	      FROM runs r JOIN v_runs v ON v.run_id = r.id ORDER BY r.id DESC`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
@@ -87,23 +85,11 @@ func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
 	var out []RunInfo
 	for rows.Next() {
 		var ri RunInfo
-		var started, ended sql.NullString
-		var maxTok sql.NullInt64
-		var temp sql.NullFloat64
-		var stream int
 		var eps string
-		if err := rows.Scan(&ri.ID, &ri.Label, &ri.Status, &started, &ended, &ri.ToolVersion, &ri.Host,
-			&ri.Dataset, &ri.Seed, &maxTok, &temp, &stream, &ri.LoadMode, &ri.Order, &ri.Error,
-			&eps, &ri.Requests, &ri.OK); err != nil {
+		ri.Run, err = scanRun(rows, &eps, &ri.Requests, &ri.OK)
+		if err != nil {
 			return nil, fmt.Errorf("listing runs: %w", err)
 		}
-		ri.StartedAt, ri.EndedAt = parseTime(started), parseTime(ended)
-		ri.MaxTokens = int(maxTok.Int64)
-		if temp.Valid {
-			t := temp.Float64
-			ri.Temperature = &t
-		}
-		ri.Stream = stream == 1
 		if eps != "" {
 			ri.Endpoints = strings.Split(eps, ",")
 		}
@@ -112,23 +98,23 @@ func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
 	return out, rows.Err()
 }
 
-// GetRun reads one run row.
-func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
+// runColumns are the runs columns scanRun reads, in its order (alias r).
+const runColumns = `r.id, r.label, r.status, r.started_at, r.ended_at, r.tool_version, r.host, r.config_json,
+	r.dataset, r.dataset_hash, r.prompt_set_hash, r.seed, r.max_tokens, r.temperature, r.stream,
+	r.load_mode, r.run_order, r.error, r.slo_ttft_ms, r.slo_tpot_ms, r.slo_e2e_ms`
+
+// scanRun reads one row that starts with runColumns; extra receives the columns after them.
+func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	var r Run
 	var started, ended sql.NullString
 	var maxTok sql.NullInt64
 	var temp sql.NullFloat64
 	var stream int
-	err := db.sql.QueryRowContext(ctx, `SELECT id, label, status, started_at, ended_at, tool_version, host,
-		config_json, dataset, dataset_hash, prompt_set_hash, seed, max_tokens, temperature, stream,
-		load_mode, run_order, error FROM runs WHERE id = ?`, id).Scan(&r.ID, &r.Label, &r.Status,
-		&started, &ended, &r.ToolVersion, &r.Host, &r.ConfigJSON, &r.Dataset, &r.DatasetHash,
-		&r.PromptSetHash, &r.Seed, &maxTok, &temp, &stream, &r.LoadMode, &r.Order, &r.Error)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return r, fmt.Errorf("reading run %d: %w", id, err)
+	dest := append([]any{&r.ID, &r.Label, &r.Status, &started, &ended, &r.ToolVersion, &r.Host,
+		&r.ConfigJSON, &r.Dataset, &r.DatasetHash, &r.PromptSetHash, &r.Seed, &maxTok, &temp, &stream,
+		&r.LoadMode, &r.Order, &r.Error, &r.SLO.TTFTMS, &r.SLO.TPOTMS, &r.SLO.E2EMS}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
 	}
 	r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
 	r.MaxTokens = int(maxTok.Int64)
@@ -137,6 +123,18 @@ func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
 		r.Temperature = &t
 	}
 	r.Stream = stream == 1
+	return r, nil
+}
+
+// GetRun reads one run row.
+func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
+	r, err := scanRun(db.sql.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("reading run %d: %w", id, err)
+	}
 	return r, nil
 }
 

@@ -23,33 +23,31 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 	var where []string
 	var args []any
 	if len(sel.RunIDs) > 0 {
-		where = append(where, "id IN ("+reportPlaceholders(len(sel.RunIDs))+")")
+		where = append(where, "r.id IN ("+reportPlaceholders(len(sel.RunIDs))+")")
 		for _, id := range sel.RunIDs {
 			args = append(args, id)
 		}
 	}
 	if sel.Label != "" {
-		where = append(where, "label = ?")
+		where = append(where, "r.label = ?")
 		args = append(args, sel.Label)
 	}
 	if !sel.Since.IsZero() {
 		// started_at is RFC 3339 UTC text with nanoseconds; compare as times, not strings.
-		where = append(where, "julianday(started_at) >= julianday(?)")
+		where = append(where, "julianday(r.started_at) >= julianday(?)")
 		args = append(args, timeText(sel.Since))
 	}
 	if len(sel.Endpoints) > 0 {
-		where = append(where, "id IN (SELECT run_id FROM endpoints WHERE name IN ("+reportPlaceholders(len(sel.Endpoints))+"))")
+		where = append(where, "r.id IN (SELECT run_id FROM endpoints WHERE name IN ("+reportPlaceholders(len(sel.Endpoints))+"))")
 		for _, e := range sel.Endpoints {
 			args = append(args, e)
 		}
 	}
-	q := `SELECT id, label, status, started_at, ended_at, tool_version, host, config_json, dataset,
-		dataset_hash, prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order, error
-		FROM runs`
+	q := `SELECT ` + runColumns + ` FROM runs r`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY julianday(started_at), id"
+	q += " ORDER BY julianday(r.started_at), r.id"
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("selecting runs for the report: %w", err)
@@ -57,23 +55,10 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 	defer rows.Close()
 	var out []Run
 	for rows.Next() {
-		var r Run
-		var started, ended sql.NullString
-		var maxTok sql.NullInt64
-		var temp sql.NullFloat64
-		var stream int
-		if err := rows.Scan(&r.ID, &r.Label, &r.Status, &started, &ended, &r.ToolVersion, &r.Host,
-			&r.ConfigJSON, &r.Dataset, &r.DatasetHash, &r.PromptSetHash, &r.Seed, &maxTok, &temp,
-			&stream, &r.LoadMode, &r.Order, &r.Error); err != nil {
+		r, err := scanRun(rows)
+		if err != nil {
 			return nil, fmt.Errorf("selecting runs for the report: %w", err)
 		}
-		r.StartedAt, r.EndedAt = parseTime(started), parseTime(ended)
-		r.MaxTokens = int(maxTok.Int64)
-		if temp.Valid {
-			t := temp.Float64
-			r.Temperature = &t
-		}
-		r.Stream = stream == 1
 		out = append(out, r)
 	}
 	return out, rows.Err()
