@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ func simCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "fault", Usage: "inject a fault: KIND=RATE[,after=N][,duration=D][,retry_after=S] (repeatable; replaces the profile's fault of that kind)"},
 			&cli.DurationFlag{Name: "drain-timeout", Usage: "on SIGINT/SIGTERM, wait this long for requests in flight", Value: 30 * time.Second},
 			&cli.BoolFlag{Name: "list-profiles", Usage: "list the built-in profiles and exit"},
+			&cli.StringSliceFlag{Name: "wire", Usage: "the dialect spoken, one per --listen (or one for all): " + strings.Join(sim.Wires(), ", ") + " (docs/endpoints.md)", Value: []string{sim.WireVLLM}},
+			&cli.DurationFlag{Name: "relay-idle", Usage: "alcf-sophia: the relay ends a stream with [DONE] after this long without a chunk (default 5s)"},
 		},
 		Action: simAction,
 	}
@@ -82,7 +85,16 @@ func simAction(ctx context.Context, cmd *cli.Command) error {
 			p.Seed = seed
 		}
 		p.Faults = sim.MergeFaults(p.Faults, faults)
-		s, err := sim.New(p, sim.Options{DrainTimeout: cmd.Duration("drain-timeout")})
+		wire := cmd.StringSlice("wire")[0]
+		if ws := cmd.StringSlice("wire"); len(ws) > 1 {
+			if len(ws) != len(addrs) {
+				closeAll()
+				return usagef("sim: %d --wire for %d --listen: give one wire, or one per --listen", len(ws), len(addrs))
+			}
+			wire = ws[i]
+		}
+		s, err := sim.New(p, sim.Options{DrainTimeout: cmd.Duration("drain-timeout"), Wire: wire,
+			Relay: sim.RelayOptions{Idle: cmd.Duration("relay-idle")}})
 		if err != nil {
 			closeAll()
 			return usagef("sim: profile %s: %v", name, err)

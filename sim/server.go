@@ -24,6 +24,10 @@ type Options struct {
 	// DrainTimeout bounds how long Serve waits for requests in flight after its context
 	// ends (default 30s); what is still running then is cut.
 	DrainTimeout time.Duration
+	// Wire is the dialect spoken: vllm (default), sambanova, alcf-metis, alcf-sophia
+	// (dialect.go). Relay shapes alcf-sophia's relay (dialect_relay.go; zero = the gateway's values).
+	Wire  string
+	Relay RelayOptions
 }
 
 // Server is one simulated endpoint: a profile, its engine, its own seeded randomness and
@@ -55,7 +59,11 @@ func New(p Profile, opts Options) (*Server, error) {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
-	s := &Server{p: p, opts: opts, tok: tok, wire: vllm{}, started: time.Now(),
+	wire, err := newDialect(opts.Wire, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{p: p, opts: opts, tok: tok, wire: wire, started: time.Now(),
 		stats: Stats{Status: map[int]int64{}, Faults: map[string]int64{}, Paths: map[string]int64{}}}
 	s.eng = newEngine(p, p.Seed)
 	mux := http.NewServeMux()
@@ -233,6 +241,10 @@ func (s *Server) fail(w http.ResponseWriter, status int, typ, msg string) {
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	if !hasModels(s.wire) { // the ALCF gateway has no /v1/models
+		s.fail(w, http.StatusNotFound, "NotFoundError", "no route GET /v1/models")
+		return
+	}
 	type model struct {
 		ID          string `json:"id"`
 		Object      string `json:"object"`
@@ -363,6 +375,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 			s.fail(w, http.StatusTooManyRequests, "RateLimitError", "Rate limit exceeded (simulated): retry after "+strconv.Itoa(fault.RetryAfter)+"s.")
 			return
 		case FaultServerError:
+			if s.streamInBandError(w, req.Stream, chat, n, "Internal server error (simulated).") {
+				return
+			}
 			s.fail(w, http.StatusInternalServerError, "InternalServerError", "Internal server error (simulated).")
 			return
 		case FaultUnavailable:
@@ -405,7 +420,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		})
 	}()
 
-	c := &call{id: s.newID(chat, n), created: time.Now().Unix(), model: s.p.Model, chat: chat}
+	c := &call{id: s.newID(chat, n), created: time.Now().Unix(), model: s.p.Model, chat: chat,
+		arrived: arrival, reasoningTokens: len(plan.reasoning)}
 	u := usage{PromptTokens: promptTokens, CompletionTokens: plan.tokens(), TotalTokens: promptTokens + plan.tokens()}
 	if req.Stream {
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
@@ -460,6 +476,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // stream sends the tokens as SSE events, one per token, as the engine makes them.
 func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq *sequence, plan outputPlan,
 	fault *Fault, includeUsage bool, u usage) {
+	if rl, ok := s.wire.(relayer); ok { // a gateway's relay between the server and the client
+		rw := newRelayWriter(w, rl.relayOptions())
+		defer rw.close()
+		w = rw
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -525,6 +546,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq
 				continue // a held-back piece or nothing to show
 			}
 			send(s.wire.chunk(c, ev))
+			if c.first.IsZero() {
+				c.first = time.Now() // server timings (dialect.go)
+			}
 		}
 		if !flush() {
 			return
@@ -547,6 +571,9 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, c *call, se
 				panic(http.ErrAbortHandler)
 			}
 			return
+		}
+		if c.first.IsZero() {
+			c.first = time.Now() // server timings (dialect.go)
 		}
 	}
 	up := &u

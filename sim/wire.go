@@ -3,11 +3,12 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // A wire dialect turns what the server sends into bytes. The server decides what happens
 // (tokens, finish, usage, errors); a dialect decides how it looks. vLLM's OpenAI server is
-// the only dialect today; gateway dialects (SambaNova, ALCF) can be added beside it.
+// below; SambaNova's and the ALCF gateway's are in dialect*.go (--wire).
 type dialect interface {
 	// chunk is the data of one SSE event for one step of the stream; nil sends nothing.
 	chunk(c *call, ev event) []byte
@@ -27,6 +28,10 @@ type call struct {
 	created int64
 	model   string
 	chat    bool // /v1/chat/completions (else /v1/completions)
+
+	arrived         time.Time // the request's arrival, for dialects reporting server timings
+	first           time.Time // when the first token was sent
+	reasoningTokens int
 }
 
 // Event kinds of a stream.
