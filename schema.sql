@@ -512,3 +512,124 @@ FROM requests r
 JOIN endpoints e ON e.id = r.endpoint_id
 WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
 GROUP BY r.level_id;
+
+-- migration: 4
+-- A request canceled by an interruption has no outcome: it is neither a success nor a failure
+-- of the endpoint. v_summary leaves it out of n, the success rate and every statistic, and
+-- counts it in its own column. (--resume sends it again; its row then stops being final.)
+
+DROP VIEW v_summary;
+CREATE VIEW v_summary AS
+WITH base AS (
+    SELECT r.level_id, r.status, r.e2e_ms, r.ttft_ms, r.tpot_ms, r.output_tokens, r.start_ms, r.elapsed_ms,
+           r.em, r.f1, r.start_ms - r.scheduled_ms AS lag_ms,
+           CASE WHEN r.status <> 'ok' THEN 0
+                WHEN ru.slo_ttft_ms IS NOT NULL AND (r.ttft_ms IS NULL OR r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_ttft_ms) THEN 0
+                WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
+                WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
+                ELSE 1 END AS good
+    FROM requests r JOIN runs ru ON ru.id = r.run_id
+    WHERE r.warmup = 0 AND r.final = 1 AND r.status <> 'canceled'
+),
+canceled AS (
+    SELECT level_id, COUNT(*) AS n FROM requests
+    WHERE warmup = 0 AND final = 1 AND status = 'canceled'
+    GROUP BY level_id
+),
+metric AS (
+              SELECT level_id, 1 AS m, e2e_ms  AS v FROM base WHERE status = 'ok' AND e2e_ms  IS NOT NULL
+    UNION ALL SELECT level_id, 2 AS m, ttft_ms AS v FROM base WHERE status = 'ok' AND ttft_ms IS NOT NULL
+    UNION ALL SELECT level_id, 3 AS m, tpot_ms AS v FROM base WHERE status = 'ok' AND tpot_ms IS NOT NULL
+),
+ranked AS (
+    SELECT level_id, m, v,
+           ROW_NUMBER() OVER (PARTITION BY level_id, m ORDER BY v) - 1 AS i,
+           COUNT(*)     OVER (PARTITION BY level_id, m)                AS n
+    FROM metric
+),
+quantile (p) AS (VALUES (0.5), (0.9), (0.99)),
+pct AS (
+    SELECT level_id, m, p,
+           SUM(CASE
+                   WHEN i = CAST((n - 1) * p AS INTEGER)
+                       THEN v * (1.0 - ((n - 1) * p - CAST((n - 1) * p AS INTEGER)))
+                   WHEN i = CAST((n - 1) * p AS INTEGER) + 1
+                       THEN v * ((n - 1) * p - CAST((n - 1) * p AS INTEGER))
+                   ELSE 0.0
+               END) AS value
+    FROM ranked CROSS JOIN quantile
+    GROUP BY level_id, m, p
+),
+pivot AS (
+    SELECT level_id,
+           MAX(CASE WHEN m = 1 AND p = 0.5  THEN value END) AS p50_e2e_ms,
+           MAX(CASE WHEN m = 1 AND p = 0.9  THEN value END) AS p90_e2e_ms,
+           MAX(CASE WHEN m = 1 AND p = 0.99 THEN value END) AS p99_e2e_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.5  THEN value END) AS p50_ttft_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.9  THEN value END) AS p90_ttft_ms,
+           MAX(CASE WHEN m = 2 AND p = 0.99 THEN value END) AS p99_ttft_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.5  THEN value END) AS p50_tpot_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.9  THEN value END) AS p90_tpot_ms,
+           MAX(CASE WHEN m = 3 AND p = 0.99 THEN value END) AS p99_tpot_ms
+    FROM pct
+    GROUP BY level_id
+),
+agg AS (
+    SELECT level_id,
+           COUNT(*)                                                     AS n,
+           SUM(status = 'ok')                                           AS ok,
+           SUM(good)                                                    AS good,
+           AVG(CASE WHEN status = 'ok' THEN e2e_ms END)                 AS mean_e2e_ms,
+           AVG(CASE WHEN status = 'ok' THEN ttft_ms END)                AS mean_ttft_ms,
+           AVG(CASE WHEN status = 'ok' THEN tpot_ms END)                AS mean_tpot_ms,
+           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END)   AS output_tokens,
+           MAX(start_ms + elapsed_ms) - MIN(start_ms)                   AS window_ms,
+           MAX(start_ms) - MIN(start_ms)                                AS send_span_ms,
+           AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
+                    THEN output_tokens * 1000.0 / e2e_ms END)           AS mean_req_tok_s,
+           100.0 * AVG(em)                                              AS em,
+           100.0 * AVG(f1)                                              AS f1,
+           AVG(lag_ms)                                                  AS mean_send_lag_ms,
+           MAX(lag_ms)                                                  AS max_send_lag_ms
+    FROM base
+    GROUP BY level_id
+)
+SELECT l.run_id                                   AS run_id,
+       ru.label                                   AS label,
+       e.name                                     AS endpoint,
+       e.model                                    AS model,
+       l.concurrency                              AS concurrency,
+       l.rate                                     AS rate,
+       l.trial                                    AS trial,
+       l.id                                       AS level_id,
+       l.status                                   AS level_status,
+       a.n                                        AS n,
+       a.ok                                       AS ok,
+       1.0 * a.ok / a.n                           AS success_rate,
+       a.mean_e2e_ms                              AS mean_e2e_ms,
+       pv.p50_e2e_ms, pv.p90_e2e_ms, pv.p99_e2e_ms,
+       a.mean_ttft_ms                             AS mean_ttft_ms,
+       pv.p50_ttft_ms, pv.p90_ttft_ms, pv.p99_ttft_ms,
+       a.mean_tpot_ms                             AS mean_tpot_ms,
+       pv.p50_tpot_ms, pv.p90_tpot_ms, pv.p99_tpot_ms,
+       a.output_tokens                            AS output_tokens,
+       a.window_ms / 1000.0                       AS duration_s,
+       CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0 / a.window_ms END AS output_tok_s,
+       CASE WHEN a.window_ms > 0 THEN a.ok * 1000.0 / a.window_ms END            AS req_s,
+       a.mean_req_tok_s                           AS mean_req_tok_s,
+       a.em                                       AS em,
+       a.f1                                       AS f1,
+       CASE WHEN a.send_span_ms > 0 THEN (a.n - 1) * 1000.0 / a.send_span_ms END AS achieved_rps,
+       a.mean_send_lag_ms                         AS mean_send_lag_ms,
+       a.max_send_lag_ms                          AS max_send_lag_ms,
+       l.lag_flag                                 AS lag_flag,
+       1.0 * a.good / a.n                         AS slo_attainment,
+       CASE WHEN a.window_ms > 0 THEN a.good * 1000.0 / a.window_ms END          AS goodput_rps,
+       l.stop_reason                              AS stop_reason,
+       coalesce(c.n, 0)                           AS canceled
+FROM agg a
+JOIN levels l     ON l.id = a.level_id
+JOIN runs ru      ON ru.id = l.run_id
+JOIN endpoints e  ON e.id = l.endpoint_id
+LEFT JOIN pivot pv ON pv.level_id = a.level_id
+LEFT JOIN canceled c ON c.level_id = a.level_id;

@@ -19,10 +19,11 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 		_, err := fmt.Fprintln(w, "No requests were recorded.")
 		return err
 	}
-	open, slo := false, false
+	open, slo, canceled := false, false, false
 	for _, r := range rows {
 		open = open || r.Rate != nil
 		slo = slo || r.SLOSet
+		canceled = canceled || r.Canceled > 0
 	}
 	header := []any{"endpoint", "level", "n", "ok %", "mean e2e ms", "p50 e2e", "p99 e2e", "p50 ttft", "p99 ttft", "p50 tpot", "out tok/s", "req tok/s", "em", "f1"}
 	if open {
@@ -30,6 +31,9 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 	}
 	if slo {
 		header = append(header, "slo %", "goodput req/s")
+	}
+	if canceled {
+		header = append(header, "canceled")
 	}
 	tbl := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	tbl.Header(header...)
@@ -46,6 +50,9 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 		}
 		if slo {
 			cells = append(cells, num(100*r.SLOAttain, 1), f(r.GoodputRPS, 2))
+		}
+		if canceled {
+			cells = append(cells, strconv.Itoa(r.Canceled))
 		}
 		if err := tbl.Append(cells); err != nil {
 			return err

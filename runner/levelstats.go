@@ -58,6 +58,9 @@ func (s SLO) good(r *store.Request) bool {
 }
 
 func (ls *levelStats) add(r *store.Request) {
+	if r.Status == store.StatusCanceled {
+		return // no outcome: not a success, not a failure (as in v_summary)
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	ls.n++

@@ -88,5 +88,5 @@ func (lv *liveView) close() {
 	}
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	lv.bar.Exit()
+	lv.bar.Finish() // clears the line (OptionClearOnFinish) so the summary starts clean
 }

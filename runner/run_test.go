@@ -314,6 +314,12 @@ func TestInterruptKeepsCompletedRows(t *testing.T) {
 	if lv.Rows[0][0] != "interrupted" {
 		t.Errorf("level status %v", lv.Rows[0][0])
 	}
+	// The canceled request has no outcome: not in n, not against the success rate.
+	sum, _ := db.Summary(context.Background(), out.RunID)
+	if len(sum) != 1 || sum[0].N != len(ok) || sum[0].Canceled != 1 || sum[0].SuccessRate != 1 {
+		t.Errorf("summary after interrupt: n %d canceled %d success %v, want n %d canceled 1 success 1",
+			sum[0].N, sum[0].Canceled, sum[0].SuccessRate, len(ok))
+	}
 }
 
 // Server faults are recorded with their class, and the run goes on.

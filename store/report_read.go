@@ -170,7 +170,7 @@ func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
 		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1
-		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1`)
+		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
