@@ -337,3 +337,33 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("report on a missing database succeeded")
 	}
 }
+
+// Prices in endpoints.yaml reach the report as cost beside speed.
+func TestCostFromConfigPrices(t *testing.T) {
+	a, _ := streamServer(t, 1*time.Millisecond)
+	b, _ := streamServer(t, 3*time.Millisecond)
+	cfg := writeFile(t, "endpoints.yaml", "endpoints:\n"+
+		"  - name: cheap\n    base_url: "+a.URL+"/v1\n    model: m\n    input_price_per_mtok: 0.5\n    output_price_per_mtok: 1.5\n"+
+		"  - name: dear\n    base_url: "+b.URL+"/v1\n    model: m\n    input_price_per_mtok: 5\n    output_price_per_mtok: 15\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n")
+	if r := tracker(t, "--db", db, "run", "--config", cfg, "--dataset", data, "--requests", "4"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT name, json_extract(config_json, '$.output_price_per_mtok') FROM endpoints ORDER BY name")
+	if strings.TrimSpace(q.stdout) != "name,\"json_extract(config_json, '$.output_price_per_mtok')\"\ncheap,1.5\ndear,15" {
+		t.Errorf("stored prices: %q", q.stdout)
+	}
+	out := filepath.Join(t.TempDir(), "rep")
+	if r := tracker(t, "--db", db, "report", "--out", out); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if strings.Contains(string(md), "Cost was not measured") || !strings.Contains(string(md), "$") {
+		t.Errorf("report without cost:\n%s", md)
+	}
+	neg := writeFile(t, "neg.yaml", "endpoints:\n  - name: x\n    base_url: "+a.URL+"/v1\n    model: m\n    output_price_per_mtok: -1\n")
+	if r := tracker(t, "--db", db, "run", "--config", neg, "--dataset", data); r.code != 2 || !strings.Contains(r.stderr, "negative") {
+		t.Errorf("negative price: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -41,6 +41,9 @@ type Endpoint struct {
 	MaxRPS   *float64          `yaml:"max_rps" json:"max_rps,omitempty"`
 	Hardware string            `yaml:"hardware" json:"hardware,omitempty"`
 	Headers  map[string]string `yaml:"headers" json:"-"` // values may be secrets: never stored
+	// Prices in USD per million tokens, for the report's cost beside speed; 0 = unknown.
+	InputPricePerMTok  float64 `yaml:"input_price_per_mtok" json:"input_price_per_mtok,omitempty"`
+	OutputPricePerMTok float64 `yaml:"output_price_per_mtok" json:"output_price_per_mtok,omitempty"`
 }
 
 // Public is the endpoint as it may be stored with a run: no key, no header values.
@@ -154,6 +157,8 @@ func looksLikeURL(v string) bool {
 
 func (e *Endpoint) validate() error {
 	switch {
+	case e.InputPricePerMTok < 0 || e.OutputPricePerMTok < 0:
+		return fmt.Errorf("endpoint %s: prices must not be negative", e.Name)
 	case e.Name == "":
 		return errors.New("missing field \"name\"")
 	case strings.ContainsAny(e.Name, ", \t"):

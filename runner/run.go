@@ -164,7 +164,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		if !ok {
 			var err error
 			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: e.BaseURL,
-				Model: e.Model, Hardware: e.Hardware, ConfigJSON: endpointJSON(e)})
+				Model: e.Model, Hardware: e.Hardware, Preset: e.Preset, ConfigJSON: endpointJSON(e)})
 			if err != nil {
 				return err
 			}
@@ -267,9 +267,19 @@ func (ex *executor) fixed(ctx context.Context) error {
 	return nil
 }
 
+// endpointJSON is an endpoint's stored configuration: no key, no key command (it may hold
+// one inline), no header values.
 func endpointJSON(e Endpoint) string {
-	b, _ := json.Marshal(map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
-		"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)})
+	m := map[string]any{"name": e.Name, "preset": e.Preset, "base_url": e.BaseURL, "model": e.Model,
+		"api_key_env": e.APIKeyEnv, "api_key_command_set": e.APIKeyCommand != "", "hardware": e.Hardware,
+		"header_names": headerNames(e.Headers)}
+	if e.MaxRPS != nil {
+		m["max_rps"] = *e.MaxRPS
+	}
+	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
+		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok
+	}
+	b, _ := json.Marshal(m)
 	return string(b)
 }
 
