@@ -25,7 +25,7 @@ import (
 func runFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "endpoints YAML file"},
-		&cli.GenericFlag{Name: "endpoint", Value: &repeated{}, Usage: "an endpoint without a file: NAME=URL,model=M[,key_env=VAR][,hardware=H] (repeatable)"},
+		&cli.GenericFlag{Name: "endpoint", Value: &repeated{}, Usage: "an endpoint without a file: NAME=URL,model=M[,key_env=VAR][,key_cmd=CMD][,preset=P][,max_rps=R][,hardware=H] (repeatable)"},
 		&cli.StringFlag{Name: "label", Usage: "a label to find this run by later"},
 		// Load levels.
 		&cli.StringFlag{Name: "concurrency", Usage: "closed-loop levels: requests in flight, e.g. 1,8,64 (default 1)"},

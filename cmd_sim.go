@@ -25,7 +25,7 @@ func simCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "profile", Usage: "a built-in profile name or a YAML file, one per --listen (or one for all)", Value: []string{"illustrative-fast"}},
 			&cli.StringFlag{Name: "model", Usage: "serve this model name instead of the profile's"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for jitter, faults, ids and output lengths (0 = the profile's)"},
-			&cli.StringSliceFlag{Name: "fault", Usage: "inject a fault: KIND=RATE[,after=N][,duration=D][,retry_after=S] (repeatable; replaces the profile's fault of that kind)"},
+			&cli.GenericFlag{Name: "fault", Value: &repeated{}, Usage: "inject a fault: KIND=RATE[,after=N][,duration=D][,retry_after=S] (repeatable; replaces the profile's fault of that kind)"},
 			&cli.DurationFlag{Name: "drain-timeout", Usage: "on SIGINT/SIGTERM, wait this long for requests in flight", Value: 30 * time.Second},
 			&cli.BoolFlag{Name: "list-profiles", Usage: "list the built-in profiles and exit"},
 			&cli.StringSliceFlag{Name: "wire", Usage: "the dialect spoken, one per --listen (or one for all): " + strings.Join(sim.Wires(), ", ") + " (docs/endpoints.md)", Value: []string{sim.WireVLLM}},
@@ -49,7 +49,8 @@ func simAction(ctx context.Context, cmd *cli.Command) error {
 		return usagef("sim: %d --profile for %d --listen: give one profile, or one per --listen", len(names), len(addrs))
 	}
 	var faults []sim.Fault
-	for _, s := range cmd.StringSlice("fault") {
+	flagFaults, _ := cmd.Value("fault").([]string)
+	for _, s := range flagFaults {
 		f, err := sim.ParseFault(s)
 		if err != nil {
 			return usagef("sim: --fault: %v", err)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trackerbench/tracker/sim"
 )
 
 const squadDir = "../shared/squad"
@@ -365,5 +367,45 @@ func TestCostFromConfigPrices(t *testing.T) {
 	neg := writeFile(t, "neg.yaml", "endpoints:\n  - name: x\n    base_url: "+a.URL+"/v1\n    model: m\n    output_price_per_mtok: -1\n")
 	if r := tracker(t, "--db", db, "run", "--config", neg, "--dataset", data); r.code != 2 || !strings.Contains(r.stderr, "negative") {
 		t.Errorf("negative price: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// A relayed endpoint (the simulator speaking ALCF Sophia's dialect) gets a warning in the run
+// summary and in the report: its TTFT and TPOT describe the relay.
+func TestRelayWarnings(t *testing.T) {
+	p, _ := sim.Builtin("illustrative-fast")
+	p.Jitter, p.Faults = 0, nil
+	s, err := sim.New(p, sim.Options{Wire: "alcf-sophia"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer func() { srv.Close(); s.Close() }()
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n")
+	r := tracker(t, "--db", db, "run", "--endpoint", "sophia="+srv.URL+"/v1,model="+p.Model, "--dataset", data,
+		"--requests", "4", "--max-tokens", "64", "--ignore-eos", "--no-preflight")
+	if r.code != 0 || !strings.Contains(r.stdout, "arrived in relayed bursts") {
+		t.Fatalf("summary without a relay warning: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "rep")
+	if rep := tracker(t, "--db", db, "report", "--out", out); rep.code != 0 {
+		t.Fatal(rep.stderr)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "arrived in relayed bursts") {
+		t.Errorf("report without a relay warning:\n%s", md)
+	}
+
+	direct, err := sim.New(p, sim.Options{Wire: "vllm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsrv := httptest.NewServer(direct.Handler())
+	defer func() { dsrv.Close(); direct.Close() }()
+	r = tracker(t, "--db", db, "run", "--endpoint", "vllm="+dsrv.URL+"/v1,model="+p.Model, "--dataset", data,
+		"--requests", "4", "--max-tokens", "64", "--ignore-eos", "--no-preflight")
+	if r.code != 0 || strings.Contains(r.stdout, "relayed bursts") {
+		t.Errorf("a direct stream was called relayed: exit %d\n%s", r.code, r.stdout)
 	}
 }

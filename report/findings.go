@@ -161,6 +161,7 @@ func findings(r *Result) []string {
 			}
 		}
 	}
+	out = append(out, relaySentences(r)...)
 	out = append(out, winsSentences(r)...)
 	for _, c := range r.Curves {
 		out = append(out, curveSentences(r, &c)...)
@@ -395,6 +396,23 @@ func inputSentences(r *Result) []string {
 			}
 		}
 		out = append(out, s)
+	}
+	return out
+}
+
+// relaySentences warns, per workload and endpoint, when most answers arrived in a relay's
+// bursts (relay_flag, docs/metrics.md): TTFT, TPOT and ITL then describe the relay.
+func relaySentences(r *Result) []string {
+	var out []string
+	for _, g := range r.Groups {
+		for _, name := range g.endpointNames() {
+			e := g.summary(name)
+			if e == nil || !e.RelayShare.Valid() || float64(e.RelayShare) < RelayWarnShare {
+				continue
+			}
+			out = append(out, fmt.Sprintf("On %s, %.0f%% of %s's %d successful answers arrived in relayed bursts: its TTFT is late by up to one burst and its TPOT and ITL describe the relay, not the decoder; compare it on E2E and server timings.",
+				g.ID, 100*float64(e.RelayShare), name, e.OK))
+		}
 	}
 	return out
 }

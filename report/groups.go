@@ -166,6 +166,7 @@ type EndpointSummary struct {
 	EM            Num     `json:"em"`
 	F1            Num     `json:"f1"`
 	ServerGapMS   Num     `json:"client_minus_server_ttft_ms"` // mean, where the server reports TTFT
+	RelayShare    Num     `json:"relay_share"`                 // share of ok answers that arrived in relayed bursts
 	CostPer1kReqs Num     `json:"cost_per_1k_requests"`        // USD, when the endpoint config has prices
 	BoxE2EMS      [5]Num  `json:"box_e2e_ms"`                  // min, q1, median, q3, max
 	BoxTTFTMS     [5]Num  `json:"box_ttft_ms"`
@@ -289,8 +290,9 @@ func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
 	e := EndpointSummary{Endpoint: s.endpoint, Levels: len(s.levels), Runs: len(uniqueRuns(s.levels))}
 	var tput, reqs []float64
 	var emSum, f1Sum, gapSum, inSum, outSum float64
-	var emN, f1N, gapN int
+	var emN, f1N, gapN, relayed int
 	for _, d := range s.levels {
+		relayed += d.relayed
 		e.Model = d.lvl.Model
 		e.N += d.stats.N
 		e.OK += d.stats.OK
@@ -320,6 +322,7 @@ func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
 	e.EM = Num(100 * float64(ratioOrNaN(emSum, float64(emN))))
 	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))
 	e.ServerGapMS = ratioOrNaN(gapSum, float64(gapN))
+	e.RelayShare = ratioOrNaN(float64(relayed), float64(e.OK))
 	e.CostPer1kReqs = Num(math.NaN())
 	if p, ok := prices[s.endpoint]; ok && e.OK > 0 {
 		e.CostPer1kReqs = Num((inSum*p[0] + outSum*p[1]) / 1e6 / float64(e.OK) * 1000)

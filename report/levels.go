@@ -119,6 +119,7 @@ type levelData struct {
 	emN, f1N           int
 	serverGapSum       float64 // Σ (client TTFT − server TTFT) over ok requests with both
 	serverGapN         int
+	relayed            int     // ok requests whose stream arrived in relayed bursts
 	inTokSum, outTokOK float64 // Σ input / output tokens of ok requests (cost)
 	failures           map[string]*failureCount
 }
@@ -165,6 +166,9 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 			return nil
 		}
 		d.stats.OK++
+		if r.Relayed {
+			d.relayed++
+		}
 		tokS := math.NaN()
 		if !math.IsNaN(r.E2EMS) {
 			sumE2E += r.E2EMS

@@ -69,6 +69,10 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 	return nil
 }
 
+// RelayWarnShare is the share of relayed answers from which a level's ITL/TPOT are said to
+// describe the relay rather than the decoder.
+const RelayWarnShare = 0.5
+
 // levelNotes says which levels fell behind their schedule and where sweeps or early stops ended.
 func levelNotes(rows []store.SummaryRow) []string {
 	var out []string
@@ -79,6 +83,10 @@ func levelNotes(rows []store.SummaryRow) []string {
 		}
 		if r.StopReason != "" {
 			out = append(out, fmt.Sprintf("%s at %s: %s.", r.Endpoint, levelText(r), r.StopReason))
+		}
+		if r.RelayShare != nil && *r.RelayShare >= RelayWarnShare {
+			out = append(out, fmt.Sprintf("%s at %s: %.0f%% of answers arrived in relayed bursts: its TTFT is late by up to one burst and its TPOT/ITL describe the relay, not decoding; compare E2E and server timings instead.",
+				r.Endpoint, levelText(r), 100**r.RelayShare))
 		}
 	}
 	return out

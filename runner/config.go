@@ -54,10 +54,14 @@ func (e Endpoint) Public() map[string]any {
 		m["preset"] = e.Preset
 	}
 	if e.APIKeyCommand != "" {
-		m["api_key_command"] = e.APIKeyCommand // the command, never its output
+		// Only that there is one: a command can carry a key inline (echo sk-...).
+		m["api_key_command_set"] = true
 	}
 	if e.MaxRPS != nil {
 		m["max_rps"] = *e.MaxRPS
+	}
+	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
+		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok
 	}
 	return m
 }

@@ -235,8 +235,7 @@ func (p *Plan) levelRequests() int {
 func (p *Plan) config() map[string]any {
 	eps := make([]map[string]any, len(p.Endpoints))
 	for i, e := range p.Endpoints {
-		eps[i] = map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
-			"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)}
+		eps[i] = e.Public()
 	}
 	loads := make([]map[string]any, len(p.Loads))
 	for i, l := range p.Loads {
@@ -267,7 +266,9 @@ func (p *Plan) config() map[string]any {
 		"ignore_eos":      p.Request.IgnoreEOS,
 		"timeout":         p.Request.Timeout.String(),
 		"stall_timeout":   p.Request.StallTimeout.String(),
-		"stream":          true,
+		"stream":          !p.Request.NoStream,
+		"retries":         p.Request.Retries,
+		"retry_backoff":   p.Request.RetryBackoff.String(),
 	}
 	for k, v := range p.Extra {
 		cfg[k] = v

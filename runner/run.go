@@ -267,19 +267,9 @@ func (ex *executor) fixed(ctx context.Context) error {
 	return nil
 }
 
-// endpointJSON is an endpoint's stored configuration: no key, no key command (it may hold
-// one inline), no header values.
+// endpointJSON is an endpoint's stored configuration (Endpoint.Public: no secrets).
 func endpointJSON(e Endpoint) string {
-	m := map[string]any{"name": e.Name, "preset": e.Preset, "base_url": e.BaseURL, "model": e.Model,
-		"api_key_env": e.APIKeyEnv, "api_key_command_set": e.APIKeyCommand != "", "hardware": e.Hardware,
-		"header_names": headerNames(e.Headers)}
-	if e.MaxRPS != nil {
-		m["max_rps"] = *e.MaxRPS
-	}
-	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
-		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok
-	}
-	b, _ := json.Marshal(m)
+	b, _ := json.Marshal(e.Public())
 	return string(b)
 }
 

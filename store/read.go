@@ -178,8 +178,9 @@ type SummaryRow struct {
 	SLOAttain    float64
 	GoodputRPS   *float64
 	StopReason   string
-	SLOSet       bool // the run set latency targets
-	Canceled     int  // requests canceled by an interruption: not in N
+	SLOSet       bool     // the run set latency targets
+	Canceled     int      // requests canceled by an interruption: not in N
+	RelayShare   *float64 // share of ok requests whose stream arrived in relayed bursts
 }
 
 // Summary reads v_summary for one run, in level order.
@@ -189,7 +190,8 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 		mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, mean_tpot_ms, p50_tpot_ms, p90_tpot_ms,
 		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1,
 		achieved_rps, mean_send_lag_ms, max_send_lag_ms, lag_flag, slo_attainment, goodput_rps, stop_reason,
-		(SELECT coalesce(slo_ttft_ms, slo_tpot_ms, slo_e2e_ms) IS NOT NULL FROM runs WHERE id = run_id), canceled
+		(SELECT coalesce(slo_ttft_ms, slo_tpot_ms, slo_e2e_ms) IS NOT NULL FROM runs WHERE id = run_id), canceled,
+		(SELECT relay_share FROM v_relay WHERE v_relay.level_id = v_summary.level_id)
 		FROM v_summary WHERE run_id = ? ORDER BY level_id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
@@ -203,7 +205,7 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 			&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
 			&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
 			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1, &s.AchievedRPS, &s.MeanLagMS, &s.MaxLagMS, &s.LagFlag,
-			&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled); err != nil {
+			&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled, &s.RelayShare); err != nil {
 			return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
 		}
 		out = append(out, s)

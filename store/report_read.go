@@ -141,6 +141,7 @@ type ReportRequest struct {
 	OutputTokens float64
 	EM           float64
 	F1           float64
+	Relayed      bool // the stream arrived in a relay's bursts (relay_flag)
 }
 
 // EachLevelRequest streams the measured requests of one level (warm-ups and superseded
@@ -169,8 +170,8 @@ func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
 	// which costs no sort; every figure the report computes is order-independent.
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
-		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1
-		FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
+		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1,
+		relay_flag FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
@@ -191,7 +192,7 @@ func (sc *RequestScanner) Each(ctx context.Context, levelID int64, fn func(*Repo
 	var ttft, e2e, tpot, sttft, in, out, em, f1 sql.NullFloat64
 	for rows.Next() {
 		if err := rows.Scan(&r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,
-			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1); err != nil {
+			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1, &r.Relayed); err != nil {
 			return fmt.Errorf("reading requests of level %d: %w", levelID, err)
 		}
 		r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = reportNaN(ttft), reportNaN(e2e), reportNaN(tpot), reportNaN(sttft)
