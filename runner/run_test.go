@@ -108,6 +108,8 @@ func TestTimingMatchesServer(t *testing.T) {
 		if ttft < 80 || ttft < ms(s.firstToken) || ttft > ms(s.firstToken)+250 {
 			t.Errorf("request %d: ttft %.1f ms, server sent its first token at %.1f ms", i, ttft, ms(s.firstToken))
 		}
+		t.Logf("request %d: client TTFT − server first token %.3f ms, client E2E − server last token %.3f ms",
+			i, ttft-ms(s.firstToken), e2e-ms(s.lastToken))
 		wantE2E := 80 + 7*15.0
 		if e2e < wantE2E || e2e < ms(s.lastToken) || e2e > ms(s.lastToken)+250 {
 			t.Errorf("request %d: e2e %.1f ms, server sent its last token at %.1f ms", i, e2e, ms(s.lastToken))
