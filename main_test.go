@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +25,15 @@ const squadDir = "../shared/squad"
 // Authorization headers it saw.
 func streamServer(t *testing.T, delay time.Duration) (*httptest.Server, *[]string) {
 	var auths []string
+	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/chat/completions" {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
+		mu.Lock()
 		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/event-stream")
 		for i, tok := range []string{"Denver", " Broncos"} {
