@@ -77,6 +77,7 @@ func Open(ctx context.Context, path, schema string) (*DB, error) {
 }
 
 // OpenReadOnly opens an existing database for reading only; writes fail with ErrReadOnly.
+// A file at an older schema version is first migrated forward.
 func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, ErrNoDatabase)
@@ -101,8 +102,14 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 		return nil, fmt.Errorf("opening database %s: version %d, this tracker knows %d: %w", path, v, len(migrations), ErrNewerSchema)
 	}
 	if v < len(migrations) {
+		// An older file: migrate it forward (migrations only add), then read it.
 		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: schema version %d is older than %d; run any write command (e.g. `tracker run`) once to migrate it", path, v, len(migrations))
+		w, err := Open(ctx, path, schema)
+		if err != nil {
+			return nil, fmt.Errorf("opening database %s: schema version %d is older than %d and could not be migrated: %w", path, v, len(migrations), err)
+		}
+		w.Close()
+		return OpenReadOnly(ctx, path, schema)
 	}
 	return db, nil
 }

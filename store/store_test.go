@@ -70,6 +70,22 @@ func TestMigrationsForwardOnly(t *testing.T) {
 	}
 	db.Close()
 
+	// A read-only open of an older file migrates it first.
+	older := path + ".old"
+	odb, err := store.Open(ctx, older, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odb.Close()
+	ro, err := store.OpenReadOnly(ctx, older, next)
+	if err != nil {
+		t.Fatalf("read-only open of an older database: %v", err)
+	}
+	if v, _ := ro.SchemaVersion(ctx); v != v1+1 {
+		t.Errorf("read-only open left version %d, want %d", v, v1+1)
+	}
+	ro.Close()
+
 	if _, err := store.Open(ctx, path, schema); !errors.Is(err, store.ErrNewerSchema) {
 		t.Errorf("opening a newer database: %v, want ErrNewerSchema", err)
 	}
