@@ -67,7 +67,7 @@ li { margin: 0.3em 0; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<p>{{len .R.Runs}} runs ({{.FirstRun}} to {{.LastRun}}), endpoints {{range $i, $e := .R.Endpoints}}{{if $i}}, {{end}}{{$e}}{{end}};
+<p>{{len .R.Runs}} {{if eq (len .R.Runs) 1}}run{{else}}runs{{end}} ({{.FirstRun}} to {{.LastRun}}), endpoints {{range $i, $e := .R.Endpoints}}{{if $i}}, {{end}}{{$e}}{{end}};
 {{.R.Requests}} measured requests, {{.R.OK}} successful. Baseline: <b>{{.R.Baseline}}</b> ({{.R.BaselineSource}}).
 Speedup &gt; 1× means better than the baseline. Full numbers: <a href="report.json">report.json</a>, analysis: <a href="report.md">report.md</a>.</p>
 {{with .Headline}}<h2>Summary: {{.ID}}</h2>
