@@ -223,7 +223,13 @@ func TestInterruptThenResume(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "t.db")
 	data := writeFile(t, "d.jsonl", strings.Repeat(`{"id":"1","context":"c","question":"q?","answers":{"text":["Denver Broncos"]}}`+"\n", 30))
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(400*time.Millisecond, cancel)
+	defer cancel()
+	go func() { // Ctrl-C once some requests are committed, however slow the machine is
+		for committed(t, db) < 4 && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
 	var out, errb bytes.Buffer
 	code := run(ctx, []string{"tracker", "--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--concurrency", "2"}, &out, &errb)
 	if code != 1 || !strings.Contains(out.String(), "Run 1 (interrupted)") || !strings.Contains(errb.String(), "--resume 1") {
