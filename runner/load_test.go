@@ -230,7 +230,13 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 	p.Prompts = prompts(t, 12)
 	p.Loads = runner.ClosedLoads([]int{1, 3})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(700*time.Millisecond, cancel)
+	defer cancel()
+	go func() { // Ctrl-C once 5 of the 48 requests are committed
+		for countRows(t, db, "1") < 5 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	out, err := r.Run(ctx, p)
 	if !runner.IsInterrupted(err) || out.Status != store.RunInterrupted {
 		t.Fatalf("%+v %v", out, err)

@@ -295,7 +295,8 @@ func TestInterruptKeepsCompletedRows(t *testing.T) {
 	srv := f.start(t)
 	r, db := newRunner(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel) // about 4 of 20 sequential requests done
+	defer cancel()
+	go cancelAfterRows(ctx, cancel, db, 3) // Ctrl-C once 3 of the 20 requests are committed
 	out, err := r.Run(ctx, plan(20, []int{1}, ep("a", srv.URL)))
 	if !IsInterrupted(err) || out.Status != store.RunInterrupted {
 		t.Fatalf("outcome %+v err %v: want interrupted", out, err)
@@ -432,4 +433,17 @@ func TestKeyNeverStored(t *testing.T) {
 			t.Errorf("%s contains a secret", en.Name())
 		}
 	}
+}
+
+// cancelAfterRows cancels once n measured requests are committed (visible to another reader),
+// so an interrupt lands mid-run however slow the machine is.
+func cancelAfterRows(ctx context.Context, cancel context.CancelFunc, db *store.DB, n int64) {
+	for ctx.Err() == nil {
+		tb, err := db.Query(context.Background(), "SELECT COUNT(*) FROM requests WHERE warmup = 0")
+		if err == nil && tb.Rows[0][0].(int64) >= n {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
 }
