@@ -169,13 +169,11 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		if r.Relayed {
 			d.relayed++
 		}
-		tokS := math.NaN()
 		if !math.IsNaN(r.E2EMS) {
 			sumE2E += r.E2EMS
 			nE2E++
 			if r.E2EMS > 0 && !math.IsNaN(r.OutputTokens) {
-				tokS = r.OutputTokens * 1000.0 / r.E2EMS
-				sumTokS += tokS
+				sumTokS += r.OutputTokens * 1000.0 / r.E2EMS
 				nTokS++
 			}
 		}

@@ -149,7 +149,9 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
 	}
 	if maxTokens > 0 {
-		req.MaxTokens = maxTokens
+		// max_tokens, not max_completion_tokens: every OpenAI-compatible server (vLLM,
+		// SambaNova, llama.cpp, Ollama) reads it; the newer name is not universal.
+		req.MaxTokens = maxTokens //lint:ignore SA1019 see above
 	}
 	wall := time.Now()
 	rec := store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}

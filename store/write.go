@@ -10,13 +10,6 @@ import (
 // timeText is how every time of day is stored: RFC 3339, UTC, nanoseconds.
 func timeText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return timeText(t)
-}
-
 func nullString(s string) any {
 	if s == "" {
 		return nil
