@@ -24,6 +24,7 @@ type level struct {
 	stop   atomic.Pointer[string] // why the level stopped early, if it did
 
 	resumedLevel bool // taken over from an interrupted run
+	minRequests  int  // send at least this many (sweeps); 0 = the plan's count
 }
 
 // resumeOffset places a resumed level's clock so that the pause is not counted: a closed
@@ -83,7 +84,7 @@ func (l *level) measure(ctx context.Context) (levelResult, error) {
 
 // next says whether sequence number seq is still to be sent.
 func (l *level) more(seq int) bool {
-	if n := l.ex.plan.levelRequests(); n > 0 && seq >= n {
+	if n := l.ex.plan.levelRequests(); n > 0 && seq >= max(n, l.minRequests) {
 		return false
 	}
 	if d := l.ex.plan.Duration; d > 0 && time.Since(l.start0) >= d {

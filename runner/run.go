@@ -184,9 +184,10 @@ func (ex *executor) score(rec *store.Request, p dataset.Prompt) {
 
 // levelRun is one endpoint at one load in one trial.
 type levelRun struct {
-	ep    int
-	load  Load
-	trial int
+	ep          int
+	load        Load
+	trial       int
+	minRequests int // sweeps: send at least this many, so the level reaches its concurrency
 }
 
 // runLevel warms the endpoint up if this is its first level, then runs the level. A level
@@ -195,7 +196,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && st.Status == store.RunCompleted {
 		return levelResult{id: st.ID}, nil
 	}
-	l := &level{ex: ex, ep: lr.ep, load: lr.load, trial: lr.trial}
+	l := &level{ex: ex, ep: lr.ep, load: lr.load, trial: lr.trial, minRequests: lr.minRequests}
 	if err := l.begin(ctx); err != nil {
 		return levelResult{}, err
 	}
@@ -245,7 +246,7 @@ func (ex *executor) fixed(ctx context.Context) error {
 		for e := range p.Endpoints {
 			for trial := 1; trial <= p.Repeat; trial++ {
 				for _, load := range p.Loads {
-					if _, err := ex.runGroup(ctx, []levelRun{{e, load, trial}}); err != nil {
+					if _, err := ex.runGroup(ctx, []levelRun{{ep: e, load: load, trial: trial}}); err != nil {
 						return err
 					}
 				}
@@ -257,7 +258,7 @@ func (ex *executor) fixed(ctx context.Context) error {
 		for _, load := range p.Loads {
 			group := make([]levelRun, len(p.Endpoints))
 			for e := range p.Endpoints {
-				group[e] = levelRun{e, load, trial}
+				group[e] = levelRun{ep: e, load: load, trial: trial}
 			}
 			if _, err := ex.runGroup(ctx, group); err != nil {
 				return err

@@ -34,7 +34,7 @@ func (ex *executor) sweepConcurrency(ctx context.Context) error {
 			var group []levelRun
 			for _, e := range eps {
 				if !st[e].stopped {
-					group = append(group, levelRun{e, Load{Concurrency: c}, 1})
+					group = append(group, levelRun{e, Load{Concurrency: c}, 1, sweepMinPerStream * c})
 				}
 			}
 			if len(group) == 0 {
@@ -62,6 +62,11 @@ func (ex *executor) sweepConcurrency(ctx context.Context) error {
 	}
 	return nil
 }
+
+// sweepMinPerStream: a sweep level at concurrency c sends at least this many requests per
+// stream in flight (prompts cycle), so that it reaches and holds c; with fewer, throughput would
+// stop rising because the workload ran out, not because the server saturated.
+const sweepMinPerStream = 4
 
 // sweepStop says why a sweep stops after a level, or "" to go on.
 func (ex *executor) sweepStop(res levelResult, prev float64, c int) string {
@@ -92,14 +97,14 @@ func (ex *executor) sweepRate(ctx context.Context) error {
 	n := len(p.Endpoints)
 	all := make([]levelRun, n)
 	for e := range all {
-		all[e] = levelRun{e, Load{Concurrency: 1}, 1}
+		all[e] = levelRun{e, Load{Concurrency: 1}, 1, 0}
 	}
 	single, err := ex.runGroup(ctx, all)
 	if err != nil {
 		return err
 	}
 	for e := range all {
-		all[e] = levelRun{e, Load{Concurrency: sw.MaxConcurrency}, 1}
+		all[e] = levelRun{e, Load{Concurrency: sw.MaxConcurrency}, 1, sweepMinPerStream * sw.MaxConcurrency}
 	}
 	saturated, err := ex.runGroup(ctx, all)
 	if err != nil {
@@ -116,7 +121,7 @@ func (ex *executor) sweepRate(ctx context.Context) error {
 				continue // no room between single-stream and saturated throughput
 			}
 			rate := lo[e] + (hi[e]-lo[e])*float64(k)/float64(sw.Steps+1)
-			group = append(group, levelRun{e, Load{Rate: rate}, 1})
+			group = append(group, levelRun{e, Load{Rate: rate}, 1, 0})
 		}
 		if len(group) == 0 {
 			break
