@@ -419,3 +419,28 @@ func TestDurationWarmupAndTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A sweep on a handful of prompts still reaches the server's batch limit: each level sends
+// enough requests (prompts cycle) to hold its concurrency.
+func TestSweepWithFewPromptsReachesBatchLimit(t *testing.T) {
+	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = 16; p.DecodeBase = 8 * time.Millisecond })
+	r, db := newRunner(t)
+	p := basePlan(0, ep("a", srv.URL))
+	p.Prompts = prompts(t, 4)
+	p.Sweep = &runner.Sweep{Kind: runner.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := summary(t, db, out.RunID)
+	for _, s := range rows {
+		if s.N < 4*s.Concurrency {
+			t.Errorf("level %d sent %d requests: it cannot hold its concurrency", s.Concurrency, s.N)
+		}
+	}
+	last := rows[len(rows)-1]
+	if last.Concurrency <= 16 || !strings.Contains(last.StopReason, "output throughput rose") {
+		t.Errorf("sweep on 4 prompts stopped at %d (%q): want past the batch limit 16, stopped by throughput",
+			last.Concurrency, last.StopReason)
+	}
+}
