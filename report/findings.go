@@ -156,6 +156,9 @@ func findings(r *Result) []string {
 			if s := r.speedup(g.ID, name, MetricE2E, "median"); s != nil {
 				out = append(out, claim(s, g))
 			}
+			if s := r.speedup(g.ID, name, MetricE2E, "paired median"); s != nil {
+				out = append(out, pairedClaim(s, g))
+			}
 			if s := r.speedup(g.ID, name, MetricOutTokS, "mean"); s != nil && len(r.Groups) <= 12 {
 				out = append(out, claim(s, g))
 			}
@@ -415,4 +418,19 @@ func relaySentences(r *Result) []string {
 		}
 	}
 	return out
+}
+
+// pairedClaim words a paired-by-prompt E2E comparison: on how many prompts the endpoint was
+// faster, the sign test, and the median per-prompt speedup with its interval.
+func pairedClaim(s *Speedup, g *Group) string {
+	where := fmt.Sprintf("On %s (%s), paired by prompt", g.ID, g.Fingerprint.LoadText())
+	counts := fmt.Sprintf("%s was faster than %s on %d of %d prompts (sign test %s)", s.Endpoint, s.Baseline, s.Faster, s.N, fmtP(s.P))
+	med := fmt.Sprintf("median per-prompt speedup %s, 95%% CI %s", fmtRatio(s.Ratio), fmtCI(s.CI))
+	switch s.Verdict() {
+	case "too few":
+		return fmt.Sprintf("%s, %s; %s, but %d pairs are too few to support a claim.", where, counts, med, s.N)
+	case "~":
+		return fmt.Sprintf("%s, %s; %s: no significant difference (~).", where, counts, med)
+	}
+	return fmt.Sprintf("%s, %s; %s.", where, counts, med)
 }

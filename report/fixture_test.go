@@ -98,7 +98,8 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 				e2e := ttft + tpot*float64(out-1)
 				r := store.Request{RunID: runID, LevelID: lvlID, EndpointID: epID, PromptIdx: idx, PromptID: fmt.Sprintf("p%d", idx),
 					Final: true, Status: store.StatusOK, StartedAt: s.started, StartMS: start, ElapsedMS: e2e,
-					TTFTMS: ptr(ttft), E2EMS: ptr(e2e), TPOTMS: ptr(tpot), InputTokens: ptr(in), OutputTokens: ptr(out)}
+					TTFTMS: ptr(ttft), E2EMS: ptr(e2e), TPOTMS: ptr(tpot), InputTokens: ptr(in), OutputTokens: ptr(out),
+					Seq: ptr(i)}
 				switch {
 				case i == 0: // warm-up: absurd numbers that must not count
 					r.Warmup, r.E2EMS, r.TTFTMS = true, ptr(1e6), ptr(1e6)

@@ -85,6 +85,7 @@ const (
 	colTPOT
 	colOut // output tokens
 	colIn  // input tokens
+	colSeq // position in the level: pairs requests across endpoints (paired.go)
 	numCols
 
 	colTokS   = numCols     // output_tokens * 1000 / e2e, when e2e > 0 (v_summary's mean_req_tok_s)
@@ -202,6 +203,7 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		c[colTPOT] = append(c[colTPOT], r.TPOTMS)
 		c[colOut] = append(c[colOut], r.OutputTokens)
 		c[colIn] = append(c[colIn], r.InputTokens)
+		c[colSeq] = append(c[colSeq], r.Seq)
 		return nil
 	})
 	if err != nil {

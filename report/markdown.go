@@ -117,7 +117,11 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.printf("## Speedups over %s\n\n", r.Baseline)
 		m.printf("Each interval is a 95%% bootstrap interval (%d replicates, seed %d; runs resampled, then requests within runs). "+
 			"p is a two-sided Mann–Whitney U test. A difference counts only when p < %g and the interval excludes 1×; otherwise it shows as ~. "+
-			"Fewer than %d successful requests on a side: too few to claim.\n\n", r.Method.Resamples, r.Method.Seed, r.Method.Alpha, r.Method.MinSample)
+			"Fewer than %d successful requests on a side: too few to claim. "+
+			"The *paired median* row pairs the two endpoints' requests by prompt within each run (same run, trial and sequence number: "+
+			"the same prompt): its speedup is the median over prompts of baseline E2E ÷ endpoint E2E, its interval resamples runs then pairs, "+
+			"and its p is the exact two-sided sign test over prompts (claims need at least %d pairs). Pairing removes the spread between "+
+			"prompts, so it can support a claim from fewer requests.\n\n", r.Method.Resamples, r.Method.Seed, r.Method.Alpha, r.Method.MinSample, MinPairs)
 		for gi, g := range r.Groups {
 			if gi >= maxGroupsDetailed {
 				m.printf("(%d more groups in report.json.)\n\n", len(r.Groups)-maxGroupsDetailed)

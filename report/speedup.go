@@ -51,6 +51,7 @@ type Speedup struct {
 	Significant   bool     `json:"significant"`
 	SmallSample   bool     `json:"small_sample"`
 	Note          string   `json:"note,omitempty"`
+	Faster        int      `json:"pairs_faster,omitempty"` // paired: pairs where the endpoint was faster
 }
 
 // Verdict is benchstat's notation: "~" when the difference is not significant.
@@ -144,6 +145,9 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 		}
 		mb, mo := mean(pb), mean(po)
 		out = append(out, newSpeedup(g, base, other, MetricReqTokS, "mean", mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
+	}
+	if ps, ok := comparePaired(g, base, other, o); ok {
+		out = append(out, ps)
 	}
 	out = append(out, compareThroughput(g, base, other, o))
 	return out

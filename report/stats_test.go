@@ -46,7 +46,8 @@ func testSide(name string, runs ...[]float64) *side {
 		d.lvl.Endpoint, d.lvl.RunID, d.lvl.ID = name, int64(ri+1), int64(ri+1)
 		d.ok.cols = make([][]float64, numCols)
 		var tokens float64
-		for _, v := range vals {
+		for j, v := range vals {
+			d.ok.cols[colSeq] = append(d.ok.cols[colSeq], float64(j))
 			d.ok.cols[colE2E] = append(d.ok.cols[colE2E], v)
 			d.ok.cols[colTTFT] = append(d.ok.cols[colTTFT], v/10)
 			d.ok.cols[colTPOT] = append(d.ok.cols[colTPOT], v/100)

@@ -1,0 +1,126 @@
+package report
+
+import (
+	"math"
+	"slices"
+
+	"github.com/aclements/go-moremath/stats"
+)
+
+// MinPairs is the fewest prompt pairs a paired comparison claims anything from: with 6 pairs
+// all in one direction the two-sided sign test reaches p = 0.031.
+const MinPairs = 6
+
+// pairKey names one prompt of one run's level: every endpoint of a run gets the same prompt
+// at the same run, trial and sequence number.
+type pairKey struct {
+	run   int64
+	trial int
+	seq   float64
+}
+
+// pairedE2E pairs the two sides' successful requests by prompt within each run and returns,
+// per run, the pairs' E2E latencies (baseline, endpoint).
+func pairedE2E(base, other *side) (byRun map[int64][][2]float64, runs []int64) {
+	index := func(s *side) map[pairKey]float64 {
+		m := map[pairKey]float64{}
+		for _, d := range s.levels {
+			c := d.ok.cols
+			if len(c) <= colSeq || len(c[colSeq]) != len(c[colE2E]) {
+				continue // no sequence numbers: nothing to pair by
+			}
+			for j := range c[colE2E] {
+				e2e, seq := c[colE2E][j], c[colSeq][j]
+				if math.IsNaN(e2e) || math.IsNaN(seq) || e2e <= 0 {
+					continue
+				}
+				m[pairKey{d.lvl.RunID, d.lvl.Trial, seq}] = e2e
+			}
+		}
+		return m
+	}
+	b, o := index(base), index(other)
+	byRun = map[int64][][2]float64{}
+	for k, vb := range b {
+		if vo, ok := o[k]; ok {
+			if _, seen := byRun[k.run]; !seen {
+				runs = append(runs, k.run)
+			}
+			byRun[k.run] = append(byRun[k.run], [2]float64{vb, vo})
+		}
+	}
+	slices.Sort(runs)
+	for _, r := range runs { // map order must not reach the bootstrap
+		slices.SortFunc(byRun[r], func(x, y [2]float64) int {
+			if x[0] != y[0] {
+				return cmpFloat(x[0], y[0])
+			}
+			return cmpFloat(x[1], y[1])
+		})
+	}
+	return byRun, runs
+}
+
+// signTest is the exact two-sided sign test of "no difference": of n pairs that differ, k
+// favour one side; p = 2·min(P(X ≤ k), P(X ≥ k)) for X ~ Binomial(n, ½), at most 1.
+func signTest(k, n int) float64 {
+	if n == 0 {
+		return math.NaN()
+	}
+	d := stats.BinomialDist{N: n, P: 0.5}
+	lo := d.CDF(float64(k))
+	hi := 1 - d.CDF(float64(k-1))
+	return math.Min(1, 2*math.Min(lo, hi))
+}
+
+// comparePaired compares E2E latency prompt by prompt: the median over prompts of baseline
+// E2E ÷ endpoint E2E, a 95% bootstrap interval (runs resampled, then pairs within runs), and
+// the sign test over prompts. Pairing removes the spread between prompts (a long answer is slow
+// on every endpoint), so it can support a claim that the unpaired comparison cannot. ok is
+// false when the sides share no prompt (different runs).
+func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
+	byRun, runs := pairedE2E(base, other)
+	var ratios, vb, vo []float64
+	faster, differ := 0, 0
+	for _, r := range runs {
+		for _, p := range byRun[r] {
+			ratios = append(ratios, p[0]/p[1])
+			vb, vo = append(vb, p[0]), append(vo, p[1])
+			if p[0] != p[1] {
+				differ++
+				if p[0] > p[1] {
+					faster++
+				}
+			}
+		}
+	}
+	if len(ratios) == 0 {
+		return Speedup{}, false
+	}
+	rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "paired"))
+	reps := make([]float64, 0, o.Resamples)
+	buf := make([]float64, 0, len(ratios))
+	for range o.Resamples {
+		buf = buf[:0]
+		for range runs {
+			pairs := byRun[runs[rng.IntN(len(runs))]]
+			for range pairs {
+				p := pairs[rng.IntN(len(pairs))]
+				buf = append(buf, p[0]/p[1])
+			}
+		}
+		reps = append(reps, medianInPlace(buf))
+	}
+	s := Speedup{Group: g.ID, Endpoint: other.endpoint, Baseline: base.endpoint, Metric: MetricE2E,
+		Stat: "paired median", BaselineValue: Num(quantile(vb, .5)), Value: Num(quantile(vo, .5)),
+		Ratio: Num(quantile(ratios, .5)), CI: percentileInterval(reps, o.Alpha), P: Num(signTest(faster, differ)),
+		Test: "sign test over prompts paired within runs", NBaseline: len(ratios), N: len(ratios), Unit: "prompt pairs",
+		Faster: faster}
+	s.SmallSample = len(ratios) < MinPairs
+	ciExcludes := s.CI.Lo > 1 || s.CI.Hi < 1
+	s.Significant = !math.IsNaN(float64(s.P)) && float64(s.P) < o.Alpha && ciExcludes
+	if s.SmallSample {
+		s.Note = "too few prompt pairs to support a claim"
+	}
+	return s, true
+}
