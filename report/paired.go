@@ -100,11 +100,14 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "paired"))
 	reps := make([]float64, 0, o.Resamples)
 	buf := make([]float64, 0, len(ratios))
+	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
+	// a run): a subsample can only widen the interval.
+	per := max(10, o.Budget/max(len(runs), 1))
 	for range o.Resamples {
 		buf = buf[:0]
 		for range runs {
 			pairs := byRun[runs[rng.IntN(len(runs))]]
-			for range pairs {
+			for range min(len(pairs), per) {
 				p := pairs[rng.IntN(len(pairs))]
 				buf = append(buf, p[0]/p[1])
 			}
