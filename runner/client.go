@@ -125,16 +125,22 @@ func generation(p dataset.Prompt, o RequestOptions) (extra map[string]any, maxTo
 	return extra, maxTokens
 }
 
+// requestContext bounds one request by its timeout (0 = none); cancel(cause) ends it early
+// (a stall); done releases both.
+func requestContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelCauseFunc, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	if timeout <= 0 {
+		return ctx, cancel, func() { cancel(nil) }
+	}
+	tctx, stop := context.WithTimeout(ctx, timeout)
+	return tctx, cancel, func() { stop(); cancel(nil) }
+}
+
 // streamOnce sends one prompt, streams the answer and returns its measured record (ids
 // unset). parent canceled means the run was interrupted: the record says canceled.
 func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if o.Timeout > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeout(ctx, o.Timeout)
-		defer stop()
-	}
+	ctx, cancel, done := requestContext(parent, o.Timeout)
+	defer done()
 	extra, maxTokens := generation(p, o)
 	x := &exchange{extra: extra, key: key, headers: c.ep.Headers}
 	if o.StallTimeout > 0 {

@@ -34,13 +34,8 @@ type completion struct {
 // token counts come from usage (the tokenizer when there is none); the gateway's extra
 // top-level fields (response_time, throughput_tokens_per_second) go to server_json.
 func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if o.Timeout > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeout(ctx, o.Timeout)
-		defer stop()
-	}
+	ctx, cancel, done := requestContext(parent, o.Timeout)
+	defer done()
 	extra, maxTokens := generation(p, o)
 	body := map[string]any{"model": c.ep.Model, "messages": toOpenAI(p.Messages), "stream": false}
 	for k, v := range extra {
