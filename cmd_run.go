@@ -213,9 +213,13 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	if err != nil {
 		return err
 	}
+	pairs, err := db.PairCounts(context.Background(), out.RunID)
+	if err != nil {
+		return err
+	}
 	w := cmd.Root().Writer
 	fmt.Fprintf(w, "Run %d (%s) in %s\n", out.RunID, out.Status, db.Path())
-	if err := report.WriteRunSummary(w, rows); err != nil {
+	if err := report.WriteRunSummary(w, rows, pairs); err != nil {
 		return err
 	}
 	if out.Status == store.RunInterrupted {

@@ -14,7 +14,7 @@ import (
 
 // WriteRunSummary prints a run's v_summary rows as a table (endpoint x level), then one
 // sentence per level comparing the endpoints on mean latency and output throughput.
-func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
+func WriteRunSummary(w io.Writer, rows []store.SummaryRow, pairs []store.PairCount) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintln(w, "No requests were recorded.")
 		return err
@@ -61,7 +61,7 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow) error {
 	if err := tbl.Render(); err != nil {
 		return err
 	}
-	for _, s := range append(LevelSentences(rows), levelNotes(rows)...) {
+	for _, s := range append(LevelSentences(rows, pairs), levelNotes(rows)...) {
 		if _, err := fmt.Fprintln(w, s); err != nil {
 			return err
 		}
@@ -124,8 +124,9 @@ func f(p *float64, prec int) string {
 
 // LevelSentences compares the endpoints at each level in plain words: the one with the lowest
 // mean E2E latency against each other one, on mean latency and on output throughput, with
-// the number of successful requests behind each mean.
-func LevelSentences(rows []store.SummaryRow) []string {
+// the number of successful requests behind each mean, and, paired by prompt, on how many
+// prompts it was faster (with the exact sign test).
+func LevelSentences(rows []store.SummaryRow, pairs []store.PairCount) []string {
 	type key struct {
 		level string
 		trial int
@@ -171,6 +172,9 @@ func LevelSentences(rows []store.SummaryRow) []string {
 					s += fmt.Sprintf(", but %s had %.2fx the output throughput (%.1f vs %.1f tok/s)", o.Endpoint, *o.OutputTokS / *best.OutputTokS, *o.OutputTokS, *best.OutputTokS)
 				}
 			}
+			if pw := pairedWins(pairs, best, o); pw != "" {
+				s += "; " + pw
+			}
 			parts = append(parts, s)
 		}
 		sentence := fmt.Sprintf("%s: %s was %s.", where, best.Endpoint, strings.Join(parts, "; and "))
@@ -187,4 +191,31 @@ func seconds(ms float64) string {
 		return num(ms/1000, 2) + " s"
 	}
 	return num(ms, 0) + " ms"
+}
+
+// pairedWins says on how many shared prompts best was faster than o, with the sign test.
+func pairedWins(pairs []store.PairCount, best, o store.SummaryRow) string {
+	for _, p := range pairs {
+		if p.Concurrency != best.Concurrency || p.Trial != best.Trial || !sameRate(p.Rate, best.Rate) {
+			continue
+		}
+		wins, losses := 0, 0
+		switch {
+		case p.A == best.Endpoint && p.B == o.Endpoint:
+			wins, losses = p.AFaster, p.BFaster
+		case p.B == best.Endpoint && p.A == o.Endpoint:
+			wins, losses = p.BFaster, p.AFaster
+		default:
+			continue
+		}
+		return fmt.Sprintf("paired by prompt, faster on %d of %d prompts (sign test %s)", wins, p.N, fmtP(Num(signTest(wins, wins+losses))))
+	}
+	return ""
+}
+
+func sameRate(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }

@@ -212,3 +212,40 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 	}
 	return out, rows.Err()
 }
+
+// PairCount compares two endpoints of one run prompt by prompt at one level: requests with
+// the same (concurrency, rate, trial, seq) got the same prompt.
+type PairCount struct {
+	Concurrency int
+	Rate        *float64
+	Trial       int
+	A, B        string // endpoint names, A < B
+	N           int    // prompts both answered successfully
+	AFaster     int    // prompts where A's E2E was lower
+	BFaster     int
+}
+
+// PairCounts pairs a run's successful measured requests across endpoints by prompt.
+func (db *DB) PairCounts(ctx context.Context, runID int64) ([]PairCount, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.concurrency, a.rate, a.trial, a.endpoint, b.endpoint,
+		COUNT(*), SUM(a.e2e_ms < b.e2e_ms), SUM(b.e2e_ms < a.e2e_ms)
+		FROM v_requests a JOIN v_requests b
+		  ON b.run_id = a.run_id AND b.concurrency = a.concurrency AND b.rate IS a.rate
+		 AND b.trial = a.trial AND b.seq = a.seq AND b.endpoint > a.endpoint
+		WHERE a.run_id = ? AND a.status = 'ok' AND b.status = 'ok' AND a.seq IS NOT NULL
+		  AND a.e2e_ms IS NOT NULL AND b.e2e_ms IS NOT NULL
+		GROUP BY 1, 2, 3, 4, 5`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("pairing requests of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []PairCount
+	for rows.Next() {
+		var p PairCount
+		if err := rows.Scan(&p.Concurrency, &p.Rate, &p.Trial, &p.A, &p.B, &p.N, &p.AFaster, &p.BFaster); err != nil {
+			return nil, fmt.Errorf("pairing requests of run %d: %w", runID, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
