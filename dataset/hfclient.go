@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -315,11 +317,11 @@ func (c *hubClient) parquetURLs(ctx context.Context, repo, config, split string)
 	}
 	splits, ok := listing[config]
 	if !ok {
-		return nil, fmt.Errorf("parquet export of %s: config %q %w; it has configs: %s", repo, config, ErrNotFound, strings.Join(sortedMapKeys(listing), ", "))
+		return nil, fmt.Errorf("parquet export of %s: config %q %w; it has configs: %s", repo, config, ErrNotFound, strings.Join(slices.Sorted(maps.Keys(listing)), ", "))
 	}
 	urls, ok := splits[split]
 	if !ok || len(urls) == 0 {
-		return nil, fmt.Errorf("parquet export of %s config %s: split %q %w; it has splits: %s", repo, config, split, ErrNotFound, strings.Join(sortedMapKeys(splits), ", "))
+		return nil, fmt.Errorf("parquet export of %s config %s: split %q %w; it has splits: %s", repo, config, split, ErrNotFound, strings.Join(slices.Sorted(maps.Keys(splits)), ", "))
 	}
 	return urls, nil
 }

@@ -7,9 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -213,7 +214,7 @@ func RowFromFields(fields map[string]any, index int, m FieldMap) (Row, error) {
 	for _, f := range m.named() {
 		if _, ok := fields[f[1]]; !ok {
 			return r, fmt.Errorf("missing field %q (mapped with --field %s=%s); the row has: %s",
-				f[1], f[0], f[1], strings.Join(sortedKeys(fields), ", "))
+				f[1], f[0], f[1], strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 		}
 	}
 	r.ID = asString(fields[m.or(m.ID, "id")])
@@ -230,7 +231,7 @@ func RowFromFields(fields map[string]any, index int, m FieldMap) (Row, error) {
 			return r, fmt.Errorf("empty field %q", m.or(m.Prompt, m.Question))
 		}
 		return r, fmt.Errorf("missing field \"question\" (or \"prompt\"; map other columns with --field question=NAME or --field prompt=NAME); the row has: %s",
-			strings.Join(sortedKeys(fields), ", "))
+			strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 	}
 	return r, nil
 }
@@ -277,15 +278,6 @@ func ParseFieldMap(specs []string) (FieldMap, error) {
 		}
 	}
 	return m, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func asString(v any) string {

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,7 +161,7 @@ func (st Stats) String() string {
 	}
 	if len(st.Status) > 0 {
 		b.WriteString("; status")
-		for _, code := range sortedKeys(st.Status) {
+		for _, code := range slices.Sorted(maps.Keys(st.Status)) {
 			fmt.Fprintf(&b, " %d:%d", code, st.Status[code])
 		}
 	}
@@ -172,19 +174,6 @@ func (st Stats) String() string {
 		}
 	}
 	return b.String()
-}
-
-func sortedKeys(m map[int]int64) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 func (s *Server) add(f func(st *Stats)) {
