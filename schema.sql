@@ -1,9 +1,12 @@
 -- tracker's database schema: the one source of truth, embedded in the binary.
 --
--- Migrations: each block below starts with a line "-- migration: N" (N = 1, 2, 3 ...).
--- A database records the last block it applied in PRAGMA user_version; opening it applies
--- every later block in order, each in one transaction. Blocks are append-only: never edit a
--- block that has shipped, add a new one. docs/schema.md documents every table and view.
+-- Migrations: each block below starts with a line "-- migration: N" (N = 1, 2, 3 ...) and
+-- changes tables and indexes only. A database records the last block it applied in PRAGMA
+-- user_version; opening it for writing applies every later block in order, in one write
+-- transaction that re-reads the version after taking the lock (so two processes opening one
+-- file at once migrate it once). Blocks are append-only: never edit a block that has shipped,
+-- add a new one. Views are not migrated: the "-- views" section at the end defines each view
+-- once and is re-created after migrating. docs/schema.md documents every table and view.
 --
 -- Conventions: times of day are RFC 3339 UTC text with nanoseconds ("..._at"); durations are
 -- REAL milliseconds ("..._ms") measured on a monotonic clock; booleans are INTEGER 0/1.
@@ -118,148 +121,6 @@ CREATE INDEX requests_by_level ON requests (level_id, status);
 CREATE INDEX requests_by_run ON requests (run_id, endpoint_id);
 CREATE INDEX levels_by_run ON levels (run_id, endpoint_id);
 
--- Analysts' contract: one row per measured request (warm-ups and superseded retry attempts excluded).
-CREATE VIEW v_requests AS
-SELECT r.id              AS request_id,
-       r.run_id          AS run_id,
-       ru.label          AS label,
-       e.name            AS endpoint,
-       e.model           AS model,
-       l.concurrency     AS concurrency,
-       l.rate            AS rate,
-       l.trial           AS trial,
-       r.prompt_id       AS prompt_id,
-       r.prompt_idx      AS prompt_idx,
-       r.status          AS status,
-       r.error_class     AS error_class,
-       r.http_status     AS http_status,
-       r.finish_reason   AS finish_reason,
-       r.ttft_ms         AS ttft_ms,
-       r.ttfc_ms         AS ttfc_ms,
-       r.e2e_ms          AS e2e_ms,
-       r.tpot_ms         AS tpot_ms,
-       r.queue_ms        AS queue_ms,
-       r.input_tokens    AS input_tokens,
-       r.output_tokens   AS output_tokens,
-       r.reasoning_tokens AS reasoning_tokens,
-       r.started_at      AS started_at,
-       r.server_ttft_ms  AS server_ttft_ms,
-       r.server_e2e_ms   AS server_e2e_ms,
-       r.em              AS em,
-       r.f1              AS f1,
-       r.attempt         AS attempt,
-       r.level_id        AS level_id,
-       r.endpoint_id     AS endpoint_id,
-       r.start_ms        AS start_ms,
-       r.elapsed_ms      AS elapsed_ms
-FROM requests r
-JOIN runs ru     ON ru.id = r.run_id
-JOIN endpoints e ON e.id = r.endpoint_id
-JOIN levels l    ON l.id = r.level_id
-WHERE r.warmup = 0 AND r.final = 1;
-
--- Analysts' contract: one row per run x endpoint x load level (x trial). Definitions in docs/metrics.md.
--- Percentiles interpolate linearly between closest ranks (numpy's default): rank h = (n-1)p.
-CREATE VIEW v_summary AS
-WITH base AS (
-    SELECT level_id, status, e2e_ms, ttft_ms, tpot_ms, output_tokens, start_ms, elapsed_ms, em, f1
-    FROM requests
-    WHERE warmup = 0 AND final = 1
-),
-metric AS (
-              SELECT level_id, 1 AS m, e2e_ms  AS v FROM base WHERE status = 'ok' AND e2e_ms  IS NOT NULL
-    UNION ALL SELECT level_id, 2 AS m, ttft_ms AS v FROM base WHERE status = 'ok' AND ttft_ms IS NOT NULL
-    UNION ALL SELECT level_id, 3 AS m, tpot_ms AS v FROM base WHERE status = 'ok' AND tpot_ms IS NOT NULL
-),
-ranked AS (
-    SELECT level_id, m, v,
-           ROW_NUMBER() OVER (PARTITION BY level_id, m ORDER BY v) - 1 AS i,
-           COUNT(*)     OVER (PARTITION BY level_id, m)                AS n
-    FROM metric
-),
-quantile (p) AS (VALUES (0.5), (0.9), (0.99)),
-pct AS (
-    SELECT level_id, m, p,
-           SUM(CASE
-                   WHEN i = CAST((n - 1) * p AS INTEGER)
-                       THEN v * (1.0 - ((n - 1) * p - CAST((n - 1) * p AS INTEGER)))
-                   WHEN i = CAST((n - 1) * p AS INTEGER) + 1
-                       THEN v * ((n - 1) * p - CAST((n - 1) * p AS INTEGER))
-                   ELSE 0.0
-               END) AS value
-    FROM ranked CROSS JOIN quantile
-    GROUP BY level_id, m, p
-),
-pivot AS (
-    SELECT level_id,
-           MAX(CASE WHEN m = 1 AND p = 0.5  THEN value END) AS p50_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.9  THEN value END) AS p90_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.99 THEN value END) AS p99_e2e_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.5  THEN value END) AS p50_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.9  THEN value END) AS p90_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.99 THEN value END) AS p99_ttft_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.5  THEN value END) AS p50_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.9  THEN value END) AS p90_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.99 THEN value END) AS p99_tpot_ms
-    FROM pct
-    GROUP BY level_id
-),
-agg AS (
-    SELECT level_id,
-           COUNT(*)                                                     AS n,
-           SUM(status = 'ok')                                           AS ok,
-           AVG(CASE WHEN status = 'ok' THEN e2e_ms END)                 AS mean_e2e_ms,
-           AVG(CASE WHEN status = 'ok' THEN ttft_ms END)                AS mean_ttft_ms,
-           AVG(CASE WHEN status = 'ok' THEN tpot_ms END)                AS mean_tpot_ms,
-           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END)   AS output_tokens,
-           MAX(start_ms + elapsed_ms) - MIN(start_ms)                   AS window_ms,
-           AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
-                    THEN output_tokens * 1000.0 / e2e_ms END)           AS mean_req_tok_s,
-           100.0 * AVG(em)                                              AS em,
-           100.0 * AVG(f1)                                              AS f1
-    FROM base
-    GROUP BY level_id
-)
-SELECT l.run_id                                   AS run_id,
-       ru.label                                   AS label,
-       e.name                                     AS endpoint,
-       e.model                                    AS model,
-       l.concurrency                              AS concurrency,
-       l.rate                                     AS rate,
-       l.trial                                    AS trial,
-       l.id                                       AS level_id,
-       l.status                                   AS level_status,
-       a.n                                        AS n,
-       a.ok                                       AS ok,
-       1.0 * a.ok / a.n                           AS success_rate,
-       a.mean_e2e_ms                              AS mean_e2e_ms,
-       pv.p50_e2e_ms, pv.p90_e2e_ms, pv.p99_e2e_ms,
-       a.mean_ttft_ms                             AS mean_ttft_ms,
-       pv.p50_ttft_ms, pv.p90_ttft_ms, pv.p99_ttft_ms,
-       a.mean_tpot_ms                             AS mean_tpot_ms,
-       pv.p50_tpot_ms, pv.p90_tpot_ms, pv.p99_tpot_ms,
-       a.output_tokens                            AS output_tokens,
-       a.window_ms / 1000.0                       AS duration_s,
-       CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0 / a.window_ms END AS output_tok_s,
-       CASE WHEN a.window_ms > 0 THEN a.ok * 1000.0 / a.window_ms END            AS req_s,
-       a.mean_req_tok_s                           AS mean_req_tok_s,
-       a.em                                       AS em,
-       a.f1                                       AS f1
-FROM agg a
-JOIN levels l     ON l.id = a.level_id
-JOIN runs ru      ON ru.id = l.run_id
-JOIN endpoints e  ON e.id = l.endpoint_id
-LEFT JOIN pivot pv ON pv.level_id = a.level_id;
-
--- One row per run, newest first when ordered by run_id DESC.
-CREATE VIEW v_runs AS
-SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.dataset, ru.seed,
-       ru.max_tokens, ru.temperature, ru.load_mode, ru.tool_version, ru.host,
-       (SELECT group_concat(name, ',') FROM (SELECT name FROM endpoints WHERE run_id = ru.id ORDER BY name)) AS endpoints,
-       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1) AS requests,
-       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok
-FROM runs ru;
-
 -- migration: 2
 -- Workload-aware load: open-loop schedules, SLOs and goodput, send lag, resume.
 
@@ -272,170 +133,20 @@ ALTER TABLE requests ADD COLUMN seq INTEGER;   -- position in its level's reques
 
 CREATE INDEX requests_by_level_seq ON requests (level_id, seq);
 
-DROP VIEW v_requests;
-CREATE VIEW v_requests AS
-SELECT r.id              AS request_id,
-       r.run_id          AS run_id,
-       ru.label          AS label,
-       e.name            AS endpoint,
-       e.model           AS model,
-       l.concurrency     AS concurrency,
-       l.rate            AS rate,
-       l.trial           AS trial,
-       r.prompt_id       AS prompt_id,
-       r.prompt_idx      AS prompt_idx,
-       r.status          AS status,
-       r.error_class     AS error_class,
-       r.http_status     AS http_status,
-       r.finish_reason   AS finish_reason,
-       r.ttft_ms         AS ttft_ms,
-       r.ttfc_ms         AS ttfc_ms,
-       r.e2e_ms          AS e2e_ms,
-       r.tpot_ms         AS tpot_ms,
-       r.queue_ms        AS queue_ms,
-       r.input_tokens    AS input_tokens,
-       r.output_tokens   AS output_tokens,
-       r.reasoning_tokens AS reasoning_tokens,
-       r.started_at      AS started_at,
-       r.server_ttft_ms  AS server_ttft_ms,
-       r.server_e2e_ms   AS server_e2e_ms,
-       r.em              AS em,
-       r.f1              AS f1,
-       r.attempt         AS attempt,
-       r.level_id        AS level_id,
-       r.endpoint_id     AS endpoint_id,
-       r.start_ms        AS start_ms,
-       r.elapsed_ms      AS elapsed_ms,
-       r.seq             AS seq,
-       r.scheduled_ms    AS scheduled_ms,
-       r.start_ms - r.scheduled_ms                      AS send_lag_ms,
-       r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) AS ttft_from_scheduled_ms,
-       r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0)  AS e2e_from_scheduled_ms,
-       CASE WHEN r.status <> 'ok' THEN 0
-            WHEN ru.slo_ttft_ms IS NOT NULL AND (r.ttft_ms IS NULL OR r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_ttft_ms) THEN 0
-            WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
-            WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
-            ELSE 1 END  AS good
-FROM requests r
-JOIN runs ru     ON ru.id = r.run_id
-JOIN endpoints e ON e.id = r.endpoint_id
-JOIN levels l    ON l.id = r.level_id
-WHERE r.warmup = 0 AND r.final = 1;
-
-DROP VIEW v_summary;
-CREATE VIEW v_summary AS
-WITH base AS (
-    SELECT r.level_id, r.status, r.e2e_ms, r.ttft_ms, r.tpot_ms, r.output_tokens, r.start_ms, r.elapsed_ms,
-           r.em, r.f1, r.start_ms - r.scheduled_ms AS lag_ms,
-           CASE WHEN r.status <> 'ok' THEN 0
-                WHEN ru.slo_ttft_ms IS NOT NULL AND (r.ttft_ms IS NULL OR r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_ttft_ms) THEN 0
-                WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
-                WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
-                ELSE 1 END AS good
-    FROM requests r JOIN runs ru ON ru.id = r.run_id
-    WHERE r.warmup = 0 AND r.final = 1
-),
-metric AS (
-              SELECT level_id, 1 AS m, e2e_ms  AS v FROM base WHERE status = 'ok' AND e2e_ms  IS NOT NULL
-    UNION ALL SELECT level_id, 2 AS m, ttft_ms AS v FROM base WHERE status = 'ok' AND ttft_ms IS NOT NULL
-    UNION ALL SELECT level_id, 3 AS m, tpot_ms AS v FROM base WHERE status = 'ok' AND tpot_ms IS NOT NULL
-),
-ranked AS (
-    SELECT level_id, m, v,
-           ROW_NUMBER() OVER (PARTITION BY level_id, m ORDER BY v) - 1 AS i,
-           COUNT(*)     OVER (PARTITION BY level_id, m)                AS n
-    FROM metric
-),
-quantile (p) AS (VALUES (0.5), (0.9), (0.99)),
-pct AS (
-    SELECT level_id, m, p,
-           SUM(CASE
-                   WHEN i = CAST((n - 1) * p AS INTEGER)
-                       THEN v * (1.0 - ((n - 1) * p - CAST((n - 1) * p AS INTEGER)))
-                   WHEN i = CAST((n - 1) * p AS INTEGER) + 1
-                       THEN v * ((n - 1) * p - CAST((n - 1) * p AS INTEGER))
-                   ELSE 0.0
-               END) AS value
-    FROM ranked CROSS JOIN quantile
-    GROUP BY level_id, m, p
-),
-pivot AS (
-    SELECT level_id,
-           MAX(CASE WHEN m = 1 AND p = 0.5  THEN value END) AS p50_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.9  THEN value END) AS p90_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.99 THEN value END) AS p99_e2e_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.5  THEN value END) AS p50_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.9  THEN value END) AS p90_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.99 THEN value END) AS p99_ttft_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.5  THEN value END) AS p50_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.9  THEN value END) AS p90_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.99 THEN value END) AS p99_tpot_ms
-    FROM pct
-    GROUP BY level_id
-),
-agg AS (
-    SELECT level_id,
-           COUNT(*)                                                     AS n,
-           SUM(status = 'ok')                                           AS ok,
-           SUM(good)                                                    AS good,
-           AVG(CASE WHEN status = 'ok' THEN e2e_ms END)                 AS mean_e2e_ms,
-           AVG(CASE WHEN status = 'ok' THEN ttft_ms END)                AS mean_ttft_ms,
-           AVG(CASE WHEN status = 'ok' THEN tpot_ms END)                AS mean_tpot_ms,
-           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END)   AS output_tokens,
-           MAX(start_ms + elapsed_ms) - MIN(start_ms)                   AS window_ms,
-           MAX(start_ms) - MIN(start_ms)                                AS send_span_ms,
-           AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
-                    THEN output_tokens * 1000.0 / e2e_ms END)           AS mean_req_tok_s,
-           100.0 * AVG(em)                                              AS em,
-           100.0 * AVG(f1)                                              AS f1,
-           AVG(lag_ms)                                                  AS mean_send_lag_ms,
-           MAX(lag_ms)                                                  AS max_send_lag_ms
-    FROM base
-    GROUP BY level_id
-)
-SELECT l.run_id                                   AS run_id,
-       ru.label                                   AS label,
-       e.name                                     AS endpoint,
-       e.model                                    AS model,
-       l.concurrency                              AS concurrency,
-       l.rate                                     AS rate,
-       l.trial                                    AS trial,
-       l.id                                       AS level_id,
-       l.status                                   AS level_status,
-       a.n                                        AS n,
-       a.ok                                       AS ok,
-       1.0 * a.ok / a.n                           AS success_rate,
-       a.mean_e2e_ms                              AS mean_e2e_ms,
-       pv.p50_e2e_ms, pv.p90_e2e_ms, pv.p99_e2e_ms,
-       a.mean_ttft_ms                             AS mean_ttft_ms,
-       pv.p50_ttft_ms, pv.p90_ttft_ms, pv.p99_ttft_ms,
-       a.mean_tpot_ms                             AS mean_tpot_ms,
-       pv.p50_tpot_ms, pv.p90_tpot_ms, pv.p99_tpot_ms,
-       a.output_tokens                            AS output_tokens,
-       a.window_ms / 1000.0                       AS duration_s,
-       CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0 / a.window_ms END AS output_tok_s,
-       CASE WHEN a.window_ms > 0 THEN a.ok * 1000.0 / a.window_ms END            AS req_s,
-       a.mean_req_tok_s                           AS mean_req_tok_s,
-       a.em                                       AS em,
-       a.f1                                       AS f1,
-       CASE WHEN a.send_span_ms > 0 THEN (a.n - 1) * 1000.0 / a.send_span_ms END AS achieved_rps,
-       a.mean_send_lag_ms                         AS mean_send_lag_ms,
-       a.max_send_lag_ms                          AS max_send_lag_ms,
-       l.lag_flag                                 AS lag_flag,
-       1.0 * a.good / a.n                         AS slo_attainment,
-       CASE WHEN a.window_ms > 0 THEN a.good * 1000.0 / a.window_ms END          AS goodput_rps,
-       l.stop_reason                              AS stop_reason
-FROM agg a
-JOIN levels l     ON l.id = a.level_id
-JOIN runs ru      ON ru.id = l.run_id
-JOIN endpoints e  ON e.id = l.endpoint_id
-LEFT JOIN pivot pv ON pv.level_id = a.level_id;
-
 -- migration: 3
 -- Seed endpoints (issue 6): latency with its retries, time outside the server, the server's
 -- decode rate, the relay flag; v_relay says how much of a level's stream was relayed in bursts.
 
-DROP VIEW v_requests;
+-- migration: 4
+-- A request canceled by an interruption has no outcome: it is neither a success nor a failure
+-- of the endpoint. v_summary leaves it out of n, the success rate and every statistic, and
+-- counts it in its own column. (--resume sends it again; its row then stops being final.)
+
+-- views
+-- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
+-- database for writing drops every view and creates these again whenever a migration ran or a
+-- definition changed, in the same transaction as the migrations.
+
 CREATE VIEW v_requests AS
 SELECT r.id              AS request_id,
        r.run_id          AS run_id,
@@ -496,29 +207,6 @@ JOIN endpoints e ON e.id = r.endpoint_id
 JOIN levels l    ON l.id = r.level_id
 WHERE r.warmup = 0 AND r.final = 1;
 
--- One row per level with relayed streams counted: when relay_share is high, the level's
--- ITL/TPOT describe the relay, not decoding (docs/metrics.md, "Relayed streams").
-CREATE VIEW v_relay AS
-SELECT r.run_id                                AS run_id,
-       e.name                                  AS endpoint,
-       r.level_id                              AS level_id,
-       COUNT(*)                                AS n,
-       SUM(r.relay_flag)                       AS relayed,
-       1.0 * SUM(r.relay_flag) / COUNT(*)      AS relay_share,
-       AVG(r.server_ttft_ms)                   AS mean_server_ttft_ms,
-       AVG(r.server_e2e_ms)                    AS mean_server_e2e_ms,
-       AVG(r.e2e_ms - r.server_e2e_ms)         AS mean_outside_server_ms
-FROM requests r
-JOIN endpoints e ON e.id = r.endpoint_id
-WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
-GROUP BY r.level_id;
-
--- migration: 4
--- A request canceled by an interruption has no outcome: it is neither a success nor a failure
--- of the endpoint. v_summary leaves it out of n, the success rate and every statistic, and
--- counts it in its own column. (--resume sends it again; its row then stops being final.)
-
-DROP VIEW v_summary;
 CREATE VIEW v_summary AS
 WITH base AS (
     SELECT r.level_id, r.status, r.e2e_ms, r.ttft_ms, r.tpot_ms, r.output_tokens, r.start_ms, r.elapsed_ms,
@@ -633,3 +321,29 @@ JOIN runs ru      ON ru.id = l.run_id
 JOIN endpoints e  ON e.id = l.endpoint_id
 LEFT JOIN pivot pv ON pv.level_id = a.level_id
 LEFT JOIN canceled c ON c.level_id = a.level_id;
+
+-- One row per run, newest first when ordered by run_id DESC.
+CREATE VIEW v_runs AS
+SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.dataset, ru.seed,
+       ru.max_tokens, ru.temperature, ru.load_mode, ru.tool_version, ru.host,
+       (SELECT group_concat(name, ',') FROM (SELECT name FROM endpoints WHERE run_id = ru.id ORDER BY name)) AS endpoints,
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1) AS requests,
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok
+FROM runs ru;
+
+-- One row per level with relayed streams counted: when relay_share is high, the level's
+-- ITL/TPOT describe the relay, not decoding (docs/metrics.md, "Relayed streams").
+CREATE VIEW v_relay AS
+SELECT r.run_id                                AS run_id,
+       e.name                                  AS endpoint,
+       r.level_id                              AS level_id,
+       COUNT(*)                                AS n,
+       SUM(r.relay_flag)                       AS relayed,
+       1.0 * SUM(r.relay_flag) / COUNT(*)      AS relay_share,
+       AVG(r.server_ttft_ms)                   AS mean_server_ttft_ms,
+       AVG(r.server_e2e_ms)                    AS mean_server_e2e_ms,
+       AVG(r.e2e_ms - r.server_e2e_ms)         AS mean_outside_server_ms
+FROM requests r
+JOIN endpoints e ON e.id = r.endpoint_id
+WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
+GROUP BY r.level_id;

@@ -58,7 +58,7 @@ func dsn(path string, readOnly bool) string {
 // Open opens (creating if needed) the database at path for writing and applies every
 // migration in schema that the file has not seen. schema is the text of schema.sql.
 func Open(ctx context.Context, path, schema string) (*DB, error) {
-	migrations, err := ParseMigrations(schema)
+	parsed, err := ParseSchema(schema)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func Open(ctx context.Context, path, schema string) (*DB, error) {
 	// One connection: a single writer never contends for SQLite's lock with itself.
 	sqldb.SetMaxOpenConns(1)
 	db := &DB{path: path, sql: sqldb}
-	if err := db.migrate(ctx, migrations); err != nil {
+	if err := db.migrate(ctx, parsed); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrating database %s: %w", path, err)
 	}
@@ -114,30 +114,68 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 	return db, nil
 }
 
-// ParseMigrations splits schema.sql into its numbered blocks ("-- migration: N").
-func ParseMigrations(schema string) ([]string, error) {
-	var blocks []string
+// Schema is schema.sql split into its parts: the numbered migration blocks, which change
+// tables and indexes, and the views, which are derived and re-created after migrating.
+type Schema struct {
+	Migrations []string
+	Views      string
+}
+
+const (
+	migrationMarker = "-- migration:"
+	viewsMarker     = "-- views"
+)
+
+// ParseSchema splits schema.sql into its numbered blocks ("-- migration: N") and its views
+// section (after a line "-- views"). Lines before the first marker are a header.
+func ParseSchema(schema string) (Schema, error) {
+	var s Schema
 	var cur *strings.Builder
+	inViews := false
+	var views strings.Builder
+	flush := func() {
+		if cur != nil {
+			s.Migrations[len(s.Migrations)-1] = cur.String()
+		}
+	}
 	for i, line := range strings.Split(schema, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "-- migration:"); ok {
+		trimmed := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(trimmed, migrationMarker); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(rest))
-			if err != nil || n != len(blocks)+1 {
-				return nil, fmt.Errorf("schema.sql line %d: want \"-- migration: %d\", got %q", i+1, len(blocks)+1, line)
+			if err != nil || n != len(s.Migrations)+1 {
+				return Schema{}, fmt.Errorf("schema.sql line %d: want \"-- migration: %d\", got %q", i+1, len(s.Migrations)+1, line)
 			}
-			blocks = append(blocks, "")
-			cur = &strings.Builder{}
+			flush()
+			s.Migrations = append(s.Migrations, "")
+			cur, inViews = &strings.Builder{}, false
 			continue
 		}
-		if cur != nil {
+		if trimmed == viewsMarker {
+			flush()
+			cur, inViews = nil, true
+			continue
+		}
+		switch {
+		case inViews:
+			views.WriteString(line)
+			views.WriteByte('\n')
+		case cur != nil:
 			cur.WriteString(line)
 			cur.WriteByte('\n')
-			blocks[len(blocks)-1] = cur.String()
 		}
 	}
-	if len(blocks) == 0 {
-		return nil, errors.New("schema.sql has no \"-- migration: 1\" block")
+	flush()
+	if len(s.Migrations) == 0 {
+		return Schema{}, errors.New("schema.sql has no \"-- migration: 1\" block")
 	}
-	return blocks, nil
+	s.Views = views.String()
+	return s, nil
+}
+
+// ParseMigrations splits schema.sql into its numbered blocks ("-- migration: N").
+func ParseMigrations(schema string) ([]string, error) {
+	s, err := ParseSchema(schema)
+	return s.Migrations, err
 }
 
 func (db *DB) userVersion(ctx context.Context) (int, error) {
@@ -151,30 +189,119 @@ func (db *DB) userVersion(ctx context.Context) (int, error) {
 // SchemaVersion is the migration the database is at.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) { return db.userVersion(ctx) }
 
-func (db *DB) migrate(ctx context.Context, migrations []string) error {
-	v, err := db.userVersion(ctx)
+// migrate brings the file to the schema's version in one write transaction. The version is
+// read again after the lock is taken (the connection's transactions are IMMEDIATE), so two
+// processes opening one file at once migrate it once: the second finds the work done. Views
+// are dropped and created again when a migration ran or a definition differs from the file's.
+func (db *DB) migrate(ctx context.Context, schema Schema) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("taking the write lock to migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v > len(schema.Migrations) {
+		return fmt.Errorf("version %d, this tracker knows %d: %w", v, len(schema.Migrations), ErrNewerSchema)
+	}
+	for i := v; i < len(schema.Migrations); i++ {
+		if strings.TrimSpace(stripComments(schema.Migrations[i])) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, schema.Migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if err := syncViews(ctx, tx, schema.Views, v < len(schema.Migrations)); err != nil {
+		return err
+	}
+	if v < len(schema.Migrations) {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(schema.Migrations))); err != nil {
+			return fmt.Errorf("setting schema version %d: %w", len(schema.Migrations), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing migrations %d..%d: %w", v+1, len(schema.Migrations), err)
+	}
+	return nil
+}
+
+// syncViews re-creates every view from the schema's views section when force is set or when
+// the file's views are not exactly those (by name and text).
+func syncViews(ctx context.Context, tx *sql.Tx, views string, force bool) error {
+	have, err := currentViews(ctx, tx)
 	if err != nil {
 		return err
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("version %d, this tracker knows %d: %w", v, len(migrations), ErrNewerSchema)
+	want := viewStatements(views)
+	if !force && equalViews(have, want) {
+		return nil
 	}
-	for i := v; i < len(migrations); i++ {
-		tx, err := db.sql.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
+	for name := range have {
+		if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS "`+name+`"`); err != nil {
+			return fmt.Errorf("dropping view %s: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
+	}
+	if _, err := tx.ExecContext(ctx, views); err != nil {
+		return fmt.Errorf("creating views: %w", err)
 	}
 	return nil
+}
+
+func currentViews(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+	if err != nil {
+		return nil, fmt.Errorf("listing views: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]string{}
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			return nil, fmt.Errorf("listing views: %w", err)
+		}
+		have[name] = text
+	}
+	return have, rows.Err()
+}
+
+// viewStatements maps each view's name to its CREATE VIEW text as SQLite stores it in
+// sqlite_master (from "CREATE VIEW" to the statement's end, without the semicolon).
+func viewStatements(views string) map[string]string {
+	want := map[string]string{}
+	for _, stmt := range strings.Split(stripComments(views), ";") {
+		stmt = strings.TrimSpace(stmt)
+		fields := strings.Fields(stmt)
+		if len(fields) >= 3 && strings.EqualFold(fields[0], "CREATE") && strings.EqualFold(fields[1], "VIEW") {
+			want[fields[2]] = stmt
+		}
+	}
+	return want
+}
+
+func equalViews(have, want map[string]string) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for name, text := range want {
+		if strings.TrimSpace(stripComments(have[name])) != text {
+			return false
+		}
+	}
+	return true
+}
+
+// stripComments removes "--" comments (schema.sql has no "--" inside string literals).
+func stripComments(sqlText string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(sqlText, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

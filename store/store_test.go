@@ -162,3 +162,59 @@ func TestWriterCommitsWhileRunning(t *testing.T) {
 		t.Errorf("itl_ms %v", tb.Rows[0][0])
 	}
 }
+
+// Views are derived: a changed definition replaces the file's view on the next write open,
+// with no migration block, and the data stays.
+func TestViewsRecreatedWhenDefinitionChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.db")
+	schema := storetest.Schema(t)
+	db, err := store.Open(ctx, path, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	changed := strings.Replace(schema, "CREATE VIEW v_runs AS\nSELECT ru.id AS run_id,", "CREATE VIEW v_runs AS\nSELECT 42 AS answer, ru.id AS run_id,", 1)
+	if changed == schema {
+		t.Fatal("test could not change v_runs")
+	}
+	db, err = store.Open(ctx, path, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var cols []string
+	rows, err := db.Query(ctx, "SELECT * FROM v_runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols = rows.Columns
+	if len(cols) == 0 || cols[0] != "answer" {
+		t.Errorf("v_runs columns %v, want the changed definition first column \"answer\"", cols)
+	}
+}
+
+// Two processes (here: two independent connections) opening one new file at once both
+// succeed, and the file is migrated once.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	schema := storetest.Schema(t)
+	for round := 0; round < 5; round++ {
+		path := filepath.Join(t.TempDir(), "c.db")
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			go func() {
+				db, err := store.Open(ctx, path, schema)
+				if err == nil {
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 4; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: concurrent open: %v", round, err)
+			}
+		}
+	}
+}
