@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/internal/testenv"
 	"github.com/trackerbench/tracker/sim"
 )
 
@@ -65,7 +66,7 @@ func tracker(t *testing.T, args ...string) result {
 
 func needSquad(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(squadDir, "squad_v1.1_validation.jsonl")); err != nil {
-		t.Skipf("the real SQuAD set is not at %s: %v", squadDir, err)
+		testenv.Missing(t, "the real SQuAD set is not at %s: %v", squadDir, err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 const fakeSHA = "4b2c6c8a1f0e3d5b7a9c8e6f4d2b0a1c3e5f7a9b"
@@ -519,7 +520,7 @@ func TestFakeFeaturesMatchDocumentedShapes(t *testing.T) {
 	} {
 		b, err := os.ReadFile(filepath.Join(realSquadDir, "api_shapes", shared))
 		if err != nil {
-			t.Skipf("api_shapes not available: %v", err)
+			testenv.Missing(t, "api_shapes not available: %v", err)
 		}
 		var doc struct {
 			Features any `json:"features"`

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 // The real SQuAD v1.1 dev set, shared by the project's tests and never copied into the repo.
@@ -20,7 +21,7 @@ func realSquad(t *testing.T, name string) *Source {
 	t.Helper()
 	path := filepath.Join(realSquadDir, name)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real SQuAD data not available (%v); these checks need %s", err, path)
+		testenv.Missing(t, "real SQuAD data not available (%v); these checks need %s", err, path)
 	}
 	src, err := LoadFile(path)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 // TestBrowserRendersCharts opens the report, with ECharts inlined, in headless Chromium and
@@ -21,7 +23,7 @@ import (
 func TestBrowserRendersCharts(t *testing.T) {
 	chromium, jsPath := os.Getenv("TRACKER_CHROMIUM"), os.Getenv("TRACKER_ECHARTS_JS")
 	if chromium == "" || jsPath == "" {
-		t.Skip("set TRACKER_CHROMIUM (e.g. /usr/bin/chromium) and TRACKER_ECHARTS_JS (echarts@5 dist/echarts.min.js) to run the browser test")
+		testenv.Missing(t, "set TRACKER_CHROMIUM (e.g. /usr/bin/chromium) and TRACKER_ECHARTS_JS (echarts@5 dist/echarts.min.js) to run the browser test")
 	}
 	js, err := os.ReadFile(jsPath)
 	if err != nil {

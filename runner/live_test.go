@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,13 @@ func TestLiveView(t *testing.T) {
 			t.Errorf("live view lacks %q: %q", want, out)
 		}
 	}
-	if !regexp.MustCompile(`live-a concurrency 2 #1: [1-9][0-9]* done, 0 err, [0-9.]+ req/s, p50 TTFT [3-9][0-9]ms`).MatchString(out) {
-		t.Errorf("live view never showed requests done with a p50 TTFT of at least 30 ms: %q", out)
+	// The server's own TTFT is 30 ms: the live p50 can be no lower (a tight lower bound); how much
+	// higher depends on the machine's load, so no upper bound is asserted.
+	m := regexp.MustCompile(`live-a concurrency 2 #1: [1-9][0-9]* done, 0 err, [0-9.]+ req/s, p50 TTFT ([0-9]+)ms`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("live view never showed requests done with a p50 TTFT: %q", out)
+	}
+	if p50, _ := strconv.Atoi(m[1]); p50 < 30 {
+		t.Errorf("live p50 TTFT %d ms is below the server's own 30 ms: %q", p50, out)
 	}
 }

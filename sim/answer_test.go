@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 func TestSplitPrompt(t *testing.T) {
@@ -44,7 +45,7 @@ func TestExtractiveAnswer(t *testing.T) {
 func TestExtractiveAnswerOnRealSquad(t *testing.T) {
 	path := filepath.Join("..", "..", "shared", "squad", "squad_v1.1_validation.jsonl")
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real SQuAD not present at %s", path)
+		testenv.Missing(t, "real SQuAD not present at %s", path)
 	}
 	src, err := dataset.LoadFile(path)
 	if err != nil {

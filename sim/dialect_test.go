@@ -228,7 +228,9 @@ func TestSophiaSilentTruncation(t *testing.T) {
 		t.Errorf("status %v class %v chunks %v finish %q: want truncated no_finish_reason after 5 chunks",
 			row["status"], row["error_class"], row["chunks"], row["finish_reason"])
 	}
-	if el := num(row["elapsed_ms"]); el < 300 || el > 2500 {
+	// Ground truth: the relay's idle limit is 300 ms (a lower bound) and the stall lasts 3 s, so a
+	// stream that ended before the stall did was ended by the relay, however loaded the machine.
+	if el := num(row["elapsed_ms"]); el < 300 || el >= 3000 {
 		t.Errorf("elapsed %.0f ms: the relay should end the stream after its 300 ms idle time, before the 3 s stall ends", el)
 	}
 	if time.Since(start) > 8*time.Second {

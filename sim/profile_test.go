@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 func TestBuiltinProfiles(t *testing.T) {
@@ -75,7 +77,7 @@ func TestParseProfileErrors(t *testing.T) {
 func TestExampleProfile(t *testing.T) {
 	path := filepath.Join("..", "examples", "sim-profile.yaml")
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("examples/sim-profile.yaml not present")
+		testenv.Missing(t, "examples/sim-profile.yaml not present")
 	}
 	p, err := LoadProfile(path)
 	if err != nil {
