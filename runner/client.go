@@ -61,13 +61,14 @@ type RequestOptions struct {
 // Client sends one endpoint's requests. One client serves an endpoint for a whole run:
 // it holds the endpoint's key and its rate limiter.
 type Client struct {
-	ep    Endpoint
-	oa    *openai.Client
-	d     *doer
-	tok   *tokens.Counter
-	keys  *keySource
-	limit *limiter
-	fatal func(error) // stops the run (an auth failure); nil = record and go on
+	ep      Endpoint
+	oa      *openai.Client
+	d       *doer
+	tok     *tokens.Counter
+	keys    *keySource
+	limit   *limiter
+	fatal   func(error) // stops the run (an auth failure); nil = record and go on
+	secrets *secretBook // what every record is cleaned of (redact.go)
 }
 
 // NewClient builds an endpoint's client around a shared HTTP doer. key may be "" (no key,
@@ -77,8 +78,10 @@ func NewClient(ep Endpoint, key string, d *doer, tok *tokens.Counter) *Client {
 	cfg.BaseURL = ep.BaseURL
 	cfg.HTTPClient = d
 	cfg.EmptyMessagesLimit = 1 << 20 // keep-alive comments are not an error
-	return &Client{ep: ep, oa: openai.NewClientWithConfig(cfg), d: d, tok: tok,
+	c := &Client{ep: ep, oa: openai.NewClientWithConfig(cfg), d: d, tok: tok,
 		keys: newKeySource(ep, key), limit: newLimiter(ep.rateLimit())}
+	c.secrets = newSecretBook(c.keys, ep.Headers)
+	return c
 }
 
 var errStall = errors.New("stream stalled")
@@ -103,6 +106,7 @@ func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions
 	} else {
 		rec, x = c.streamOnce(ctx, p, o, key)
 	}
+	rec = c.clean(rec) // redact.go
 	var ra time.Duration
 	if x.header != nil {
 		ra = parseRetryAfter(x.header.Get("Retry-After"), time.Now())
@@ -142,7 +146,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
 	extra, maxTokens := generation(p, o)
-	x := &exchange{extra: extra, key: key, headers: c.ep.Headers}
+	x := &exchange{extra: extra, key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
 	if o.StallTimeout > 0 {
 		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
 		defer timer.Stop()
@@ -163,7 +167,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 	rec := store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}
 	m := measurement{}
 
-	stream, err := c.oa.CreateChatCompletionStream(withExchange(ctx, x), req)
+	stream, err := c.openStream(withExchange(ctx, x), req)
 	if !x.t0.IsZero() {
 		rec.StartedAt = wall.Add(x.t0.Sub(wall))
 	}
@@ -173,12 +177,16 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		return m.record(rec, x, p, c.tok), x
 	}
 	defer stream.Close()
+	limit := overrunLimit(maxTokens)
 	for {
-		raw, err := stream.RecvRaw()
+		raw, err := stream.next()
 		now := time.Now()
 		if errors.Is(err, io.EOF) {
 			m.end = now
-			m.done = x.sawDone()
+			m.done = stream.done
+			if f := stream.endFailure(stream.contentType); f != nil {
+				m.fail(*f)
+			}
 			break
 		}
 		if err != nil {
@@ -201,6 +209,11 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		m.add(now, ch.delta())
 		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
 			m.usageRaw = ch.Usage
+		}
+		if f := m.overrun(limit, maxTokens); f != nil {
+			m.end = now
+			m.fail(*f)
+			break
 		}
 	}
 	return m.record(rec, x, p, c.tok), x
@@ -228,11 +241,17 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return failure{store.StatusTimeout, ClassTimeout, "the request timeout passed"}
 	}
+	if f, ok := hostileFailure(err); ok {
+		return f
+	}
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	if x.status >= 400 {
 		msg := err.Error()
-		if errors.As(err, &apiErr) {
+		var se *httpStatusError
+		if errors.As(err, &se) {
+			msg = errorMessage(se.body)
+		} else if errors.As(err, &apiErr) {
 			msg = apiErr.Message
 		} else if errors.As(err, &reqErr) && reqErr.Body != nil {
 			msg = errorMessage(reqErr.Body)

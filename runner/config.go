@@ -41,6 +41,8 @@ type Endpoint struct {
 	MaxRPS   *float64          `yaml:"max_rps" json:"max_rps,omitempty"`
 	Hardware string            `yaml:"hardware" json:"hardware,omitempty"`
 	Headers  map[string]string `yaml:"headers" json:"-"` // values may be secrets: never stored
+	// FollowRedirects: same_origin (default) or cross_origin (redirect.go).
+	FollowRedirects RedirectPolicy `yaml:"follow_redirects" json:"follow_redirects,omitempty"`
 	// Prices in USD per million tokens, for the report's cost beside speed; 0 = unknown.
 	InputPricePerMTok  float64 `yaml:"input_price_per_mtok" json:"input_price_per_mtok,omitempty"`
 	OutputPricePerMTok float64 `yaml:"output_price_per_mtok" json:"output_price_per_mtok,omitempty"`
@@ -180,6 +182,9 @@ func (e *Endpoint) validate() error {
 		return fmt.Errorf("endpoint %s: missing field \"base_url\"", e.Name)
 	case e.Model == "":
 		return fmt.Errorf("endpoint %s: missing field \"model\"", e.Name)
+	}
+	if err := validRedirectPolicy(e.FollowRedirects); err != nil {
+		return fmt.Errorf("endpoint %s: %w", e.Name, err)
 	}
 	u, err := url.Parse(e.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

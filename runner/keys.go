@@ -83,8 +83,9 @@ type keySource struct {
 
 	mu      sync.Mutex
 	key     string
-	fetched bool // the key is known (given, or the command has run)
-	gen     int  // bumped when the key changes
+	old     []string // keys replaced by a re-run: still secrets (redact.go)
+	fetched bool     // the key is known (given, or the command has run)
+	gen     int      // bumped when the key changes
 	reruns  int
 }
 
@@ -104,6 +105,13 @@ func (k *keySource) current(ctx context.Context) (string, int, error) {
 		k.key, k.fetched = key, true
 	}
 	return k.key, k.gen, nil
+}
+
+// known is every key this source has held.
+func (k *keySource) known() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append(append([]string(nil), k.old...), k.key)
 }
 
 // refreshable reports whether a 401 can be answered by re-running the key command.
@@ -126,6 +134,7 @@ func (k *keySource) refresh(ctx context.Context, gen int, serverMsg string) erro
 	if err != nil {
 		return err
 	}
+	k.old = append(k.old, k.key)
 	k.key = key
 	k.gen++
 	return nil

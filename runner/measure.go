@@ -2,7 +2,6 @@ package runner
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/trackerbench/tracker/dataset"
@@ -16,13 +15,14 @@ type measurement struct {
 	first, firstContent, last time.Time
 	end                       time.Time
 	gaps                      []float64
-	chunks                    int // token-bearing chunks
-	chunksSeen                int // every parsed chunk
-	content, reasoning        strings.Builder
+	chunks                    int         // token-bearing chunks
+	chunksSeen                int         // every parsed chunk
+	content, reasoning        boundedText // prefixes kept, full lengths counted (bounds.go)
 	finish                    string
 	usageRaw                  json.RawMessage
 	done                      bool // the stream ended with [DONE]
 	failed                    *failure
+	notes                     map[string]any // the client's notes for server_json (usagecheck.go)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -101,6 +101,8 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 	if rec.Status == store.StatusOK && rec.OutputTokens != nil && *rec.OutputTokens > 1 && rec.E2EMS != nil {
 		rec.TPOTMS = ptr((*rec.E2EMS - *rec.TTFTMS) / float64(*rec.OutputTokens-1))
 	}
+	m.noteTextSizes(&m.content, &m.reasoning)
+	m.applyNotes(&rec)
 	return rec
 }
 
@@ -109,6 +111,7 @@ func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tok
 	u, ok := parseUsage(m.usageRaw)
 	if ok {
 		rec.UsageJSON = string(m.usageRaw)
+		m.rejectImpossibleUsage(u)
 	}
 	if ok && u.PromptTokens != nil {
 		rec.InputTokens, rec.InputTokensSource = ptr(int(*u.PromptTokens)), store.SourceUsage

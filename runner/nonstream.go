@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -14,8 +13,9 @@ import (
 	"github.com/trackerbench/tracker/store"
 )
 
-// maxResponseBytes bounds a non-streamed answer read into memory.
-const maxResponseBytes = 64 << 20
+// maxResponseBytes bounds a non-streamed answer read into memory: a longer one is an
+// overrun (the stored text is bounded by maxStoredText, error bodies by maxErrorBody).
+const maxResponseBytes = 16 << 20
 
 // completion is a non-streamed chat completion, read tolerantly (created may be a float,
 // choices may be missing), with its top level kept for the server's own fields.
@@ -44,7 +44,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	if maxTokens > 0 {
 		body["max_tokens"] = maxTokens
 	}
-	x := &exchange{key: key, headers: c.ep.Headers}
+	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
 	if o.StallTimeout > 0 {
 		// No bytes come until the answer is complete: the stall timeout covers the wait
 		// for the headers and gaps while the body is read.
@@ -81,11 +81,13 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	if err != nil {
 		return fail(c.classify(parent, ctx, x, err))
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	resp.Body.Close()
+	raw, err := readAnswer(resp)
 	end := time.Now()
 	if err != nil {
 		return fail(c.classify(parent, ctx, x, err))
+	}
+	if f := answerTooLong(resp, raw); f != nil {
+		return fail(*f)
 	}
 	if resp.StatusCode >= 400 {
 		msg := errorMessage(raw)
@@ -97,7 +99,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	var cm completion
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &cm); err != nil || json.Unmarshal(raw, &top) != nil {
-		return fail(failure{store.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON: %.120q", raw)})
+		return fail(failure{store.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON (%s): %.120q", contentType(resp), raw)})
 	}
 	ch := chunk{Object: cm.Object, Message: cm.Message, Type: cm.Type, Code: cm.Code, Error: cm.Error}
 	if msg := ch.inBandError(); msg != "" {
@@ -107,7 +109,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	rec.StartedAt = wall.Add(x.t0.Sub(wall))
 	rec.HTTPStatus = x.status
 	rec.ElapsedMS = ms(end.Sub(x.t0))
-	var content, reasoning strings.Builder
+	var content, reasoning boundedText // prefixes kept (bounds.go)
 	for _, c := range cm.Choices {
 		if c.Message != nil {
 			content.WriteString(deref(c.Message.Content))
@@ -132,6 +134,8 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	}
 	m.countTokens(&rec, p, c.tok)
 	applyServerTimings(&rec, serverTimings(m.usageRaw, top))
+	m.noteTextSizes(&content, &reasoning)
+	m.applyNotes(&rec)
 	switch {
 	case rec.ResponseText == "" && rec.ReasoningText == "":
 		rec.Status, rec.ErrorClass = store.StatusError, ClassEmpty

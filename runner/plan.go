@@ -204,7 +204,7 @@ func (p *Plan) validate() error {
 	if p.Request.Timeout < 0 || p.Request.StallTimeout < 0 {
 		return fmt.Errorf("%w: timeouts must not be negative", ErrPlan)
 	}
-	return nil
+	return p.checkFileLimit() // rlimit.go
 }
 
 // openLoop reports whether any level is rate-driven.

@@ -76,8 +76,13 @@ func Preflight(ctx context.Context, eps []Endpoint, keys map[string]string, o Pr
 	}
 	d := &doer{hc: newHTTPClient(len(eps))}
 	var errs []error
-	for _, e := range eps {
-		if err := preflightOne(ctx, NewClient(e, keys[e.Name], d, o.Tokens), o); err != nil {
+	clients := make([]*Client, len(eps))
+	for i, e := range eps {
+		clients[i] = NewClient(e, keys[e.Name], d, o.Tokens)
+	}
+	shareSecrets(clients) // a check's error message never shows a key (redact.go)
+	for _, c := range clients {
+		if err := preflightOne(ctx, c, o); err != nil {
 			errs = append(errs, err)
 		}
 	}

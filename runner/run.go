@@ -172,6 +172,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		ex.epIDs[i] = id
 		ex.clients[i] = NewClient(e, p.Keys[e.Name], d, ex.r.Tokens)
 	}
+	shareSecrets(ex.clients)
 	return nil
 }
 

@@ -30,7 +30,7 @@ func serverTimings(usageRaw json.RawMessage, top map[string]json.RawMessage) map
 	var u map[string]json.RawMessage
 	if len(usageRaw) > 0 && json.Unmarshal(usageRaw, &u) == nil {
 		for _, k := range usageTimingKeys {
-			if v, ok := u[k]; ok && string(v) != "null" {
+			if v, ok := u[k]; ok && plausibleNumber(v) {
 				out[k] = v
 			}
 		}

@@ -14,15 +14,16 @@ import (
 // exchange is what the HTTP layer saw of one request: it is where t0 is taken, just before
 // the request is written, and where the body is watched for [DONE] and for stalls.
 type exchange struct {
-	extra   map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
-	key     string         // the API key of this attempt ("" = none); never logged
-	headers map[string]string
-	onRead  func()    // called after every read of the response body
-	t0      time.Time // monotonic
-	status  int
-	header  http.Header
-	tail    []byte // the last bytes of the body, to see whether [DONE] arrived
-	mu      sync.Mutex
+	extra    map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
+	key      string         // the API key of this attempt ("" = none); never logged
+	headers  map[string]string
+	redirect RedirectPolicy // which redirects to follow (redirect.go)
+	onRead   func()         // called after every read of the response body
+	t0       time.Time      // monotonic
+	status   int
+	header   http.Header
+	tail     []byte // the last bytes of the body, to see whether [DONE] arrived
+	mu       sync.Mutex
 }
 
 type exchangeKey struct{}
@@ -132,5 +133,5 @@ func newHTTPClient(maxConns int) *http.Client {
 	tr.MaxIdleConnsPerHost = maxConns + 16
 	tr.MaxConnsPerHost = 0
 	tr.ResponseHeaderTimeout = 0
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 }

@@ -1,0 +1,67 @@
+package runner
+
+import (
+	"math"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/textsafe"
+)
+
+// secretBook is every secret a run's clients know: each endpoint's keys (the variable's,
+// the key command's output, and the earlier ones after a re-run) and header values. A
+// server may echo any of them (a 401 body quoting the key, an in-band error): every record
+// is cleaned with the whole book before it is stored, printed or reported.
+type secretBook struct {
+	sources []*keySource
+	headers []map[string]string
+}
+
+func newSecretBook(k *keySource, headers map[string]string) *secretBook {
+	return &secretBook{sources: []*keySource{k}, headers: []map[string]string{headers}}
+}
+
+// shareSecrets gives every client of a run one book holding all their secrets.
+func shareSecrets(clients []*Client) {
+	all := &secretBook{}
+	for _, c := range clients {
+		all.sources = append(all.sources, c.secrets.sources...)
+		all.headers = append(all.headers, c.secrets.headers...)
+	}
+	for _, c := range clients {
+		c.secrets = all
+	}
+}
+
+func (b *secretBook) redactor() *textsafe.Redactor {
+	var s []string
+	for _, k := range b.sources {
+		s = append(s, k.known()...)
+	}
+	for _, h := range b.headers {
+		for _, v := range h {
+			s = append(s, v)
+		}
+	}
+	return textsafe.NewRedactor(s...)
+}
+
+// clean makes a record safe to store and print: the run's secrets redacted from every text
+// a server wrote, control characters in the error message made visible, and any
+// non-finite or negative duration dropped (a server's timing of 1e308 s is not a number
+// the views may divide by).
+func (c *Client) clean(rec store.Request) store.Request {
+	r := c.secrets.redactor()
+	rec.ErrorMessage = textsafe.Terminal(r.Redact(rec.ErrorMessage))
+	rec.ResponseText = r.Redact(rec.ResponseText)
+	rec.ReasoningText = r.Redact(rec.ReasoningText)
+	rec.UsageJSON = r.Redact(rec.UsageJSON)
+	rec.ServerJSON = r.Redact(rec.ServerJSON)
+	for _, p := range []**float64{&rec.TTFTMS, &rec.TTFCMS, &rec.E2EMS, &rec.TPOTMS, &rec.ServerTTFTMS, &rec.ServerE2EMS} {
+		if *p != nil && !finiteNonNegative(**p) {
+			*p = nil
+		}
+	}
+	return rec
+}
+
+func finiteNonNegative(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }

@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// httpStatusError is an HTTP error answer: its status and the first maxErrorBody bytes of
+// its body (the rest is never read).
+type httpStatusError struct {
+	status int
+	body   []byte
+}
+
+func (e *httpStatusError) Error() string {
+	return fmt.Sprintf("HTTP %d: %s", e.status, errorMessage(e.body))
+}
+
+// sseStream is an open streaming answer.
+type sseStream struct {
+	*sseReader
+	body        io.ReadCloser
+	contentType string
+}
+
+func (s *sseStream) Close() error { return s.body.Close() }
+
+// openStream sends a streaming chat request through the client's doer (ctx carries the
+// exchange) and returns the answer's bounded SSE reader. An HTTP error status is an
+// *httpStatusError holding a bounded prefix of the body.
+func (c *Client) openStream(ctx context.Context, req openai.ChatCompletionRequest) (*sseStream, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ep.BaseURL+"/chat/completions", bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "text/event-stream")
+	hreq.Header.Set("Cache-Control", "no-cache")
+	resp, err := c.d.Do(hreq)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		body, _ := readPrefix(resp.Body, maxErrorBody)
+		resp.Body.Close()
+		return nil, &httpStatusError{status: resp.StatusCode, body: body}
+	}
+	return &sseStream{sseReader: newSSEReader(resp.Body), body: resp.Body,
+		contentType: resp.Header.Get("Content-Type")}, nil
+}
+
+// readPrefix reads at most n bytes of r: an error body's prefix is its message, and a
+// server that sends an endless body is not read further.
+func readPrefix(r io.Reader, n int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, n))
+}
