@@ -52,6 +52,9 @@ func (b *secretBook) redactor() *textsafe.Redactor {
 func (c *Client) clean(rec store.Request) store.Request {
 	r := c.secrets.redactor()
 	rec.ErrorMessage = textsafe.Terminal(r.Redact(rec.ErrorMessage))
+	if len(rec.ErrorMessage) > maxErrorMessage {
+		rec.ErrorMessage = rec.ErrorMessage[:utf8Cut(rec.ErrorMessage, maxErrorMessage)] + "…"
+	}
 	rec.ResponseText = r.Redact(rec.ResponseText)
 	rec.ReasoningText = r.Redact(rec.ReasoningText)
 	rec.UsageJSON = r.Redact(rec.UsageJSON)
@@ -65,3 +68,6 @@ func (c *Client) clean(rec store.Request) store.Request {
 }
 
 func finiteNonNegative(v float64) bool { return v >= 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+
+// maxErrorMessage bounds a stored error message (the server's words are a prefix).
+const maxErrorMessage = 1000

@@ -47,7 +47,9 @@ func NewRedactor(secrets ...string) *Redactor {
 func forms(s string) []string {
 	out := []string{s, url.QueryEscape(s), url.PathEscape(s)}
 	if b, err := json.Marshal(s); err == nil {
-		out = append(out, string(b[1:len(b)-1]))
+		j := string(b[1 : len(b)-1])
+		out = append(out, j, strings.ReplaceAll(j, "/", `\/`)) // some encoders escape '/'
+
 	}
 	return out
 }
@@ -60,6 +62,24 @@ func (r *Redactor) Redact(s string) string {
 	for _, f := range r.forms {
 		if strings.Contains(s, f) {
 			s = strings.ReplaceAll(s, f, Redacted)
+		}
+	}
+	return r.redactCutTail(s)
+}
+
+// redactCutTail redacts a secret cut off by an earlier truncation: a text that ends (before
+// an ellipsis) with the first half or more of a secret.
+func (r *Redactor) redactCutTail(s string) string {
+	body, ell := strings.CutSuffix(s, "…")
+	for _, f := range r.forms {
+		for k := len(f) - 1; k >= MinSecretLen/2 && k >= len(f)/2; k-- {
+			if strings.HasSuffix(body, f[:k]) {
+				s = body[:len(body)-k] + Redacted
+				if ell {
+					s += "…"
+				}
+				return s
+			}
 		}
 	}
 	return s
