@@ -144,3 +144,20 @@ func contentType(resp *http.Response) string {
 	}
 	return "got " + mt
 }
+
+// ErrNotOpenAI is returned by a preflight check answered with something that is not an
+// OpenAI-compatible answer (an HTML page, a redirect elsewhere): the endpoint is reachable,
+// but probably not at that base_url.
+var ErrNotOpenAI = errors.New("not an OpenAI-compatible endpoint")
+
+// hostileCheckError words a preflight failure of this file's classes accurately: the
+// endpoint answered (it is not unreachable), or the client itself failed.
+func hostileCheckError(where string, r store.Request) error {
+	switch r.ErrorClass {
+	case ClassNotSSE:
+		return fmt.Errorf("%w: %s answered, but not with an event stream (wrong base_url, or a login page?): %s", ErrNotOpenAI, where, r.ErrorMessage)
+	case ClassCrossOriginRedirect:
+		return fmt.Errorf("%w: %s: %s", ErrNotOpenAI, where, r.ErrorMessage)
+	}
+	return fmt.Errorf("%s: the check request failed on this machine (%s): %s", where, r.ErrorClass, r.ErrorMessage)
+}

@@ -374,3 +374,28 @@ func TestCancelEndlessStreamIsQuick(t *testing.T) {
 		t.Errorf("stored %d bytes of text", n)
 	}
 }
+
+// A preflight check whose error body quotes the key prints it redacted.
+func TestPreflightRedactsEchoedKey(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(401)
+		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s"}}`, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	err := Preflight(context.Background(), []Endpoint{ep("h", srv.URL)}, map[string]string{"h": hostileKey}, PreflightOptions{})
+	if err == nil || strings.Contains(err.Error(), hostileKey) || !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Errorf("err = %v, want the key redacted", err)
+	}
+}
+
+// follow_redirects takes only its two values.
+func TestFollowRedirectsValues(t *testing.T) {
+	for _, v := range []RedirectPolicy{"", RedirectSameOrigin, RedirectCrossOrigin} {
+		if err := validRedirectPolicy(v); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	if err := validRedirectPolicy("always"); err == nil || !strings.Contains(err.Error(), "cross_origin") {
+		t.Errorf("always: %v, want an error naming the values", err)
+	}
+}
