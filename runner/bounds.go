@@ -34,7 +34,6 @@ const (
 // Errors of a hostile or broken stream.
 var (
 	errLineTooLong = fmt.Errorf("an SSE line is longer than %d bytes", maxSSELine)
-	errOverrun     = errors.New("the server generated far more tokens than max_tokens")
 )
 
 // overrunLimit is how many token-bearing chunks a request may receive before it is stopped

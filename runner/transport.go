@@ -117,13 +117,6 @@ func (w *watchedBody) Read(p []byte) (int, error) {
 
 func (w *watchedBody) Close() error { return w.rc.Close() }
 
-// sawDone reports whether the body ended with the SSE terminator "data: [DONE]".
-func (x *exchange) sawDone() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return bytes.HasSuffix(bytes.TrimSpace(x.tail), []byte("[DONE]"))
-}
-
 // newHTTPClient is tuned for many concurrent streams: no response compression (it would
 // buffer chunks), enough idle connections per host for the highest level.
 func newHTTPClient(maxConns int) *http.Client {
