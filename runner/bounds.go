@@ -155,6 +155,8 @@ func hostileCheckError(where string, r store.Request) error {
 	switch r.ErrorClass {
 	case ClassNotSSE:
 		return fmt.Errorf("%w: %s answered, but not with an event stream (wrong base_url, or a login page?): %s", ErrNotOpenAI, where, r.ErrorMessage)
+	case ClassMalformed:
+		return fmt.Errorf("%w: %s answered, but not in the OpenAI format (wrong base_url?): %s", ErrNotOpenAI, where, r.ErrorMessage)
 	case ClassCrossOriginRedirect:
 		return fmt.Errorf("%w: %s: %s", ErrNotOpenAI, where, r.ErrorMessage)
 	}

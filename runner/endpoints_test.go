@@ -457,6 +457,7 @@ func TestPreflight(t *testing.T) {
 		{"in-band", serve(t, replay(t, "sophia_error.sse")).URL, PreflightOptions{}, ErrUnreachable, "Upstream request timed out"},
 		{"non-streaming ok", serve(t, replay(t, "sophia_nonstream.json")).URL, PreflightOptions{NoStream: true}, nil, ""},
 		{"HTML page", answer(200, "<!DOCTYPE html><html><body>Sign in</body></html>"), PreflightOptions{}, ErrNotOpenAI, "not an SSE stream: got text/html"},
+		{"HTML page, not streaming", answer(200, "<!DOCTYPE html><html><body>Sign in</body></html>"), PreflightOptions{NoStream: true}, ErrNotOpenAI, "not JSON (got text/html)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

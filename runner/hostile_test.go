@@ -165,9 +165,15 @@ func hostileCases() []hostileCase {
 			check: wantTokenizerCounts},
 		{name: "overflowing usage", wantStatus: store.StatusOK,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
-				okStream(w, 4, map[string]any{"prompt_tokens": 1e20, "completion_tokens": 1e20})
+				okStream(w, 4, map[string]any{"prompt_tokens": 1e20, "completion_tokens": 1e20,
+					"total_latency": 1e305, "completion_tokens_after_first_per_sec": -3e21})
 			},
-			check: wantTokenizerCounts},
+			check: func(t *testing.T, row map[string]any, o *otherOrigin) {
+				wantTokenizerCounts(t, row, o)
+				if row["server_e2e_ms"] != nil || strings.Contains(row["server_json"].(string), "-3e") {
+					t.Errorf("server_e2e_ms %v, server_json %v: want impossible timings left out", row["server_e2e_ms"], row["server_json"])
+				}
+			}},
 		{name: "keep-alive comments", wantStatus: store.StatusOK,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")
@@ -248,6 +254,7 @@ func TestHostileServers(t *testing.T) {
 				t.Errorf("status %v class %v (%.200v), want %s %s", row["status"], row["error_class"],
 					row["error_message"], tc.wantStatus, tc.wantClass)
 			}
+			t.Logf("heap growth %.1f MiB", float64(peak)/(1<<20))
 			if peak > heapMargin {
 				t.Errorf("the heap grew by %d MiB during the request, want < %d MiB", peak>>20, heapMargin>>20)
 			}

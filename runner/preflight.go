@@ -127,7 +127,8 @@ func preflightError(e Endpoint, r store.Request) error {
 		return nil // tokens came back (a 4-token answer may be cut short)
 	case r.ErrorClass == ClassAuth:
 		return fmt.Errorf("%s: %s", where, msg)
-	case r.ErrorClass == ClassNotSSE || r.ErrorClass == ClassCrossOriginRedirect || r.ErrorClass == ClassClientResource:
+	case r.ErrorClass == ClassNotSSE || r.ErrorClass == ClassMalformed || r.ErrorClass == ClassCrossOriginRedirect ||
+		r.ErrorClass == ClassClientResource:
 		return hostileCheckError(where, r) // bounds.go
 	case r.ErrorClass == ClassConnect:
 		return fmt.Errorf("%w: %s: cannot connect (wrong base_url?): %s", ErrUnreachable, where, msg)
