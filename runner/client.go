@@ -62,7 +62,6 @@ type RequestOptions struct {
 // it holds the endpoint's key and its rate limiter.
 type Client struct {
 	ep      Endpoint
-	oa      *openai.Client
 	d       *doer
 	tok     *tokens.Counter
 	keys    *keySource
@@ -74,11 +73,8 @@ type Client struct {
 // NewClient builds an endpoint's client around a shared HTTP doer. key may be "" (no key,
 // or the endpoint's api_key_command runs on first use).
 func NewClient(ep Endpoint, key string, d *doer, tok *tokens.Counter) *Client {
-	cfg := openai.DefaultConfig("") // the doer sets each attempt's key
-	cfg.BaseURL = ep.BaseURL
-	cfg.HTTPClient = d
-	cfg.EmptyMessagesLimit = 1 << 20 // keep-alive comments are not an error
-	c := &Client{ep: ep, oa: openai.NewClientWithConfig(cfg), d: d, tok: tok,
+	// Streams are read by the bounded SSE reader (sse.go); go-openai provides the request types.
+	c := &Client{ep: ep, d: d, tok: tok,
 		keys: newKeySource(ep, key), limit: newLimiter(ep.rateLimit())}
 	c.secrets = newSecretBook(c.keys, ep.Headers)
 	return c
