@@ -62,6 +62,9 @@ func (e Endpoint) Public() map[string]any {
 	if e.MaxRPS != nil {
 		m["max_rps"] = *e.MaxRPS
 	}
+	if e.FollowRedirects != "" {
+		m["follow_redirects"] = e.FollowRedirects
+	}
 	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
 		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok
 	}

@@ -395,8 +395,21 @@ func TestPreflightRedactsEchoedKey(t *testing.T) {
 	}
 }
 
-// follow_redirects takes only its two values.
+// follow_redirects takes only its two values, in endpoints.yaml as in code.
 func TestFollowRedirectsValues(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ value, wantErr string }{{"cross_origin", ""}, {"same_origin", ""}, {"always", "follow_redirects \"always\""}} {
+		path := filepath.Join(dir, c.value+".yaml")
+		yaml := "endpoints:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    model: m\n    follow_redirects: " + c.value + "\n"
+		os.WriteFile(path, []byte(yaml), 0o600)
+		cfg, err := LoadConfig(path)
+		switch {
+		case c.wantErr == "" && (err != nil || string(cfg.Endpoints[0].FollowRedirects) != c.value):
+			t.Errorf("%s: %v", c.value, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s: err = %v, want %q", c.value, err, c.wantErr)
+		}
+	}
 	for _, v := range []RedirectPolicy{"", RedirectSameOrigin, RedirectCrossOrigin} {
 		if err := validRedirectPolicy(v); err != nil {
 			t.Errorf("%q: %v", v, err)
