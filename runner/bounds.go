@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/trackerbench/tracker/store"
 )
@@ -29,6 +30,8 @@ const (
 	// maxPlausibleTokens bounds every count a usage object may report (larger than any
 	// context window); beyond it, or negative, or not an integer, the count is rejected.
 	maxPlausibleTokens = 1 << 24
+	// maxResponseHeaders bounds an answer's headers (Go's default is 10 MiB).
+	maxResponseHeaders = 256 << 10
 )
 
 // Errors of a hostile or broken stream.
@@ -108,6 +111,8 @@ func hostileFailure(err error) (failure, bool) {
 	switch {
 	case errors.Is(err, errLineTooLong):
 		return failure{store.StatusError, ClassLineTooLong, err.Error()}, true
+	case strings.Contains(err.Error(), "server response headers exceeded"): // net/http's unexported error
+		return failure{store.StatusError, ClassProtocol, truncate(err.Error(), 500)}, true
 	case errors.Is(err, errCrossOriginRedirect):
 		return failure{store.StatusError, ClassCrossOriginRedirect, truncate(err.Error(), 500)}, true
 	case isClientResourceError(err):

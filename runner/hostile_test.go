@@ -125,6 +125,18 @@ func hostileCases() []hostileCase {
 					t.Errorf("error_message of %d bytes %.40q: want a short prefix of the body", len(m), m)
 				}
 			}},
+		{name: "endless headers", wantStatus: store.StatusError, wantClass: ClassProtocol,
+			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
+				for i := range 64 {
+					w.Header().Set(fmt.Sprintf("X-Junk-%d", i), strings.Repeat("j", 16<<10))
+				}
+				okStream(w, 2, nil)
+			},
+			check: func(t *testing.T, row map[string]any, _ *otherOrigin) {
+				if !strings.Contains(row["error_message"].(string), "headers exceeded") {
+					t.Errorf("error_message %q", row["error_message"])
+				}
+			}},
 		{name: "key echoed in a 401", wantStatus: store.StatusError, wantClass: "http_401",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(401)

@@ -126,5 +126,6 @@ func newHTTPClient(maxConns int) *http.Client {
 	tr.MaxIdleConnsPerHost = maxConns + 16
 	tr.MaxConnsPerHost = 0
 	tr.ResponseHeaderTimeout = 0
+	tr.MaxResponseHeaderBytes = maxResponseHeaders // bounds.go
 	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 }
