@@ -200,6 +200,14 @@ func hostileCases() []hostileCase {
 					t.Errorf("chunks %v, want 3", row["chunks"])
 				}
 			}},
+		{name: "endless keep-alive comments", wantStatus: store.StatusTimeout, wantClass: ClassTimeout,
+			// Legal: only the request timeout ends it (go-openai's reader kept every comment line
+			// in memory and failed after 2^20 of them).
+			setup: func(e *Endpoint, p *Plan, _ *httptest.Server) { p.Request.Timeout = 1500 * time.Millisecond },
+			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				endless(w, r, bytes.Repeat([]byte(": keepalive\n"), 4096), flush)
+			}},
 		{name: "HTML page", wantStatus: store.StatusError, wantClass: ClassNotSSE,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
