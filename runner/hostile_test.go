@@ -105,7 +105,7 @@ func hostileCases() []hostileCase {
 				}
 				var sj struct{ Tracker map[string]any }
 				json.Unmarshal([]byte(row["server_json"].(string)), &sj)
-				if fl(sj.Tracker["response_bytes"]) <= maxStoredText {
+				if fl(sj.Tracker["response_bytes"]) <= maxStoredText || sj.Tracker["output_tokens_of_prefix"] != true {
 					t.Errorf("server_json %v: want the full response_bytes", row["server_json"])
 				}
 			}},

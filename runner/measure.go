@@ -101,7 +101,7 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 	if rec.Status == store.StatusOK && rec.OutputTokens != nil && *rec.OutputTokens > 1 && rec.E2EMS != nil {
 		rec.TPOTMS = ptr((*rec.E2EMS - *rec.TTFTMS) / float64(*rec.OutputTokens-1))
 	}
-	m.noteTextSizes(&m.content, &m.reasoning)
+	m.noteTextSizes(&rec, &m.content, &m.reasoning)
 	m.applyNotes(&rec)
 	return rec
 }

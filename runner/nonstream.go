@@ -134,7 +134,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	}
 	m.countTokens(&rec, p, c.tok)
 	applyServerTimings(&rec, serverTimings(m.usageRaw, top))
-	m.noteTextSizes(&content, &reasoning)
+	m.noteTextSizes(&rec, &content, &reasoning)
 	m.applyNotes(&rec)
 	switch {
 	case rec.ResponseText == "" && rec.ReasoningText == "":

@@ -50,12 +50,16 @@ func (m *measurement) note(name, text string) {
 	m.notes[name] = text
 }
 
-// noteTextSizes records the full sizes of the answer when the stored text is a prefix.
-func (m *measurement) noteTextSizes(content, reasoning *boundedText) {
+// noteTextSizes records the full sizes of the answer when the stored text is a prefix, and
+// that a tokenizer count is the prefix's (a lower bound) when the server sent no usage.
+func (m *measurement) noteTextSizes(rec *store.Request, content, reasoning *boundedText) {
 	if content.truncated() || reasoning.truncated() {
 		m.notes = notesWith(m.notes, "text_truncated_to_bytes", maxStoredText)
 		m.notes["response_bytes"] = content.Len()
 		m.notes["reasoning_bytes"] = reasoning.Len()
+		if rec.OutputTokensSource == store.SourceTokenizer {
+			m.notes["output_tokens_of_prefix"] = true
+		}
 	}
 }
 
