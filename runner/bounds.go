@@ -36,7 +36,8 @@ const (
 
 // Errors of a hostile or broken stream.
 var (
-	errLineTooLong = fmt.Errorf("an SSE line is longer than %d bytes", maxSSELine)
+	errLineTooLong   = fmt.Errorf("an SSE line is longer than %d bytes", maxSSELine)
+	errAnswerTooLong = fmt.Errorf("the answer is longer than %d bytes: not read further", maxResponseBytes)
 )
 
 // overrunLimit is how many token-bearing chunks a request may receive before it is stopped
@@ -111,6 +112,8 @@ func hostileFailure(err error) (failure, bool) {
 	switch {
 	case errors.Is(err, errLineTooLong):
 		return failure{store.StatusError, ClassLineTooLong, err.Error()}, true
+	case errors.Is(err, errAnswerTooLong):
+		return failure{store.StatusError, ClassOverrun, err.Error()}, true
 	case strings.Contains(err.Error(), "server response headers exceeded"): // net/http's unexported error
 		return failure{store.StatusError, ClassProtocol, truncate(err.Error(), 500)}, true
 	case errors.Is(err, errCrossOriginRedirect):
@@ -122,22 +125,18 @@ func hostileFailure(err error) (failure, bool) {
 	return failure{}, false
 }
 
-// readAnswer reads a non-streamed answer's body, at most maxErrorBody of an error and one
-// byte more than maxResponseBytes of an answer (so that answerTooLong can tell).
+// readAnswer reads a non-streamed answer's body: at most maxErrorBody of an error (its
+// prefix is the message); an answer longer than maxResponseBytes is errAnswerTooLong.
 func readAnswer(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		return readPrefix(resp.Body, maxErrorBody)
 	}
-	return readPrefix(resp.Body, maxResponseBytes+1)
-}
-
-// answerTooLong is the overrun failure of a non-streamed answer longer than maxResponseBytes.
-func answerTooLong(resp *http.Response, raw []byte) *failure {
-	if resp.StatusCode >= 400 || len(raw) <= maxResponseBytes {
-		return nil
+	raw, err := readPrefix(resp.Body, maxResponseBytes+1)
+	if err == nil && len(raw) > maxResponseBytes {
+		return nil, errAnswerTooLong
 	}
-	return &failure{store.StatusError, ClassOverrun, fmt.Sprintf("the answer is longer than %d bytes: not read further", maxResponseBytes)}
+	return raw, err
 }
 
 // contentType is a response's media type, for messages.

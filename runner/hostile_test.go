@@ -90,7 +90,10 @@ func endless(w http.ResponseWriter, r *http.Request, piece []byte, flush func())
 	}
 }
 
-func hostileCases() []hostileCase {
+func hostileCases() []hostileCase { return append(endlessCases(), secretAndProtocolCases()...) }
+
+// endlessCases are the hostile servers that send without end.
+func endlessCases() []hostileCase {
 	bigChunk := []byte(`data: {"choices":[{"delta":{"content":"` + strings.Repeat("ab ", 2730) + `"}}]}` + "\n\n")
 	return []hostileCase{
 		{name: "endless chunks", wantStatus: store.StatusError, wantClass: ClassOverrun,
@@ -137,6 +140,13 @@ func hostileCases() []hostileCase {
 					t.Errorf("error_message %q", row["error_message"])
 				}
 			}},
+	}
+}
+
+// secretAndProtocolCases are the hostile servers that echo secrets, redirect, lie in their
+// usage or are not event streams.
+func secretAndProtocolCases() []hostileCase {
+	return []hostileCase{
 		{name: "key echoed in a 401", wantStatus: store.StatusError, wantClass: "http_401",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(401)
@@ -437,5 +447,25 @@ func TestFollowRedirectsValues(t *testing.T) {
 	}
 	if err := validRedirectPolicy("always"); err == nil || !strings.Contains(err.Error(), "cross_origin") {
 		t.Errorf("always: %v, want an error naming the values", err)
+	}
+}
+
+// A non-streamed answer without end is stopped as an overrun with bounded memory.
+func TestNonStreamEndlessAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"choices":[{"message":{"content":"`)
+		endless(w, r, bytes.Repeat([]byte("a"), 64<<10), w.(http.Flusher).Flush)
+	}))
+	defer srv.Close()
+	c := NewClient(ep("h", srv.URL), "", &doer{hc: newHTTPClient(1)}, counter(t))
+	stop := watchHeap()
+	rec := c.Do(context.Background(), fuzzPrompt, RequestOptions{MaxTokens: 16, NoStream: true, Timeout: 20 * time.Second})
+	peak := stop()
+	if rec.Status != store.StatusError || rec.ErrorClass != ClassOverrun {
+		t.Errorf("status %s class %s (%s), want error overrun", rec.Status, rec.ErrorClass, rec.ErrorMessage)
+	}
+	if peak > heapMargin {
+		t.Errorf("the heap grew by %d MiB", peak>>20)
 	}
 }

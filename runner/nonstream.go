@@ -86,9 +86,6 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	if err != nil {
 		return fail(c.classify(parent, ctx, x, err))
 	}
-	if f := answerTooLong(resp, raw); f != nil {
-		return fail(*f)
-	}
 	if resp.StatusCode >= 400 {
 		msg := errorMessage(raw)
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
