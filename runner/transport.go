@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 )
 
 // exchange is what the HTTP layer saw of one request: it is where t0 is taken, just before
-// the request is written, and where the body is watched for [DONE] and for stalls.
+// the request is written, and where the body is watched for stalls (the SSE reader sees [DONE]).
 type exchange struct {
 	extra    map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
 	key      string         // the API key of this attempt ("" = none); never logged
@@ -22,8 +21,6 @@ type exchange struct {
 	t0       time.Time      // monotonic
 	status   int
 	header   http.Header
-	tail     []byte // the last bytes of the body, to see whether [DONE] arrived
-	mu       sync.Mutex
 }
 
 type exchangeKey struct{}
@@ -92,8 +89,6 @@ func patchBody(req *http.Request, extra map[string]any) error {
 	return nil
 }
 
-const tailSize = 64
-
 type watchedBody struct {
 	rc io.ReadCloser
 	x  *exchange
@@ -102,12 +97,6 @@ type watchedBody struct {
 func (w *watchedBody) Read(p []byte) (int, error) {
 	n, err := w.rc.Read(p)
 	if n > 0 {
-		w.x.mu.Lock()
-		w.x.tail = append(w.x.tail, p[:n]...)
-		if len(w.x.tail) > tailSize {
-			w.x.tail = append(w.x.tail[:0], w.x.tail[len(w.x.tail)-tailSize:]...)
-		}
-		w.x.mu.Unlock()
 		if w.x.onRead != nil {
 			w.x.onRead()
 		}
