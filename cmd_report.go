@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,7 +29,7 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 			&cli.StringFlag{Name: "endpoints", Usage: "comma-separated endpoint names (default: all)"},
 			&cli.StringFlag{Name: "baseline", Usage: "endpoint the others are compared with (default: the config's baseline, else the first alphabetically)"},
 			&cli.StringFlag{Name: "out", Value: "report", Usage: "directory to write index.html, report.md and report.json into"},
-			&cli.StringFlag{Name: "assets", Usage: "path to a local ECharts 5 echarts.min.js to inline, so index.html works offline", Sources: cli.EnvVars("TRACKER_ECHARTS_JS")},
+			&cli.StringFlag{Name: "assets", Usage: "path to a local ECharts 5 echarts.min.js to inline, so index.html works offline (default: the copy a `make build` binary embeds, else a cached copy, else the CDN with an integrity hash)", Sources: cli.EnvVars("TRACKER_ECHARTS_JS")},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "bootstrap seed"},
 			&cli.IntFlag{Name: "resamples", Value: 1000, Usage: "bootstrap replicates"},
 		},
@@ -55,13 +54,11 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 				o.Since = t
 			}
 			var fo report.FileOptions
-			if p := cmd.String("assets"); p != "" {
-				js, err := os.ReadFile(p)
-				if err != nil {
-					return usagef("report: --assets: %v", err)
-				}
-				fo.EChartsJS = string(js)
+			js, source, err := report.ResolveECharts(cmd.String("assets"), report.EChartsCachePath())
+			if err != nil {
+				return usagef("report: %v", err)
 			}
+			fo.EChartsJS, fo.EChartsSource = js, source
 			db, err := store.OpenReadOnly(ctx, cmd.String("db"), schemaSQL)
 			if err != nil {
 				return err
@@ -78,8 +75,8 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 			if err := res.WriteFiles(out, fo); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			fmt.Fprintf(cmd.Root().Writer, "report: %d run(s), %d requests, baseline %s -> %s, %s, %s\n", len(res.Runs), res.Requests,
-				res.Baseline, filepath.Join(out, "index.html"), filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
+			fmt.Fprintf(cmd.Root().Writer, "report: %d run(s), %d requests, baseline %s -> %s (ECharts: %s), %s, %s\n", len(res.Runs), res.Requests,
+				res.Baseline, filepath.Join(out, "index.html"), source, filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
 			return nil
 		},
 	}

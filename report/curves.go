@@ -18,6 +18,10 @@ type CurvePoint struct {
 	P50E2EMS   Num     `json:"p50_e2e_ms"`
 	P50TTFTMS  Num     `json:"p50_ttft_ms"`
 	P50TPOTMS  Num     `json:"p50_tpot_ms"`
+	P99E2EMS   Num     `json:"p99_e2e_ms"`
+	OK         int     `json:"n"` // successful requests
+	// CostPerMTokOut is USD per million output tokens at this level's throughput (cost.go).
+	CostPerMTokOut Num `json:"cost_per_mtok_out"`
 }
 
 // Saturation is where an endpoint's throughput stops rising: the first level after which
@@ -51,6 +55,8 @@ type Curve struct {
 	Winner     string       `json:"single_stream_winner"`
 	WinnerAt   float64      `json:"winner_at"`
 	Crossover  *Crossover   `json:"crossover"`
+	// CostCrossover is where another endpoint becomes cheaper per output token (cost.go).
+	CostCrossover *CostCrossover `json:"cost_crossover,omitempty"`
 }
 
 func (c *Curve) point(endpoint string, x float64) *CurvePoint {
@@ -104,7 +110,8 @@ func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
 					c.Endpoints = append(c.Endpoints, e.Endpoint)
 				}
 				c.Points = append(c.Points, CurvePoint{Endpoint: e.Endpoint, X: x, Group: g.ID, OutputTokS: e.OutputTokS,
-					ReqS: e.ReqS, P50E2EMS: e.P50E2EMS, P50TTFTMS: e.P50TTFTMS, P50TPOTMS: e.P50TPOTMS})
+					ReqS: e.ReqS, P50E2EMS: e.P50E2EMS, P50TTFTMS: e.P50TTFTMS, P50TPOTMS: e.P50TPOTMS, P99E2EMS: e.P99E2EMS,
+					OK: e.OK, CostPerMTokOut: e.CostPerMTokOut})
 			}
 		}
 		if len(c.Xs) < 2 {
@@ -125,6 +132,7 @@ func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
 			c.Saturation = append(c.Saturation, saturation(&c, e, o.Saturation))
 		}
 		c.Winner, c.WinnerAt, c.Crossover = crossover(&c)
+		c.CostCrossover = costCrossover(&c)
 		curves = append(curves, c)
 	}
 	return curves

@@ -22,8 +22,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // FileOptions tune WriteFiles.
 type FileOptions struct {
 	// EChartsJS is the text of a local echarts.min.js (ECharts 5) to inline so the page works
-	// offline; empty loads ECharts from go-echarts' asset host.
-	EChartsJS string
+	// offline; empty loads EChartsCDN with its integrity hash (ResolveECharts picks one).
+	EChartsJS     string
+	EChartsSource EChartsSource // where EChartsJS came from, for the page's footer
 }
 
 // WriteFiles writes index.html, report.md and report.json into dir, creating it.

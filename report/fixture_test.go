@@ -143,7 +143,7 @@ func ptr[T any](v T) *T { return &v }
 
 var (
 	metis  = profile{name: "metis", ttftBase: 200, ttftPerTok: 0.10, tpot: 20, slow: 0.05, config: `{"input_price_per_mtok": 0.5, "output_price_per_mtok": 1.5}`}
-	sophia = profile{name: "sophia", ttftBase: 80, ttftPerTok: 0.03, tpot: 8, slow: 1.2, config: `{}`}
+	sophia = profile{name: "sophia", ttftBase: 80, ttftPerTok: 0.03, tpot: 8, slow: 1.2, config: `{"price_per_hour": 12, "nodes": 2}`}
 )
 
 func day(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) }
@@ -154,8 +154,15 @@ func day(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) 
 // measured at another temperature (not comparable).
 func buildFixture(t testing.TB) *store.DB {
 	t.Helper()
-	ctx := context.Background()
 	db := storetest.Open(t)
+	fillFixture(t, db)
+	return db
+}
+
+// fillFixture writes buildFixture's runs into db.
+func fillFixture(t testing.TB, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
 	both := []profile{metis, sophia}
 	addRun(t, ctx, db, runSpec{label: "hw5", started: day(1), promptSet: "sha256:squad40", maxTokens: 128, prompts: 40,
 		levels: []int{1, 2, 4, 8}, perLevel: 40, endpoints: both, failures: map[string]int{"metis": 2}, quality: true, seed: 1})
@@ -171,5 +178,4 @@ func buildFixture(t testing.TB) *store.DB {
 		levels: []int{1}, perLevel: 10, endpoints: both, seed: 6})
 	addRun(t, ctx, db, runSpec{label: "other", started: day(7), promptSet: "sha256:squad40", maxTokens: 128, temperature: 0.7,
 		prompts: 40, levels: []int{1}, perLevel: 40, endpoints: []profile{sophia}, seed: 7})
-	return db
 }

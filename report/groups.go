@@ -143,35 +143,39 @@ type side struct {
 
 // EndpointSummary is one endpoint's figures pooled over all its levels in a group.
 type EndpointSummary struct {
-	Endpoint      string  `json:"endpoint"`
-	Model         string  `json:"model"`
-	Runs          int     `json:"runs"`
-	Levels        int     `json:"levels"`
-	N             int     `json:"n"`
-	OK            int     `json:"ok"`
-	SuccessRate   Num     `json:"success_rate"`
-	MeanE2EMS     Num     `json:"mean_e2e_ms"`
-	P50E2EMS      Num     `json:"p50_e2e_ms"`
-	P90E2EMS      Num     `json:"p90_e2e_ms"`
-	P99E2EMS      Num     `json:"p99_e2e_ms"`
-	MeanTTFTMS    Num     `json:"mean_ttft_ms"`
-	P50TTFTMS     Num     `json:"p50_ttft_ms"`
-	P90TTFTMS     Num     `json:"p90_ttft_ms"`
-	MeanTPOTMS    Num     `json:"mean_tpot_ms"`
-	P50TPOTMS     Num     `json:"p50_tpot_ms"`
-	MeanDecodeMS  Num     `json:"mean_decode_ms"` // mean of e2e − ttft
-	OutputTokS    Num     `json:"output_tok_s"`   // mean over levels of v_summary's output_tok_s
-	ReqS          Num     `json:"req_s"`          // mean over levels
-	MeanReqTokS   Num     `json:"mean_req_tok_s"`
-	EM            Num     `json:"em"`
-	F1            Num     `json:"f1"`
-	ServerGapMS   Num     `json:"client_minus_server_ttft_ms"` // mean, where the server reports TTFT
-	RelayShare    Num     `json:"relay_share"`                 // share of ok answers that arrived in relayed bursts
-	CostPer1kReqs Num     `json:"cost_per_1k_requests"`        // USD, when the endpoint config has prices
-	BoxE2EMS      [5]Num  `json:"box_e2e_ms"`                  // min, q1, median, q3, max
-	BoxTTFTMS     [5]Num  `json:"box_ttft_ms"`
-	InputTokenMin float64 `json:"-"`
-	InputTokenMax float64 `json:"-"`
+	Endpoint      string `json:"endpoint"`
+	Model         string `json:"model"`
+	Runs          int    `json:"runs"`
+	Levels        int    `json:"levels"`
+	N             int    `json:"n"`
+	OK            int    `json:"ok"`
+	SuccessRate   Num    `json:"success_rate"`
+	MeanE2EMS     Num    `json:"mean_e2e_ms"`
+	P50E2EMS      Num    `json:"p50_e2e_ms"`
+	P90E2EMS      Num    `json:"p90_e2e_ms"`
+	P99E2EMS      Num    `json:"p99_e2e_ms"`
+	MeanTTFTMS    Num    `json:"mean_ttft_ms"`
+	P50TTFTMS     Num    `json:"p50_ttft_ms"`
+	P90TTFTMS     Num    `json:"p90_ttft_ms"`
+	MeanTPOTMS    Num    `json:"mean_tpot_ms"`
+	P50TPOTMS     Num    `json:"p50_tpot_ms"`
+	MeanDecodeMS  Num    `json:"mean_decode_ms"` // mean of e2e − ttft
+	OutputTokS    Num    `json:"output_tok_s"`   // mean over levels of v_summary's output_tok_s
+	ReqS          Num    `json:"req_s"`          // mean over levels
+	MeanReqTokS   Num    `json:"mean_req_tok_s"`
+	EM            Num    `json:"em"`
+	F1            Num    `json:"f1"`
+	ServerGapMS   Num    `json:"client_minus_server_ttft_ms"` // mean, where the server reports TTFT
+	RelayShare    Num    `json:"relay_share"`                 // share of ok answers that arrived in relayed bursts
+	CostPer1kReqs Num    `json:"cost_per_1k_requests"`        // USD, when the endpoint config has prices
+	// USD per million output tokens at this group's measured output throughput (cost.go).
+	CostPerMTokOut Num     `json:"cost_per_mtok_out"`
+	CostPerCorrect Num     `json:"cost_per_correct_answer"` // USD per answer with EM = 1, where answers are scored
+	Correct        int     `json:"correct_answers"`         // answers with EM = 1
+	BoxE2EMS       [5]Num  `json:"box_e2e_ms"`              // min, q1, median, q3, max
+	BoxTTFTMS      [5]Num  `json:"box_ttft_ms"`
+	InputTokenMin  float64 `json:"-"`
+	InputTokenMax  float64 `json:"-"`
 }
 
 // Exclusion is a measurement the report could not compare, and why.
@@ -286,10 +290,10 @@ func (s *side) pooled(col int) []float64 {
 }
 
 // summarize computes a side's pooled figures.
-func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
+func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 	e := EndpointSummary{Endpoint: s.endpoint, Levels: len(s.levels), Runs: len(uniqueRuns(s.levels))}
 	var tput, reqs []float64
-	var emSum, f1Sum, gapSum, inSum, outSum float64
+	var emSum, f1Sum, gapSum, inSum, outSum, busyS float64
 	var emN, f1N, gapN, relayed int
 	for _, d := range s.levels {
 		relayed += d.relayed
@@ -303,6 +307,7 @@ func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
 		emSum, emN, f1Sum, f1N = emSum+d.emSum, emN+d.emN, f1Sum+d.f1Sum, f1N+d.f1N
 		gapSum, gapN = gapSum+d.serverGapSum, gapN+d.serverGapN
 		inSum, outSum = inSum+d.inTokSum, outSum+d.outTokOK
+		busyS += d.win / 1000
 	}
 	e.SuccessRate = ratioOrNaN(float64(e.OK), float64(e.N))
 	e2e := s.pooled(colE2E)
@@ -323,9 +328,13 @@ func (s *side) summarize(prices map[string][2]float64) EndpointSummary {
 	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))
 	e.ServerGapMS = ratioOrNaN(gapSum, float64(gapN))
 	e.RelayShare = ratioOrNaN(float64(relayed), float64(e.OK))
-	e.CostPer1kReqs = Num(math.NaN())
-	if p, ok := prices[s.endpoint]; ok && e.OK > 0 {
-		e.CostPer1kReqs = Num((inSum*p[0] + outSum*p[1]) / 1e6 / float64(e.OK) * 1000)
+	p, priced := prices[s.endpoint]
+	cost := sideCost(p, priced, inSum, outSum, busyS)
+	e.CostPer1kReqs = ratioOrNaN(1000*cost, float64(e.OK))
+	e.CostPerMTokOut = costPerMTokOut(p, priced, float64(e.OutputTokS), inSum, outSum)
+	e.CostPerCorrect = Num(math.NaN())
+	if emN > 0 && emSum > 0 {
+		e.CostPerCorrect, e.Correct = Num(cost/emSum), int(math.Round(emSum))
 	}
 	if in := s.pooled(colIn); len(in) > 0 {
 		e.InputTokenMin, e.InputTokenMax = slices.Min(in), slices.Max(in)

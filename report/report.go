@@ -158,7 +158,7 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	runEndpoints := map[int64][]string{}
 	var datas []*levelData
 	var usable []*levelData
-	prices := map[string][2]float64{}
+	prices := map[string]endpointPrice{}
 	loaded, err := readLevels(ctx, db, lvls, byID)
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 		if !slices.Contains(res.Endpoints, l.Endpoint) {
 			res.Endpoints = append(res.Endpoints, l.Endpoint)
 		}
-		if p, ok := endpointPrices(l.EndpointConfigJSON); ok {
+		if p, ok := endpointPriceOf(l.EndpointConfigJSON); ok {
 			prices[l.Endpoint] = p
 		}
 		switch {
@@ -313,18 +313,6 @@ func configBaseline(runs []store.Run) string {
 		}
 	}
 	return ""
-}
-
-// endpointPrices reads USD prices per million input and output tokens from an endpoint's
-// configuration (input_price_per_mtok, output_price_per_mtok), when both are there.
-func endpointPrices(cfgJSON string) ([2]float64, bool) {
-	var cfg map[string]any
-	if json.Unmarshal([]byte(cfgJSON), &cfg) != nil {
-		return [2]float64{}, false
-	}
-	in, ok1 := cfg["input_price_per_mtok"].(float64)
-	out, ok2 := cfg["output_price_per_mtok"].(float64)
-	return [2]float64{in, out}, ok1 && ok2
 }
 
 // readLevels streams every level's requests, a few levels at a time in parallel (each worker
