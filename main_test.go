@@ -358,14 +358,15 @@ func TestCostFromConfigPrices(t *testing.T) {
 	b, _ := streamServer(t, 3*time.Millisecond)
 	cfg := writeFile(t, "endpoints.yaml", "endpoints:\n"+
 		"  - name: cheap\n    base_url: "+a.URL+"/v1\n    model: m\n    input_price_per_mtok: 0.5\n    output_price_per_mtok: 1.5\n"+
-		"  - name: dear\n    base_url: "+b.URL+"/v1\n    model: m\n    input_price_per_mtok: 5\n    output_price_per_mtok: 15\n")
+		"  - name: dear\n    base_url: "+b.URL+"/v1\n    model: m\n    price_per_hour: 40\n    nodes: 2\n")
 	db := filepath.Join(t.TempDir(), "t.db")
 	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n")
 	if r := tracker(t, "--db", db, "run", "--config", cfg, "--dataset", data, "--requests", "4"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT name, json_extract(config_json, '$.output_price_per_mtok') FROM endpoints ORDER BY name")
-	if strings.TrimSpace(q.stdout) != "name,\"json_extract(config_json, '$.output_price_per_mtok')\"\ncheap,1.5\ndear,15" {
+	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT name, json_extract(config_json, '$.output_price_per_mtok') AS out, "+
+		"json_extract(config_json, '$.price_per_hour') AS hour, json_extract(config_json, '$.nodes') AS nodes FROM endpoints ORDER BY name")
+	if strings.TrimSpace(q.stdout) != "name,out,hour,nodes\ncheap,1.5,,\ndear,,40,2" {
 		t.Errorf("stored prices: %q", q.stdout)
 	}
 	out := filepath.Join(t.TempDir(), "rep")
@@ -376,9 +377,30 @@ func TestCostFromConfigPrices(t *testing.T) {
 	if strings.Contains(string(md), "Cost was not measured") || !strings.Contains(string(md), "$") {
 		t.Errorf("report without cost:\n%s", md)
 	}
+	var rep struct {
+		Groups []struct {
+			Endpoints []struct {
+				Endpoint       string   `json:"endpoint"`
+				CostPerMTokOut *float64 `json:"cost_per_mtok_out"`
+			} `json:"endpoints"`
+		} `json:"groups"`
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if err := json.Unmarshal(js, &rep); err != nil || len(rep.Groups) == 0 {
+		t.Fatalf("report.json: %v", err)
+	}
+	for _, e := range rep.Groups[0].Endpoints {
+		if e.CostPerMTokOut == nil || *e.CostPerMTokOut <= 0 {
+			t.Errorf("%s: no cost per million output tokens", e.Endpoint)
+		}
+	}
 	neg := writeFile(t, "neg.yaml", "endpoints:\n  - name: x\n    base_url: "+a.URL+"/v1\n    model: m\n    output_price_per_mtok: -1\n")
 	if r := tracker(t, "--db", db, "run", "--config", neg, "--dataset", data); r.code != 2 || !strings.Contains(r.stderr, "negative") {
 		t.Errorf("negative price: exit %d %s", r.code, r.stderr)
+	}
+	nodes := writeFile(t, "nodes.yaml", "endpoints:\n  - name: x\n    base_url: "+a.URL+"/v1\n    model: m\n    nodes: 4\n")
+	if r := tracker(t, "--db", db, "run", "--config", nodes, "--dataset", data); r.code != 2 || !strings.Contains(r.stderr, "price_per_hour") {
+		t.Errorf("nodes without a price: exit %d %s", r.code, r.stderr)
 	}
 }
 

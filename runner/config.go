@@ -46,6 +46,10 @@ type Endpoint struct {
 	// Prices in USD per million tokens, for the report's cost beside speed; 0 = unknown.
 	InputPricePerMTok  float64 `yaml:"input_price_per_mtok" json:"input_price_per_mtok,omitempty"`
 	OutputPricePerMTok float64 `yaml:"output_price_per_mtok" json:"output_price_per_mtok,omitempty"`
+	// Self-hosted endpoints price hours: USD per hour of one node (a GPU node, an RDU
+	// allocation) times the nodes the endpoint occupies (default 1); 0 = unknown.
+	PricePerHour float64 `yaml:"price_per_hour" json:"price_per_hour,omitempty"`
+	Nodes        int     `yaml:"nodes" json:"nodes,omitempty"`
 }
 
 // Public is the endpoint as it may be stored with a run: no key, no header values.
@@ -67,6 +71,9 @@ func (e Endpoint) Public() map[string]any {
 	}
 	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
 		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok
+	}
+	if e.PricePerHour > 0 {
+		m["price_per_hour"], m["nodes"] = e.PricePerHour, max(e.Nodes, 1)
 	}
 	return m
 }
@@ -166,8 +173,12 @@ func looksLikeURL(v string) bool {
 
 func (e *Endpoint) validate() error {
 	switch {
-	case e.InputPricePerMTok < 0 || e.OutputPricePerMTok < 0:
+	case e.InputPricePerMTok < 0 || e.OutputPricePerMTok < 0 || e.PricePerHour < 0:
 		return fmt.Errorf("endpoint %s: prices must not be negative", e.Name)
+	case e.Nodes < 0:
+		return fmt.Errorf("endpoint %s: nodes must not be negative", e.Name)
+	case e.Nodes > 0 && e.PricePerHour == 0:
+		return fmt.Errorf("endpoint %s: nodes is set without price_per_hour (nodes multiplies the hourly price)", e.Name)
 	case e.Name == "":
 		return errors.New("missing field \"name\"")
 	case strings.ContainsAny(e.Name, ", \t"):
