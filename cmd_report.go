@@ -30,6 +30,7 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 			&cli.StringFlag{Name: "baseline", Usage: "endpoint the others are compared with (default: the config's baseline, else the first alphabetically)"},
 			&cli.StringFlag{Name: "out", Value: "report", Usage: "directory to write index.html, report.md and report.json into"},
 			&cli.StringFlag{Name: "assets", Usage: "path to a local ECharts 5 echarts.min.js to inline, so index.html works offline (default: the copy a `make build` binary embeds, else a cached copy, else the CDN with an integrity hash)", Sources: cli.EnvVars("TRACKER_ECHARTS_JS")},
+			&cli.BoolFlag{Name: "png", Usage: "also write report.md's figures as PNG beside the SVG files"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "bootstrap seed"},
 			&cli.IntFlag{Name: "resamples", Value: 1000, Usage: "bootstrap replicates"},
 		},
@@ -58,7 +59,7 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 			if err != nil {
 				return usagef("report: %v", err)
 			}
-			fo.EChartsJS, fo.EChartsSource = js, source
+			fo.EChartsJS, fo.EChartsSource, fo.PNG = js, source, cmd.Bool("png")
 			db, err := store.OpenReadOnly(ctx, cmd.String("db"), schemaSQL)
 			if err != nil {
 				return err

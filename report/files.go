@@ -25,9 +25,11 @@ type FileOptions struct {
 	// offline; empty loads EChartsCDN with its integrity hash (ResolveECharts picks one).
 	EChartsJS     string
 	EChartsSource EChartsSource // where EChartsJS came from, for the page's footer
+	PNG           bool          // also write each SVG figure as PNG
 }
 
-// WriteFiles writes index.html, report.md and report.json into dir, creating it.
+// WriteFiles writes index.html, report.md, report.json and report.md's SVG figures into dir,
+// creating it.
 func (r *Result) WriteFiles(dir string, fo FileOptions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating report directory: %w", err)
@@ -49,5 +51,5 @@ func (r *Result) WriteFiles(dir string, fo FileOptions) error {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}
-	return nil
+	return r.writeFigures(dir, fo.PNG)
 }

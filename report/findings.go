@@ -322,7 +322,7 @@ func notMeasured(r *Result) []string {
 		out = append(out, "Answer quality (EM/F1) was not scored, so speed is not weighed against accuracy.")
 	}
 	if !cost {
-		out = append(out, "Cost was not measured: no endpoint configuration carries prices (input_price_per_mtok, output_price_per_mtok).")
+		out = append(out, "Cost was not measured: no endpoint configuration carries prices (input_price_per_mtok and output_price_per_mtok, or price_per_hour and nodes).")
 	}
 	if !server {
 		out = append(out, "No server reported its own TTFT, so the TTFT gap cannot be split into server time and network or queueing.")

@@ -124,3 +124,19 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%s %s", fmtInt(n), many)
 }
+
+// fmtUSD is a cost in dollars with four significant digits, or "–".
+func fmtUSD(x Num) string {
+	if !x.Valid() {
+		return "–"
+	}
+	return "$" + strconv.FormatFloat(float64(x), 'g', 4, 64)
+}
+
+// correctCost is the cost per correct answer, with how many answers were correct.
+func correctCost(e *EndpointSummary) string {
+	if !e.CostPerCorrect.Valid() {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%d correct)", fmtUSD(e.CostPerCorrect), e.Correct)
+}

@@ -64,6 +64,8 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		last.StartedAt.UTC().Format("2006-01-02 15:04"), strings.Join(r.Endpoints, ", "),
 		plural(r.Requests, "request", "requests"), fmtInt(r.OK), fmtPct(ratioOrNaN(float64(r.OK), float64(r.Requests))))
 	m.printf("**Baseline:** %s (%s). A speedup above 1× means the endpoint is better than the baseline: baseline ÷ endpoint for latencies, endpoint ÷ baseline for throughputs.\n\n", r.Baseline, r.BaselineSource)
+	figs := r.Figures()
+	r.writeFirstStudy(m)
 
 	// Summary.
 	m.printf("## Summary\n\n")
@@ -84,6 +86,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	if len(r.Findings) > 0 {
 		m.printf("\n")
 	}
+	m.figures(figuresIn(figs, sectionSummary))
 
 	// Groups.
 	m.printf("## Comparable workloads\n\n")
@@ -142,6 +145,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 			m.printf("### %s: %s\n\n", g.ID, mdCell(g.Workload))
 			m.table([]string{"endpoint", "metric", "statistic", r.Baseline, "endpoint", "speedup", "95% CI", "p", "verdict"}, rows)
 		}
+		m.figures(figuresIn(figs, sectionSpeedups))
 	}
 
 	// Where the gap is.
@@ -189,7 +193,12 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 				rows = append(rows, row)
 			}
 			m.table(header, rows)
+			if cc := c.CostCrossover; cc != nil {
+				m.printf("Cost crossover: %s is cheapest per output token at %s %s (%s per million), and %s is cheaper from %s %s (%s vs %s per million).\n\n",
+					cc.Cheapest, c.XName, fmtX(cc.CheapestAt), fmtUSD(cc.CheapestValue), cc.Endpoint, c.XName, fmtX(cc.At), fmtUSD(cc.CostPerMTok), fmtUSD(cc.CheapestValue))
+			}
 		}
+		m.figures(figuresIn(figs, sectionLoad))
 	}
 
 	// Input length.
@@ -209,18 +218,19 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	for _, g := range r.Groups {
 		for _, e := range g.Endpoints {
 			if e.EM.Valid() || e.F1.Valid() || e.CostPer1kReqs.Valid() {
-				cost := "–"
-				if e.CostPer1kReqs.Valid() {
-					cost = "$" + fmtNum(e.CostPer1kReqs, 4)
-				}
-				qrows = append(qrows, []string{g.ID, e.Endpoint, fmtNum(e.EM, 1), fmtNum(e.F1, 1), cost, fmtMS(e.P50E2EMS), fmtTokS(e.OutputTokS)})
+				qrows = append(qrows, []string{g.ID, g.Fingerprint.LoadText(), e.Endpoint, fmtNum(e.EM, 1), fmtNum(e.F1, 1), fmtUSD(e.CostPer1kReqs),
+					fmtUSD(e.CostPerMTokOut), correctCost(&e), fmtMS(e.P50E2EMS), fmtTokS(e.OutputTokS)})
 			}
 		}
 	}
 	if len(qrows) > 0 {
 		m.printf("## Quality and cost beside speed\n\n")
-		m.table([]string{"group", "endpoint", "EM", "F1", "cost per 1,000 requests", "p50 E2E", "output throughput"}, qrows)
+		m.printf("Cost from the endpoint's prices: tokens at input/output_price_per_mtok, and the hours its levels kept it busy at price_per_hour × nodes. " +
+			"Cost per million output tokens uses the measured output throughput of that load level; cost per correct answer divides by the answers with EM = 1.\n\n")
+		m.table([]string{"group", "load", "endpoint", "EM", "F1", "cost per 1,000 requests", "cost per million output tokens", "cost per correct answer", "p50 E2E", "output throughput"}, qrows)
 	}
+	m.figures(figuresIn(figs, sectionCost))
+	m.figures(figuresIn(figs, sectionTelemetry))
 
 	// History.
 	if len(r.History) > 0 {
@@ -268,20 +278,24 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.table([]string{"endpoint", "kind", "requests", "example message"}, rows)
 	}
 
-	m.printf("## What was not measured\n\n")
-	for _, s := range notMeasured(r) {
-		m.printf("- %s\n", s)
-	}
-	m.printf("\n## Method\n\n")
+	m.printf("## Method\n\n")
 	m.printf("Metric definitions are v_summary's (docs/metrics.md): latency statistics over successful requests, warm-ups and superseded retry attempts excluded; "+
 		"percentiles interpolate linearly between closest ranks (numpy's default); output throughput of a level = Σ output tokens of successful requests ÷ (last end − first start); "+
 		"tokens/s per request = mean over successful requests of output tokens ÷ E2E. A workload's throughput is the mean over its levels. "+
 		"Speedups: ratio of medians (and of means, as a first study would quote it); 95%% percentile bootstrap, %d replicates, seed %d, PCG; "+
 		"when a workload spans several runs, runs are resampled and then requests within each drawn run (a replicate draws at most about %s requests per side; larger runs are subsampled, which widens the interval). "+
 		"Throughput intervals resample levels, then requests' output tokens within a level. Significance: two-sided Mann–Whitney U (go-moremath), p < %g, and the interval excludes 1×. "+
-		"Saturation: the first level after which throughput rises by less than %.0f%%. Regression: %s.\n",
+		"Saturation: the first level after which throughput rises by less than %.0f%%. Regression: %s. "+
+		"First-study table: success rate with its Wilson interval; mean latency with its t interval over requests (taken as independent); output throughput with the bootstrap interval above.\n",
 		r.Method.Resamples, r.Method.Seed, fmtInt(r.Method.Budget), r.Method.Alpha, 100*r.Method.Saturation, r.Method.RegressionRule)
 	return m.err
+}
+
+// figures references SVG figures written beside report.md, each with its caption.
+func (m *mdWriter) figures(figs []Figure) {
+	for _, f := range figs {
+		m.printf("![%s](%s)\n\n*%s*\n\n", mdCell(f.Title), f.File, mdCell(f.Caption))
+	}
 }
 
 func runIDList(runs []RunRef) string {

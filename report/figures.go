@@ -1,0 +1,122 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+)
+
+// Where in report.md a figure is referenced.
+type figureSection int
+
+const (
+	sectionSummary figureSection = iota
+	sectionSpeedups
+	sectionLoad
+	sectionCost
+	sectionTelemetry
+)
+
+// Figure is one SVG chart written beside report.md and referenced from it.
+type Figure struct {
+	File    string // file name beside report.md, .svg
+	Title   string
+	Caption string
+	section figureSection
+	draw    func() (*plot.Plot, error)
+	width   vg.Length
+}
+
+// ErrFigure is returned when a figure cannot be drawn.
+var ErrFigure = errors.New("drawing a figure")
+
+// maxCurveFigures bounds the load-curve figures; report.json has every curve.
+const maxCurveFigures = 4
+
+// Figures are the report's SVG figures, in the order report.md shows them. Which figures
+// exist depends only on the result, so report.md can reference them before they are written.
+func (r *Result) Figures() []Figure {
+	pal := NewPalette(r.Endpoints)
+	var out []Figure
+	if f, ok := r.latencyFigure(pal); ok {
+		out = append(out, f)
+	}
+	if f, ok := r.speedupFigure(pal); ok {
+		out = append(out, f)
+	}
+	for i := range r.Curves[:min(len(r.Curves), maxCurveFigures)] {
+		out = append(out, r.curveFigures(&r.Curves[i], pal)...)
+	}
+	out = append(out, r.telemetryFigures(pal)...)
+	return out
+}
+
+// figuresIn are the figures report.md references in one section.
+func figuresIn(figs []Figure, s figureSection) []Figure {
+	var out []Figure
+	for _, f := range figs {
+		if f.section == s {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Render draws the figure in a format gonum/plot writes ("svg", "png").
+func (f Figure) Render(format string) ([]byte, error) {
+	p, err := f.draw()
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrFigure, f.File, err)
+	}
+	w := f.width
+	if w == 0 {
+		w = 7 * vg.Inch
+	}
+	wt, err := p.WriterTo(w, 4*vg.Inch, format)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrFigure, f.File, err)
+	}
+	var buf bytes.Buffer
+	if _, err := wt.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrFigure, f.File, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// writeFigures writes every figure as SVG into dir, and as PNG too when png is set.
+func (r *Result) writeFigures(dir string, png bool) error {
+	formats := []string{"svg"}
+	if png {
+		formats = append(formats, "png")
+	}
+	for _, f := range r.Figures() {
+		for _, format := range formats {
+			b, err := f.Render(format)
+			if err != nil {
+				return err
+			}
+			name := f.File
+			if format != "svg" {
+				name = name[:len(name)-len(".svg")] + "." + format
+			}
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// telemetryFigures is the hook for server telemetry over time (Prometheus /metrics scraped
+// during a run: issue 11). The result carries no telemetry yet, so there is nothing to draw;
+// when it does, each series becomes one figure here (section sectionTelemetry, one line per
+// endpoint in pal's colour, time on x), and report.md references it in its telemetry section.
+func (r *Result) telemetryFigures(Palette) []Figure {
+	return nil
+}

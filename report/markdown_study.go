@@ -1,0 +1,124 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// writeFirstStudy writes the top of report.md: the table a first study writes for the
+// headline workload (each figure with its 95% interval and n), the one-paragraph verdict, and
+// what this does not show.
+func (r *Result) writeFirstStudy(m *mdWriter) {
+	h := r.headline()
+	if h == nil {
+		return
+	}
+	m.printf("## First study: %s\n\n", h.ID)
+	m.printf("Workload %s (%s): %s. Each figure has its 95%% interval in brackets and n (successful requests, of requests sent) beside it.\n\n",
+		h.ID, h.Fingerprint.LoadText(), mdCell(h.Workload))
+	var rows [][]string
+	for _, e := range h.Endpoints {
+		rows = append(rows, r.studyRow(h, &e))
+	}
+	m.table([]string{"endpoint", "requests", "success rate", "mean latency (E2E)", "output tokens/s", "speedup vs " + r.Baseline + " (mean E2E)"}, rows)
+	m.printf("**Verdict.** %s\n\n", r.verdict(h))
+	m.printf("**What this does not show.**\n\n")
+	for _, s := range notMeasured(r) {
+		m.printf("- %s\n", s)
+	}
+	m.printf("\n")
+}
+
+// studyRow is one endpoint's row of the first-study table.
+func (r *Result) studyRow(g *Group, e *EndpointSummary) []string {
+	lo, hi := wilson(e.OK, e.N, r.Method.Alpha)
+	succ := fmt.Sprintf("%s [%s, %s] (%d of %d)", fmtPct(e.SuccessRate), fmtPct(Num(lo)), fmtPct(Num(hi)), e.OK, e.N)
+	s := g.sides[e.Endpoint]
+	e2e := s.pooled(colE2E)
+	mlo, mhi := meanInterval(e2e, r.Method.Alpha)
+	lat := fmt.Sprintf("%s [%s, %s] (n=%d)", fmtMS(e.MeanE2EMS), fmtMS(Num(mlo)), fmtMS(Num(mhi)), len(e2e))
+	tlo, thi := r.throughputInterval(g, s)
+	tput := fmt.Sprintf("%s [%s, %s] (n=%d)", fmtTokS(e.OutputTokS), fmtTokS(Num(tlo)), fmtTokS(Num(thi)), e.OK)
+	speed := "1× (baseline)"
+	if e.Endpoint != r.Baseline {
+		speed = "–"
+		if sp := r.speedup(g.ID, e.Endpoint, MetricE2E, "mean"); sp != nil {
+			speed = fmt.Sprintf("%s [%s] (n=%d/%d) %s", fmtRatio(sp.Ratio), fmtCI(sp.CI), sp.N, sp.NBaseline, sp.Verdict())
+		}
+	}
+	return []string{mdCell(e.Endpoint), fmt.Sprint(e.N), succ, lat, tput, speed}
+}
+
+// verdict is the one paragraph after the table: the claims on the headline workload.
+func (r *Result) verdict(g *Group) string {
+	var parts []string
+	for _, e := range g.Endpoints {
+		if e.Endpoint == r.Baseline {
+			continue
+		}
+		for _, metric := range []string{MetricE2E, MetricOutTokS} {
+			if sp := r.speedup(g.ID, e.Endpoint, metric, "mean"); sp != nil {
+				parts = append(parts, claim(sp, g))
+			}
+		}
+		if sp := r.speedup(g.ID, e.Endpoint, MetricE2E, "paired median"); sp != nil {
+			parts = append(parts, pairedClaim(sp, g))
+		}
+	}
+	if len(parts) == 0 {
+		return "No endpoint was compared with the baseline on this workload."
+	}
+	return strings.Join(parts, " ")
+}
+
+// wilson is the Wilson score interval of a proportion k/n.
+func wilson(k, n int, alpha float64) (float64, float64) {
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	z := distuv.UnitNormal.Quantile(1 - alpha/2)
+	p, nf := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return max(0, mid-half), min(1, mid+half)
+}
+
+// meanInterval is the t interval of the mean of xs (requests taken as independent).
+func meanInterval(xs []float64, alpha float64) (float64, float64) {
+	if len(xs) < 2 {
+		return math.NaN(), math.NaN()
+	}
+	m := mean(xs)
+	var ss float64
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	se := math.Sqrt(ss / float64(len(xs)-1) / float64(len(xs)))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(1 - alpha/2)
+	return m - t*se, m + t*se
+}
+
+// throughputInterval is the 95% bootstrap interval of a side's output throughput, resampled
+// as the throughput speedups are (levels, then output tokens within a level, window fixed).
+func (r *Result) throughputInterval(g *Group, s *side) (float64, float64) {
+	var cl []*cluster
+	for _, c := range s.levelCl {
+		if c.windowMS > 0 {
+			cl = append(cl, &cluster{cols: [][]float64{c.cols[colOut]}, windowMS: c.windowMS})
+		}
+	}
+	if len(cl) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	rng := newRNG(r.Method.Seed, streamID(g.ID, s.endpoint, "study-throughput"))
+	reps := make([]float64, 0, r.Method.Resamples)
+	for range r.Method.Resamples {
+		reps = append(reps, resampleThroughput(rng, cl, r.Method.Budget))
+	}
+	iv := percentileInterval(reps, r.Method.Alpha)
+	return iv.Lo, iv.Hi
+}
