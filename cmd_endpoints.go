@@ -121,6 +121,8 @@ endpoints:
   #   preset: vllm
   #   base_url: http://127.0.0.1:8000/v1
   #   hardware: 1x H100
+  #   price_per_hour: 4.0        # USD per node-hour: the report gives cost per million output tokens per load level
+  #   nodes: 1
 
   # llama.cpp (llama-server) and Ollama:
   # - name: llamacpp
@@ -134,6 +136,8 @@ endpoints:
   #   model: my-model
   #   api_key_env: OTHER_API_KEY   # or none: send no key, whatever a preset says
   #   max_rps: 5
+  #   input_price_per_mtok: 0.5    # hosted APIs price tokens (USD per million)
+  #   output_price_per_mtok: 1.5
 `)
 	return b.String()
 }
