@@ -51,9 +51,11 @@ func baseOpts(id, yName string) []charts.GlobalOpts {
 	}
 }
 
-// logLoadAxis is a logarithmic x axis for load levels (1, 8, 64, 256 evenly spaced).
-func logLoadAxis(name string) charts.GlobalOpts {
-	return charts.WithXAxisOpts(opts.XAxis{Name: name + " (log scale)", Type: "log", NameLocation: "middle", NameGap: 28})
+// logLoadAxis is a logarithmic x axis for load levels (1, 8, 64, 256 evenly spaced), from the
+// lowest level measured to the highest.
+func logLoadAxis(name string, xs []float64) charts.GlobalOpts {
+	return charts.WithXAxisOpts(opts.XAxis{Name: name + " (log scale)", Type: "log", NameLocation: "middle", NameGap: 28,
+		Min: xs[0], Max: xs[len(xs)-1]})
 }
 
 func numOrDash(n Num) any {
@@ -199,7 +201,7 @@ func (r *Result) curveCharts(cs *chartSet) {
 		}
 		for _, ms := range panels {
 			line := charts.NewLine()
-			line.SetGlobalOptions(append(baseOpts(cs.next(), ms[0].unit), logLoadAxis(c.XName))...)
+			line.SetGlobalOptions(append(baseOpts(cs.next(), ms[0].unit), logLoadAxis(c.XName, c.Xs))...)
 			var names []string
 			for _, m := range ms {
 				names = append(names, m.title)

@@ -17,8 +17,8 @@ func (r *Result) writeFirstStudy(m *mdWriter) {
 		return
 	}
 	m.printf("## First study: %s\n\n", h.ID)
-	m.printf("Workload %s (%s): %s. Each figure has its 95%% interval in brackets and n (successful requests, of requests sent) beside it.\n\n",
-		h.ID, h.Fingerprint.LoadText(), mdCell(h.Workload))
+	m.printf("Workload %s: %s; %s. Each figure has its 95%% interval in brackets and n (successful requests, of requests sent) beside it.\n\n",
+		h.ID, mdCell(h.Workload), plural(len(h.Runs), "run", "runs"))
 	var rows [][]string
 	for _, e := range h.Endpoints {
 		rows = append(rows, r.studyRow(h, &e))
