@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -114,9 +116,49 @@ func (r *Result) writeFigures(dir string, png bool) error {
 }
 
 // telemetryFigures is the hook for server telemetry over time (Prometheus /metrics scraped
-// during a run: issue 11). The result carries no telemetry yet, so there is nothing to draw;
-// when it does, each series becomes one figure here (section sectionTelemetry, one line per
-// endpoint in pal's colour, time on x), and report.md references it in its telemetry section.
+// during a run: issue 11). The result carries no telemetry on this branch, so there is nothing
+// to draw yet. Once it does (i11's Result.ServerLevels and per-level samples), each scraped
+// level becomes one timeSeriesFigure: running (batch) and waiting (queue) per endpoint over the
+// seconds into the level, in pal's colour of the endpoint, section sectionTelemetry, which
+// report.md already references after the cost figures.
 func (r *Result) telemetryFigures(Palette) []Figure {
 	return nil
+}
+
+// timeLine is one series over time for timeSeriesFigure.
+type timeLine struct {
+	Name    string
+	Color   color.Color
+	Dashed  bool
+	Seconds []float64 // x: seconds into the level
+	Values  []float64
+}
+
+// timeSeriesFigure draws series over time (server telemetry: batch, queue, KV use).
+func timeSeriesFigure(file, title, caption, yName string, lines []timeLine) Figure {
+	draw := func() (*plot.Plot, error) {
+		p := newPlot(title, "seconds into the level", yName)
+		for _, tl := range lines {
+			xys := make(plotter.XYs, 0, len(tl.Seconds))
+			for i := range min(len(tl.Seconds), len(tl.Values)) {
+				xys = append(xys, plotter.XY{X: tl.Seconds[i], Y: tl.Values[i]})
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, err
+			}
+			l.LineStyle.Color, l.LineStyle.Width = tl.Color, vg.Points(1.5)
+			if tl.Dashed {
+				l.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+			}
+			p.Add(l)
+			p.Legend.Add(tl.Name, l)
+		}
+		p.Y.Min = 0
+		return p, nil
+	}
+	return Figure{File: file, Title: title, Caption: caption, section: sectionTelemetry, draw: draw}
 }

@@ -181,3 +181,27 @@ func TestPaletteSameInBothOutputs(t *testing.T) {
 		t.Error("the palette depends on the order endpoints were listed in")
 	}
 }
+
+// TestTimeSeriesFigure: the telemetry drawer (hook for server metrics) writes a well-formed SVG
+// with each series in its endpoint's colour and named in the legend.
+func TestTimeSeriesFigure(t *testing.T) {
+	pal := NewPalette([]string{"a", "b"})
+	f := timeSeriesFigure("fig-server.svg", "Server batch and queue", "", "requests", []timeLine{
+		{Name: "a running", Color: pal.Color("a"), Seconds: []float64{0, 0.5, 1}, Values: []float64{1, 8, 8}},
+		{Name: "a waiting", Color: pal.Color("a"), Dashed: true, Seconds: []float64{0, 0.5, 1}, Values: []float64{0, 3, 12}},
+		{Name: "b running", Color: pal.Color("b"), Seconds: []float64{0, 1}, Values: []float64{2, 30}},
+	})
+	b, err := f.Render("svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, texts := svgStructure(t, b)
+	for _, want := range []string{"Server batch and queue", "a running", "a waiting", "b running", "seconds into the level"} {
+		textPos(t, texts, want)
+	}
+	for _, e := range []string{"a", "b"} {
+		if !strings.Contains(strings.ToLower(string(b)), "stroke:"+pal.Hex(e)) {
+			t.Errorf("%s's colour missing", e)
+		}
+	}
+}
