@@ -1,0 +1,68 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// TestPairCounts checks the pairing against counts made by hand: only final, measured,
+// successful requests pair, by seq within the same load and trial, each pair of endpoints once.
+func TestPairCounts(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	runID, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", ConfigJSON: "{}",
+		Dataset: "d", DatasetHash: "h", PromptSetHash: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		seq      int
+		e2e      float64
+		status   string
+		warmup   bool
+		nonFinal bool
+	}
+	byEndpoint := map[string][]rec{
+		"a": {{seq: 0, e2e: 10}, {seq: 1, e2e: 30}, {seq: 2, e2e: 10}, {seq: 3, e2e: 5, status: store.StatusError},
+			{seq: 0, e2e: 1, warmup: true}},
+		"b": {{seq: 0, e2e: 20}, {seq: 1, e2e: 20}, {seq: 2, e2e: 10}, {seq: 3, e2e: 9},
+			{seq: 1, e2e: 1, status: store.StatusError, nonFinal: true}},
+		"c": {{seq: 5, e2e: 1}},
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "u", Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 2, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reqs []store.Request
+		for _, r := range byEndpoint[name] {
+			seq, e2e := r.seq, r.e2e
+			st := r.status
+			if st == "" {
+				st = store.StatusOK
+			}
+			reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq,
+				Warmup: r.warmup, Attempt: 1, Final: !r.nonFinal, Status: st, StartedAt: time.Now(), E2EMS: &e2e})
+		}
+		if err := db.InsertRequests(ctx, reqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.PairCounts(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a–b: seqs 0, 1, 2 pair (3 failed on a): a faster on 0, b on 1, a tie on 2. a–c and b–c share no seq.
+	want := store.PairCount{Concurrency: 2, Trial: 1, A: "a", B: "b", N: 3, AFaster: 1, BFaster: 1}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("PairCounts = %+v, want [%+v]", got, want)
+	}
+}

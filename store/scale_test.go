@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// scaleRun records one completed run of n measured requests split over two endpoints (one
+// level each, the same prompts in the same order) and returns its id.
+func scaleRun(t *testing.T, ctx context.Context, db *store.DB, n int) int64 {
+	t.Helper()
+	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []store.Request
+	for e, name := range []string{"alpha", "beta"} {
+		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 8, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n / 2 {
+			seq, e2e, ttft, out := i, float64(100+(i*7+e*13)%50), float64(10+i%9), 20
+			reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 50,
+				PromptID: fmt.Sprint(i % 50), Seq: &seq, Attempt: 1, Final: true, Status: store.StatusOK,
+				StartedAt: time.Now(), StartMS: float64(i), ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &ttft, OutputTokens: &out})
+		}
+	}
+	if err := db.InsertRequests(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	return runID
+}
+
+// summaryTime is the fastest of three readings of what `tracker run` prints at its end: the
+// run's summary and its paired-by-prompt counts.
+func summaryTime(t *testing.T, ctx context.Context, db *store.DB, runID int64) time.Duration {
+	t.Helper()
+	best := time.Duration(1<<63 - 1)
+	for range 3 {
+		start := time.Now()
+		if _, err := db.Summary(ctx, runID); err != nil {
+			t.Fatal(err)
+		}
+		pairs, err := db.PairCounts(ctx, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pairs) != 1 || pairs[0].N == 0 {
+			t.Fatalf("pairs of run %d: %+v", runID, pairs)
+		}
+		best = min(best, time.Since(start))
+	}
+	return best
+}
+
+// TestRunSummaryScalesLinearly guards against anything quadratic in the run summary: the
+// summary of a 20,000-request run may take longer than a 2,000-request run's, by the linear
+// extra work, not by seconds. (Not a benchmark: the bound is loose, the comparison is what
+// matters; a self-join without an index takes tens of seconds here.)
+func TestRunSummaryScalesLinearly(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	small := scaleRun(t, ctx, db, 2_000)
+	large := scaleRun(t, ctx, db, 20_000)
+	ts, tl := summaryTime(t, ctx, db, small), summaryTime(t, ctx, db, large)
+	t.Logf("summary of 2,000 requests %v, of 20,000 requests %v", ts, tl)
+	if extra := tl - ts; extra > 700*time.Millisecond {
+		t.Errorf("the summary of a 20,000-request run took %v more than a 2,000-request run's (%v vs %v): something quadratic came back",
+			extra, tl, ts)
+	}
+}
