@@ -2,7 +2,6 @@ package runner
 
 import (
 	"math"
-	"sort"
 	"sync"
 	"time"
 
@@ -21,19 +20,14 @@ type levelStats struct {
 	lastEnd      float64
 	firstSend    float64
 	lastSend     float64
-	ttfts        []float64
-	lags         []lagPoint // open loop: send lag by sequence number
+	ttfts        *logHistogram // bounded: the live p50 TTFT
+	lags         seqLags       // open loop: send lag by sequence number, bounded
 	began        time.Time
-}
-
-type lagPoint struct {
-	seq int
-	lag float64
 }
 
 func newLevelStats(slo SLO) *levelStats {
 	return &levelStats{slo: slo, firstStart: math.Inf(1), lastEnd: math.Inf(-1),
-		firstSend: math.Inf(1), lastSend: math.Inf(-1), began: time.Now()}
+		firstSend: math.Inf(1), lastSend: math.Inf(-1), ttfts: newLogHistogram(), began: time.Now()}
 }
 
 // good applies the SLO rule of v_requests.good to one record.
@@ -74,7 +68,7 @@ func (ls *levelStats) add(r *store.Request) {
 			ls.outputTokens += *r.OutputTokens
 		}
 		if r.TTFTMS != nil {
-			ls.ttfts = append(ls.ttfts, *r.TTFTMS)
+			ls.ttfts.add(*r.TTFTMS)
 		}
 	} else {
 		ls.failed++
@@ -83,7 +77,7 @@ func (ls *levelStats) add(r *store.Request) {
 		ls.good++
 	}
 	if r.ScheduledMS != nil && r.Seq != nil {
-		ls.lags = append(ls.lags, lagPoint{*r.Seq, r.StartMS - *r.ScheduledMS})
+		ls.lags.add(*r.Seq, r.StartMS-*r.ScheduledMS)
 	}
 }
 
@@ -95,7 +89,7 @@ type snapshot struct {
 	AchievedRPS   float64 // (n − 1) / (last send − first send)
 	SuccessRate   float64
 	SLOAttainment float64
-	P50TTFT       float64 // NaN when none
+	P50TTFT       float64 // NaN when none; from a log histogram, within 0.5 % (live view only)
 }
 
 func (ls *levelStats) snapshot() snapshot {
@@ -114,22 +108,8 @@ func (ls *levelStats) snapshot() snapshot {
 	}
 	s.SuccessRate = float64(ls.ok) / float64(ls.n)
 	s.SLOAttainment = float64(ls.good) / float64(ls.n)
-	if len(ls.ttfts) > 0 {
-		s.P50TTFT = percentile(ls.ttfts, 0.5)
-	}
+	s.P50TTFT = ls.ttfts.quantile(0.5)
 	return s
-}
-
-// percentile is numpy's default (linear) percentile of xs, p in [0, 1].
-func percentile(xs []float64, p float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	h := float64(len(s)-1) * p
-	lo := int(h)
-	if lo+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
 }
 
 // lagGrew reports whether an open-loop level's send lag grew: the median lag of the last
@@ -137,19 +117,12 @@ func percentile(xs []float64, p float64) float64 {
 // It returns both medians for the note.
 func (ls *levelStats) lagGrew(rate float64) (bool, float64, float64) {
 	ls.mu.Lock()
-	pts := append([]lagPoint(nil), ls.lags...)
-	ls.mu.Unlock()
-	if len(pts) < 8 {
+	defer ls.mu.Unlock()
+	if ls.lags.n < 8 {
 		return false, 0, 0
 	}
-	sort.Slice(pts, func(i, j int) bool { return pts[i].seq < pts[j].seq })
-	q := len(pts) / 4
-	first, last := make([]float64, q), make([]float64, q)
-	for i := range q {
-		first[i] = pts[i].lag
-		last[i] = pts[len(pts)-q+i].lag
-	}
-	a, b := percentile(first, 0.5), percentile(last, 0.5)
+	first, last := ls.lags.quarters()
+	a, b := first.quantile(0.5), last.quantile(0.5)
 	threshold := 20.0
 	if rate > 0 {
 		threshold = math.Max(threshold, 1000/rate)
