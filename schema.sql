@@ -142,6 +142,14 @@ CREATE INDEX requests_by_level_seq ON requests (level_id, seq);
 -- of the endpoint. v_summary leaves it out of n, the success rate and every statistic, and
 -- counts it in its own column. (--resume sends it again; its row then stops being final.)
 
+-- migration: 5
+-- Indexes for reads over large databases (issue 13; docs/schema.md, "Indexes"): analysts' queries
+-- by label and by endpoint name go through the views to these instead of scanning every request.
+
+CREATE INDEX runs_by_label ON runs (label);
+CREATE INDEX endpoints_by_name ON endpoints (name);
+CREATE INDEX requests_by_endpoint ON requests (endpoint_id);
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -207,82 +215,80 @@ JOIN endpoints e ON e.id = r.endpoint_id
 JOIN levels l    ON l.id = r.level_id
 WHERE r.warmup = 0 AND r.final = 1;
 
+-- One pass over the measured requests, carrying run_id and level_id through every step so that
+-- "WHERE run_id = ?" reaches the requests_by_run index: window functions rank each metric within
+-- its level, then window aggregates read every figure (percentiles by linear interpolation between
+-- closest ranks, numpy's default). Canceled requests are counted apart, in no statistic.
 CREATE VIEW v_summary AS
 WITH base AS (
-    SELECT r.level_id, r.status, r.e2e_ms, r.ttft_ms, r.tpot_ms, r.output_tokens, r.start_ms, r.elapsed_ms,
-           r.em, r.f1, r.start_ms - r.scheduled_ms AS lag_ms,
+    SELECT r.run_id, r.level_id, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+           r.em, r.f1, r.e2e_ms, r.start_ms - r.scheduled_ms AS lag_ms,
+           CASE WHEN r.status = 'ok' THEN r.e2e_ms END  AS ok_e2e,
+           CASE WHEN r.status = 'ok' THEN r.ttft_ms END AS ok_ttft,
+           CASE WHEN r.status = 'ok' THEN r.tpot_ms END AS ok_tpot,
            CASE WHEN r.status <> 'ok' THEN 0
                 WHEN ru.slo_ttft_ms IS NOT NULL AND (r.ttft_ms IS NULL OR r.ttft_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_ttft_ms) THEN 0
                 WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
                 WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
                 ELSE 1 END AS good
     FROM requests r JOIN runs ru ON ru.id = r.run_id
-    WHERE r.warmup = 0 AND r.final = 1 AND r.status <> 'canceled'
-),
-canceled AS (
-    SELECT level_id, COUNT(*) AS n FROM requests
-    WHERE warmup = 0 AND final = 1 AND status = 'canceled'
-    GROUP BY level_id
-),
-metric AS (
-              SELECT level_id, 1 AS m, e2e_ms  AS v FROM base WHERE status = 'ok' AND e2e_ms  IS NOT NULL
-    UNION ALL SELECT level_id, 2 AS m, ttft_ms AS v FROM base WHERE status = 'ok' AND ttft_ms IS NOT NULL
-    UNION ALL SELECT level_id, 3 AS m, tpot_ms AS v FROM base WHERE status = 'ok' AND tpot_ms IS NOT NULL
+    WHERE r.warmup = 0 AND r.final = 1
 ),
 ranked AS (
-    SELECT level_id, m, v,
-           ROW_NUMBER() OVER (PARTITION BY level_id, m ORDER BY v) - 1 AS i,
-           COUNT(*)     OVER (PARTITION BY level_id, m)                AS n
-    FROM metric
-),
-quantile (p) AS (VALUES (0.5), (0.9), (0.99)),
-pct AS (
-    SELECT level_id, m, p,
-           SUM(CASE
-                   WHEN i = CAST((n - 1) * p AS INTEGER)
-                       THEN v * (1.0 - ((n - 1) * p - CAST((n - 1) * p AS INTEGER)))
-                   WHEN i = CAST((n - 1) * p AS INTEGER) + 1
-                       THEN v * ((n - 1) * p - CAST((n - 1) * p AS INTEGER))
-                   ELSE 0.0
-               END) AS value
-    FROM ranked CROSS JOIN quantile
-    GROUP BY level_id, m, p
-),
-pivot AS (
-    SELECT level_id,
-           MAX(CASE WHEN m = 1 AND p = 0.5  THEN value END) AS p50_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.9  THEN value END) AS p90_e2e_ms,
-           MAX(CASE WHEN m = 1 AND p = 0.99 THEN value END) AS p99_e2e_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.5  THEN value END) AS p50_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.9  THEN value END) AS p90_ttft_ms,
-           MAX(CASE WHEN m = 2 AND p = 0.99 THEN value END) AS p99_ttft_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.5  THEN value END) AS p50_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.9  THEN value END) AS p90_tpot_ms,
-           MAX(CASE WHEN m = 3 AND p = 0.99 THEN value END) AS p99_tpot_ms
-    FROM pct
-    GROUP BY level_id
+    SELECT base.*,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
+           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id)                                AS e2e_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
+           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id)                               AS ttft_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
+           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id)                               AS tpot_n
+    FROM base
 ),
 agg AS (
-    SELECT level_id,
-           COUNT(*)                                                     AS n,
-           SUM(status = 'ok')                                           AS ok,
-           SUM(good)                                                    AS good,
-           AVG(CASE WHEN status = 'ok' THEN e2e_ms END)                 AS mean_e2e_ms,
-           AVG(CASE WHEN status = 'ok' THEN ttft_ms END)                AS mean_ttft_ms,
-           AVG(CASE WHEN status = 'ok' THEN tpot_ms END)                AS mean_tpot_ms,
-           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END)   AS output_tokens,
-           MAX(start_ms + elapsed_ms) - MIN(start_ms)                   AS window_ms,
-           MAX(start_ms) - MIN(start_ms)                                AS send_span_ms,
+    -- Window aggregates over the whole level, kept on its first row (k = 1): unlike a GROUP BY,
+    -- this lets "WHERE run_id = ?" through to the requests.
+    SELECT run_id, level_id,
+           ROW_NUMBER() OVER w                                              AS k,
+           SUM(status <> 'canceled') OVER w                                 AS n,
+           SUM(status = 'ok') OVER w                                        AS ok,
+           SUM(good) OVER w                                                 AS good,
+           SUM(status = 'canceled') OVER w                                  AS canceled,
+           AVG(ok_e2e) OVER w                                               AS mean_e2e_ms,
+           AVG(ok_ttft) OVER w                                              AS mean_ttft_ms,
+           AVG(ok_tpot) OVER w                                              AS mean_tpot_ms,
+           SUM(CASE WHEN e2e_i = CAST((e2e_n - 1) * 0.5 AS INTEGER) THEN ok_e2e * (1.0 - ((e2e_n - 1) * 0.5 - CAST((e2e_n - 1) * 0.5 AS INTEGER)))
+                    WHEN e2e_i = CAST((e2e_n - 1) * 0.5 AS INTEGER) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.5 - CAST((e2e_n - 1) * 0.5 AS INTEGER)) END) OVER w AS p50_e2e_ms,
+           SUM(CASE WHEN e2e_i = CAST((e2e_n - 1) * 0.9 AS INTEGER) THEN ok_e2e * (1.0 - ((e2e_n - 1) * 0.9 - CAST((e2e_n - 1) * 0.9 AS INTEGER)))
+                    WHEN e2e_i = CAST((e2e_n - 1) * 0.9 AS INTEGER) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.9 - CAST((e2e_n - 1) * 0.9 AS INTEGER)) END) OVER w AS p90_e2e_ms,
+           SUM(CASE WHEN e2e_i = CAST((e2e_n - 1) * 0.99 AS INTEGER) THEN ok_e2e * (1.0 - ((e2e_n - 1) * 0.99 - CAST((e2e_n - 1) * 0.99 AS INTEGER)))
+                    WHEN e2e_i = CAST((e2e_n - 1) * 0.99 AS INTEGER) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.99 - CAST((e2e_n - 1) * 0.99 AS INTEGER)) END) OVER w AS p99_e2e_ms,
+           SUM(CASE WHEN ttft_i = CAST((ttft_n - 1) * 0.5 AS INTEGER) THEN ok_ttft * (1.0 - ((ttft_n - 1) * 0.5 - CAST((ttft_n - 1) * 0.5 AS INTEGER)))
+                    WHEN ttft_i = CAST((ttft_n - 1) * 0.5 AS INTEGER) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.5 - CAST((ttft_n - 1) * 0.5 AS INTEGER)) END) OVER w AS p50_ttft_ms,
+           SUM(CASE WHEN ttft_i = CAST((ttft_n - 1) * 0.9 AS INTEGER) THEN ok_ttft * (1.0 - ((ttft_n - 1) * 0.9 - CAST((ttft_n - 1) * 0.9 AS INTEGER)))
+                    WHEN ttft_i = CAST((ttft_n - 1) * 0.9 AS INTEGER) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.9 - CAST((ttft_n - 1) * 0.9 AS INTEGER)) END) OVER w AS p90_ttft_ms,
+           SUM(CASE WHEN ttft_i = CAST((ttft_n - 1) * 0.99 AS INTEGER) THEN ok_ttft * (1.0 - ((ttft_n - 1) * 0.99 - CAST((ttft_n - 1) * 0.99 AS INTEGER)))
+                    WHEN ttft_i = CAST((ttft_n - 1) * 0.99 AS INTEGER) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.99 - CAST((ttft_n - 1) * 0.99 AS INTEGER)) END) OVER w AS p99_ttft_ms,
+           SUM(CASE WHEN tpot_i = CAST((tpot_n - 1) * 0.5 AS INTEGER) THEN ok_tpot * (1.0 - ((tpot_n - 1) * 0.5 - CAST((tpot_n - 1) * 0.5 AS INTEGER)))
+                    WHEN tpot_i = CAST((tpot_n - 1) * 0.5 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.5 - CAST((tpot_n - 1) * 0.5 AS INTEGER)) END) OVER w AS p50_tpot_ms,
+           SUM(CASE WHEN tpot_i = CAST((tpot_n - 1) * 0.9 AS INTEGER) THEN ok_tpot * (1.0 - ((tpot_n - 1) * 0.9 - CAST((tpot_n - 1) * 0.9 AS INTEGER)))
+                    WHEN tpot_i = CAST((tpot_n - 1) * 0.9 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.9 - CAST((tpot_n - 1) * 0.9 AS INTEGER)) END) OVER w AS p90_tpot_ms,
+           SUM(CASE WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) THEN ok_tpot * (1.0 - ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)))
+                    WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)) END) OVER w AS p99_tpot_ms,
+           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END) OVER w AS output_tokens,
+           MAX(CASE WHEN status <> 'canceled' THEN start_ms + elapsed_ms END) OVER w
+             - MIN(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w AS window_ms,
+           MAX(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w
+             - MIN(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w AS send_span_ms,
            AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
-                    THEN output_tokens * 1000.0 / e2e_ms END)           AS mean_req_tok_s,
-           100.0 * AVG(em)                                              AS em,
-           100.0 * AVG(f1)                                              AS f1,
-           AVG(lag_ms)                                                  AS mean_send_lag_ms,
-           MAX(lag_ms)                                                  AS max_send_lag_ms
-    FROM base
-    GROUP BY level_id
+                    THEN output_tokens * 1000.0 / e2e_ms END) OVER w       AS mean_req_tok_s,
+           100.0 * AVG(CASE WHEN status <> 'canceled' THEN em END) OVER w  AS em,
+           100.0 * AVG(CASE WHEN status <> 'canceled' THEN f1 END) OVER w  AS f1,
+           AVG(CASE WHEN status <> 'canceled' THEN lag_ms END) OVER w      AS mean_send_lag_ms,
+           MAX(CASE WHEN status <> 'canceled' THEN lag_ms END) OVER w      AS max_send_lag_ms
+    FROM ranked
+    WINDOW w AS (PARTITION BY run_id, level_id)
 )
-SELECT l.run_id                                   AS run_id,
+SELECT a.run_id                                   AS run_id,
        ru.label                                   AS label,
        e.name                                     AS endpoint,
        e.model                                    AS model,
@@ -295,11 +301,11 @@ SELECT l.run_id                                   AS run_id,
        a.ok                                       AS ok,
        1.0 * a.ok / a.n                           AS success_rate,
        a.mean_e2e_ms                              AS mean_e2e_ms,
-       pv.p50_e2e_ms, pv.p90_e2e_ms, pv.p99_e2e_ms,
+       a.p50_e2e_ms, a.p90_e2e_ms, a.p99_e2e_ms,
        a.mean_ttft_ms                             AS mean_ttft_ms,
-       pv.p50_ttft_ms, pv.p90_ttft_ms, pv.p99_ttft_ms,
+       a.p50_ttft_ms, a.p90_ttft_ms, a.p99_ttft_ms,
        a.mean_tpot_ms                             AS mean_tpot_ms,
-       pv.p50_tpot_ms, pv.p90_tpot_ms, pv.p99_tpot_ms,
+       a.p50_tpot_ms, a.p90_tpot_ms, a.p99_tpot_ms,
        a.output_tokens                            AS output_tokens,
        a.window_ms / 1000.0                       AS duration_s,
        CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0 / a.window_ms END AS output_tok_s,
@@ -314,13 +320,12 @@ SELECT l.run_id                                   AS run_id,
        1.0 * a.good / a.n                         AS slo_attainment,
        CASE WHEN a.window_ms > 0 THEN a.good * 1000.0 / a.window_ms END          AS goodput_rps,
        l.stop_reason                              AS stop_reason,
-       coalesce(c.n, 0)                           AS canceled
+       a.canceled                                 AS canceled
 FROM agg a
 JOIN levels l     ON l.id = a.level_id
-JOIN runs ru      ON ru.id = l.run_id
+JOIN runs ru      ON ru.id = a.run_id
 JOIN endpoints e  ON e.id = l.endpoint_id
-LEFT JOIN pivot pv ON pv.level_id = a.level_id
-LEFT JOIN canceled c ON c.level_id = a.level_id;
+WHERE a.k = 1 AND a.n > 0;
 
 -- One row per run, newest first when ordered by run_id DESC.
 CREATE VIEW v_runs AS
@@ -346,4 +351,4 @@ SELECT r.run_id                                AS run_id,
 FROM requests r
 JOIN endpoints e ON e.id = r.endpoint_id
 WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
-GROUP BY r.level_id;
+GROUP BY r.run_id, r.level_id;
