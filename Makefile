@@ -36,8 +36,13 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 
+# Small benchmarks as usual; the large ones (a 100k-request run, 1M-request databases: built
+# once and cached in $TMPDIR) once each. About 15 minutes on 2 cores; README.md, "Scale".
+LARGE_BENCH := Scale|1M|StreamOverhead
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip '$(LARGE_BENCH)' -benchmem ./...
+	$(GO) test -run '^$$' -bench '$(LARGE_BENCH)' -benchtime 1x -timeout 60m ./...
 
 demo:
 	BIN=$(BIN) ./examples/demo.sh
