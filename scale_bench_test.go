@@ -173,4 +173,3 @@ func BenchmarkScaleRSS(b *testing.B) {
 		})
 	}
 }
-
