@@ -19,7 +19,7 @@ type level struct {
 	trial  int
 	id     int64
 	start0 time.Time    // monotonic origin of start_ms and scheduled_ms
-	done   map[int]bool // resume: sequence numbers already completed
+	done   store.SeqSet // resume: sequence numbers already completed
 	stats  *levelStats
 	stop   atomic.Pointer[string] // why the level stopped early, if it did
 
@@ -35,7 +35,7 @@ func (l *level) resumeOffset(st *store.LevelState) time.Duration {
 		arr := newArrivals(l.load.Rate, l.ex.plan.Burstiness, l.ex.plan.Seed)
 		for seq := 0; ; seq++ {
 			at := arr.next()
-			if !st.Done[seq] { // terminates: Done is finite
+			if !st.Done.Has(seq) { // terminates: Done is finite
 				return at
 			}
 		}
@@ -114,7 +114,7 @@ func (l *level) closedLoop(ctx context.Context) {
 	}
 feed:
 	for seq := 0; l.more(seq); seq++ {
-		if l.done[seq] {
+		if l.done.Has(seq) {
 			continue
 		}
 		select {
@@ -145,7 +145,7 @@ loop:
 		if !l.more(seq) || (l.ex.plan.Duration > 0 && at >= l.ex.plan.Duration) {
 			break
 		}
-		if l.done[seq] {
+		if l.done.Has(seq) {
 			continue
 		}
 		due := l.start0.Add(at)

@@ -10,8 +10,8 @@ import (
 type LevelState struct {
 	Level
 	Endpoint string
-	Done     map[int]bool // seqs with a final record that is not canceled
-	LastEnd  float64      // max(start_ms + elapsed_ms) of its requests, ms after its start
+	Done     SeqSet  // seqs with a final record that is not canceled
+	LastEnd  float64 // max(start_ms + elapsed_ms) of its requests, ms after its start
 }
 
 // LevelStates reads every level of a run with the request sequence numbers it completed.
@@ -50,20 +50,20 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error
 	return out, nil
 }
 
-func (db *DB) doneSeqs(ctx context.Context, levelID int64) (map[int]bool, error) {
+func (db *DB) doneSeqs(ctx context.Context, levelID int64) (SeqSet, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT seq FROM requests
 		WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled' AND seq IS NOT NULL`, levelID)
+	var done SeqSet
 	if err != nil {
-		return nil, fmt.Errorf("reading level %d: %w", levelID, err)
+		return done, fmt.Errorf("reading level %d: %w", levelID, err)
 	}
 	defer rows.Close()
-	done := map[int]bool{}
 	for rows.Next() {
 		var s int
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			return done, fmt.Errorf("reading level %d: %w", levelID, err)
 		}
-		done[s] = true
+		done.Add(s)
 	}
 	return done, rows.Err()
 }

@@ -78,8 +78,7 @@ func BenchmarkResumePlan1M(b *testing.B) {
 	cached, runID := resumeBenchDB(b)
 	ctx := context.Background()
 	var states, reopen time.Duration
-	for b.Loop() {
-		b.StopTimer()
+	for b.Loop() { // ns/op includes copying the cached database; the metrics do not
 		path := filepath.Join(b.TempDir(), "copy.db")
 		data, err := os.ReadFile(cached)
 		if err != nil {
@@ -92,21 +91,19 @@ func BenchmarkResumePlan1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
 		start := time.Now()
 		ls, err := db.LevelStates(ctx, runID)
 		if err != nil {
 			b.Fatal(err)
 		}
 		states = time.Since(start)
-		if len(ls) != 2 || len(ls[0].Done) != 499_000 {
-			b.Fatalf("%d levels, %d done in the first", len(ls), len(ls[0].Done))
+		if len(ls) != 2 || ls[0].Done.Len() != 499_000 {
+			b.Fatalf("%d levels, %d done in the first", len(ls), ls[0].Done.Len())
 		}
 		if err := db.ReopenRun(ctx, runID); err != nil {
 			b.Fatal(err)
 		}
 		reopen = time.Since(start) - states
-		b.StopTimer()
 		db.Close()
 	}
 	b.ReportMetric(states.Seconds(), "level-states-s")
