@@ -17,8 +17,7 @@ type LevelState struct {
 // LevelStates reads every level of a run with the request sequence numbers it completed.
 func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,
-		l.status, l.started_at, l.note, l.stop_reason,
-		coalesce((SELECT MAX(start_ms + elapsed_ms) FROM requests WHERE level_id = l.id), 0)
+		l.status, l.started_at, l.note, l.stop_reason
 		FROM levels l JOIN endpoints e ON e.id = l.endpoint_id WHERE l.run_id = ? ORDER BY l.id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
@@ -29,7 +28,7 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error
 		var rate sql.NullFloat64
 		var started sql.NullString
 		if err := rows.Scan(&ls.ID, &ls.EndpointID, &ls.Endpoint, &ls.Concurrency, &rate, &ls.Trial, &ls.Status,
-			&started, &ls.Note, &ls.StopReason, &ls.LastEnd); err != nil {
+			&started, &ls.Note, &ls.StopReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
 		}
@@ -41,31 +40,36 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error
 		return nil, err
 	}
 	for i := range out {
-		done, err := db.doneSeqs(ctx, out[i].ID)
-		if err != nil {
+		if err := db.readLevelProgress(ctx, &out[i]); err != nil {
 			return nil, err
 		}
-		out[i].Done = done
 	}
 	return out, nil
 }
 
-func (db *DB) doneSeqs(ctx context.Context, levelID int64) (SeqSet, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT seq FROM requests
-		WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled' AND seq IS NOT NULL`, levelID)
-	var done SeqSet
+// readLevelProgress reads, in one pass over the level's requests, the seqs it completed (a
+// final, measured record that is not canceled) and the latest end of any of its requests.
+func (db *DB) readLevelProgress(ctx context.Context, ls *LevelState) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT coalesce(seq, -1), start_ms + elapsed_ms,
+		warmup = 0 AND final = 1 AND status <> 'canceled'
+		FROM requests WHERE level_id = ?`, ls.ID)
 	if err != nil {
-		return done, fmt.Errorf("reading level %d: %w", levelID, err)
+		return fmt.Errorf("reading level %d: %w", ls.ID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s int
-		if err := rows.Scan(&s); err != nil {
-			return done, fmt.Errorf("reading level %d: %w", levelID, err)
+		var seq int
+		var end float64
+		var done bool
+		if err := rows.Scan(&seq, &end, &done); err != nil {
+			return fmt.Errorf("reading level %d: %w", ls.ID, err)
 		}
-		done.Add(s)
+		if done {
+			ls.Done.Add(seq) // -1 (no seq) is ignored
+		}
+		ls.LastEnd = max(ls.LastEnd, end)
 	}
-	return done, rows.Err()
+	return rows.Err()
 }
 
 // Endpoints lists a run's endpoints.
