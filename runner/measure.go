@@ -64,6 +64,7 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 	}
 	rec.ElapsedMS = ms(m.end.Sub(t0))
 	rec.HTTPStatus = x.status
+	x.applyConn(&rec)
 	rec.Chunks = m.chunks
 	rec.ResponseText = m.content.String()
 	rec.ReasoningText = m.reasoning.String()

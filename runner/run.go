@@ -116,7 +116,7 @@ func (ex *executor) execute(ctx context.Context) error {
 	if p.Sweep != nil {
 		maxConc = max(maxConc, p.Sweep.MaxConcurrency)
 	}
-	d := &doer{hc: newHTTPClient(maxConc * len(p.Endpoints))}
+	d := newDoer(maxConc*len(p.Endpoints), p.Conn)
 	if err := ex.setupEndpoints(ctx, d); err != nil {
 		return err
 	}
@@ -191,8 +191,8 @@ type levelRun struct {
 	minRequests int // sweeps: send at least this many, so the level reaches its concurrency
 }
 
-// runLevel warms the endpoint up if this is its first level, then runs the level. A level
-// completed before a resume is skipped.
+// runLevel warms the endpoint up if this is its first level, opens the level's connections
+// (unless --cold-connections), then runs the level. A level completed before a resume is skipped.
 func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, error) {
 	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && st.Status == store.RunCompleted {
 		return levelResult{id: st.ID}, nil
@@ -209,6 +209,12 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 		l.warmup(ctx, ex.plan.Warmup, ex.plan.WarmupDuration)
 		if !l.resumedLevel {
 			l.start0 = time.Now() // measured requests start the level's clock
+		}
+	}
+	if !ex.plan.Conn.Cold {
+		l.client().warmConnections(ctx, lr.load.warmCount())
+		if !l.resumedLevel {
+			l.start0 = time.Now()
 		}
 	}
 	return l.measure(ctx)
