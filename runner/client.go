@@ -206,6 +206,9 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
 			m.usageRaw = ch.Usage
 		}
+		if len(ch.Timings) > 0 && string(ch.Timings) != "null" {
+			m.timingsRaw = ch.Timings
+		}
 		if f := m.overrun(limit, maxTokens); f != nil {
 			m.end = now
 			m.fail(*f)

@@ -127,12 +127,13 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 		return fail(failure{store.StatusError, ClassInBand, truncate(strings.TrimSpace(s), 500)})
 	}
 	rec.ResponseText, rec.ReasoningText = content.String(), reasoning.String()
-	m := measurement{usageRaw: cm.Usage}
+	m := measurement{usageRaw: cm.Usage, timingsRaw: top["timings"]}
 	if string(m.usageRaw) == "null" {
 		m.usageRaw = nil
 	}
 	m.countTokens(&rec, p, c.tok)
 	applyServerTimings(&rec, serverTimings(m.usageRaw, top))
+	m.applyCache(&rec)
 	m.noteTextSizes(&rec, &content, &reasoning)
 	m.applyNotes(&rec)
 	switch {
