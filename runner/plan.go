@@ -274,6 +274,7 @@ func (p *Plan) config() map[string]any {
 		"retries":          p.Request.Retries,
 		"retry_backoff":    p.Request.RetryBackoff.String(),
 		"cold_connections": p.Conn.Cold,
+		"cache_bust":       p.Request.CacheBust,
 		"http":             p.Conn.httpVersion(),
 	}
 	for k, v := range p.Extra {
