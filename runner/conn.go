@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +26,8 @@ import (
 type connTrace struct {
 	mu        sync.Mutex
 	getConn   time.Time // the transport was asked for a connection (last attempt)
-	gotConn   time.Time // it had one: the request is written next
+	gotConn   time.Time // it had one
+	wrote     time.Time // the request's headers were written on it (HTTP/2: after a stream was free)
 	gotConns  int       // connections the request was given (attempts on the wire)
 	reused    bool      // the last connection had served an earlier request
 	connect   time.Duration
@@ -35,7 +38,7 @@ func (ct *connTrace) hooks() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
 		GetConn: func(string) {
 			ct.mu.Lock()
-			ct.getConn, ct.firstByte = time.Now(), false
+			ct.getConn, ct.firstByte, ct.wrote = time.Now(), false, time.Time{}
 			ct.mu.Unlock()
 		},
 		GotConn: func(info httptrace.GotConnInfo) {
@@ -50,6 +53,12 @@ func (ct *connTrace) hooks() *httptrace.ClientTrace {
 			}
 			ct.mu.Unlock()
 		},
+		WroteHeaders: func() {
+			now := time.Now()
+			ct.mu.Lock()
+			ct.wrote = now
+			ct.mu.Unlock()
+		},
 		GotFirstResponseByte: func() {
 			ct.mu.Lock()
 			ct.firstByte = true
@@ -60,7 +69,7 @@ func (ct *connTrace) hooks() *httptrace.ClientTrace {
 
 // connInfo is what the trace says about the attempt that answered (or failed last).
 type connInfo struct {
-	t0      time.Time // when the connection was in hand; zero = never
+	t0      time.Time // when the request went on the wire (its headers written); zero = never
 	reused  bool
 	connect *time.Duration // nil when the connection was reused
 	retries int            // sends on another connection after the first
@@ -69,7 +78,10 @@ type connInfo struct {
 func (ct *connTrace) info() connInfo {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	ci := connInfo{t0: ct.gotConn, reused: ct.reused, retries: max(0, ct.gotConns-1)}
+	ci := connInfo{t0: ct.wrote, reused: ct.reused, retries: max(0, ct.gotConns-1)}
+	if ci.t0.IsZero() || ci.t0.Before(ct.gotConn) { // the last attempt wrote nothing
+		ci.t0 = ct.gotConn
+	}
 	if ct.gotConns > 0 && !ct.reused {
 		d := ct.connect
 		ci.connect = &d
@@ -174,6 +186,9 @@ type ConnOptions struct {
 	// first study's Python client speak) or HTTP2 (over TLS by ALPN, over http:// by prior
 	// knowledge). No fallback: numbers compare only on one protocol.
 	HTTP string
+	// RootCAs are the certificates trusted for HTTPS; nil = the system's (SSL_CERT_FILE and
+	// SSL_CERT_DIR are honoured), so a local server with a self-signed certificate can be trusted.
+	RootCAs *x509.CertPool
 }
 
 func (o ConnOptions) validate() error {
@@ -189,6 +204,9 @@ func newDoer(maxConns int, o ConnOptions) *doer {
 	hc := newHTTPClient(maxConns)
 	if tr, ok := hc.Transport.(*http.Transport); ok {
 		setProtocol(tr, o.HTTP)
+		if o.RootCAs != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 	}
 	return &doer{hc: hc, fresh: freshConnections(hc), cold: o.Cold}
 }

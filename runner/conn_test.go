@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,5 +255,59 @@ func TestMidStreamDropIsNotReplayed(t *testing.T) {
 	defer mu.Unlock()
 	if posts != len(rows) {
 		t.Errorf("the server saw %d requests for %d records: a cut stream was sent again", posts, len(rows))
+	}
+}
+
+// tlsServer serves h over HTTPS with HTTP/2 on offer, at most maxStreams streams per
+// connection, and counts the connections opened.
+func tlsServer(t *testing.T, h http.Handler, maxStreams uint32) (*httptest.Server, *atomic.Int32) {
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: int(maxStreams)}
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+// Over TLS with a self-signed certificate the run trusts: --http 2 speaks HTTP/2 and a
+// server's MAX_CONCURRENT_STREAMS (4) does not queue requests inside the client (16 in
+// flight take 4+ connections, and no TTFT is twice the server's); the default speaks
+// HTTP/1.1 to the same server. Every request records its protocol.
+func TestHTTPVersionsOverTLS(t *testing.T) {
+	for _, tc := range []struct {
+		version, proto string
+		cold           bool
+	}{{HTTP2, "HTTP/2.0", false}, {HTTP2, "HTTP/2.0", true}, {"", "HTTP/1.1", false}} {
+		t.Run(tc.proto+map[bool]string{true: "-cold"}[tc.cold], func(t *testing.T) {
+			// A request queued behind the stream limit would wait a whole answer (>= 400 ms) more.
+			f := &fakeServer{ttft: 400 * time.Millisecond, tokens: words(2)}
+			srv, conns := tlsServer(t, http.HandlerFunc(f.handle), 4)
+			pool := x509.NewCertPool()
+			pool.AddCert(srv.Certificate())
+			r, db := newRunner(t)
+			p := plan(16, []int{16}, ep("tls", srv.URL))
+			p.Requests = 32
+			p.Conn = ConnOptions{HTTP: tc.version, Cold: tc.cold, RootCAs: pool}
+			if out, err := r.Run(context.Background(), p); err != nil || out.Status != store.RunCompleted {
+				t.Fatalf("run: %v %v", out, err)
+			}
+			rows := requests(t, db, "warmup = 0")
+			for _, row := range rows {
+				// Cold: set-up, and any wait for a stream, is inside TTFT by choice.
+				if row["status"] != "ok" || row["http_proto"] != tc.proto || fl(row["ttft_ms"]) < 400 || (!tc.cold && fl(row["ttft_ms"]) > 700) {
+					t.Errorf("%v %v proto %v ttft %.1f: want ok over %s, TTFT from the server's 400 ms, not queued behind a stream limit",
+						row["status"], row["error_message"], row["http_proto"], fl(row["ttft_ms"]), tc.proto)
+				}
+			}
+			if n := conns.Load(); n < 4 {
+				t.Errorf("%d connections for 16 streams at 4 per connection", n)
+			}
+		})
 	}
 }

@@ -61,7 +61,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	resp, err := d.sendTraced(req, ct)
 	x.conn = ct.info()
 	if !d.cold && !x.conn.t0.IsZero() {
-		x.t0 = x.conn.t0 // the wait for a connection is queue time, not TTFT (docs/metrics.md)
+		x.t0 = x.conn.t0 // the wait for a connection or a stream is queue time, not TTFT (docs/metrics.md)
 	}
 	if resp != nil {
 		x.proto = resp.Proto
