@@ -66,6 +66,9 @@ func New(p Profile, opts Options) (*Server, error) {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
+	if opts.Conn.KeepaliveMax < 0 || opts.Conn.IdleClose < 0 {
+		return nil, fmt.Errorf("sim %s: --keepalive-max %d and --idle-close %s must not be negative", p.Name, opts.Conn.KeepaliveMax, opts.Conn.IdleClose)
+	}
 	wire, err := newDialect(opts.Wire, opts)
 	if err != nil {
 		return nil, err
