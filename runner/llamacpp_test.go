@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 // llamaCaptures is where the captures of a real llama-server are (../shared/wire/llamacpp).
@@ -20,7 +22,7 @@ func serveCapture(t *testing.T, file string) http.HandlerFunc {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(llamaCaptures, file))
 	if err != nil {
-		t.Skipf("no capture %s: %v", file, err)
+		testenv.Missing(t, "no capture %s: %v", file, err)
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

@@ -19,6 +19,8 @@ import (
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store/storetest"
 	"github.com/trackerbench/tracker/tokens"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 const llamaCaptures = "../../shared/wire/llamacpp"
@@ -53,7 +55,7 @@ func captureEvents(t *testing.T, file string) []map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(llamaCaptures, file))
 	if err != nil {
-		t.Skipf("no capture: %v", err)
+		testenv.Missing(t, "no capture: %v", err)
 	}
 	var out []map[string]any
 	for _, line := range strings.Split(string(b), "\n") {
