@@ -125,6 +125,15 @@ func TestServerClosingConnectionsIsNotAFailure(t *testing.T) {
 					t.Fatalf("%d of %d requests failed", len(bad), 3*128)
 				}
 				checkConnColumns(t, db)
+				if cs.mode == closeAfterStream && !noStream {
+					// Every connection carries one stream: apart from the warmed ones (and those another
+					// request's dial opened but did not need), each request opens its own, and says so.
+					reused := requests(t, db, "warmup = 0 AND conn_reused = 1")
+					fresh := requests(t, db, "warmup = 0 AND conn_reused = 0 AND connect_ms IS NOT NULL")
+					if len(reused)+len(fresh) != 3*128 || len(fresh) < 3*128/2 {
+						t.Errorf("%d requests on pooled connections, %d on new ones with connect_ms: want most on new ones", len(reused), len(fresh))
+					}
+				}
 			})
 		}
 	}

@@ -68,8 +68,12 @@ func (c *Client) warmConnections(ctx context.Context, n int) int {
 	return got
 }
 
-// warmRequest sends one GET /models and returns its answer with the body unread, or nil.
+// warmRequest sends one GET /models and returns its answer with the body unread, or nil. It
+// waits for the endpoint's rate limiter (max_rps) like any request: a gateway counts GETs too.
 func (c *Client) warmRequest(ctx context.Context, key string) *http.Response {
+	if c.limit.wait(ctx) != nil {
+		return nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ep.BaseURL+"/models", nil)
 	if err != nil {
 		return nil
