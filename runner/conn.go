@@ -28,7 +28,8 @@ type connTrace struct {
 	getConn   time.Time // the transport was asked for a connection (last attempt)
 	gotConn   time.Time // it had one
 	wrote     time.Time // the request's headers were written on it (HTTP/2: after a stream was free)
-	gotConns  int       // connections the request was given (attempts on the wire)
+	gotConns  int       // connections the request was given
+	replayed  bool      // sent again after a stale connection (sendTraced)
 	reused    bool      // the last connection had served an earlier request
 	connect   time.Duration
 	firstByte bool // a byte of the response arrived (on the last attempt)
@@ -72,13 +73,16 @@ type connInfo struct {
 	t0      time.Time // when the request went on the wire (its headers written); zero = never
 	reused  bool
 	connect *time.Duration // nil when the connection was reused
-	retries int            // sends on another connection after the first
+	retries int            // 1 when it was replayed after a stale connection
 }
 
 func (ct *connTrace) info() connInfo {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	ci := connInfo{t0: ct.wrote, reused: ct.reused, retries: max(0, ct.gotConns-1)}
+	ci := connInfo{t0: ct.wrote, reused: ct.reused}
+	if ct.replayed {
+		ci.retries = 1
+	}
 	if ci.t0.IsZero() || ci.t0.Before(ct.gotConn) { // the last attempt wrote nothing
 		ci.t0 = ct.gotConn
 	}
@@ -121,18 +125,22 @@ func closedConnection(err error) bool {
 // so the request either never reached the server or reached a connection the server was
 // closing; a completion has no effect beyond its answer. It is transparent (the record is
 // of the answering attempt) and counted in conn_retries. A failure after a response began
-// (a stream cut mid-way) is never replayed. Go's transport also re-sends, on its own, a
-// request it could not write at all to a reused connection; the trace counts that too.
+// (a stream cut mid-way) is never replayed. (Go's transport also re-sends, on its own, a
+// request of which not one byte could be written; that is not counted: nothing was sent.
+// Nor are redirects, which also ask for a connection.)
 func (d *doer) sendTraced(req *http.Request, ct *connTrace) (*http.Response, error) {
 	ctx := httptrace.WithClientTrace(req.Context(), ct.hooks())
 	resp, err := d.hc.Do(req.WithContext(ctx))
-	if err == nil || req.Context().Err() != nil || !ct.staleConnection(err) || ct.info().retries > 0 {
+	if err == nil || req.Context().Err() != nil || !ct.staleConnection(err) {
 		return resp, err
 	}
 	replay, rerr := rewound(req, ctx)
 	if rerr != nil {
 		return resp, err
 	}
+	ct.mu.Lock()
+	ct.replayed = true
+	ct.mu.Unlock()
 	fresh := d.fresh
 	if fresh == nil {
 		fresh = freshConnections(d.hc)

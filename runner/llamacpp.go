@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"math"
 
 	"github.com/trackerbench/tracker/store"
 )
@@ -49,14 +50,16 @@ func applyLlamaTimings(rec *store.Request, raw json.RawMessage) {
 	}
 	delete(merged, "timings") // a non-streamed answer's top-level field, kept whole by serverTimings
 	for k, v := range fields {
-		merged[k] = v
+		if plausibleNumber(v) { // an impossible timing stays out (usagecheck.go)
+			merged[k] = v
+		}
 	}
 	if b, err := json.Marshal(merged); err == nil {
 		rec.ServerJSON = string(b)
 	}
-	if t.PromptMS != nil && *t.PromptMS >= 0 {
+	if t.PromptMS != nil && plausibleNumber(fields["prompt_ms"]) {
 		rec.ServerTTFTMS = ptr(*t.PromptMS)
-		if t.PredictedMS != nil && *t.PredictedMS >= 0 {
+		if t.PredictedMS != nil && plausibleNumber(fields["predicted_ms"]) {
 			rec.ServerE2EMS = ptr(*t.PromptMS + *t.PredictedMS)
 		}
 	}
@@ -69,19 +72,29 @@ func applyLlamaTimings(rec *store.Request, raw json.RawMessage) {
 // reported.
 func cachedTokens(u *usage, timingsRaw json.RawMessage) *int {
 	if u != nil && u.PromptTokensDetails != nil && u.PromptTokensDetails.CachedTokens != nil {
-		if n := *u.PromptTokensDetails.CachedTokens; n >= 0 {
-			return ptr(int(n))
-		}
+		return tokenCount(*u.PromptTokensDetails.CachedTokens)
 	}
 	t, _, ok := parseLlamaTimings(timingsRaw)
 	if !ok {
 		return nil
 	}
-	if t.CacheN != nil && *t.CacheN >= 0 {
-		return ptr(int(*t.CacheN))
+	if t.CacheN != nil {
+		return tokenCount(*t.CacheN)
 	}
-	if u != nil && u.PromptTokens != nil && t.PromptN != nil && *u.PromptTokens >= *t.PromptN {
-		return ptr(int(*u.PromptTokens - *t.PromptN))
+	if u != nil && u.PromptTokens != nil && t.PromptN != nil {
+		return tokenCount(*u.PromptTokens - *t.PromptN)
 	}
 	return nil
+}
+
+// maxTokenCount bounds a token count taken from a server: more is not a count.
+const maxTokenCount = 1e9
+
+// tokenCount is f as a count of tokens, or nil when it cannot be one (negative, fractional,
+// huge, NaN).
+func tokenCount(f float64) *int {
+	if !(f >= 0 && f <= maxTokenCount) || f != math.Trunc(f) {
+		return nil
+	}
+	return ptr(int(f))
 }

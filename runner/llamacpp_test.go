@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/trackerbench/tracker/internal/testenv"
+
+	"github.com/trackerbench/tracker/store"
 )
 
 // llamaCaptures is where the captures of a real llama-server are (../shared/wire/llamacpp).
@@ -102,6 +104,8 @@ func TestCachedTokensSources(t *testing.T) {
 		{``, `{"prompt_n":18}`, nil},
 		{`{"prompt_tokens":10}`, `{"prompt_n":18}`, nil}, // impossible: not a count
 		{`{"prompt_tokens_details":{"cached_tokens":-1}}`, ``, nil},
+		{`{"prompt_tokens":50}`, `{"cache_n":1e300}`, nil},
+		{`{"prompt_tokens":50}`, `{"cache_n":2.5}`, nil},
 	}
 	for _, tc := range cases {
 		u, _ := parseUsage(json.RawMessage(tc.usage))
@@ -113,5 +117,14 @@ func TestCachedTokensSources(t *testing.T) {
 		if g != tc.want {
 			t.Errorf("usage %s timings %s: %v, want %v", tc.usage, tc.timings, g, tc.want)
 		}
+	}
+}
+
+// An impossible llama.cpp timing (huge, negative) is neither a server TTFT nor kept.
+func TestImplausibleLlamaTimings(t *testing.T) {
+	var rec store.Request
+	applyLlamaTimings(&rec, json.RawMessage(`{"prompt_n":3,"prompt_ms":1e305,"predicted_ms":-4,"predicted_n":2}`))
+	if rec.ServerTTFTMS != nil || rec.ServerE2EMS != nil || strings.Contains(rec.ServerJSON, "e+305") || strings.Contains(rec.ServerJSON, "-4") {
+		t.Errorf("server ttft %v e2e %v json %s: want impossible timings left out", rec.ServerTTFTMS, rec.ServerE2EMS, rec.ServerJSON)
 	}
 }
