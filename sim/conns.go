@@ -32,9 +32,13 @@ type connCloser struct {
 	doomed map[net.Conn]bool
 }
 
-// ConfigureServer sets up srv (the http.Server that serves Handler) to close connections
-// as the options say. Serve calls it; tests serving Handler themselves call it too.
+// ConfigureServer sets up srv (the http.Server that serves Handler): HTTP/1.1 and h2c, and
+// connections closed as the options say. Serve calls it; tests serving Handler themselves call it too.
 func (s *Server) ConfigureServer(srv *http.Server) {
+	var p http.Protocols // HTTP/1.1, and HTTP/2 by prior knowledge on plain TCP (tracker run --http 2)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Protocols = &p
 	o := s.connOptions()
 	if !o.active() {
 		return

@@ -221,3 +221,26 @@ func TestConnectionClosingSimsThroughRunner(t *testing.T) {
 		}
 	}
 }
+
+// The sim speaks HTTP/2 by prior knowledge on plain TCP, so `tracker run --http 2` can be
+// tried against it; every request records the protocol.
+func TestSimSpeaksH2C(t *testing.T) {
+	ts, _ := startConfigured(t, dialectProfile(), Options{})
+	db := storetest.Open(t)
+	tok, _ := tokens.New("sim-test")
+	r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
+	ep := runner.Endpoint{Name: "ep", BaseURL: ts.URL + "/v1", Model: "sim-test"}
+	_, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: []runner.Endpoint{ep},
+		Dataset: "test", Prompts: squadPromptsFor(t, 4, tok), Seed: 1, Loads: runner.ClosedLoads([]int{4}),
+		Conn:    runner.ConnOptions{HTTP: runner.HTTP2},
+		Request: runner.RequestOptions{MaxTokens: 8, Timeout: 30 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := rowsOf(t, db, "SELECT status, http_proto FROM requests WHERE warmup = 0")
+	for _, row := range rows {
+		if row["status"] != "ok" || row["http_proto"] != "HTTP/2.0" {
+			t.Errorf("%v over %v, want ok over HTTP/2.0", row["status"], row["http_proto"])
+		}
+	}
+}
