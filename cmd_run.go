@@ -56,6 +56,9 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "stream", Usage: "stream answers (--stream=false: E2E only, tokens from usage)", Value: true},
 		&cli.IntFlag{Name: "retries", Usage: "send a request that failed with 408/429/5xx, an in-band error or a broken connection again, up to N times (every attempt recorded)"},
 		&cli.DurationFlag{Name: "retry-backoff", Usage: "first wait before a retry, doubled each time (a server's Retry-After wins)", Value: time.Second},
+		&cli.BoolFlag{Name: "cold-connections", Usage: "open connections inside the measured requests (set-up in TTFT, as vLLM's benchmark) instead of warming them before each level"},
+		&cli.StringFlag{Name: "http", Usage: "HTTP version: 1.1 (what vLLM's benchmark and the first study speak) or 2 (TLS by ALPN, http:// by prior knowledge)", Value: runner.HTTP11},
+		&cli.BoolFlag{Name: "cache-bust", Usage: "start every request's first message with a short random tag so no prompt/prefix cache can serve it (llamacpp preset: also cache_prompt false)"},
 		&cli.Int64Flag{Name: "resume", Usage: "finish interrupted run ID with its stored settings, sending only what did not complete"},
 	}
 	return append(flags, datasetFlags()...)
@@ -149,7 +152,9 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 		Order: cmd.String("order"), Sweep: sweep, MaxErrorRate: cmd.Float("max-error-rate"), SLO: slo,
 		Request: runner.RequestOptions{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
 			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
-			NoStream: !cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff")},
+			NoStream: !cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff"),
+			CacheBust: cmd.Bool("cache-bust")},
+		Conn: runner.ConnOptions{Cold: cmd.Bool("cold-connections"), HTTP: cmd.String("http")},
 		Extra: map[string]any{"limit": spec.Limit, "template": spec.TemplateFile, "system": spec.System != "",
 			"dataset_source": prompts.Source},
 	}
@@ -186,7 +191,7 @@ func loadsFromFlags(cmd *cli.Command) ([]runner.Load, error) {
 func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, resumeID int64) error {
 	if !cmd.Bool("no-preflight") {
 		if err := runner.Preflight(ctx, plan.Endpoints, plan.Keys, runner.PreflightOptions{WaitCold: cmd.Duration("wait-cold"),
-			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter}); err != nil {
+			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter, Conn: plan.Conn}); err != nil {
 			return err
 		}
 	}
@@ -196,6 +201,9 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	}
 	defer db.Close()
 	r := &runner.Runner{DB: db, Tokens: tok, Version: version, Progress: terminalOrNil(os.Stderr), Score: dataset.Score}
+	if msg := plan.RepeatedPrompts(); msg != "" {
+		fmt.Fprintln(cmd.Root().ErrWriter, "note:", msg)
+	}
 	var out runner.Outcome
 	var runErr error
 	if resumeID > 0 {

@@ -29,6 +29,9 @@ func simCommand() *cli.Command {
 			&cli.DurationFlag{Name: "drain-timeout", Usage: "on SIGINT/SIGTERM, wait this long for requests in flight", Value: 30 * time.Second},
 			&cli.BoolFlag{Name: "list-profiles", Usage: "list the built-in profiles and exit"},
 			&cli.StringSliceFlag{Name: "wire", Usage: "the dialect spoken, one per --listen (or one for all): " + strings.Join(sim.Wires(), ", ") + " (docs/endpoints.md)", Value: []string{sim.WireVLLM}},
+			&cli.BoolFlag{Name: "close-after-stream", Usage: "close the connection after every streamed answer without saying so (as llama-server does; the llamacpp wire always does)"},
+			&cli.IntFlag{Name: "keepalive-max", Usage: "close a connection after this many requests, without saying so (older llama.cpp: 5; nginx keepalive_requests); 0 = never"},
+			&cli.DurationFlag{Name: "idle-close", Usage: "close a connection idle this long (a keep-alive timeout; 0 = Go's default)"},
 			&cli.DurationFlag{Name: "relay-idle", Usage: "alcf-sophia: the relay ends a stream with [DONE] after this long without a chunk (default 5s)"},
 		},
 		Action: simAction,
@@ -95,7 +98,9 @@ func simAction(ctx context.Context, cmd *cli.Command) error {
 			wire = ws[i]
 		}
 		s, err := sim.New(p, sim.Options{DrainTimeout: cmd.Duration("drain-timeout"), Wire: wire,
-			Relay: sim.RelayOptions{Idle: cmd.Duration("relay-idle")}})
+			Relay: sim.RelayOptions{Idle: cmd.Duration("relay-idle")},
+			Conn: sim.ConnOptions{CloseAfterStream: cmd.Bool("close-after-stream"), KeepaliveMax: cmd.Int("keepalive-max"),
+				IdleClose: cmd.Duration("idle-close")}})
 		if err != nil {
 			closeAll()
 			return usagef("sim: profile %s: %v", name, err)

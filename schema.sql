@@ -150,6 +150,16 @@ CREATE INDEX runs_by_label ON runs (label);
 CREATE INDEX endpoints_by_name ON endpoints (name);
 CREATE INDEX requests_by_endpoint ON requests (endpoint_id);
 
+-- migration: 6
+-- Connections, prompt caches and llama.cpp's timings (issue 10): what each request's
+-- connection did, and how many of its prompt tokens a server's prompt cache served.
+
+ALTER TABLE requests ADD COLUMN conn_reused INTEGER CHECK (conn_reused IN (0, 1)); -- NULL = no connection was had
+ALTER TABLE requests ADD COLUMN connect_ms REAL;      -- DNS + TCP + TLS of a new connection; NULL when reused
+ALTER TABLE requests ADD COLUMN conn_retries INTEGER NOT NULL DEFAULT 0; -- sends again on another connection (stale keep-alive)
+ALTER TABLE requests ADD COLUMN http_proto TEXT;      -- the protocol that answered: HTTP/1.1, HTTP/2.0
+ALTER TABLE requests ADD COLUMN cached_tokens INTEGER; -- prompt tokens served from the server's cache; NULL = not reported
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -208,7 +218,12 @@ SELECT r.id              AS request_id,
        END               AS e2e_with_retries_ms,
        r.e2e_ms - r.server_e2e_ms AS outside_server_ms, -- network, gateway, queues: client E2E minus the server's own
        json_extract(r.server_json, '$.completion_tokens_after_first_per_sec') AS server_decode_tok_s,
-       r.relay_flag      AS relay_flag
+       r.relay_flag      AS relay_flag,
+       r.conn_reused     AS conn_reused,
+       r.connect_ms      AS connect_ms,
+       r.conn_retries    AS conn_retries,
+       r.http_proto      AS http_proto,
+       r.cached_tokens   AS cached_tokens
 FROM requests r
 JOIN runs ru     ON ru.id = r.run_id
 JOIN endpoints e ON e.id = r.endpoint_id

@@ -165,6 +165,7 @@ func findings(r *Result) []string {
 		}
 	}
 	out = append(out, relaySentences(r)...)
+	out = append(out, cacheSentences(r)...)
 	out = append(out, winsSentences(r)...)
 	for _, c := range r.Curves {
 		out = append(out, curveSentences(r, &c)...)
@@ -433,4 +434,33 @@ func pairedClaim(s *Speedup, g *Group) string {
 		return fmt.Sprintf("%s, %s; %s: no significant difference (~).", where, counts, med)
 	}
 	return fmt.Sprintf("%s, %s; %s.", where, counts, med)
+}
+
+// CacheWarnShare is the share of answers with prompt-cache hits (cached_tokens > 0) from which
+// an endpoint is said to have been served by its cache.
+const CacheWarnShare = 0.05
+
+// cacheSentences marks, per workload, comparisons where one endpoint's prompt cache served
+// its answers and another's did not (or did not say): their TTFT and E2E then compare cache
+// hits with prefills (docs/metrics.md, "Prompt caches").
+func cacheSentences(r *Result) []string {
+	var out []string
+	for _, g := range r.Groups {
+		var hit, miss []string
+		for _, name := range g.endpointNames() {
+			e := g.summary(name)
+			switch {
+			case e == nil || !e.CacheHitShare.Valid():
+			case float64(e.CacheHitShare) >= CacheWarnShare:
+				hit = append(hit, fmt.Sprintf("%s (%.0f%%)", name, 100*float64(e.CacheHitShare)))
+			case e.CacheHitShare == 0:
+				miss = append(miss, name)
+			}
+		}
+		if len(hit) > 0 && len(miss) > 0 {
+			out = append(out, fmt.Sprintf("On %s the comparison is cache-asymmetric: the prompt cache served part of the prompt for the answers of %s, and for none of %s's (none, or not reported): TTFT and E2E compare cache hits with full prefills; rerun with --cache-bust.",
+				g.ID, strings.Join(hit, ", "), strings.Join(miss, ", ")))
+		}
+	}
+	return out
 }

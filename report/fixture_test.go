@@ -36,6 +36,7 @@ type runSpec struct {
 	endpoints   []profile
 	tpotScale   map[string]float64 // planted per-endpoint slowdowns
 	failures    map[string]int     // endpoint -> failed requests at the highest level
+	cached      map[string]int     // endpoint -> cached_tokens of its ok requests (absent = not reported)
 	quality     bool
 	seed        uint64
 	config      string // the run's config_json; "" = {}
@@ -119,6 +120,9 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 					}
 					f1 := math.Min(1, em*0.9+0.1+0.2*rng.Float64())
 					r.EM, r.F1 = &em, &f1
+				}
+				if n, ok := s.cached[p.name]; ok && r.Status == store.StatusOK {
+					r.CachedTokens = ptr(n)
 				}
 				if !r.Warmup {
 					workers[w] = start + r.ElapsedMS

@@ -167,6 +167,7 @@ type EndpointSummary struct {
 	F1            Num    `json:"f1"`
 	ServerGapMS   Num    `json:"client_minus_server_ttft_ms"` // mean, where the server reports TTFT
 	RelayShare    Num    `json:"relay_share"`                 // share of ok answers that arrived in relayed bursts
+	CacheHitShare Num    `json:"cache_hit_share"`             // share of ok answers with cached_tokens > 0
 	CostPer1kReqs Num    `json:"cost_per_1k_requests"`        // USD, when the endpoint config has prices
 	// USD per million output tokens at this group's measured output throughput (cost.go).
 	CostPerMTokOut Num     `json:"cost_per_mtok_out"`
@@ -294,9 +295,9 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 	e := EndpointSummary{Endpoint: s.endpoint, Levels: len(s.levels), Runs: len(uniqueRuns(s.levels))}
 	var tput, reqs []float64
 	var emSum, f1Sum, gapSum, inSum, outSum, busyS float64
-	var emN, f1N, gapN, relayed int
+	var emN, f1N, gapN, relayed, cached int
 	for _, d := range s.levels {
-		relayed += d.relayed
+		relayed, cached = relayed+d.relayed, cached+d.cached
 		e.Model = d.lvl.Model
 		e.N += d.stats.N
 		e.OK += d.stats.OK
@@ -328,6 +329,7 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))
 	e.ServerGapMS = ratioOrNaN(gapSum, float64(gapN))
 	e.RelayShare = ratioOrNaN(float64(relayed), float64(e.OK))
+	e.CacheHitShare = ratioOrNaN(float64(cached), float64(e.OK))
 	p, priced := prices[s.endpoint]
 	cost := sideCost(p, priced, inSum, outSum, busyS)
 	e.CostPer1kReqs = ratioOrNaN(1000*cost, float64(e.OK))

@@ -121,6 +121,7 @@ type levelData struct {
 	serverGapSum       float64 // Σ (client TTFT − server TTFT) over ok requests with both
 	serverGapN         int
 	relayed            int     // ok requests whose stream arrived in relayed bursts
+	cached             int     // ok requests the server's prompt cache served in part (cached_tokens > 0)
 	inTokSum, outTokOK float64 // Σ input / output tokens of ok requests (cost)
 	failures           map[string]*failureCount
 }
@@ -169,6 +170,9 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		d.stats.OK++
 		if r.Relayed {
 			d.relayed++
+		}
+		if r.Cached {
+			d.cached++
 		}
 		if !math.IsNaN(r.E2EMS) {
 			sumE2E += r.E2EMS

@@ -252,3 +252,33 @@ func TestBaselineChoice(t *testing.T) {
 		t.Errorf("unknown run id: %v, want ErrNotFound", err)
 	}
 }
+
+// A comparison where one endpoint's prompt cache served its answers and the other's did not is
+// marked; when both or neither were served, nothing is said.
+func TestCacheAsymmetryMarked(t *testing.T) {
+	for _, tc := range []struct {
+		cached map[string]int
+		marked bool
+	}{
+		{map[string]int{"a": 90, "b": 0}, true},
+		{map[string]int{"a": 90}, true}, // b reports nothing
+		{map[string]int{"a": 90, "b": 90}, false},
+		{map[string]int{"a": 0, "b": 0}, false},
+		{nil, false},
+	} {
+		db := storetest.Open(t)
+		addRun(t, context.Background(), db, runSpec{label: "c", started: day(1), promptSet: "ps", maxTokens: 128,
+			prompts: 4, levels: []int{1}, perLevel: 8, seed: 1, cached: tc.cached,
+			endpoints: []profile{{name: "a", ttftBase: 50, tpot: 10}, {name: "b", ttftBase: 50, tpot: 10}}})
+		res := generate(t, db, Options{})
+		var got string
+		for _, f := range res.Findings {
+			if strings.Contains(f, "cache-asymmetric") {
+				got = f
+			}
+		}
+		if (got != "") != tc.marked || (tc.marked && !strings.Contains(got, "a (100%)")) {
+			t.Errorf("cached %v: finding %q, want marked %v", tc.cached, got, tc.marked)
+		}
+	}
+}

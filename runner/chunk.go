@@ -14,6 +14,7 @@ type chunk struct {
 	Object  string          `json:"object"`
 	Choices []chunkChoice   `json:"choices"`
 	Usage   json.RawMessage `json:"usage"`
+	Timings json.RawMessage `json:"timings"` // llama.cpp's own (llamacpp.go)
 
 	// In-band error shapes: {"object":"error","message":...,"code":504} (vLLM, ALCF Sophia)
 	// and {"error":{...}}.
@@ -119,6 +120,9 @@ type usage struct {
 	CompletionTokensDetails *struct {
 		ReasoningTokens *float64 `json:"reasoning_tokens"`
 	} `json:"completion_tokens_details"`
+	PromptTokensDetails *struct {
+		CachedTokens *float64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
 	// SambaNova's server-side timings are read by serverTimings (servertime.go).
 }
 

@@ -56,6 +56,11 @@ type RequestOptions struct {
 	// unless the server sent Retry-After.
 	Retries      int
 	RetryBackoff time.Duration
+	// CacheBust (--cache-bust) starts every request's first message with a short random
+	// tag, so that no server's prompt or prefix cache can serve it (cache.go).
+	CacheBust bool
+
+	cachePrompt any // llama.cpp's cache_prompt for this endpoint; nil = not sent
 }
 
 // Client sends one endpoint's requests. One client serves an endpoint for a whole run:
@@ -97,6 +102,10 @@ func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) sto
 func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, time.Duration) {
 	var rec store.Request
 	var x *exchange
+	if o.CacheBust {
+		p = bustCache(p, c.tok)
+	}
+	o.cachePrompt = c.ep.cachePromptField(o.CacheBust)
 	if o.NoStream {
 		rec, x = c.doOnce(ctx, p, o, key)
 	} else {
@@ -121,6 +130,9 @@ func generation(p dataset.Prompt, o RequestOptions) (extra map[string]any, maxTo
 	}
 	if o.IgnoreEOS {
 		extra["ignore_eos"] = true
+	}
+	if o.cachePrompt != nil {
+		extra["cache_prompt"] = o.cachePrompt
 	}
 	return extra, maxTokens
 }
@@ -205,6 +217,9 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		m.add(now, ch.delta())
 		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
 			m.usageRaw = ch.Usage
+		}
+		if len(ch.Timings) > 0 && string(ch.Timings) != "null" {
+			m.timingsRaw = ch.Timings
 		}
 		if f := m.overrun(limit, maxTokens); f != nil {
 			m.end = now

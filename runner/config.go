@@ -50,6 +50,9 @@ type Endpoint struct {
 	// allocation) times the nodes the endpoint occupies (default 1); 0 = unknown.
 	PricePerHour float64 `yaml:"price_per_hour" json:"price_per_hour,omitempty"`
 	Nodes        int     `yaml:"nodes" json:"nodes,omitempty"`
+	// CachePrompt is sent as llama.cpp's "cache_prompt" when set (false: the server does
+	// not reuse its prompt cache); nil = not sent (with --cache-bust, a llamacpp preset sends false).
+	CachePrompt *bool `yaml:"cache_prompt" json:"cache_prompt,omitempty"`
 }
 
 // Public is the endpoint as it may be stored with a run: no key, no header values.
@@ -68,6 +71,9 @@ func (e Endpoint) Public() map[string]any {
 	}
 	if e.FollowRedirects != "" {
 		m["follow_redirects"] = e.FollowRedirects
+	}
+	if e.CachePrompt != nil {
+		m["cache_prompt"] = *e.CachePrompt
 	}
 	if e.InputPricePerMTok > 0 || e.OutputPricePerMTok > 0 {
 		m["input_price_per_mtok"], m["output_price_per_mtok"] = e.InputPricePerMTok, e.OutputPricePerMTok

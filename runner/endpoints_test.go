@@ -157,11 +157,16 @@ func TestKeyCommandFails(t *testing.T) {
 	}
 }
 
-// flaky answers with the given statuses in turn, then streams.
+// flaky answers chat requests with the given statuses in turn, then streams (GET
+// /models, which warms connections, gets a model list).
 func flaky(t *testing.T, statuses []int, header map[string]string, body string) (string, *atomic.Int32) {
 	var n atomic.Int32
 	stream := replay(t, "vllm_both_reasoning.sse")
 	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `{"object":"list","data":[]}`)
+			return
+		}
 		i := int(n.Add(1)) - 1
 		if i < len(statuses) {
 			for k, v := range header {

@@ -20,7 +20,8 @@ type measurement struct {
 	content, reasoning        boundedText // prefixes kept, full lengths counted (bounds.go)
 	finish                    string
 	usageRaw                  json.RawMessage
-	done                      bool // the stream ended with [DONE]
+	timingsRaw                json.RawMessage // llama.cpp's timings (llamacpp.go)
+	done                      bool            // the stream ended with [DONE]
 	failed                    *failure
 	notes                     map[string]any // the client's notes for server_json (usagecheck.go)
 }
@@ -64,6 +65,7 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 	}
 	rec.ElapsedMS = ms(m.end.Sub(t0))
 	rec.HTTPStatus = x.status
+	x.applyConn(&rec)
 	rec.Chunks = m.chunks
 	rec.ResponseText = m.content.String()
 	rec.ReasoningText = m.reasoning.String()
@@ -77,6 +79,7 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 		}
 	}
 	m.countTokens(&rec, p, tok)
+	m.applyCache(&rec)
 	rec.RelayFlag = relayed(m.gaps)
 
 	switch {
@@ -134,6 +137,13 @@ func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tok
 	if ok {
 		applyServerTimings(rec, serverTimings(m.usageRaw, nil))
 	}
+}
+
+// applyCache stores llama.cpp's timings and the prompt tokens the server's cache served.
+func (m *measurement) applyCache(rec *store.Request) {
+	applyLlamaTimings(rec, m.timingsRaw)
+	u, _ := parseUsage(m.usageRaw)
+	rec.CachedTokens = cachedTokens(u, m.timingsRaw)
 }
 
 // countText counts with the tokenizer; without one (a preflight check) it counts nothing.

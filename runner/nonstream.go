@@ -64,6 +64,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 		}
 		rec.ElapsedMS = ms(end.Sub(t0))
 		rec.HTTPStatus = x.status
+		x.applyConn(&rec)
 		rec.Status, rec.ErrorClass, rec.ErrorMessage = f.status, f.class, f.message
 		return rec, x
 	}
@@ -105,6 +106,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 
 	rec.StartedAt = wall.Add(x.t0.Sub(wall))
 	rec.HTTPStatus = x.status
+	x.applyConn(&rec)
 	rec.ElapsedMS = ms(end.Sub(x.t0))
 	var content, reasoning boundedText // prefixes kept (bounds.go)
 	for _, c := range cm.Choices {
@@ -125,12 +127,13 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 		return fail(failure{store.StatusError, ClassInBand, truncate(strings.TrimSpace(s), 500)})
 	}
 	rec.ResponseText, rec.ReasoningText = content.String(), reasoning.String()
-	m := measurement{usageRaw: cm.Usage}
+	m := measurement{usageRaw: cm.Usage, timingsRaw: top["timings"]}
 	if string(m.usageRaw) == "null" {
 		m.usageRaw = nil
 	}
 	m.countTokens(&rec, p, c.tok)
 	applyServerTimings(&rec, serverTimings(m.usageRaw, top))
+	m.applyCache(&rec)
 	m.noteTextSizes(&rec, &content, &reasoning)
 	m.applyNotes(&rec)
 	switch {

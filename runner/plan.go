@@ -138,6 +138,7 @@ type Plan struct {
 	Warmup         int           // requests per endpoint before its first level, excluded from statistics
 	WarmupDuration time.Duration // and/or warm up for this long
 	Repeat         int           // trials of every level (default 1)
+	Conn           ConnOptions   // connections: warm or cold, HTTP version (conn.go)
 	Order          string
 	Sweep          *Sweep
 	MaxErrorRate   float64 // stop a level early when its error rate passes this (0 = never)
@@ -166,6 +167,9 @@ func (p *Plan) validate() error {
 	}
 	if p.Repeat == 0 {
 		p.Repeat = 1
+	}
+	if err := p.Conn.validate(); err != nil {
+		return err
 	}
 	for _, l := range p.Loads {
 		if l.Rate == 0 && l.Concurrency < 1 {
@@ -246,29 +250,32 @@ func (p *Plan) config() map[string]any {
 		burst = "inf"
 	}
 	cfg := map[string]any{
-		"endpoints":       eps,
-		"baseline":        p.Baseline,
-		"dataset":         p.Dataset,
-		"seed":            p.Seed,
-		"prompts":         len(p.Prompts.Prompts),
-		"loads":           loads,
-		"burstiness":      burst,
-		"requests":        p.Requests,
-		"duration":        p.Duration.String(),
-		"warmup":          p.Warmup,
-		"warmup_duration": p.WarmupDuration.String(),
-		"repeat":          p.Repeat,
-		"order":           p.Order,
-		"sweep":           p.Sweep,
-		"max_error_rate":  p.MaxErrorRate,
-		"max_tokens":      p.Request.MaxTokens,
-		"temperature":     p.Request.Temperature,
-		"ignore_eos":      p.Request.IgnoreEOS,
-		"timeout":         p.Request.Timeout.String(),
-		"stall_timeout":   p.Request.StallTimeout.String(),
-		"stream":          !p.Request.NoStream,
-		"retries":         p.Request.Retries,
-		"retry_backoff":   p.Request.RetryBackoff.String(),
+		"endpoints":        eps,
+		"baseline":         p.Baseline,
+		"dataset":          p.Dataset,
+		"seed":             p.Seed,
+		"prompts":          len(p.Prompts.Prompts),
+		"loads":            loads,
+		"burstiness":       burst,
+		"requests":         p.Requests,
+		"duration":         p.Duration.String(),
+		"warmup":           p.Warmup,
+		"warmup_duration":  p.WarmupDuration.String(),
+		"repeat":           p.Repeat,
+		"order":            p.Order,
+		"sweep":            p.Sweep,
+		"max_error_rate":   p.MaxErrorRate,
+		"max_tokens":       p.Request.MaxTokens,
+		"temperature":      p.Request.Temperature,
+		"ignore_eos":       p.Request.IgnoreEOS,
+		"timeout":          p.Request.Timeout.String(),
+		"stall_timeout":    p.Request.StallTimeout.String(),
+		"stream":           !p.Request.NoStream,
+		"retries":          p.Request.Retries,
+		"retry_backoff":    p.Request.RetryBackoff.String(),
+		"cold_connections": p.Conn.Cold,
+		"cache_bust":       p.Request.CacheBust,
+		"http":             p.Conn.httpVersion(),
 	}
 	for k, v := range p.Extra {
 		cfg[k] = v

@@ -58,7 +58,8 @@ type PreflightOptions struct {
 	Poll     time.Duration // between checks of a cold endpoint; 0 = 15 s
 	NoStream bool          // check with stream: false, as the run will send
 	Tokens   *tokens.Counter
-	Log      io.Writer // progress notes (waiting for a cold endpoint); nil = none
+	Log      io.Writer   // progress notes (waiting for a cold endpoint); nil = none
+	Conn     ConnOptions // the run's protocol, so preflight speaks it too
 }
 
 // Preflight checks every endpoint with one tiny chat request (max_tokens 4), the same
@@ -74,7 +75,7 @@ func Preflight(ctx context.Context, eps []Endpoint, keys map[string]string, o Pr
 	if o.Poll <= 0 {
 		o.Poll = 15 * time.Second
 	}
-	d := &doer{hc: newHTTPClient(len(eps))}
+	d := newDoer(len(eps), o.Conn)
 	var errs []error
 	clients := make([]*Client, len(eps))
 	for i, e := range eps {

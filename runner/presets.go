@@ -94,7 +94,12 @@ var presets = []Preset{
 		Description: "a local llama.cpp server (llama-server)",
 		BaseURL:     "http://127.0.0.1:8080/v1",
 		Model:       "gpt-oss-120b",
-		Notes:       []string{"serves one model whatever the request names; no server timings in usage"},
+		Notes: []string{
+			"serves one model whatever the request names (and echoes the name)",
+			"closes the connection after every stream while promising keep-alive: the next request is replayed once on a new connection (conn_retries)",
+			"timings in the last chunk: server_ttft_ms = prompt_ms, server_e2e_ms = prompt_ms + predicted_ms",
+			"prompt cache on by default: repeated prompts show cached_tokens; --cache-bust also sends cache_prompt false",
+		},
 	},
 	{
 		Name:        "ollama",

@@ -91,7 +91,9 @@ type executor struct {
 	live    *liveView
 	warmMu  sync.Mutex
 	warmed  map[int]bool
-	resume  map[levelKey]*store.LevelState // levels recorded before a resume
+	// connsWarmed: levels whose connections were opened before their group started.
+	connsWarmed map[levelRun]bool
+	resume      map[levelKey]*store.LevelState // levels recorded before a resume
 }
 
 type levelKey struct {
@@ -116,7 +118,7 @@ func (ex *executor) execute(ctx context.Context) error {
 	if p.Sweep != nil {
 		maxConc = max(maxConc, p.Sweep.MaxConcurrency)
 	}
-	d := &doer{hc: newHTTPClient(maxConc * len(p.Endpoints))}
+	d := newDoer(maxConc*len(p.Endpoints), p.Conn)
 	if err := ex.setupEndpoints(ctx, d); err != nil {
 		return err
 	}
@@ -191,8 +193,8 @@ type levelRun struct {
 	minRequests int // sweeps: send at least this many, so the level reaches its concurrency
 }
 
-// runLevel warms the endpoint up if this is its first level, then runs the level. A level
-// completed before a resume is skipped.
+// runLevel warms the endpoint up if this is its first level, opens the level's connections
+// (unless --cold-connections), then runs the level. A level completed before a resume is skipped.
 func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, error) {
 	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && st.Status == store.RunCompleted {
 		return levelResult{id: st.ID}, nil
@@ -211,6 +213,15 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 			l.start0 = time.Now() // measured requests start the level's clock
 		}
 	}
+	ex.warmMu.Lock()
+	connsWarmed := ex.connsWarmed[lr]
+	ex.warmMu.Unlock()
+	if !ex.plan.Conn.Cold && !connsWarmed {
+		l.client().warmConnections(ctx, lr.load.warmCount())
+		if !l.resumedLevel {
+			l.start0 = time.Now()
+		}
+	}
 	return l.measure(ctx)
 }
 
@@ -227,6 +238,7 @@ func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResu
 		}
 		return out, nil
 	}
+	ex.warmGroup(ctx, group) // every level starts together, not after its own warm-up
 	errs := make([]error, len(group))
 	var wg sync.WaitGroup
 	for i, lr := range group {
@@ -238,6 +250,30 @@ func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResu
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
+}
+
+// warmGroup opens the connections of levels that will run at once, all before any starts.
+func (ex *executor) warmGroup(ctx context.Context, group []levelRun) {
+	if ex.plan.Conn.Cold {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, lr := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ex.clients[lr.ep].warmConnections(ctx, lr.load.warmCount())
+		}()
+	}
+	wg.Wait()
+	ex.warmMu.Lock()
+	defer ex.warmMu.Unlock()
+	if ex.connsWarmed == nil {
+		ex.connsWarmed = map[levelRun]bool{}
+	}
+	for _, lr := range group {
+		ex.connsWarmed[lr] = true
+	}
 }
 
 // fixed runs the plan's loads in its order, Repeat times.

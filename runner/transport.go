@@ -21,6 +21,8 @@ type exchange struct {
 	t0       time.Time      // monotonic
 	status   int
 	header   http.Header
+	conn     connInfo // what the connection did (conn.go)
+	proto    string   // the protocol that answered: HTTP/1.1, HTTP/2.0
 }
 
 type exchangeKey struct{}
@@ -31,7 +33,9 @@ func withExchange(ctx context.Context, x *exchange) context.Context {
 
 // doer is the go-openai HTTPDoer: it patches the JSON body, stamps t0 and wraps the response body.
 type doer struct {
-	hc *http.Client
+	hc    *http.Client
+	fresh *http.Client // for replays after a stale connection (conn.go); nil = hc
+	cold  bool         // --cold-connections: t0 before asking for a connection
 }
 
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
@@ -53,8 +57,14 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		req.Header.Set(k, v)
 	}
 	x.t0 = time.Now()
-	resp, err := d.hc.Do(req)
+	ct := &connTrace{}
+	resp, err := d.sendTraced(req, ct)
+	x.conn = ct.info()
+	if !d.cold && !x.conn.t0.IsZero() {
+		x.t0 = x.conn.t0 // the wait for a connection or a stream is queue time, not TTFT (docs/metrics.md)
+	}
 	if resp != nil {
+		x.proto = resp.Proto
 		x.status = resp.StatusCode
 		x.header = resp.Header
 		resp.Body = &watchedBody{rc: resp.Body, x: x}

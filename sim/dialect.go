@@ -21,16 +21,20 @@ import (
 //     0.5 s, polled every 25 ms) and ended with [DONE] (no finish_reason, no usage) after
 //     5 s without a chunk; non-streamed answers carry response_time and
 //     throughput_tokens_per_second.
+//   - llamacpp: llama.cpp's llama-server (dialect_llamacpp.go): no role chunk, usage and
+//     timings in the finish chunk, model echoed, prompt cache, connection closed after
+//     every stream.
 const (
 	WireVLLM       = "vllm"
 	WireSambaNova  = "sambanova"
 	WireALCFMetis  = "alcf-metis"
 	WireALCFSophia = "alcf-sophia"
+	WireLlamaCpp   = "llamacpp"
 )
 
 // Wires lists the dialects --wire accepts.
 func Wires() []string {
-	w := []string{WireVLLM, WireSambaNova, WireALCFMetis, WireALCFSophia}
+	w := []string{WireVLLM, WireSambaNova, WireALCFMetis, WireALCFSophia, WireLlamaCpp}
 	sort.Strings(w)
 	return w
 }
@@ -41,6 +45,8 @@ func newDialect(name string, opts Options) (dialect, error) {
 		return vllm{}, nil
 	case WireSambaNova:
 		return sambanova{}, nil
+	case WireLlamaCpp:
+		return llamacpp{}, nil
 	case WireALCFMetis:
 		return metis{}, nil
 	case WireALCFSophia:

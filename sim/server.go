@@ -30,6 +30,8 @@ type Options struct {
 	// (dialect.go). Relay shapes alcf-sophia's relay (dialect_relay.go; zero = the gateway's values).
 	Wire  string
 	Relay RelayOptions
+	// Conn closes connections behind the client's back (conns.go).
+	Conn ConnOptions
 }
 
 // Server is one simulated endpoint: a profile, its engine, its own seeded randomness and
@@ -47,6 +49,9 @@ type Server struct {
 
 	mu    sync.Mutex
 	stats Stats
+
+	conns   *connCloser  // conns.go
+	prompts *promptCache // llamacpp wire: prompts seen (cache.go)
 }
 
 // New builds a server and starts its engine; Close stops it.
@@ -61,6 +66,9 @@ func New(p Profile, opts Options) (*Server, error) {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
+	if opts.Conn.KeepaliveMax < 0 || opts.Conn.IdleClose < 0 {
+		return nil, fmt.Errorf("sim %s: --keepalive-max %d and --idle-close %s must not be negative", p.Name, opts.Conn.KeepaliveMax, opts.Conn.IdleClose)
+	}
 	wire, err := newDialect(opts.Wire, opts)
 	if err != nil {
 		return nil, err
@@ -68,6 +76,8 @@ func New(p Profile, opts Options) (*Server, error) {
 	s := &Server{p: p, opts: opts, tok: tok, wire: wire, started: time.Now(),
 		stats: Stats{Status: map[int]int64{}, Faults: map[string]int64{}, Paths: map[string]int64{}}}
 	s.eng = newEngine(p, p.Seed)
+	s.conns = &connCloser{opts: s.connOptions(), count: map[net.Conn]int{}, doomed: map[net.Conn]bool{}}
+	s.prompts = newPromptCache(promptCacheEntries)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("POST /v1/completions", s.handleCompletion)
@@ -93,6 +103,7 @@ func (s *Server) Close() { s.eng.close() }
 // requests in flight, and stops the engine.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.ConfigureServer(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -207,6 +218,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		s.conns.request(r)
 		defer func() {
 			code := sw.status
 			if code == 0 {
@@ -260,6 +272,7 @@ type chatRequest struct {
 	Temperature         *float64        `json:"temperature"`
 	Seed                *int64          `json:"seed"`
 	Stream              bool            `json:"stream"`
+	CachePrompt         *bool           `json:"cache_prompt"` // llama.cpp: false = do not use the prompt cache
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
@@ -304,12 +317,14 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		s.fail(w, http.StatusBadRequest, "BadRequestError", "invalid JSON body: "+err.Error())
 		return
 	}
-	if req.Model != "" && req.Model != s.p.Model {
+	_, anyModel := s.wire.(llamacpp) // llama-server serves its one model whatever the request names
+	if req.Model != "" && req.Model != s.p.Model && !anyModel {
 		s.fail(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model `%s` does not exist.", req.Model))
 		return
 	}
 	g := genRequest{minTokens: req.MinTokens, ignoreEOS: req.IgnoreEOS, reasoning: chat}
 	promptTokens := 0
+	var whole strings.Builder // every message, for the prompt cache
 	if chat {
 		if len(req.Messages) == 0 {
 			s.fail(w, http.StatusBadRequest, "BadRequestError", "messages: at least one message is required")
@@ -317,6 +332,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		}
 		for _, m := range req.Messages {
 			t := m.text()
+			whole.WriteString(m.Role + "\x00" + t + "\x00")
 			promptTokens += s.tok.Count(t)
 			if m.Role == "user" || g.text == "" {
 				g.text = t
@@ -383,6 +399,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 			seq.reserve, promptTokens, plan.tokens(), s.p.KVCacheTokens))
 		return
 	}
+	cached := s.cachedTokens(req, whole.String(), promptTokens)
+	seq.prompt -= cached                           // prefill only what the cache lacks
 	seq.arrived = arrival.Add(s.p.RequestOverhead) // when it is due in the queue
 	if wait := time.Until(seq.arrived); wait > 0 && !sleep(r.Context(), wait) {
 		return
@@ -410,9 +428,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 	}()
 
 	c := &call{id: s.newID(chat, n), created: time.Now().Unix(), model: s.p.Model, chat: chat,
-		arrived: arrival, reasoningTokens: len(plan.reasoning)}
+		arrived: arrival, reasoningTokens: len(plan.reasoning), cachedTokens: cached}
+	if anyModel && req.Model != "" {
+		c.model = req.Model // echoed
+	}
 	u := usage{PromptTokens: promptTokens, CompletionTokens: plan.tokens(), TotalTokens: promptTokens + plan.tokens()}
 	if req.Stream {
+		s.conns.streamed(r)
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 		s.stream(r.Context(), w, c, seq, plan, fault, includeUsage, u)
 		return
@@ -534,10 +556,13 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq
 			} else if ev.text == "" {
 				continue // a held-back piece or nothing to show
 			}
-			send(s.wire.chunk(c, ev))
-			if c.first.IsZero() {
-				c.first = time.Now() // server timings (dialect.go)
+			c.started(seq)
+			if e, ok := s.wire.(ender); ok && ev.finish != "" && c.chat {
+				send(s.wire.chunk(c, event{kind: ev.kind, text: ev.text}))
+				send(e.endChunk(c, ev.finish, u))
+				continue
 			}
+			send(s.wire.chunk(c, ev))
 		}
 		if !flush() {
 			return
@@ -561,9 +586,7 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, c *call, se
 			}
 			return
 		}
-		if c.first.IsZero() {
-			c.first = time.Now() // server timings (dialect.go)
-		}
+		c.started(seq)
 	}
 	up := &u
 	if fault != nil {
@@ -593,4 +616,22 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 		return fmt.Errorf("sim %s: %w", s.p.Name, err)
 	}
 	return s.Serve(ctx, ln)
+}
+
+// started notes, at the first token, when it was sent and when the engine took the prompt
+// (server timings: dialect.go, dialect_llamacpp.go).
+func (c *call) started(seq *sequence) {
+	if c.first.IsZero() {
+		c.first = time.Now()
+		c.prefillStart = seq.arrived.Add(time.Duration(seq.admitted.Load()))
+	}
+}
+
+// cachedTokens is how many of the prompt's tokens the prompt cache serves: llamacpp only,
+// unless the request says "cache_prompt": false.
+func (s *Server) cachedTokens(req chatRequest, whole string, promptTokens int) int {
+	if _, ok := s.wire.(llamacpp); !ok || whole == "" || (req.CachePrompt != nil && !*req.CachePrompt) {
+		return 0
+	}
+	return s.prompts.lookup(whole, promptTokens)
 }

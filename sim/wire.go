@@ -32,6 +32,15 @@ type call struct {
 	arrived         time.Time // the request's arrival, for dialects reporting server timings
 	first           time.Time // when the first token was sent
 	reasoningTokens int
+
+	prefillStart time.Time // when the engine admitted it (llamacpp timings)
+	cachedTokens int       // prompt tokens the prompt cache served (llamacpp)
+}
+
+// ender is a dialect whose last chunk carries the finish with usage and the server's
+// timings (llamacpp), sent whether or not the client asked for usage.
+type ender interface {
+	endChunk(c *call, finish string, u usage) []byte
 }
 
 // Event kinds of a stream.

@@ -142,6 +142,7 @@ type ReportRequest struct {
 	EM           float64
 	F1           float64
 	Relayed      bool    // the stream arrived in a relay's bursts (relay_flag)
+	Cached       bool    // the server's prompt cache served part of the prompt (cached_tokens > 0)
 	Seq          float64 // position in its level (NaN when unknown): pairs requests across endpoints
 }
 
@@ -172,7 +173,7 @@ func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
 		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1,
-		relay_flag, seq FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
+		relay_flag, seq, coalesce(cached_tokens > 0, 0) FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
@@ -193,7 +194,7 @@ func (sc *RequestScanner) Each(ctx context.Context, levelID int64, fn func(*Repo
 	var ttft, e2e, tpot, sttft, in, out, em, f1, seq sql.NullFloat64
 	for rows.Next() {
 		if err := rows.Scan(&r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,
-			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1, &r.Relayed, &seq); err != nil {
+			&ttft, &e2e, &tpot, &sttft, &in, &out, &em, &f1, &r.Relayed, &seq, &r.Cached); err != nil {
 			return fmt.Errorf("reading requests of level %d: %w", levelID, err)
 		}
 		r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = reportNaN(ttft), reportNaN(e2e), reportNaN(tpot), reportNaN(sttft)

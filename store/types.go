@@ -137,4 +137,11 @@ type Request struct {
 	EM            *float64
 	F1            *float64
 	RelayFlag     bool
+
+	// Connection and cache (issue 10).
+	ConnReused   *bool    // nil = the request never had a connection
+	ConnectMS    *float64 // a new connection's DNS + TCP + TLS; nil when reused
+	ConnRetries  int      // sends again on another connection after a stale one
+	HTTPProto    string   // "" = NULL
+	CachedTokens *int     // prompt tokens served from the server's prompt cache
 }

@@ -158,14 +158,22 @@ const insertRequest = `INSERT INTO requests
 	 error_class, error_message, finish_reason, started_at, scheduled_ms, start_ms, queue_ms, elapsed_ms,
 	 ttft_ms, ttfc_ms, e2e_ms, tpot_ms, itl_ms, chunks, input_tokens, input_tokens_source, output_tokens,
 	 output_tokens_source, reasoning_tokens, response_text, reasoning_text, usage_json, server_ttft_ms,
-	 server_e2e_ms, server_json, em, f1, relay_flag, seq)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	 server_e2e_ms, server_json, em, f1, relay_flag, seq,
+	 conn_reused, connect_ms, conn_retries, http_proto, cached_tokens)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func nullFloat(p *float64) any {
 	if p == nil {
 		return nil
 	}
 	return *p
+}
+
+func nullBool(p *bool) any {
+	if p == nil {
+		return nil
+	}
+	return boolInt(*p)
 }
 
 func nullIntPtr(p *int) any {
@@ -190,6 +198,8 @@ func insertArgs(r *Request) []any {
 		r.ResponseText, r.ReasoningText, nullString(r.UsageJSON), nullFloat(r.ServerTTFTMS),
 		nullFloat(r.ServerE2EMS), nullString(r.ServerJSON), nullFloat(r.EM), nullFloat(r.F1),
 		boolInt(r.RelayFlag), nullIntPtr(r.Seq),
+		nullBool(r.ConnReused), nullFloat(r.ConnectMS), r.ConnRetries, nullString(r.HTTPProto),
+		nullIntPtr(r.CachedTokens),
 	}
 }
 
