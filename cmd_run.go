@@ -68,6 +68,9 @@ func runCommand(argv []string) *cli.Command {
 		UsageText: "tracker run --config endpoints.yaml --dataset FILE [--limit N] [--concurrency 1,8 | --rate 2,4] [--label L]",
 		Flags:     runFlags(),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if _, err := dbPath(cmd); err != nil {
+				return err
+			}
 			if id := cmd.Int64("resume"); id > 0 {
 				return resumeAction(ctx, cmd, id)
 			}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// recordedDB makes a database with one completed run of two requests, in a directory of its own.
+func recordedDB(t *testing.T) string {
+	t.Helper()
+	srv, _ := streamServer(t, 0)
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n"+
+		`{"id":"2","context":"c","question":"r?","answers":{"text":["b"]}}`+"\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	if r := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", data, "--no-preflight"); r.code != 0 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	return db
+}
+
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// The attacks of issue 12 item 1 through the command line: each is refused (exit 2), the
+// history is intact and no file appears.
+func TestQueryAttacksRefused(t *testing.T) {
+	db := recordedDB(t)
+	dir := filepath.Dir(db)
+	hash := fileHash(t, db)
+	for _, q := range []string{
+		"PRAGMA query_only=0; ATTACH '" + db + "' AS x; DELETE FROM x.requests; DELETE FROM x.runs",
+		"VACUUM INTO '" + filepath.Join(dir, "x.db") + "'",
+		"ATTACH '" + filepath.Join(dir, "new.db") + "' AS n",
+		"SELECT 1; SELECT 2",
+		"PRAGMA journal_mode=DELETE",
+		"DELETE FROM runs",
+	} {
+		r := tracker(t, "--db", db, "query", q)
+		if r.code == exitOK {
+			t.Errorf("%q: exit %d: %s", q, r.code, r.stdout)
+		}
+		for _, f := range []string{"x.db", "new.db"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				t.Errorf("%q created %s", q, f)
+			}
+		}
+	}
+	if h := fileHash(t, db); h != hash {
+		t.Error("the database file changed")
+	}
+	if r := tracker(t, "--db", db, "query", "--format", "csv", "SELECT COUNT(*) FROM requests"); strings.TrimSpace(r.stdout) != "COUNT(*)\n2" {
+		t.Errorf("requests after the attacks: %q %s", r.stdout, r.stderr)
+	}
+}
+
+// Rows stream out in every format; the table format shows the first MaxTableRows and says so.
+func TestQueryStreamsAndCapsTable(t *testing.T) {
+	db := recordedDB(t)
+	const q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10003) SELECT x, 'a|b' AS s FROM c"
+	r := tracker(t, "--db", db, "query", "--format", "csv", q)
+	if n := strings.Count(r.stdout, "\n"); n != 10004 {
+		t.Errorf("csv: %d lines, want 10004", n)
+	}
+	r = tracker(t, "--db", db, "query", q)
+	if !strings.Contains(r.stdout, "3 more rows not shown") {
+		t.Errorf("table: no note of the rows left out: %s", r.stdout[max(0, len(r.stdout)-300):])
+	}
+	r = tracker(t, "--db", db, "query", "--format", "markdown", "SELECT 1 AS n, 'a|b' AS s")
+	if r.stdout != "| n | s |\n| --- | --- |\n| 1 | a\\|b |\n" {
+		t.Errorf("markdown: %q", r.stdout)
+	}
+	r = tracker(t, "--db", db, "query", "--format", "json", "SELECT 1 AS b, 'x' AS a UNION ALL SELECT 2, NULL")
+	if r.stdout != "[\n  {\"b\": 1, \"a\": \"x\"},\n  {\"b\": 2, \"a\": null}\n]\n" {
+		t.Errorf("json: %q", r.stdout)
+	}
+	r = tracker(t, "--db", db, "query", "--format", "json", "SELECT 1 WHERE 0")
+	if r.stdout != "[]\n" {
+		t.Errorf("json of no rows: %q", r.stdout)
+	}
+}
+
+// --db "" and TRACKER_DB= are errors for every command that uses the database.
+func TestEmptyDatabasePathRefused(t *testing.T) {
+	srv, _ := streamServer(t, 0)
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	for _, args := range [][]string{
+		{"run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data},
+		{"runs"}, {"query", "SELECT 1"}, {"report", "--out", t.TempDir()},
+	} {
+		r := tracker(t, append([]string{"--db", ""}, args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "database path is empty") {
+			t.Errorf("--db \"\" %s: exit %d: %s", args[0], r.code, r.stderr)
+		}
+		t.Setenv("TRACKER_DB", "")
+		r = tracker(t, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "database path is empty") {
+			t.Errorf("TRACKER_DB= %s: exit %d: %s", args[0], r.code, r.stderr)
+		}
+	}
+}
+
+// A read-only command on an SQLite file that is not a tracker database refuses it and
+// leaves it as it was.
+func TestReadOnlyCommandsLeaveForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"runs"}, {"query", "SELECT 1"}, {"report", "--out", t.TempDir()}} {
+		r := tracker(t, append([]string{"--db", path}, args...)...)
+		if r.code == exitOK || !strings.Contains(r.stderr, "not a tracker database") {
+			t.Errorf("%s on an empty file: exit %d: %s", args[0], r.code, r.stderr)
+		}
+	}
+	if st, _ := os.Stat(path); st.Size() != 0 {
+		t.Errorf("the file grew to %d bytes", st.Size())
+	}
+}
