@@ -123,7 +123,7 @@ func TestRunQueryEndToEnd(t *testing.T) {
 		t.Errorf("runs: %d %s %s", runs.code, runs.stdout, runs.stderr)
 	}
 	w := tracker(t, "--db", db, "query", "DELETE FROM runs")
-	if w.code != 1 || !strings.Contains(w.stderr, "read-only") {
+	if w.code != exitUsage || !strings.Contains(w.stderr, "read-only") {
 		t.Errorf("a write through query: exit %d, %q", w.code, w.stderr)
 	}
 	raw, _ := os.ReadFile(db)
