@@ -87,6 +87,9 @@ func runCommand(argv []string) *cli.Command {
 // planFromFlags builds a run's plan from its flags: endpoints, prompts, loads, options.
 func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.Counter, error) {
 	var plan runner.Plan
+	if err := checkRunFlags(cmd); err != nil {
+		return plan, nil, err
+	}
 	var eps []runner.Endpoint
 	baseline := ""
 	if path := cmd.String("config"); path != "" {
@@ -157,6 +160,39 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 			"dataset_source": prompts.Source},
 	}
 	return plan, tok, nil
+}
+
+// checkRunFlags refuses numeric flags out of their range, naming the flag, before anything
+// is read or sent.
+func checkRunFlags(cmd *cli.Command) error {
+	for _, f := range []struct {
+		name string
+		min  int
+		want string
+	}{
+		{"limit", 0, "0 (all) or more"}, {"repeat", 1, "1 or more"}, {"retries", 0, "0 (none) or more"},
+		{"max-tokens", 0, "0 (the server's default) or more"}, {"requests", 0, "0 (one pass) or more"},
+		{"warmup", 0, "0 or more"}, {"max-concurrency", 0, "0 (no cap) or more"},
+		{"sweep-max-concurrency", 1, "1 or more"}, {"sweep-steps", 1, "1 or more"},
+	} {
+		if v := cmd.Int(f.name); v < f.min {
+			return usagef("--%s %d: want %s", f.name, v, f.want)
+		}
+	}
+	for _, f := range []struct {
+		name     string
+		min, max float64
+	}{{"temperature", 0, 100}, {"max-error-rate", 0, 1}, {"slo-target", 0, 1}, {"sweep-min-gain", 0, 100}} {
+		if v := cmd.Float(f.name); !(v >= f.min && v <= f.max) {
+			return usagef("--%s %v: want a number from %g to %g", f.name, v, f.min, f.max)
+		}
+	}
+	for _, name := range []string{"duration", "warmup-duration", "timeout", "stall-timeout", "retry-backoff", "wait-cold"} {
+		if d := cmd.Duration(name); d < 0 {
+			return usagef("--%s %s: want 0 or more", name, d)
+		}
+	}
+	return nil
 }
 
 // loadsFromFlags reads --concurrency (closed loop) or --rate with --max-concurrency (open loop).

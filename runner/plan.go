@@ -108,13 +108,17 @@ func ParseInts(flag, s string) ([]int, error) {
 	return out, nil
 }
 
+// MinRate is the lowest request rate a level may ask for (one request every 1000 s): below
+// it a level would wait for hours or forever before its first request.
+const MinRate = 0.001
+
 // ParseRates reads a comma list of positive request rates, as in --rate 2,4,8.
 func ParseRates(s string) ([]float64, error) {
 	var out []float64
 	for _, part := range strings.Split(s, ",") {
 		f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
-		if err != nil || f <= 0 || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%w: --rate %q: %q is not a positive number of requests/s", ErrPlan, s, part)
+		if err != nil || !(f >= MinRate) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%w: --rate %q: %q is not a number of requests/s from %g up", ErrPlan, s, part, MinRate)
 		}
 		out = append(out, f)
 	}
