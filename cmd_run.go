@@ -301,6 +301,10 @@ func storedArgs(ctx context.Context, path string, id int64) ([]string, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	// Refused before any endpoint is contacted: a completed run, or one another process runs.
+	if err := runner.CheckResumable(ctx, db, id); err != nil {
+		return nil, usageError{err}
+	}
 	var cfg struct {
 		Args []string `json:"args"`
 	}

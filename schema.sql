@@ -142,6 +142,12 @@ CREATE INDEX requests_by_level_seq ON requests (level_id, seq);
 -- of the endpoint. v_summary leaves it out of n, the success rate and every statistic, and
 -- counts it in its own column. (--resume sends it again; its row then stops being final.)
 
+-- migration: 5
+-- A running run's lease (issue 12): the process running it renews lease_until every few
+-- seconds; --resume refuses a run whose lease has not expired unless its owner is known dead.
+ALTER TABLE runs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';  -- host/pid of the process running it
+ALTER TABLE runs ADD COLUMN lease_until TEXT;                      -- RFC 3339 UTC; NULL = not held
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a

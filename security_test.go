@@ -126,3 +126,21 @@ func TestReadOnlyCommandsLeaveForeignFile(t *testing.T) {
 		t.Errorf("the file grew to %d bytes", st.Size())
 	}
 }
+
+// --resume of a completed run is refused before any endpoint is contacted.
+func TestResumeCompletedContactsNoServer(t *testing.T) {
+	srv, seen := streamServer(t, 0)
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	if r := tracker(t, "--db", db, "run", "--endpoint", "a="+srv.URL+"/v1,model=m", "--dataset", data, "--no-preflight"); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	before := len(*seen)
+	r := tracker(t, "--db", db, "run", "--resume", "1")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "already completed") {
+		t.Errorf("resume of a completed run: exit %d: %s", r.code, r.stderr)
+	}
+	if len(*seen) != before {
+		t.Errorf("%d requests sent by a refused resume", len(*seen)-before)
+	}
+}

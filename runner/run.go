@@ -60,8 +60,14 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
+	if err := r.DB.RenewLease(ctx, runID, newLease()); err != nil {
+		return r.finish(ctx, runID, err)
+	}
+	stopLease := r.holdLease(ctx, runID)
 	ex := &executor{r: r, plan: &p, runID: runID}
-	return r.finish(ctx, runID, ex.execute(ctx))
+	err = ex.execute(ctx)
+	stopLease()
+	return r.finish(ctx, runID, err)
 }
 
 func (r *Runner) finish(ctx context.Context, runID int64, err error) (Outcome, error) {

@@ -63,7 +63,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 // FinishRun sets a run's final status, end time and error text.
 // It is retried while the database is busy, as the writer's batches are.
 func (db *DB) FinishRun(ctx context.Context, runID int64, status string, ended time.Time, errText string) error {
-	_, err := db.execRetry(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?`,
+	_, err := db.execRetry(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ?, lease_until = NULL WHERE id = ?`,
 		status, timeText(ended), errText, runID)
 	if err != nil {
 		return fmt.Errorf("finishing run %d: %w", runID, err)
