@@ -5,6 +5,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -95,9 +96,12 @@ type Config struct {
 // LoadConfig reads and validates an endpoints file. Unknown fields are errors that name
 // the file, line and field.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading endpoint config: %w", err)
+		return nil, err
+	}
+	if err := checkYAMLSize(b); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 	}
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.DisallowUnknownField()); err != nil {
@@ -118,6 +122,23 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s: baseline %q is not one of the endpoints", ErrConfig, path, cfg.Baseline)
 	}
 	return &cfg, nil
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading endpoint config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading endpoint config %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrConfig, path, limit)
+	}
+	return b, nil
 }
 
 // ParseEndpointFlag reads `--endpoint NAME=URL,model=M[,key_env=VAR][,hardware=H]`
