@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			&cli.StringFlag{Name: "db", Value: "tracker.db", Usage: "the SQLite database file", Sources: cli.EnvVars("TRACKER_DB")},
 		},
 		Commands: []*cli.Command{
-			runCommand(args),
+			runCommand(),
 			runsCommand(),
 			queryCommand(),
 			simCommand(),

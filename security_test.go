@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trackerbench/tracker/store"
 )
 
 // recordedDB makes a database with one completed run of two requests, in a directory of its own.
@@ -142,5 +146,73 @@ func TestResumeCompletedContactsNoServer(t *testing.T) {
 	}
 	if len(*seen) != before {
 		t.Errorf("%d requests sent by a refused resume", len(*seen)-before)
+	}
+}
+
+// setRunStatus changes a recorded run's status (as a crash or Ctrl-C would leave it).
+func setRunStatus(t *testing.T, path string, status string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), path, schemaSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Query(context.Background(), "UPDATE runs SET status = ?, lease_until = NULL", status); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// No secret of the command line reaches the database: a key command's text, URL
+// credentials and key-like URL parameters; a resume that would need them asks for them.
+func TestSecretsOfTheCommandLineNotStored(t *testing.T) {
+	srv, _ := streamServer(t, 0)
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	u := strings.Replace(srv.URL, "http://", "http://user:pw-secret-1@", 1) + "/v1?api_key=sk-url-secret-2&region=eu"
+	r := tracker(t, "--db", db, "run", "--endpoint", "a="+u+",model=m,key_cmd=echo sk-cmd-secret-3", "--dataset", data, "--no-preflight")
+	if r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	raw, _ := os.ReadFile(db)
+	wal, _ := os.ReadFile(db + "-wal")
+	for _, secret := range []string{"pw-secret-1", "sk-url-secret-2", "sk-cmd-secret-3"} {
+		if bytes.Contains(raw, []byte(secret)) || bytes.Contains(wal, []byte(secret)) {
+			t.Errorf("%s reached the database", secret)
+		}
+	}
+	q := tracker(t, "--db", db, "query", "--format", "csv", "SELECT base_url FROM endpoints")
+	if !strings.Contains(q.stdout, "REDACTED@") || !strings.Contains(q.stdout, "api_key=REDACTED") || !strings.Contains(q.stdout, "region=eu") {
+		t.Errorf("stored base_url: %s", q.stdout)
+	}
+	setRunStatus(t, db, "interrupted")
+	r = tracker(t, "--db", db, "run", "--resume", "1", "--no-preflight")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "give its --endpoint again") {
+		t.Errorf("resume without the secret endpoint: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// --resume after endpoints.yaml was edited (URL or model) is refused unless --force.
+func TestResumeAfterEndpointEditRefused(t *testing.T) {
+	srv, _ := streamServer(t, 0)
+	other, _ := streamServer(t, 0)
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	cfg := writeFile(t, "e.yaml", "endpoints:\n  - name: a\n    base_url: "+srv.URL+"/v1\n    model: m\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	if r := tracker(t, "--db", db, "run", "--config", cfg, "--dataset", data, "--no-preflight"); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	setRunStatus(t, db, "interrupted")
+	for _, c := range []struct{ yaml, want string }{
+		{"endpoints:\n  - name: a\n    base_url: " + other.URL + "/v1\n    model: m\n", "base_url is now"},
+		{"endpoints:\n  - name: a\n    base_url: " + srv.URL + "/v1\n    model: m2\n", "model is now m2"},
+	} {
+		os.WriteFile(cfg, []byte(c.yaml), 0o644)
+		r := tracker(t, "--db", db, "run", "--resume", "1", "--no-preflight")
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "--force") {
+			t.Errorf("resume after an edit: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	if r := tracker(t, "--db", db, "run", "--resume", "1", "--no-preflight", "--force"); r.code != 0 {
+		t.Errorf("resume --force: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/trackerbench/tracker/store"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -51,11 +53,24 @@ type Endpoint struct {
 	// allocation) times the nodes the endpoint occupies (default 1); 0 = unknown.
 	PricePerHour float64 `yaml:"price_per_hour" json:"price_per_hour,omitempty"`
 	Nodes        int     `yaml:"nodes" json:"nodes,omitempty"`
+	// FromFlag: given with --endpoint rather than in a config file.
+	FromFlag bool `yaml:"-" json:"-"`
 }
 
-// Public is the endpoint as it may be stored with a run: no key, no header values.
+// stored is the endpoint as a run's configuration keeps it (no secret).
+func (e Endpoint) stored() store.EndpointConfig {
+	redacted := RedactURL(e.BaseURL)
+	return store.EndpointConfig{Name: e.Name, Preset: e.Preset, BaseURL: redacted, Redacted: redacted != e.BaseURL,
+		Model: e.Model, FromFlag: e.FromFlag, APIKeyEnv: e.APIKeyEnv, APIKeyCommand: e.APIKeyCommand != "",
+		HeaderNames: headerNames(e.Headers), MaxRPS: e.MaxRPS, Hardware: e.Hardware,
+		InputPrice: e.InputPricePerMTok, OutputPrice: e.OutputPricePerMTok, PricePerHour: e.PricePerHour, Nodes: e.Nodes,
+		FollowRedirects: string(e.FollowRedirects)}
+}
+
+// Public is the endpoint as it may be stored with a run: no key, no header values, the URL
+// redacted.
 func (e Endpoint) Public() map[string]any {
-	m := map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
+	m := map[string]any{"name": e.Name, "base_url": RedactURL(e.BaseURL), "model": e.Model,
 		"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)}
 	if e.Preset != "" {
 		m["preset"] = e.Preset
@@ -185,6 +200,7 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 	if err := e.validate(); err != nil {
 		return e, fmt.Errorf("%w: --endpoint %q: %v", ErrConfig, s, err)
 	}
+	e.FromFlag = true
 	return e, nil
 }
 

@@ -147,7 +147,8 @@ type Plan struct {
 	MaxErrorRate   float64 // stop a level early when its error rate passes this (0 = never)
 	SLO            SLO
 	Request        RequestOptions
-	Extra          map[string]any // more resolved settings to keep in the run's config (no secrets)
+	ConfigFile     string              // the --config file (absolute), read again by --resume
+	DatasetConfig  store.DatasetConfig // what --dataset and its flags asked for
 }
 
 // ErrPlan is returned for a plan that cannot run.
@@ -235,49 +236,30 @@ func (p *Plan) levelRequests() int {
 	return len(p.Prompts.Prompts)
 }
 
-// config is the resolved configuration stored with the run: no keys, no header values.
-func (p *Plan) config() map[string]any {
-	eps := make([]map[string]any, len(p.Endpoints))
-	for i, e := range p.Endpoints {
-		eps[i] = e.Public()
+// config is the resolved configuration stored with the run: no keys, no header values, no
+// key commands, URLs redacted.
+func (p *Plan) config() store.RunConfig {
+	c := store.RunConfig{Label: p.Label, ConfigFile: p.ConfigFile, Baseline: p.Baseline, Dataset: p.DatasetConfig,
+		Prompts: len(p.Prompts.Prompts), Burstiness: strconv.FormatFloat(p.Burstiness, 'g', -1, 64),
+		Requests: p.Requests, Duration: p.Duration, Warmup: p.Warmup, WarmupDuration: p.WarmupDuration,
+		Repeat: p.Repeat, Order: p.Order, MaxErrorRate: p.MaxErrorRate,
+		SLO: store.SLOConfig{TTFT: p.SLO.TTFT, TPOT: p.SLO.TPOT, E2E: p.SLO.E2E},
+		Request: store.RequestConfig{MaxTokens: p.Request.MaxTokens, Temperature: p.Request.Temperature,
+			IgnoreEOS: p.Request.IgnoreEOS, Timeout: p.Request.Timeout, StallTimeout: p.Request.StallTimeout,
+			Stream: !p.Request.NoStream, Retries: p.Request.Retries, RetryBackoff: p.Request.RetryBackoff}}
+	if c.Dataset.Source == "" {
+		c.Dataset.Source = p.Prompts.Source
 	}
-	loads := make([]map[string]any, len(p.Loads))
-	for i, l := range p.Loads {
-		loads[i] = map[string]any{"concurrency": l.Concurrency, "rate": l.Rate}
+	for _, e := range p.Endpoints {
+		c.Endpoints = append(c.Endpoints, e.stored())
 	}
-	burst := any(p.Burstiness)
-	if math.IsInf(p.Burstiness, 1) {
-		burst = "inf"
+	for _, l := range p.Loads {
+		c.Loads = append(c.Loads, store.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
-	cfg := map[string]any{
-		"endpoints":       eps,
-		"baseline":        p.Baseline,
-		"dataset":         p.Dataset,
-		"seed":            p.Seed,
-		"prompts":         len(p.Prompts.Prompts),
-		"loads":           loads,
-		"burstiness":      burst,
-		"requests":        p.Requests,
-		"duration":        p.Duration.String(),
-		"warmup":          p.Warmup,
-		"warmup_duration": p.WarmupDuration.String(),
-		"repeat":          p.Repeat,
-		"order":           p.Order,
-		"sweep":           p.Sweep,
-		"max_error_rate":  p.MaxErrorRate,
-		"max_tokens":      p.Request.MaxTokens,
-		"temperature":     p.Request.Temperature,
-		"ignore_eos":      p.Request.IgnoreEOS,
-		"timeout":         p.Request.Timeout.String(),
-		"stall_timeout":   p.Request.StallTimeout.String(),
-		"stream":          !p.Request.NoStream,
-		"retries":         p.Request.Retries,
-		"retry_backoff":   p.Request.RetryBackoff.String(),
+	if s := p.Sweep; s != nil {
+		c.Sweep = &store.SweepConfig{Kind: s.Kind, MinGain: s.MinGain, MaxConcurrency: s.MaxConcurrency, Steps: s.Steps, SLOTarget: s.SLOTarget}
 	}
-	for k, v := range p.Extra {
-		cfg[k] = v
-	}
-	return cfg
+	return c
 }
 
 // ClosedLoads turns concurrency levels into closed-loop loads.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -41,9 +40,9 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	if err := p.validate(); err != nil {
 		return Outcome{}, err
 	}
-	cfg, err := json.Marshal(p.config())
+	cfg, err := p.config().JSON()
 	if err != nil {
-		return Outcome{}, fmt.Errorf("encoding run config: %w", err)
+		return Outcome{}, err
 	}
 	host, _ := os.Hostname()
 	temp := p.Request.Temperature
@@ -53,7 +52,7 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	}
 	runID, err := r.DB.CreateRun(ctx, store.Run{
 		Label: p.Label, StartedAt: time.Now(), ToolVersion: r.Version, Host: host,
-		ConfigJSON: string(cfg), Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
+		ConfigJSON: cfg, Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
 		PromptSetHash: dataset.SetHash(p.Prompts.Prompts), Seed: p.Seed, MaxTokens: p.Request.MaxTokens,
 		Temperature: &temp, Stream: !p.Request.NoStream, LoadMode: mode, Order: p.Order, SLO: p.SLO.store(),
 	})
@@ -174,7 +173,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		id, ok := existing[e.Name]
 		if !ok {
 			var err error
-			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: e.BaseURL,
+			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: RedactURL(e.BaseURL),
 				Model: e.Model, Hardware: e.Hardware, Preset: e.Preset, ConfigJSON: endpointJSON(e)})
 			if err != nil {
 				return err
