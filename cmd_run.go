@@ -309,13 +309,32 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	}
 	w := cmd.Root().Writer
 	fmt.Fprintf(w, "Run %d (%s) in %s\n", out.RunID, out.Status, db.Path())
-	if err := report.WriteRunSummary(w, rows, pairs); err != nil {
+	if len(rows) == 0 {
+		if err := writeNoSummary(w, db, out.RunID); err != nil {
+			return err
+		}
+	} else if err := report.WriteRunSummary(w, rows, pairs); err != nil {
 		return err
 	}
 	if out.Status == store.RunInterrupted {
 		return fmt.Errorf("run %d interrupted: completed requests are recorded; `tracker run --resume %d` finishes it", out.RunID, out.RunID)
 	}
 	return runErr
+}
+
+// writeNoSummary says why a run has no summary: nothing recorded, or only requests canceled
+// by an interruption (recorded, and sent again by --resume).
+func writeNoSummary(w io.Writer, db *store.DB, runID int64) error {
+	total, canceled, err := db.RequestCounts(context.Background(), runID)
+	if err != nil {
+		return err
+	}
+	if canceled > 0 && canceled == total {
+		_, err = fmt.Fprintf(w, "No request completed: %d recorded as canceled by the interruption (--resume sends them again).\n", canceled)
+		return err
+	}
+	_, err = fmt.Fprintln(w, "No requests were recorded.")
+	return err
 }
 
 // resumeAction finishes an interrupted run with its stored configuration. Endpoints come

@@ -5,6 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,5 +217,26 @@ func TestResumeAfterEndpointEditRefused(t *testing.T) {
 	}
 	if r := tracker(t, "--db", db, "run", "--resume", "1", "--no-preflight", "--force"); r.code != 0 {
 		t.Errorf("resume --force: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// A run interrupted before any answer says its requests were canceled, not that none were
+// recorded.
+func TestInterruptedBeforeAnyAnswerMessage(t *testing.T) {
+	started := make(chan struct{}, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // the server notices the client leaving only once the body is read
+		started <- struct{}{}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	data := writeFile(t, "d.jsonl", `{"id":"1","context":"c","question":"q?","answers":{"text":["a"]}}`+"\n")
+	db := filepath.Join(t.TempDir(), "t.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	var out, errb bytes.Buffer
+	run(ctx, []string{"tracker", "--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--no-preflight"}, &out, &errb)
+	if !strings.Contains(out.String(), "1 recorded as canceled") || strings.Contains(out.String(), "No requests were recorded") {
+		t.Errorf("summary of a run interrupted before any answer: %q %q", out.String(), errb.String())
 	}
 }
