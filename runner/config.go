@@ -218,8 +218,8 @@ func (e *Endpoint) validate() error {
 		return fmt.Errorf("endpoint %s: nodes is set without price_per_hour (nodes multiplies the hourly price)", e.Name)
 	case e.Name == "":
 		return errors.New("missing field \"name\"")
-	case strings.ContainsAny(e.Name, ", \t"):
-		return fmt.Errorf("name %q: no spaces or commas", e.Name)
+	case !safeName(e.Name):
+		return fmt.Errorf("name %q: use letters, digits and . _ - : + @ / only (names appear in tables, reports and flags)", e.Name)
 	}
 	if err := e.applyPreset(); err != nil {
 		return err
@@ -243,6 +243,19 @@ func (e *Endpoint) validate() error {
 	}
 	e.BaseURL = strings.TrimRight(e.BaseURL, "/")
 	return nil
+}
+
+// safeName: an endpoint name is an identifier, shown raw in markdown and terminal tables, so
+// it holds nothing a table, a page or a terminal would interpret (no '|', '<', spaces,
+// commas, quotes or control characters).
+func safeName(name string) bool {
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-:+@/", c)
+		if !ok {
+			return false
+		}
+	}
+	return name != ""
 }
 
 func checkUnique(eps []Endpoint) error {

@@ -68,3 +68,18 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// Endpoint names are identifiers: a name a markdown table, a page or a terminal would
+// interpret is refused with the rule.
+func TestEndpointNamesAreSafe(t *testing.T) {
+	for _, name := range []string{"a|b", "<b>x</b>", "a b", "x\x1b[2J", "`x`", "ü"} {
+		if _, err := ParseEndpointFlag("name=" + name + ",url=http://h/v1,model=m"); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "letters, digits") {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"vllm-h100", "sn_40L.v2", "team/model:8b", "a+b@eu"} {
+		if _, err := ParseEndpointFlag("name=" + name + ",url=http://h/v1,model=m"); err != nil {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+}
