@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -93,4 +97,43 @@ func datasetSpec(cmd *cli.Command) dataset.Spec {
 		ContextTokens: contextTokens,
 		Progress:      cmd.Root().ErrWriter,
 	}
+}
+
+// datasetConfig is the dataset part of a run's stored configuration (a file path made
+// absolute, so a resume from another directory reads the same file).
+func datasetConfig(cmd *cli.Command) store.DatasetConfig {
+	spec := datasetSpec(cmd)
+	name := spec.Name
+	if _, err := os.Stat(name); err == nil {
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
+	tmpl := spec.TemplateFile
+	if abs, err := filepath.Abs(tmpl); err == nil && tmpl != "" {
+		tmpl = abs
+	}
+	f := spec.Fields
+	fields := map[string]string{"id": f.ID, "title": f.Title, "context": f.Context, "question": f.Question,
+		"answers": f.Answers, "prompt": f.Prompt}
+	for k, v := range fields {
+		if v == "" {
+			delete(fields, k)
+		}
+	}
+	return store.DatasetConfig{Name: name, Limit: spec.Limit, Seed: spec.Seed, TemplateFile: tmpl, System: spec.System,
+		Fields: fields, Split: spec.Split, HFConfig: spec.HFConfig, Revision: spec.Revision, HFVia: spec.HFVia,
+		Offline: spec.Offline, CacheDir: spec.CacheDir, InputTokens: spec.InputTokens, OutputTokens: spec.OutputTokens,
+		Spread: spec.Spread, ContextTokens: spec.ContextTokens}
+}
+
+// datasetSpecFrom is the dataset.Spec of a stored dataset configuration.
+func datasetSpecFrom(c store.DatasetConfig, progress io.Writer) dataset.Spec {
+	f := c.Fields
+	return dataset.Spec{Name: c.Name, Limit: c.Limit, Seed: c.Seed, TemplateFile: c.TemplateFile, System: c.System,
+		Fields: dataset.FieldMap{ID: f["id"], Title: f["title"], Context: f["context"], Question: f["question"],
+			Answers: f["answers"], Prompt: f["prompt"]},
+		Split: c.Split, HFConfig: c.HFConfig, Revision: c.Revision, HFVia: c.HFVia, Offline: c.Offline, CacheDir: c.CacheDir,
+		InputTokens: c.InputTokens, OutputTokens: c.OutputTokens, Spread: c.Spread, ContextTokens: c.ContextTokens,
+		Progress: progress}
 }

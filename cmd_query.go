@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -13,9 +16,10 @@ import (
 
 func queryCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "query",
-		Usage:     "run one SQL statement against the database, read-only",
-		UsageText: `tracker query [--format table|csv|json|markdown] "SELECT ... FROM v_summary ..."`,
+		Name:  "query",
+		Usage: "run one read-only SQL statement (SELECT, WITH, VALUES, EXPLAIN or a reading PRAGMA) against the database",
+		UsageText: `tracker query [--format table|csv|json|markdown] "SELECT ... FROM v_summary ..."
+(csv, json and markdown stream every row; the table format shows the first 10000)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Usage: "table, csv, json or markdown", Value: "table"},
 		},
@@ -27,16 +31,68 @@ func queryCommand() *cli.Command {
 			if !slices.Contains(report.Formats, format) {
 				return usagef("query: --format %q: want one of %s", format, strings.Join(report.Formats, ", "))
 			}
-			db, err := store.OpenReadOnly(ctx, cmd.String("db"), schemaSQL)
+			db, err := openForReading(ctx, cmd)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			t, err := db.Query(ctx, cmd.Args().First())
-			if err != nil {
-				return err
-			}
-			return report.WriteTable(cmd.Root().Writer, format, t)
+			return streamQuery(ctx, db, cmd.Args().First(), cmd.Root().Writer, format)
 		},
 	}
+}
+
+// streamQuery runs one read-only statement and writes its rows as they come.
+func streamQuery(ctx context.Context, db *store.DB, query string, w io.Writer, format string) error {
+	rows, err := db.ReadStatement(ctx, query)
+	if errors.Is(err, store.ErrNotReadStatement) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	out, err := report.NewRowWriter(w, format, rows.Columns())
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if err := out.WriteRow(vals); err != nil {
+			return fmt.Errorf("query: writing a row: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+// openForReading opens --db read-only for a command that only reads; a file at an older
+// schema version is read through a migrated temporary copy, and the user is told so.
+func openForReading(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
+	path, err := dbPath(cmd)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.OpenReadOnly(ctx, path, schemaSQL)
+	if err != nil {
+		return nil, err
+	}
+	if v := db.OlderVersion(); v > 0 {
+		fmt.Fprintf(cmd.Root().ErrWriter, "tracker: note: %s is at schema version %d (older than this tracker's): read through a migrated temporary copy, the file is unchanged; the next `tracker run --db %s` upgrades it\n",
+			db.Path(), v, db.Path())
+	}
+	return db, nil
+}
+
+// dbPath is --db (or TRACKER_DB), which must name a file.
+func dbPath(cmd *cli.Command) (string, error) {
+	p := cmd.String("db")
+	if strings.TrimSpace(p) == "" {
+		return "", usageError{fmt.Errorf("--db %q: %w", p, store.ErrEmptyPath)}
+	}
+	return p, nil
 }

@@ -60,7 +60,7 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 				return usagef("report: %v", err)
 			}
 			fo.EChartsJS, fo.EChartsSource, fo.PNG = js, source, cmd.Bool("png")
-			db, err := store.OpenReadOnly(ctx, cmd.String("db"), schemaSQL)
+			db, err := openForReading(ctx, cmd)
 			if err != nil {
 				return err
 			}

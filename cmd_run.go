@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,17 +60,21 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "http", Usage: "HTTP version: 1.1 (what vLLM's benchmark and the first study speak) or 2 (TLS by ALPN, http:// by prior knowledge)", Value: runner.HTTP11},
 		&cli.BoolFlag{Name: "cache-bust", Usage: "start every request's first message with a short random tag so no prompt/prefix cache can serve it (llamacpp preset: also cache_prompt false)"},
 		&cli.Int64Flag{Name: "resume", Usage: "finish interrupted run ID with its stored settings, sending only what did not complete"},
+		&cli.BoolFlag{Name: "force", Usage: "with --resume: resume even though an endpoint's URL or model changed since the run"},
 	}
 	return append(flags, datasetFlags()...)
 }
 
-func runCommand(argv []string) *cli.Command {
+func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "send a workload to endpoints and record every request",
 		UsageText: "tracker run --config endpoints.yaml --dataset FILE [--limit N] [--concurrency 1,8 | --rate 2,4] [--label L]",
 		Flags:     runFlags(),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if _, err := dbPath(cmd); err != nil {
+				return err
+			}
 			if id := cmd.Int64("resume"); id > 0 {
 				return resumeAction(ctx, cmd, id)
 			}
@@ -78,65 +82,120 @@ func runCommand(argv []string) *cli.Command {
 			if err != nil {
 				return err
 			}
-			plan.Extra["args"] = runArgs(argv)
 			return execute(ctx, cmd, plan, tok, 0)
 		},
 	}
 }
 
-// planFromFlags builds a run's plan from its flags: endpoints, prompts, loads, options.
+// planFromFlags builds a run's plan from its flags: its typed configuration (what is
+// stored), then the plan (endpoints with their keys, prepared prompts) from that.
 func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.Counter, error) {
-	var plan runner.Plan
-	var eps []runner.Endpoint
-	baseline := ""
+	if err := checkRunFlags(cmd); err != nil {
+		return runner.Plan{}, nil, err
+	}
+	eps, baseline, cfgFile, err := endpointsFromFlags(cmd)
+	if err != nil {
+		return runner.Plan{}, nil, err
+	}
+	if len(eps) == 0 {
+		_, err := runner.MergeEndpoints(nil, nil)
+		return runner.Plan{}, nil, usageError{err}
+	}
+	cfg, err := configFromFlags(cmd)
+	if err != nil {
+		return runner.Plan{}, nil, err
+	}
+	cfg.ConfigFile, cfg.Baseline = cfgFile, baseline
+	return planFromConfig(ctx, cmd, cfg, eps)
+}
+
+// endpointsFromFlags reads --config (returned with its absolute path) and --endpoint.
+func endpointsFromFlags(cmd *cli.Command) (eps []runner.Endpoint, baseline, cfgFile string, err error) {
 	if path := cmd.String("config"); path != "" {
 		cfg, err := runner.LoadConfig(path)
 		if err != nil {
-			return plan, nil, usageError{err}
+			return nil, "", "", usageError{err}
 		}
 		eps, baseline = cfg.Endpoints, cfg.Baseline
+		if cfgFile, err = filepath.Abs(path); err != nil {
+			return nil, "", "", usageError{err}
+		}
 	}
 	flagEndpoints, _ := cmd.Value("endpoint").([]string)
 	for _, s := range flagEndpoints {
 		e, err := runner.ParseEndpointFlag(s)
 		if err != nil {
-			return plan, nil, usageError{err}
+			return nil, "", "", usageError{err}
 		}
 		eps = append(eps, e)
 	}
-	eps, err := runner.MergeEndpoints(nil, eps)
-	if err != nil {
-		return plan, nil, usageError{err}
+	if len(eps) > 0 {
+		if eps, err = runner.MergeEndpoints(nil, eps); err != nil {
+			return nil, "", "", usageError{err}
+		}
 	}
+	return eps, baseline, cfgFile, nil
+}
+
+// configFromFlags reads every setting but the endpoints into the run's typed configuration.
+func configFromFlags(cmd *cli.Command) (store.RunConfig, error) {
+	loads, err := loadsFromFlags(cmd)
+	if err != nil {
+		return store.RunConfig{}, usageError{err}
+	}
+	slo, err := runner.ParseSLO(cmd.String("slo"))
+	if err != nil {
+		return store.RunConfig{}, usageError{err}
+	}
+	cfg := store.RunConfig{Label: cmd.String("label"), Dataset: datasetConfig(cmd), Burstiness: cmd.String("burstiness"),
+		Requests: cmd.Int("requests"), Duration: cmd.Duration("duration"), Warmup: cmd.Int("warmup"),
+		WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"), Order: cmd.String("order"),
+		MaxErrorRate: cmd.Float("max-error-rate"), SLO: store.SLOConfig{TTFT: slo.TTFT, TPOT: slo.TPOT, E2E: slo.E2E},
+		Request: store.RequestConfig{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
+			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
+			Stream: cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff"),
+			CacheBust: cmd.Bool("cache-bust")},
+		Conn: store.ConnConfig{Cold: cmd.Bool("cold-connections"), HTTP: cmd.String("http")}}
+	for _, l := range loads {
+		cfg.Loads = append(cfg.Loads, store.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
+	}
+	if k := cmd.String("sweep"); k != "" {
+		if cmd.IsSet("concurrency") || cmd.IsSet("rate") {
+			return cfg, usagef("--sweep chooses the levels itself: drop --concurrency and --rate")
+		}
+		cfg.Loads = nil
+		cfg.Sweep = &store.SweepConfig{Kind: k, MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
+			Steps: cmd.Int("sweep-steps"), SLOTarget: cmd.Float("slo-target")}
+	}
+	return cfg, nil
+}
+
+// planFromConfig builds the plan of a run from its typed configuration and its endpoints:
+// keys from the environment (or key commands), prompts prepared again from the dataset.
+// `run` and `--resume` both come through here.
+func planFromConfig(ctx context.Context, cmd *cli.Command, cfg store.RunConfig, eps []runner.Endpoint) (runner.Plan, *tokens.Counter, error) {
+	var plan runner.Plan
 	keys, err := runner.ResolveKeys(eps, os.Getenv)
 	if err != nil {
 		return plan, nil, usageError{err}
 	}
-	loads, err := loadsFromFlags(cmd)
-	if err != nil {
-		return plan, nil, usageError{err}
-	}
-	burst, err := strconv.ParseFloat(cmd.String("burstiness"), 64)
+	burst, err := strconv.ParseFloat(cfg.Burstiness, 64)
 	if err != nil || burst <= 0 || math.IsNaN(burst) {
-		return plan, nil, usagef("--burstiness %q: want a positive number or inf", cmd.String("burstiness"))
-	}
-	slo, err := runner.ParseSLO(cmd.String("slo"))
-	if err != nil {
-		return plan, nil, usageError{err}
+		return plan, nil, usagef("--burstiness %q: want a positive number or inf", cfg.Burstiness)
 	}
 	var sweep *runner.Sweep
-	if k := cmd.String("sweep"); k != "" {
-		sweep = &runner.Sweep{Kind: k, MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
-			Steps: cmd.Int("sweep-steps"), SLOTarget: cmd.Float("slo-target")}
-		if cmd.IsSet("concurrency") || cmd.IsSet("rate") {
-			return plan, nil, usagef("--sweep chooses the levels itself: drop --concurrency and --rate")
-		}
+	if s := cfg.Sweep; s != nil {
+		sweep = &runner.Sweep{Kind: s.Kind, MinGain: s.MinGain, MaxConcurrency: s.MaxConcurrency, Steps: s.Steps, SLOTarget: s.SLOTarget}
+	}
+	var loads []runner.Load
+	for _, l := range cfg.Loads {
+		loads = append(loads, runner.Load{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
 	tok, err := tokens.New(eps[0].Model)
 	if err != nil {
 		return plan, nil, err
 	}
-	spec := datasetSpec(cmd)
+	spec := datasetSpecFrom(cfg.Dataset, cmd.Root().ErrWriter)
 	if spec.Name == "" {
 		return plan, nil, usagef("--dataset is required (a file, squad, hf:owner/name or synthetic)")
 	}
@@ -144,21 +203,54 @@ func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.
 	if err != nil {
 		return plan, nil, usageError{err}
 	}
+	r := cfg.Request
 	plan = runner.Plan{
-		Label: cmd.String("label"), Endpoints: eps, Keys: keys, Baseline: baseline,
-		Dataset: spec.Name, Prompts: prompts, Seed: spec.Seed,
-		Loads: loads, Burstiness: burst, Requests: cmd.Int("requests"), Duration: cmd.Duration("duration"),
-		Warmup: cmd.Int("warmup"), WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"),
-		Order: cmd.String("order"), Sweep: sweep, MaxErrorRate: cmd.Float("max-error-rate"), SLO: slo,
-		Request: runner.RequestOptions{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
-			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
-			NoStream: !cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff"),
-			CacheBust: cmd.Bool("cache-bust")},
-		Conn: runner.ConnOptions{Cold: cmd.Bool("cold-connections"), HTTP: cmd.String("http")},
-		Extra: map[string]any{"limit": spec.Limit, "template": spec.TemplateFile, "system": spec.System != "",
-			"dataset_source": prompts.Source},
+		Label: cfg.Label, Endpoints: eps, Keys: keys, Baseline: cfg.Baseline, ConfigFile: cfg.ConfigFile,
+		Dataset: cfg.Dataset.Name, DatasetConfig: cfg.Dataset, Prompts: prompts, Seed: spec.Seed,
+		Loads: loads, Burstiness: burst, Requests: cfg.Requests, Duration: cfg.Duration,
+		Warmup: cfg.Warmup, WarmupDuration: cfg.WarmupDuration, Repeat: cfg.Repeat,
+		Order: cfg.Order, Sweep: sweep, MaxErrorRate: cfg.MaxErrorRate,
+		SLO: runner.SLO{TTFT: cfg.SLO.TTFT, TPOT: cfg.SLO.TPOT, E2E: cfg.SLO.E2E},
+		Request: runner.RequestOptions{MaxTokens: r.MaxTokens, Temperature: r.Temperature, IgnoreEOS: r.IgnoreEOS,
+			Timeout: r.Timeout, StallTimeout: r.StallTimeout, NoStream: !r.Stream, Retries: r.Retries, RetryBackoff: r.RetryBackoff,
+			CacheBust: r.CacheBust},
+		Conn: runner.ConnOptions{Cold: cfg.Conn.Cold, HTTP: cfg.Conn.HTTP},
 	}
+	plan.DatasetConfig.Source = prompts.Source
 	return plan, tok, nil
+}
+
+// checkRunFlags refuses numeric flags out of their range, naming the flag, before anything
+// is read or sent.
+func checkRunFlags(cmd *cli.Command) error {
+	for _, f := range []struct {
+		name string
+		min  int
+		want string
+	}{
+		{"limit", 0, "0 (all) or more"}, {"repeat", 1, "1 or more"}, {"retries", 0, "0 (none) or more"},
+		{"max-tokens", 0, "0 (the server's default) or more"}, {"requests", 0, "0 (one pass) or more"},
+		{"warmup", 0, "0 or more"}, {"max-concurrency", 0, "0 (no cap) or more"},
+		{"sweep-max-concurrency", 1, "1 or more"}, {"sweep-steps", 1, "1 or more"},
+	} {
+		if v := cmd.Int(f.name); v < f.min {
+			return usagef("--%s %d: want %s", f.name, v, f.want)
+		}
+	}
+	for _, f := range []struct {
+		name     string
+		min, max float64
+	}{{"temperature", 0, 100}, {"max-error-rate", 0, 1}, {"slo-target", 0, 1}, {"sweep-min-gain", 0, 100}} {
+		if v := cmd.Float(f.name); !(v >= f.min && v <= f.max) {
+			return usagef("--%s %v: want a number from %g to %g", f.name, v, f.min, f.max)
+		}
+	}
+	for _, name := range []string{"duration", "warmup-duration", "timeout", "stall-timeout", "retry-backoff", "wait-cold"} {
+		if d := cmd.Duration(name); d < 0 {
+			return usagef("--%s %s: want 0 or more", name, d)
+		}
+	}
+	return nil
 }
 
 // loadsFromFlags reads --concurrency (closed loop) or --rate with --max-concurrency (open loop).
@@ -227,7 +319,11 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	}
 	w := cmd.Root().Writer
 	fmt.Fprintf(w, "Run %d (%s) in %s\n", out.RunID, out.Status, db.Path())
-	if err := report.WriteRunSummary(w, rows, pairs); err != nil {
+	if len(rows) == 0 {
+		if err := writeNoSummary(w, db, out.RunID); err != nil {
+			return err
+		}
+	} else if err := report.WriteRunSummary(w, rows, pairs); err != nil {
 		return err
 	}
 	if out.Status == store.RunInterrupted {
@@ -236,69 +332,118 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	return runErr
 }
 
-// resumeAction finishes an interrupted run: its plan is rebuilt from the arguments it was
-// started with (stored with the run; they hold no secrets: keys come from the environment).
-func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
-	args, err := storedArgs(ctx, cmd.String("db"), id)
+// writeNoSummary says why a run has no summary: nothing recorded, or only requests canceled
+// by an interruption (recorded, and sent again by --resume).
+func writeNoSummary(w io.Writer, db *store.DB, runID int64) error {
+	total, canceled, err := db.RequestCounts(context.Background(), runID)
 	if err != nil {
 		return err
 	}
-	var plan runner.Plan
-	var tok *tokens.Counter
-	inner := &cli.Command{
-		Name: "tracker", Writer: io.Discard, ErrWriter: io.Discard,
-		Flags: []cli.Flag{&cli.StringFlag{Name: "db"}},
-		Commands: []*cli.Command{{Name: "run", Flags: runFlags(), Action: func(ctx context.Context, c *cli.Command) error {
-			plan, tok, err = planFromFlags(ctx, c)
-			return err
-		}}},
+	if canceled > 0 && canceled == total {
+		_, err = fmt.Fprintf(w, "No request completed: %d recorded as canceled by the interruption (--resume sends them again).\n", canceled)
+		return err
 	}
-	if rerr := inner.Run(ctx, append([]string{"tracker", "run"}, args...)); rerr != nil {
-		return fmt.Errorf("resuming run %d with its stored arguments: %w", id, rerr)
+	_, err = fmt.Fprintln(w, "No requests were recorded.")
+	return err
+}
+
+// resumeAction finishes an interrupted run with its stored configuration. Endpoints come
+// from the resume's own --config/--endpoint if given, else from the run's config file read
+// again, else from its stored --endpoint values when they held no secret. An endpoint whose
+// URL or model differs from the stored one is refused unless --force.
+func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
+	cfg, stored, err := storedConfig(ctx, cmd.String("db"), id)
+	if err != nil {
+		return err
 	}
-	plan.Extra["args"] = args
+	eps, err := resumeEndpoints(cmd, cfg)
+	if err != nil {
+		return err
+	}
+	if err := sameEndpoints(stored, eps); err != nil && !cmd.Bool("force") {
+		return usageError{fmt.Errorf("resuming run %d: %w; give --force to resume anyway", id, err)}
+	}
+	plan, tok, err := planFromConfig(ctx, cmd, cfg, eps)
+	if err != nil {
+		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
+	}
 	return execute(ctx, cmd, plan, tok, id)
 }
 
-func storedArgs(ctx context.Context, path string, id int64) ([]string, error) {
+// storedConfig reads a run's typed configuration and recorded endpoints, refusing (before
+// any endpoint is contacted) a run that is completed, held by another process, or recorded
+// by a tracker that stored raw arguments.
+func storedConfig(ctx context.Context, path string, id int64) (store.RunConfig, []store.Endpoint, error) {
 	db, err := store.OpenReadOnly(ctx, path, schemaSQL)
 	if err != nil {
-		return nil, err
+		return store.RunConfig{}, nil, err
 	}
 	defer db.Close()
 	run, err := db.GetRun(ctx, id)
 	if err != nil {
-		return nil, usageError{err}
+		return store.RunConfig{}, nil, usageError{err}
 	}
-	var cfg struct {
-		Args []string `json:"args"`
+	if err := runner.CheckResumable(ctx, db, id); err != nil {
+		return store.RunConfig{}, nil, usageError{err}
 	}
-	if err := json.Unmarshal([]byte(run.ConfigJSON), &cfg); err != nil || cfg.Args == nil {
-		return nil, usagef("run %d has no stored arguments to resume with", id)
+	cfg, err := store.ParseRunConfig(run.ConfigJSON)
+	if errors.Is(err, store.ErrLegacyConfig) {
+		return cfg, nil, usagef("run %d was recorded by an older tracker that stored its raw arguments, which are no longer replayed: start a new run", id)
 	}
-	return cfg.Args, nil
+	if err != nil {
+		return cfg, nil, err
+	}
+	eps, err := db.Endpoints(ctx, id)
+	return cfg, eps, err
 }
 
-// runArgs is the `run` subcommand's own arguments from the whole command line, without
-// --resume and --db (a resume names its database itself).
-func runArgs(argv []string) []string {
-	i := 1
-	for i < len(argv) && argv[i] != "run" {
-		i++
+// resumeEndpoints finds the endpoints (with what their keys need) a resume sends to.
+func resumeEndpoints(cmd *cli.Command, cfg store.RunConfig) ([]runner.Endpoint, error) {
+	eps, _, _, err := endpointsFromFlags(cmd)
+	if err != nil || len(eps) > 0 {
+		return eps, err
 	}
-	var out []string
-	for j := i + 1; j < len(argv); j++ {
-		a := argv[j]
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "resume" || name == "db") {
-			if !hasValue {
-				j++
-			}
+	if cfg.ConfigFile != "" {
+		file, err := runner.LoadConfig(cfg.ConfigFile)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("reading the run's endpoint file again: %w", err)}
+		}
+		eps = file.Endpoints
+	}
+	for _, e := range cfg.Endpoints {
+		if !e.FromFlag {
 			continue
 		}
-		out = append(out, a)
+		if e.Redacted || e.APIKeyCommand || len(e.HeaderNames) > 0 {
+			return nil, usagef("endpoint %s was given with --endpoint and a secret (credentials in its URL or a key command) that is never stored: give its --endpoint again with --resume", e.Name)
+		}
+		eps = append(eps, runner.Endpoint{Name: e.Name, Preset: e.Preset, BaseURL: e.BaseURL, Model: e.Model,
+			APIKeyEnv: e.APIKeyEnv, MaxRPS: e.MaxRPS, Hardware: e.Hardware, FromFlag: true,
+			InputPricePerMTok: e.InputPrice, OutputPricePerMTok: e.OutputPrice, PricePerHour: e.PricePerHour, Nodes: e.Nodes,
+			FollowRedirects: runner.RedirectPolicy(e.FollowRedirects)})
 	}
-	return out
+	return runner.MergeEndpoints(nil, eps)
+}
+
+// sameEndpoints checks that a resume sends to the endpoints the run recorded: the same
+// names, and for each the same (redacted) URL and model.
+func sameEndpoints(stored []store.Endpoint, eps []runner.Endpoint) error {
+	byName := map[string]store.Endpoint{}
+	for _, e := range stored {
+		byName[e.Name] = e
+	}
+	for _, e := range eps {
+		s, ok := byName[e.Name]
+		switch {
+		case !ok:
+			return fmt.Errorf("endpoint %s is not one the run recorded", e.Name)
+		case s.BaseURL != runner.RedactURL(e.BaseURL):
+			return fmt.Errorf("endpoint %s: base_url is now %s, the run recorded %s", e.Name, runner.RedactURL(e.BaseURL), s.BaseURL)
+		case s.Model != e.Model:
+			return fmt.Errorf("endpoint %s: model is now %s, the run recorded %s", e.Name, e.Model, s.Model)
+		}
+	}
+	return nil
 }
 
 // terminalOrNil returns f when it is a terminal (for the live view), else nil.

@@ -22,7 +22,7 @@ func runsCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Usage: "table, csv, json or markdown", Value: "table"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			db, err := store.OpenReadOnly(ctx, cmd.String("db"), schemaSQL)
+			db, err := openForReading(ctx, cmd)
 			if err != nil {
 				return err
 			}

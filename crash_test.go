@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +24,10 @@ const asTrackerEnv = "TRACKER_TEST_AS_TRACKER"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(asTrackerEnv); args != "" {
-		os.Exit(run(context.Background(), append([]string{"tracker"}, strings.Split(args, "\x1f")...), os.Stdout, os.Stderr))
+		ctx, stop := signalContext()
+		code := run(ctx, append([]string{"tracker"}, strings.Split(args, "\x1f")...), os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
@@ -92,4 +99,61 @@ func committed(t *testing.T, path string) int {
 		return 0
 	}
 	return int(tb.Rows[0][0].(int64))
+}
+
+// The first Ctrl-C ends a run cleanly; when that clean end is stuck (here on a database lock
+// another process holds), a second one ends the process at once.
+func TestSecondInterruptForcesExit(t *testing.T) {
+	got := make(chan struct{}, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- struct{}{}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "t.db")
+	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n")
+	args := []string{"--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--no-preflight"}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-got:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no request after 20 s:\n%s", out.String())
+	}
+	lock, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	conn, err := lock.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		t.Fatalf("exited on the first Ctrl-C while the database was locked (%v): the test cannot see the second", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("still running 5 s after a second Ctrl-C:\n%s", out.String())
+	}
 }

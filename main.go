@@ -39,9 +39,22 @@ func (e usageError) Unwrap() error { return e.err }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+}
+
+// signalContext is canceled by the first Ctrl-C or SIGTERM, which ends the run cleanly
+// (in-flight requests recorded as canceled, the run marked interrupted). The signals then
+// go back to their default effect, so a second one ends the process at once, even when the
+// clean end is stuck (a database lock held by another process, a slow disk).
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // run is the whole program, testable: it returns the exit code.
@@ -57,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			&cli.StringFlag{Name: "db", Value: "tracker.db", Usage: "the SQLite database file", Sources: cli.EnvVars("TRACKER_DB")},
 		},
 		Commands: []*cli.Command{
-			runCommand(args),
+			runCommand(),
 			runsCommand(),
 			queryCommand(),
 			simCommand(),

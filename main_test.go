@@ -123,7 +123,7 @@ func TestRunQueryEndToEnd(t *testing.T) {
 		t.Errorf("runs: %d %s %s", runs.code, runs.stdout, runs.stderr)
 	}
 	w := tracker(t, "--db", db, "query", "DELETE FROM runs")
-	if w.code != 1 || !strings.Contains(w.stderr, "read-only") {
+	if w.code != exitUsage || !strings.Contains(w.stderr, "read-only") {
 		t.Errorf("a write through query: exit %d, %q", w.code, w.stderr)
 	}
 	raw, _ := os.ReadFile(db)
@@ -195,6 +195,13 @@ func TestBadInput(t *testing.T) {
 		{"no endpoints", []string{"--dataset", good}, 2, []string{"no endpoints"}},
 		{"bad concurrency", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--concurrency", "0"}, 2, []string{`--concurrency "0"`}},
 		{"unknown flag", []string{"--bogus"}, 2, []string{"bogus"}},
+		{"negative limit", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--limit", "-1"}, 2, []string{"--limit -1"}},
+		{"zero repeat", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--repeat", "0"}, 2, []string{"--repeat 0"}},
+		{"negative retries", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--retries", "-1"}, 2, []string{"--retries -1"}},
+		{"negative max tokens", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--max-tokens", "-1"}, 2, []string{"--max-tokens -1"}},
+		{"nan rate", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--rate", "nan"}, 2, []string{`--rate "nan"`}},
+		{"tiny rate", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--rate", "1e-9"}, 2, []string{`--rate "1e-9"`}},
+		{"nan temperature", []string{"--endpoint", "a=" + url + ",model=m", "--dataset", good, "--temperature", "nan"}, 2, []string{"--temperature NaN"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -160,6 +160,12 @@ ALTER TABLE requests ADD COLUMN conn_retries INTEGER NOT NULL DEFAULT 0; -- send
 ALTER TABLE requests ADD COLUMN http_proto TEXT;      -- the protocol that answered: HTTP/1.1, HTTP/2.0
 ALTER TABLE requests ADD COLUMN cached_tokens INTEGER; -- prompt tokens served from the server's cache; NULL = not reported
 
+-- migration: 7
+-- A running run's lease (issue 12): the process running it renews lease_until every few
+-- seconds; --resume refuses a run whose lease has not expired unless its owner is known dead.
+ALTER TABLE runs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';  -- host/pid of the process running it
+ALTER TABLE runs ADD COLUMN lease_until TEXT;                      -- RFC 3339 UTC; NULL = not held
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a

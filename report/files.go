@@ -7,13 +7,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 )
 
-// WriteJSON writes report.json: every computed number.
+// WriteJSON writes report.json: every computed number. A number JSON cannot carry (NaN,
+// ±Inf) is written as null rather than failing the whole file.
 func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
+		buf.Reset()
+		if err := enc.Encode(jsonSafe(reflect.ValueOf(r))); err != nil {
+			return fmt.Errorf("writing report.json: %w", err)
+		}
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing report.json: %w", err)
 	}
 	return nil
@@ -29,27 +38,69 @@ type FileOptions struct {
 }
 
 // WriteFiles writes index.html, report.md, report.json and report.md's SVG figures into dir,
-// creating it.
+// creating it. Every one of the three files
+// is rendered before any is written, and each is written to a temporary file in dir and
+// renamed over the old one, so a report that fails leaves the previous files as they were
+// (never a new report.md beside an old index.html) and a reader never sees half a file.
 func (r *Result) WriteFiles(dir string, fo FileOptions) error {
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+		buf   bytes.Buffer
+	}{
+		{name: "report.md", write: r.WriteMarkdown},
+		{name: "report.json", write: r.WriteJSON},
+		{name: "index.html", write: func(w io.Writer) error { return r.WriteHTML(w, fo) }},
+	}
+	for i := range files {
+		if err := files[i].write(&files[i].buf); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating report directory: %w", err)
 	}
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{"report.md", r.WriteMarkdown},
-		{"report.json", r.WriteJSON},
-		{"index.html", func(w io.Writer) error { return r.WriteHTML(w, fo) }},
-	} {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
+	temps := make([]string, len(files))
+	defer func() {
+		for _, t := range temps {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+	}()
+	for i := range files {
+		t, err := writeTemp(dir, files[i].name, files[i].buf.Bytes())
+		if err != nil {
 			return err
 		}
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		temps[i] = t
+	}
+	for i := range files {
+		path := filepath.Join(dir, files[i].name)
+		if err := os.Rename(temps[i], path); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
+		temps[i] = ""
 	}
 	return r.writeFigures(dir, fo.PNG)
+}
+
+// writeTemp writes data to a new temporary file beside name in dir and returns its path.
+func writeTemp(dir, name string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	_, werr := f.Write(data)
+	if err := f.Chmod(0o644); werr == nil {
+		werr = err
+	}
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("writing %s: %w", filepath.Join(dir, name), werr)
+	}
+	return f.Name(), nil
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -299,17 +298,13 @@ func (g *Group) exclusions(res *Result) []Exclusion {
 	return out
 }
 
-// configBaseline reads `baseline:` from the newest selected run's configuration, if any.
+// configBaseline reads `baseline:` from the newest selected run's configuration, if any
+// (store.ParseRunConfig also reads it from runs recorded before the typed configuration).
 func configBaseline(runs []store.Run) string {
 	for i := len(runs) - 1; i >= 0; i-- {
-		var cfg map[string]any
-		if json.Unmarshal([]byte(runs[i].ConfigJSON), &cfg) != nil {
-			continue
-		}
-		for _, k := range []string{"baseline", "Baseline"} {
-			if s, ok := cfg[k].(string); ok && s != "" {
-				return s
-			}
+		cfg, err := store.ParseRunConfig(runs[i].ConfigJSON)
+		if (err == nil || errors.Is(err, store.ErrLegacyConfig)) && cfg.Baseline != "" {
+			return cfg.Baseline
 		}
 	}
 	return ""

@@ -5,6 +5,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/trackerbench/tracker/store"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -53,11 +56,24 @@ type Endpoint struct {
 	// CachePrompt is sent as llama.cpp's "cache_prompt" when set (false: the server does
 	// not reuse its prompt cache); nil = not sent (with --cache-bust, a llamacpp preset sends false).
 	CachePrompt *bool `yaml:"cache_prompt" json:"cache_prompt,omitempty"`
+	// FromFlag: given with --endpoint rather than in a config file.
+	FromFlag bool `yaml:"-" json:"-"`
 }
 
-// Public is the endpoint as it may be stored with a run: no key, no header values.
+// stored is the endpoint as a run's configuration keeps it (no secret).
+func (e Endpoint) stored() store.EndpointConfig {
+	redacted := RedactURL(e.BaseURL)
+	return store.EndpointConfig{Name: e.Name, Preset: e.Preset, BaseURL: redacted, Redacted: redacted != e.BaseURL,
+		Model: e.Model, FromFlag: e.FromFlag, APIKeyEnv: e.APIKeyEnv, APIKeyCommand: e.APIKeyCommand != "",
+		HeaderNames: headerNames(e.Headers), MaxRPS: e.MaxRPS, Hardware: e.Hardware,
+		InputPrice: e.InputPricePerMTok, OutputPrice: e.OutputPricePerMTok, PricePerHour: e.PricePerHour, Nodes: e.Nodes,
+		FollowRedirects: string(e.FollowRedirects), CachePrompt: e.CachePrompt}
+}
+
+// Public is the endpoint as it may be stored with a run: no key, no header values, the URL
+// redacted.
 func (e Endpoint) Public() map[string]any {
-	m := map[string]any{"name": e.Name, "base_url": e.BaseURL, "model": e.Model,
+	m := map[string]any{"name": e.Name, "base_url": RedactURL(e.BaseURL), "model": e.Model,
 		"api_key_env": e.APIKeyEnv, "hardware": e.Hardware, "header_names": headerNames(e.Headers)}
 	if e.Preset != "" {
 		m["preset"] = e.Preset
@@ -101,9 +117,12 @@ type Config struct {
 // LoadConfig reads and validates an endpoints file. Unknown fields are errors that name
 // the file, line and field.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("reading endpoint config: %w", err)
+		return nil, err
+	}
+	if err := checkYAMLSize(b); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 	}
 	var cfg Config
 	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.DisallowUnknownField()); err != nil {
@@ -124,6 +143,23 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s: baseline %q is not one of the endpoints", ErrConfig, path, cfg.Baseline)
 	}
 	return &cfg, nil
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading endpoint config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading endpoint config %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrConfig, path, limit)
+	}
+	return b, nil
 }
 
 // ParseEndpointFlag reads `--endpoint NAME=URL,model=M[,key_env=VAR][,hardware=H]`
@@ -170,6 +206,7 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 	if err := e.validate(); err != nil {
 		return e, fmt.Errorf("%w: --endpoint %q: %v", ErrConfig, s, err)
 	}
+	e.FromFlag = true
 	return e, nil
 }
 
@@ -187,8 +224,8 @@ func (e *Endpoint) validate() error {
 		return fmt.Errorf("endpoint %s: nodes is set without price_per_hour (nodes multiplies the hourly price)", e.Name)
 	case e.Name == "":
 		return errors.New("missing field \"name\"")
-	case strings.ContainsAny(e.Name, ", \t"):
-		return fmt.Errorf("name %q: no spaces or commas", e.Name)
+	case !safeName(e.Name):
+		return fmt.Errorf("name %q: use letters, digits and . _ - : + @ / only (names appear in tables, reports and flags)", e.Name)
 	}
 	if err := e.applyPreset(); err != nil {
 		return err
@@ -212,6 +249,19 @@ func (e *Endpoint) validate() error {
 	}
 	e.BaseURL = strings.TrimRight(e.BaseURL, "/")
 	return nil
+}
+
+// safeName: an endpoint name is an identifier, shown raw in markdown and terminal tables, so
+// it holds nothing a table, a page or a terminal would interpret (no '|', '<', spaces,
+// commas, quotes or control characters).
+func safeName(name string) bool {
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-:+@/", c)
+		if !ok {
+			return false
+		}
+	}
+	return name != ""
 }
 
 func checkUnique(eps []Endpoint) error {

@@ -108,13 +108,17 @@ func ParseInts(flag, s string) ([]int, error) {
 	return out, nil
 }
 
+// MinRate is the lowest request rate a level may ask for (one request every 1000 s): below
+// it a level would wait for hours or forever before its first request.
+const MinRate = 0.001
+
 // ParseRates reads a comma list of positive request rates, as in --rate 2,4,8.
 func ParseRates(s string) ([]float64, error) {
 	var out []float64
 	for _, part := range strings.Split(s, ",") {
 		f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
-		if err != nil || f <= 0 || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%w: --rate %q: %q is not a positive number of requests/s", ErrPlan, s, part)
+		if err != nil || !(f >= MinRate) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%w: --rate %q: %q is not a number of requests/s from %g up", ErrPlan, s, part, MinRate)
 		}
 		out = append(out, f)
 	}
@@ -144,7 +148,8 @@ type Plan struct {
 	MaxErrorRate   float64 // stop a level early when its error rate passes this (0 = never)
 	SLO            SLO
 	Request        RequestOptions
-	Extra          map[string]any // more resolved settings to keep in the run's config (no secrets)
+	ConfigFile     string              // the --config file (absolute), read again by --resume
+	DatasetConfig  store.DatasetConfig // what --dataset and its flags asked for
 }
 
 // ErrPlan is returned for a plan that cannot run.
@@ -235,52 +240,32 @@ func (p *Plan) levelRequests() int {
 	return len(p.Prompts.Prompts)
 }
 
-// config is the resolved configuration stored with the run: no keys, no header values.
-func (p *Plan) config() map[string]any {
-	eps := make([]map[string]any, len(p.Endpoints))
-	for i, e := range p.Endpoints {
-		eps[i] = e.Public()
+// config is the resolved configuration stored with the run: no keys, no header values, no
+// key commands, URLs redacted.
+func (p *Plan) config() store.RunConfig {
+	c := store.RunConfig{Label: p.Label, ConfigFile: p.ConfigFile, Baseline: p.Baseline, Dataset: p.DatasetConfig,
+		Prompts: len(p.Prompts.Prompts), Burstiness: strconv.FormatFloat(p.Burstiness, 'g', -1, 64),
+		Requests: p.Requests, Duration: p.Duration, Warmup: p.Warmup, WarmupDuration: p.WarmupDuration,
+		Repeat: p.Repeat, Order: p.Order, MaxErrorRate: p.MaxErrorRate,
+		SLO: store.SLOConfig{TTFT: p.SLO.TTFT, TPOT: p.SLO.TPOT, E2E: p.SLO.E2E},
+		Request: store.RequestConfig{MaxTokens: p.Request.MaxTokens, Temperature: p.Request.Temperature,
+			IgnoreEOS: p.Request.IgnoreEOS, Timeout: p.Request.Timeout, StallTimeout: p.Request.StallTimeout,
+			Stream: !p.Request.NoStream, Retries: p.Request.Retries, RetryBackoff: p.Request.RetryBackoff,
+			CacheBust: p.Request.CacheBust},
+		Conn: store.ConnConfig{Cold: p.Conn.Cold, HTTP: p.Conn.httpVersion()}}
+	if c.Dataset.Source == "" {
+		c.Dataset.Source = p.Prompts.Source
 	}
-	loads := make([]map[string]any, len(p.Loads))
-	for i, l := range p.Loads {
-		loads[i] = map[string]any{"concurrency": l.Concurrency, "rate": l.Rate}
+	for _, e := range p.Endpoints {
+		c.Endpoints = append(c.Endpoints, e.stored())
 	}
-	burst := any(p.Burstiness)
-	if math.IsInf(p.Burstiness, 1) {
-		burst = "inf"
+	for _, l := range p.Loads {
+		c.Loads = append(c.Loads, store.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
-	cfg := map[string]any{
-		"endpoints":        eps,
-		"baseline":         p.Baseline,
-		"dataset":          p.Dataset,
-		"seed":             p.Seed,
-		"prompts":          len(p.Prompts.Prompts),
-		"loads":            loads,
-		"burstiness":       burst,
-		"requests":         p.Requests,
-		"duration":         p.Duration.String(),
-		"warmup":           p.Warmup,
-		"warmup_duration":  p.WarmupDuration.String(),
-		"repeat":           p.Repeat,
-		"order":            p.Order,
-		"sweep":            p.Sweep,
-		"max_error_rate":   p.MaxErrorRate,
-		"max_tokens":       p.Request.MaxTokens,
-		"temperature":      p.Request.Temperature,
-		"ignore_eos":       p.Request.IgnoreEOS,
-		"timeout":          p.Request.Timeout.String(),
-		"stall_timeout":    p.Request.StallTimeout.String(),
-		"stream":           !p.Request.NoStream,
-		"retries":          p.Request.Retries,
-		"retry_backoff":    p.Request.RetryBackoff.String(),
-		"cold_connections": p.Conn.Cold,
-		"cache_bust":       p.Request.CacheBust,
-		"http":             p.Conn.httpVersion(),
+	if s := p.Sweep; s != nil {
+		c.Sweep = &store.SweepConfig{Kind: s.Kind, MinGain: s.MinGain, MaxConcurrency: s.MaxConcurrency, Steps: s.Steps, SLOTarget: s.SLOTarget}
 	}
-	for k, v := range p.Extra {
-		cfg[k] = v
-	}
-	return cfg
+	return c
 }
 
 // ClosedLoads turns concurrency levels into closed-loop loads.

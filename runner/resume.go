@@ -38,13 +38,23 @@ func (r *Runner) Resume(ctx context.Context, runID int64, p Plan) (Outcome, erro
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := r.DB.ReopenRun(ctx, runID); err != nil {
+	if err := r.DB.ReopenRun(ctx, runID, newLease(), ownerDead); err != nil {
+		if errors.Is(err, store.ErrLeased) {
+			return Outcome{}, fmt.Errorf("%w: %w; wait for it to end, or stop it first", ErrResume, err)
+		}
 		return Outcome{}, err
 	}
+	stopLease := r.holdLease(ctx, runID)
 	ex := &executor{r: r, plan: &p, runID: runID, resume: map[levelKey]*store.LevelState{}}
 	for i := range states {
 		st := &states[i]
 		ex.resume[levelKey{st.Endpoint, Load{Concurrency: st.Concurrency, Rate: st.Rate}, st.Trial}] = st
 	}
-	return r.finish(ctx, runID, ex.execute(ctx))
+	err = ex.execute(ctx)
+	stopLease()
+	return r.finish(ctx, runID, err)
+}
+
+func resumeErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrResume, fmt.Sprintf(format, args...))
 }

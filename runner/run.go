@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -23,6 +22,9 @@ type Runner struct {
 	Progress io.Writer // where the live view goes; nil = none
 	// Score rates an answer against gold answers (EM 0/1, F1 0..1); nil = no scoring.
 	Score func(response string, gold []string) (em, f1 float64)
+	// WriteRetryBudget is how long a write is retried while another process holds the
+	// database's lock before the run stops as failed (0 = store.DefaultRetryBudget).
+	WriteRetryBudget time.Duration
 }
 
 // Outcome is what a finished (or interrupted) run reports.
@@ -38,9 +40,9 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	if err := p.validate(); err != nil {
 		return Outcome{}, err
 	}
-	cfg, err := json.Marshal(p.config())
+	cfg, err := p.config().JSON()
 	if err != nil {
-		return Outcome{}, fmt.Errorf("encoding run config: %w", err)
+		return Outcome{}, err
 	}
 	host, _ := os.Hostname()
 	temp := p.Request.Temperature
@@ -50,15 +52,21 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	}
 	runID, err := r.DB.CreateRun(ctx, store.Run{
 		Label: p.Label, StartedAt: time.Now(), ToolVersion: r.Version, Host: host,
-		ConfigJSON: string(cfg), Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
+		ConfigJSON: cfg, Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
 		PromptSetHash: dataset.SetHash(p.Prompts.Prompts), Seed: p.Seed, MaxTokens: p.Request.MaxTokens,
 		Temperature: &temp, Stream: !p.Request.NoStream, LoadMode: mode, Order: p.Order, SLO: p.SLO.store(),
 	})
 	if err != nil {
 		return Outcome{}, err
 	}
+	if err := r.DB.RenewLease(ctx, runID, newLease()); err != nil {
+		return r.finish(ctx, runID, err)
+	}
+	stopLease := r.holdLease(ctx, runID)
 	ex := &executor{r: r, plan: &p, runID: runID}
-	return r.finish(ctx, runID, ex.execute(ctx))
+	err = ex.execute(ctx)
+	stopLease()
+	return r.finish(ctx, runID, err)
 }
 
 func (r *Runner) finish(ctx context.Context, runID int64, err error) (Outcome, error) {
@@ -122,13 +130,15 @@ func (ex *executor) execute(ctx context.Context) error {
 	if err := ex.setupEndpoints(ctx, d); err != nil {
 		return err
 	}
-	ctx, fatal := withFatal(ctx, ex.clients) // a refused key stops the run (fatal.go)
+	// A refused key or a write the database refused stops the run (fatal.go): no request is
+	// sent that could not be recorded.
+	ctx, stop, fatal := withFatal(ctx, ex.clients)
 	if ex.resume == nil {
 		if err := ex.r.DB.AddPrompts(ctx, ex.runID, storePrompts(p.Prompts.Prompts)); err != nil {
 			return err
 		}
 	}
-	ex.w = ex.r.DB.NewWriter(store.WriterOptions{})
+	ex.w = ex.r.DB.NewWriter(store.WriterOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
 	var err error
@@ -142,7 +152,7 @@ func (ex *executor) execute(ctx context.Context) error {
 	}
 	ex.live.close()
 	if werr := ex.w.Close(); werr != nil && err == nil {
-		err = fmt.Errorf("recording requests: %w", werr)
+		err = werr // it says "recording requests: ..." itself
 	}
 	return fatal(err)
 }
@@ -165,7 +175,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		id, ok := existing[e.Name]
 		if !ok {
 			var err error
-			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: e.BaseURL,
+			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: RedactURL(e.BaseURL),
 				Model: e.Model, Hardware: e.Hardware, Preset: e.Preset, ConfigJSON: endpointJSON(e)})
 			if err != nil {
 				return err
@@ -194,9 +204,11 @@ type levelRun struct {
 }
 
 // runLevel warms the endpoint up if this is its first level, opens the level's connections
-// (unless --cold-connections), then runs the level. A level completed before a resume is skipped.
+// (unless --cold-connections), then runs the level. A level whose every request is stored
+// before a resume is skipped, whatever its status says: the stored rows, not the status, tell
+// what is missing (a level may be marked completed while a batch of its rows failed to be written).
 func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, error) {
-	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && st.Status == store.RunCompleted {
+	if st := ex.resumed(lr.ep, lr.load, lr.trial); st != nil && ex.allStored(st) {
 		return levelResult{id: st.ID}, nil
 	}
 	l := &level{ex: ex, ep: lr.ep, load: lr.load, trial: lr.trial, minRequests: lr.minRequests}
@@ -223,6 +235,20 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 		}
 	}
 	return l.measure(ctx)
+}
+
+// allStored reports whether a recorded level has a final row for every request it sends.
+func (ex *executor) allStored(st *store.LevelState) bool {
+	n := ex.plan.levelRequests()
+	if n == 0 {
+		return st.Status == store.RunCompleted // bounded by time: resume refuses these
+	}
+	for seq := range n {
+		if !st.Done.Has(seq) {
+			return false
+		}
+	}
+	return true
 }
 
 // runGroup runs several levels: one after another, or all at once for --order concurrent.

@@ -48,7 +48,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*Table, err
 func (db *DB) wrapQueryErr(err error) error {
 	msg := err.Error()
 	if db.readOnly && (strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") ||
-		strings.Contains(msg, "query_only")) {
+		strings.Contains(msg, "query_only") || strings.Contains(msg, "not authorized")) {
 		return fmt.Errorf("query: %w (%v)", ErrReadOnly, err)
 	}
 	return fmt.Errorf("query: %w", err)

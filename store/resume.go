@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // LevelState is what a resumed run needs to know of one recorded level.
@@ -91,16 +92,30 @@ func (db *DB) Endpoints(ctx context.Context, runID int64) ([]Endpoint, error) {
 	return out, rows.Err()
 }
 
-// ReopenRun marks an interrupted run as running again, for --resume. Its canceled requests
-// stop being final: the resumed run sends them again and its records replace them in every
-// statistic, while the canceled rows stay for the record.
-func (db *DB) ReopenRun(ctx context.Context, runID int64) error {
+// ReopenRun marks an interrupted run as running again, for --resume, and takes its lease
+// for l.Owner, in one write transaction: a run whose lease another process holds (see
+// Lease.Held) is refused with ErrLeased, so two processes never run one run. Its canceled
+// requests stop being final: the resumed run sends them again and its records replace them in
+// every statistic, while the canceled rows stay for the record.
+func (db *DB) ReopenRun(ctx context.Context, runID int64, l Lease, dead func(owner string) bool) error {
+	return retryBusy(ctx, DefaultRetryBudget, func() error { return db.reopenRun(ctx, runID, l, dead) })
+}
+
+func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(owner string) bool) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', ended_at = NULL, error = '' WHERE id = ?`, runID); err != nil {
+	status, held, err := runLease(ctx, tx, runID)
+	if err != nil {
+		return err
+	}
+	if status == RunRunning && held.Held(time.Now(), l.Owner, dead) {
+		return fmt.Errorf("run %d: %w (%s, lease renewed until %s)", runID, ErrLeased, held.Owner, held.Until.Local().Format(time.TimeOnly))
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', ended_at = NULL, error = '',
+		lease_owner = ?, lease_until = ? WHERE id = ?`, l.Owner, timeText(l.Until), runID); err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE requests SET final = 0 WHERE run_id = ? AND status = 'canceled' AND final = 1`, runID); err != nil {

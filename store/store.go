@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -25,6 +27,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrNoDatabase is returned when a read-only open names a file that does not exist.
 	ErrNoDatabase = errors.New("no database at this path")
+	// ErrEmptyPath is returned for an empty database path (--db "" or TRACKER_DB=).
+	ErrEmptyPath = errors.New("the database path is empty (--db or TRACKER_DB)")
+	// ErrNotTracker is returned for an SQLite file that is not a tracker database.
+	ErrNotTracker = errors.New("not a tracker database")
 )
 
 // DB is an open tracker database.
@@ -32,53 +38,148 @@ type DB struct {
 	path     string
 	sql      *sql.DB
 	readOnly bool
+	// olderVersion is the file's schema version when it was older than this tracker's and
+	// is read through a migrated temporary copy (0 = read in place).
+	olderVersion int
+	cleanup      func() // removes the temporary copy
 }
 
 // Path is the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+// OlderVersion is the schema version of a file that was older than this tracker's and is
+// read through a migrated temporary copy, left untouched; 0 when read in place.
+func (db *DB) OlderVersion() int { return db.olderVersion }
 
-func dsn(path string, readOnly bool) string {
+// Close closes the database (and removes a temporary migrated copy).
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	if db.cleanup != nil {
+		db.cleanup()
+	}
+	return err
+}
+
+// OpenOptions tune Open; zero values take the defaults.
+type OpenOptions struct {
+	// BusyTimeout is how long one statement waits for another process's lock (default 10 s).
+	BusyTimeout time.Duration
+	// MaxPages caps the file's size in pages (PRAGMA max_page_count; 0 = SQLite's default).
+	// A cap makes inserts fail with SQLITE_FULL as a full disk does.
+	MaxPages int
+}
+
+const defaultBusyTimeout = 10 * time.Second
+
+func dsn(path string, readOnly bool, o OpenOptions) string {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = defaultBusyTimeout
+	}
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
 	} else {
-		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_txlock", "immediate")
+		if o.MaxPages > 0 {
+			q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", o.MaxPages))
+		}
 	}
-	return "file:" + path + "?" + q.Encode()
+	return "file:" + escapePath(path) + "?" + q.Encode()
+}
+
+// escapePath makes a file path safe in a "file:" URI: '%', '?' and '#' would otherwise
+// start an escape, the query or the fragment (SQLite decodes %HH in the path).
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+func checkPath(path string) error {
+	if strings.TrimSpace(path) == "" {
+		return ErrEmptyPath
+	}
+	return nil
 }
 
 // Open opens (creating if needed) the database at path for writing and applies every
 // migration in schema that the file has not seen. schema is the text of schema.sql.
 func Open(ctx context.Context, path, schema string) (*DB, error) {
+	return OpenWith(ctx, path, schema, OpenOptions{})
+}
+
+// OpenWith is Open with options. A file that is not a tracker database (schema version 0
+// with tables in it) or that a newer tracker wrote is refused before anything in it changes
+// (its journal mode included); only then is the file switched to WAL and migrated.
+func OpenWith(ctx context.Context, path, schema string, o OpenOptions) (*DB, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
 	parsed, err := ParseSchema(schema)
 	if err != nil {
 		return nil, err
 	}
-	sqldb, err := sql.Open("sqlite", dsn(path, false))
+	sqldb, err := sql.Open("sqlite", dsn(path, false, o))
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	// One connection: a single writer never contends for SQLite's lock with itself.
 	sqldb.SetMaxOpenConns(1)
 	db := &DB{path: path, sql: sqldb}
-	if err := db.migrate(ctx, parsed); err != nil {
+	if err := db.prepareForWriting(ctx, parsed); err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("migrating database %s: %w", path, err)
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// OpenReadOnly opens an existing database for reading only; writes fail with ErrReadOnly.
-// A file at an older schema version is first migrated forward.
+func (db *DB) prepareForWriting(ctx context.Context, schema Schema) error {
+	v, err := db.userVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.checkTracker(ctx, v, len(schema.Migrations), true); err != nil {
+		return err
+	}
+	if _, err := db.sql.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		return fmt.Errorf("switching to WAL: %w", err)
+	}
+	if err := db.migrate(ctx, schema); err != nil {
+		return fmt.Errorf("migrating: %w", err)
+	}
+	return nil
+}
+
+// checkTracker refuses a file another program wrote (version 0 with tables; with
+// emptyOK, an empty file is a new database) and one a newer tracker wrote.
+func (db *DB) checkTracker(ctx context.Context, v, known int, emptyOK bool) error {
+	if v > known {
+		return fmt.Errorf("version %d, this tracker knows %d: %w", v, known, ErrNewerSchema)
+	}
+	if v > 0 {
+		return nil
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		return fmt.Errorf("reading the schema: %w", err)
+	}
+	if n > 0 || !emptyOK {
+		return fmt.Errorf("schema version 0 with %d schema objects: %w", n, ErrNotTracker)
+	}
+	return nil
+}
+
+// OpenReadOnly opens an existing database for reading only: nothing a statement does can
+// change or create a file (readonly.go). It never changes the file either: a file that is
+// not a tracker database or that a newer tracker wrote is refused; one at an older schema
+// version is copied to a temporary file, migrated there and read from the copy (the next
+// `tracker run` upgrades the file itself).
 func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, ErrNoDatabase)
 	}
@@ -86,32 +187,95 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 	if err != nil {
 		return nil, err
 	}
-	sqldb, err := sql.Open("sqlite", dsn(path, true))
+	db, err := openReadOnlyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	v, err := db.userVersion(ctx)
+	if err == nil {
+		err = db.checkTracker(ctx, v, len(migrations), false)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if v == len(migrations) {
+		return db, nil
+	}
+	defer db.Close()
+	cp, err := db.migratedCopy(ctx, schema)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s (schema version %d, older than %d): %w", path, v, len(migrations), err)
+	}
+	cp.path, cp.olderVersion = path, v
+	return cp, nil
+}
+
+func openReadOnlyFile(path string) (*DB, error) {
+	sqldb, err := openReadOnlySQL(dsn(path, true, OpenOptions{}))
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	sqldb.SetMaxOpenConns(4)
-	db := &DB{path: path, sql: sqldb, readOnly: true}
-	v, err := db.userVersion(ctx)
+	return &DB{path: path, sql: sqldb, readOnly: true}, nil
+}
+
+// migratedCopy copies the database with SQLite's backup API into a temporary file,
+// migrates the copy and opens it read-only; closing it removes the copy.
+func (db *DB) migratedCopy(ctx context.Context, schema string) (*DB, error) {
+	dir, err := os.MkdirTemp("", "tracker-read-*")
 	if err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, fmt.Errorf("making a temporary copy: %w", err)
 	}
-	if v > len(migrations) {
-		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: version %d, this tracker knows %d: %w", path, v, len(migrations), ErrNewerSchema)
+	remove := func() { os.RemoveAll(dir) }
+	tmp := filepath.Join(dir, "copy.db")
+	if err := db.backupTo(ctx, tmp); err != nil {
+		remove()
+		return nil, err
 	}
-	if v < len(migrations) {
-		// An older file: migrate it forward (migrations only add), then read it.
-		sqldb.Close()
-		w, err := Open(ctx, path, schema)
-		if err != nil {
-			return nil, fmt.Errorf("opening database %s: schema version %d is older than %d and could not be migrated: %w", path, v, len(migrations), err)
+	w, err := Open(ctx, tmp, schema)
+	if err != nil {
+		remove()
+		return nil, fmt.Errorf("migrating the temporary copy: %w", err)
+	}
+	w.Close()
+	cp, err := openReadOnlyFile(tmp)
+	if err != nil {
+		remove()
+		return nil, err
+	}
+	cp.cleanup = remove
+	return cp, nil
+}
+
+type backuper interface {
+	NewBackup(dstURI string) (*sqlite.Backup, error)
+}
+
+func (db *DB) backupTo(ctx context.Context, dst string) error {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("copying the database: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		b, ok := dc.(backuper)
+		if !ok {
+			return fmt.Errorf("copying the database: the driver has no backup API (%T)", dc)
 		}
-		w.Close()
-		return OpenReadOnly(ctx, path, schema)
-	}
-	return db, nil
+		bk, err := b.NewBackup("file:" + escapePath(dst))
+		if err != nil {
+			return fmt.Errorf("copying the database: %w", err)
+		}
+		if _, err := bk.Step(-1); err != nil {
+			bk.Finish()
+			return fmt.Errorf("copying the database: %w", err)
+		}
+		if err := bk.Finish(); err != nil {
+			return fmt.Errorf("copying the database: %w", err)
+		}
+		return nil
+	})
 }
 
 // Schema is schema.sql split into its parts: the numbered migration blocks, which change

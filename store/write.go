@@ -46,7 +46,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 	if r.Temperature != nil {
 		temp = *r.Temperature
 	}
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs
+	res, err := db.execRetry(ctx, `INSERT INTO runs
 		(label, status, started_at, tool_version, host, config_json, dataset, dataset_hash,
 		 prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order,
 		 slo_ttft_ms, slo_tpot_ms, slo_e2e_ms)
@@ -61,8 +61,9 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 }
 
 // FinishRun sets a run's final status, end time and error text.
+// It is retried while the database is busy, as the writer's batches are.
 func (db *DB) FinishRun(ctx context.Context, runID int64, status string, ended time.Time, errText string) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?`,
+	_, err := db.execRetry(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ?, lease_until = NULL WHERE id = ?`,
 		status, timeText(ended), errText, runID)
 	if err != nil {
 		return fmt.Errorf("finishing run %d: %w", runID, err)
@@ -75,7 +76,7 @@ func (db *DB) AddEndpoint(ctx context.Context, e Endpoint) (int64, error) {
 	if e.ConfigJSON == "" {
 		e.ConfigJSON = "{}"
 	}
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO endpoints
+	res, err := db.execRetry(ctx, `INSERT INTO endpoints
 		(run_id, name, base_url, model, hardware, preset, config_json) VALUES (?,?,?,?,?,?,?)`,
 		e.RunID, e.Name, e.BaseURL, e.Model, e.Hardware, e.Preset, e.ConfigJSON)
 	if err != nil {
@@ -84,8 +85,12 @@ func (db *DB) AddEndpoint(ctx context.Context, e Endpoint) (int64, error) {
 	return res.LastInsertId()
 }
 
-// AddPrompts records a run's prompt set in one transaction.
+// AddPrompts records a run's prompt set in one transaction (retried while busy).
 func (db *DB) AddPrompts(ctx context.Context, runID int64, prompts []Prompt) error {
+	return retryBusy(ctx, DefaultRetryBudget, func() error { return db.addPrompts(ctx, runID, prompts) })
+}
+
+func (db *DB) addPrompts(ctx context.Context, runID int64, prompts []Prompt) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording prompts: %w", err)
@@ -128,7 +133,7 @@ func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 	if l.Rate > 0 {
 		rate = l.Rate
 	}
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO levels
+	res, err := db.execRetry(ctx, `INSERT INTO levels
 		(run_id, endpoint_id, concurrency, rate, trial, status, started_at, note) VALUES (?,?,?,?,?,?,?,?)`,
 		l.RunID, l.EndpointID, l.Concurrency, rate, l.Trial, l.Status, timeText(l.StartedAt), l.Note)
 	if err != nil {
@@ -145,7 +150,7 @@ func (db *DB) EndLevel(ctx context.Context, levelID int64, status string, ended 
 // FinishLevel sets a level's final status, end time, note, lag flag and stop reason.
 func (db *DB) FinishLevel(ctx context.Context, l Level) error {
 	levelID := l.ID
-	_, err := db.sql.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ?, lag_flag = ?,
+	_, err := db.execRetry(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ?, lag_flag = ?,
 		stop_reason = ? WHERE id = ?`, l.Status, timeText(l.EndedAt), l.Note, boolInt(l.LagFlag), l.StopReason, levelID)
 	if err != nil {
 		return fmt.Errorf("finishing level %d: %w", levelID, err)
@@ -236,8 +241,19 @@ func insertTx(ctx context.Context, tx *sql.Tx, reqs []Request) error {
 
 // SetStopReason records why a sweep or an early stop ended at a level.
 func (db *DB) SetStopReason(ctx context.Context, levelID int64, reason string) error {
-	if _, err := db.sql.ExecContext(ctx, `UPDATE levels SET stop_reason = ? WHERE id = ?`, reason, levelID); err != nil {
+	if _, err := db.execRetry(ctx, `UPDATE levels SET stop_reason = ? WHERE id = ?`, reason, levelID); err != nil {
 		return fmt.Errorf("recording stop reason of level %d: %w", levelID, err)
 	}
 	return nil
+}
+
+// execRetry runs one write statement, retried while the database is busy or locked.
+func (db *DB) execRetry(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := retryBusy(ctx, DefaultRetryBudget, func() error {
+		var err error
+		res, err = db.sql.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -9,6 +10,12 @@ import (
 
 // Writer records requests off the request path: Add hands a row to one goroutine that
 // writes batches in single transactions, committing at least every FlushEvery.
+//
+// A batch that cannot be written is retried while the database is busy or locked (another
+// process holds its lock), with a backoff, for up to RetryBudget. A batch that still fails
+// (the lock outlasted the budget, the disk is full, an I/O error) ends the writer: OnFail is
+// called once with the error, Close returns it, and every later row is dropped, so the run
+// stops at the first failure rather than sending requests it cannot record.
 type Writer struct {
 	db       *DB
 	in       chan Request
@@ -18,6 +25,8 @@ type Writer struct {
 	written  int
 	maxBatch int
 	every    time.Duration
+	budget   time.Duration
+	onFail   func(error)
 }
 
 // WriterOptions tune a Writer; zero values take the defaults.
@@ -25,6 +34,11 @@ type WriterOptions struct {
 	Buffer     int           // rows queued before Add blocks (default 8192)
 	MaxBatch   int           // rows per transaction at most (default 1000)
 	FlushEvery time.Duration // longest a row waits before its commit (default 250ms)
+	// RetryBudget is how long a batch is retried while the database is busy or locked
+	// (default DefaultRetryBudget).
+	RetryBudget time.Duration
+	// OnFail is called once, from the writer's goroutine, when a batch finally fails.
+	OnFail func(error)
 }
 
 // NewWriter starts a writer. Close it to flush and stop.
@@ -38,8 +52,11 @@ func (db *DB) NewWriter(opts WriterOptions) *Writer {
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = 250 * time.Millisecond
 	}
+	if opts.RetryBudget <= 0 {
+		opts.RetryBudget = DefaultRetryBudget
+	}
 	w := &Writer{db: db, in: make(chan Request, opts.Buffer), done: make(chan struct{}),
-		maxBatch: opts.MaxBatch, every: opts.FlushEvery}
+		maxBatch: opts.MaxBatch, every: opts.FlushEvery, budget: opts.RetryBudget, onFail: opts.OnFail}
 	go w.loop()
 	return w
 }
@@ -68,21 +85,27 @@ func (w *Writer) loop() {
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
 	batch := make([]Request, 0, w.maxBatch)
+	failed := false
 	flush := func() {
-		if len(batch) == 0 {
+		if len(batch) == 0 || failed {
+			batch = batch[:0]
 			return
 		}
 		// A background context: rows already measured are written even when the run is canceled.
-		err := w.db.InsertRequests(context.Background(), batch)
+		err := retryBusy(context.Background(), w.budget, func() error {
+			return w.db.InsertRequests(context.Background(), batch)
+		})
 		w.mu.Lock()
-		if err != nil && w.err == nil {
-			w.err = err
-		}
-		if err == nil {
+		if err != nil {
+			failed, w.err = true, fmt.Errorf("%w (%d rows not recorded)", err, len(batch))
+		} else {
 			w.written += len(batch)
 		}
 		w.mu.Unlock()
 		batch = batch[:0]
+		if failed && w.onFail != nil {
+			w.onFail(w.err)
+		}
 	}
 	for {
 		select {

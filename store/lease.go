@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrLeased is returned when a run is still held by the process running it.
+var ErrLeased = errors.New("the run is still being run by another process")
+
+// Lease is a running process's claim on a run: Owner ("host/pid") renews Until while it runs.
+type Lease struct {
+	Owner string
+	Until time.Time
+}
+
+// RunLease reads a run's status and lease (Until is zero when none is held).
+func (db *DB) RunLease(ctx context.Context, runID int64) (string, Lease, error) {
+	return runLease(ctx, db.sql, runID)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func runLease(ctx context.Context, q queryRower, runID int64) (string, Lease, error) {
+	var status, owner string
+	var until sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT status, lease_owner, lease_until FROM runs WHERE id = ?`, runID).Scan(&status, &owner, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", Lease{}, fmt.Errorf("run %d: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return "", Lease{}, fmt.Errorf("reading the lease of run %d: %w", runID, err)
+	}
+	return status, Lease{Owner: owner, Until: parseTime(until)}, nil
+}
+
+// Held reports whether the lease still stands at now for anyone but me: it has not expired
+// and its owner is not known to be dead (dead reports that, for an owner on this host).
+func (l Lease) Held(now time.Time, me string, dead func(owner string) bool) bool {
+	return l.Owner != "" && l.Owner != me && now.Before(l.Until) && !(dead != nil && dead(l.Owner))
+}
+
+// RenewLease sets the run's lease to l (the running process calls it every few seconds).
+func (db *DB) RenewLease(ctx context.Context, runID int64, l Lease) error {
+	if _, err := db.execRetry(ctx, `UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ?`,
+		l.Owner, timeText(l.Until), runID); err != nil {
+		return fmt.Errorf("renewing the lease of run %d: %w", runID, err)
+	}
+	return nil
+}
