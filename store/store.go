@@ -143,10 +143,16 @@ func (db *DB) prepareForWriting(ctx context.Context, schema Schema) error {
 	if err := db.checkTracker(ctx, v, len(schema.Migrations), true); err != nil {
 		return err
 	}
-	if _, err := db.sql.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+	// Changing the journal mode takes an exclusive lock and SQLite answers BUSY at once, without
+	// its busy handler, while another process opens or migrates the same file: retry it, and the
+	// migration (one transaction, rolled back on failure) likewise.
+	if err := retryBusy(ctx, DefaultRetryBudget, func() error {
+		_, err := db.sql.ExecContext(ctx, "PRAGMA journal_mode = WAL")
+		return err
+	}); err != nil {
 		return fmt.Errorf("switching to WAL: %w", err)
 	}
-	if err := db.migrate(ctx, schema); err != nil {
+	if err := retryBusy(ctx, DefaultRetryBudget, func() error { return db.migrate(ctx, schema) }); err != nil {
 		return fmt.Errorf("migrating: %w", err)
 	}
 	return nil
