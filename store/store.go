@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -67,6 +68,9 @@ type OpenOptions struct {
 	// MaxPages caps the file's size in pages (PRAGMA max_page_count; 0 = SQLite's default).
 	// A cap makes inserts fail with SQLITE_FULL as a full disk does.
 	MaxPages int
+	// immutable opens a read-only handle with SQLite's immutable=1: no locks, no -shm, no
+	// -wal (see openReadOnlyFile for when that is safe).
+	immutable bool
 }
 
 const defaultBusyTimeout = 10 * time.Second
@@ -81,6 +85,9 @@ func dsn(path string, readOnly bool, o OpenOptions) string {
 	if readOnly {
 		q.Add("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
+		if o.immutable {
+			q.Add("immutable", "1")
+		}
 	} else {
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_txlock", "immediate")
@@ -193,15 +200,11 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 	if err != nil {
 		return nil, err
 	}
-	db, err := openReadOnlyFile(path)
+	db, v, err := openReadOnlyFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	v, err := db.userVersion(ctx)
-	if err == nil {
-		err = db.checkTracker(ctx, v, len(migrations), false)
-	}
-	if err != nil {
+	if err := db.checkTracker(ctx, v, len(migrations), false); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
@@ -217,13 +220,50 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 	return cp, nil
 }
 
-func openReadOnlyFile(path string) (*DB, error) {
-	sqldb, err := openReadOnlySQL(dsn(path, true, OpenOptions{}))
+// openReadOnlyFile opens path read-only and reads its schema version. A database in a
+// folder this process may not write (another user's, a read-only mount) cannot get its -shm
+// file, and SQLite refuses even to read it; when it has no write-ahead log with content (so
+// the file alone holds every committed row), it is opened again as immutable, which needs
+// neither locks nor -shm. With a log present, the error stands: reading the file without it
+// would miss committed rows.
+func openReadOnlyFile(ctx context.Context, path string) (*DB, int, error) {
+	db, v, err := openReadOnlyWith(ctx, path, OpenOptions{})
+	if err != nil && cannotShareLocks(err) && walEmpty(path) {
+		db, v, err = openReadOnlyWith(ctx, path, OpenOptions{immutable: true})
+	}
+	return db, v, err
+}
+
+func openReadOnlyWith(ctx context.Context, path string, o OpenOptions) (*DB, int, error) {
+	sqldb, err := openReadOnlySQL(dsn(path, true, o))
 	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, 0, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	sqldb.SetMaxOpenConns(4)
-	return &DB{path: path, sql: sqldb, readOnly: true}, nil
+	db := &DB{path: path, sql: sqldb, readOnly: true}
+	v, err := db.userVersion(ctx)
+	if err != nil {
+		sqldb.Close()
+		return nil, 0, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	return db, v, nil
+}
+
+// cannotShareLocks reports SQLite's "read-only" and "cannot open" answers, given when the
+// -shm file of a WAL database cannot be created or opened.
+func cannotShareLocks(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_READONLY || code == sqlite3.SQLITE_CANTOPEN
+}
+
+// walEmpty reports whether path has no write-ahead log with content beside it.
+func walEmpty(path string) bool {
+	st, err := os.Stat(path + "-wal")
+	return errors.Is(err, os.ErrNotExist) || (err == nil && st.Size() == 0)
 }
 
 // migratedCopy copies the database with SQLite's backup API into a temporary file,
@@ -245,7 +285,7 @@ func (db *DB) migratedCopy(ctx context.Context, schema string) (*DB, error) {
 		return nil, fmt.Errorf("migrating the temporary copy: %w", err)
 	}
 	w.Close()
-	cp, err := openReadOnlyFile(tmp)
+	cp, _, err := openReadOnlyFile(ctx, tmp)
 	if err != nil {
 		remove()
 		return nil, err
