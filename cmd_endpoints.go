@@ -94,7 +94,9 @@ func starterConfig() string {
 # Fields: name (required, no spaces), preset, base_url (with /v1), model,
 #   api_key_env (a variable holding the key) or api_key_command (a command printing it: run
 #   once at the start, re-run once on a 401; the key is never stored or printed),
-#   max_rps (requests/s cap for this endpoint; 0 = none), hardware, headers.
+#   max_rps (requests/s cap for this endpoint; 0 = none), hardware, headers,
+#   metrics_url (the server's Prometheus /metrics when it is not at the base URL's origin:
+#   docs/telemetry.md).
 
 # The endpoint the report compares the others against.
 baseline: metis

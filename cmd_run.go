@@ -59,6 +59,9 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "cold-connections", Usage: "open connections inside the measured requests (set-up in TTFT, as vLLM's benchmark) instead of warming them before each level"},
 		&cli.StringFlag{Name: "http", Usage: "HTTP version: 1.1 (what vLLM's benchmark and the first study speak) or 2 (TLS by ALPN, http:// by prior knowledge)", Value: runner.HTTP11},
 		&cli.BoolFlag{Name: "cache-bust", Usage: "start every request's first message with a short random tag so no prompt/prefix cache can serve it (llamacpp preset: also cache_prompt false)"},
+		&cli.DurationFlag{Name: "metrics-interval", Usage: "scrape each endpoint's Prometheus /metrics this often during the run (docs/telemetry.md)", Value: runner.DefaultMetricsInterval},
+		&cli.BoolFlag{Name: "no-server-metrics", Usage: "do not scrape the endpoints' /metrics"},
+		&cli.StringFlag{Name: "server-metrics", Usage: "which metric families to keep: default (the per-engine allow-list) or all", Value: "default"},
 		&cli.Int64Flag{Name: "resume", Usage: "finish interrupted run ID with its stored settings, sending only what did not complete"},
 		&cli.BoolFlag{Name: "force", Usage: "with --resume: resume even though an endpoint's URL or model changed since the run"},
 	}
@@ -191,6 +194,10 @@ func planFromConfig(ctx context.Context, cmd *cli.Command, cfg store.RunConfig, 
 	for _, l := range cfg.Loads {
 		loads = append(loads, runner.Load{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
+	serverMetrics, err := serverMetricsFromFlags(cmd)
+	if err != nil {
+		return plan, nil, err
+	}
 	tok, err := tokens.New(eps[0].Model)
 	if err != nil {
 		return plan, nil, err
@@ -214,7 +221,8 @@ func planFromConfig(ctx context.Context, cmd *cli.Command, cfg store.RunConfig, 
 		Request: runner.RequestOptions{MaxTokens: r.MaxTokens, Temperature: r.Temperature, IgnoreEOS: r.IgnoreEOS,
 			Timeout: r.Timeout, StallTimeout: r.StallTimeout, NoStream: !r.Stream, Retries: r.Retries, RetryBackoff: r.RetryBackoff,
 			CacheBust: r.CacheBust},
-		Conn: runner.ConnOptions{Cold: cfg.Conn.Cold, HTTP: cfg.Conn.HTTP},
+		Conn:          runner.ConnOptions{Cold: cfg.Conn.Cold, HTTP: cfg.Conn.HTTP},
+		ServerMetrics: serverMetrics,
 	}
 	plan.DatasetConfig.Source = prompts.Source
 	return plan, tok, nil
@@ -251,6 +259,28 @@ func checkRunFlags(cmd *cli.Command) error {
 		}
 	}
 	return nil
+}
+
+// serverMetricsFromFlags reads --no-server-metrics, --metrics-interval and --server-metrics.
+func serverMetricsFromFlags(cmd *cli.Command) (runner.ServerMetrics, error) {
+	m := runner.ServerMetrics{Enabled: !cmd.Bool("no-server-metrics"), Interval: cmd.Duration("metrics-interval")}
+	switch cmd.String("server-metrics") {
+	case "", "default":
+	case "all":
+		m.All = true
+	default:
+		return m, usagef("--server-metrics %q: want default or all", cmd.String("server-metrics"))
+	}
+	return m, nil
+}
+
+// writeServerLines prints, per level, the server's own batch and queue when it was scraped.
+func writeServerLines(w io.Writer, db *store.DB, runID int64) error {
+	rows, err := db.ServerLevelSummary(context.Background(), []int64{runID}, report.ServerRoleFamilies())
+	if err != nil {
+		return err
+	}
+	return report.WriteServerLevelLines(w, rows)
 }
 
 // loadsFromFlags reads --concurrency (closed loop) or --rate with --max-concurrency (open loop).
@@ -292,7 +322,8 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 		return err
 	}
 	defer db.Close()
-	r := &runner.Runner{DB: db, Tokens: tok, Version: version, Progress: terminalOrNil(os.Stderr), Score: dataset.Score}
+	r := &runner.Runner{DB: db, Tokens: tok, Version: version, Progress: terminalOrNil(os.Stderr), Score: dataset.Score,
+		Log: cmd.Root().ErrWriter}
 	if msg := plan.RepeatedPrompts(); msg != "" {
 		fmt.Fprintln(cmd.Root().ErrWriter, "note:", msg)
 	}
@@ -324,6 +355,9 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 			return err
 		}
 	} else if err := report.WriteRunSummary(w, rows, pairs); err != nil {
+		return err
+	}
+	if err := writeServerLines(w, db, out.RunID); err != nil {
 		return err
 	}
 	if out.Status == store.RunInterrupted {

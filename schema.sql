@@ -166,6 +166,32 @@ ALTER TABLE requests ADD COLUMN cached_tokens INTEGER; -- prompt tokens served f
 ALTER TABLE runs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';  -- host/pid of the process running it
 ALTER TABLE runs ADD COLUMN lease_until TEXT;                      -- RFC 3339 UTC; NULL = not held
 
+-- migration: 8
+-- Server telemetry (issue 11): each endpoint's Prometheus /metrics, scraped during a run
+-- (docs/telemetry.md). A series is stored once; each scrape adds one narrow row per series.
+
+-- One series an endpoint exposed: a sample name with its label set. A histogram's buckets are
+-- one series per le; its _sum and _count are series of their own.
+CREATE TABLE server_metric_series (
+    id          INTEGER PRIMARY KEY,
+    endpoint_id INTEGER NOT NULL REFERENCES endpoints (id),
+    family      TEXT    NOT NULL,              -- the metric family (a histogram's name without _bucket/_sum/_count)
+    name        TEXT    NOT NULL,              -- the sample's name as exposed
+    labels      TEXT    NOT NULL DEFAULT '{}', -- canonical JSON object, keys sorted
+    kind        TEXT    NOT NULL CHECK (kind IN ('gauge', 'counter', 'histogram', 'summary', 'untyped')),
+    UNIQUE (endpoint_id, name, labels)
+) STRICT;
+
+-- One value of one series at one scrape, attributed to the level the endpoint was running.
+CREATE TABLE server_metrics (
+    level_id  INTEGER NOT NULL REFERENCES levels (id),
+    series_id INTEGER NOT NULL REFERENCES server_metric_series (id),
+    t_ms      INTEGER NOT NULL,                -- when the scrape answered, ms after the level's start (monotonic)
+    phase     TEXT    NOT NULL CHECK (phase IN ('warmup', 'measure', 'pause')), -- pause: after the level, before the endpoint's next
+    value     REAL    NOT NULL,
+    PRIMARY KEY (level_id, series_id, t_ms)
+) STRICT, WITHOUT ROWID;
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -373,3 +399,116 @@ FROM requests r
 JOIN endpoints e ON e.id = r.endpoint_id
 WHERE r.warmup = 0 AND r.final = 1 AND r.status = 'ok'
 GROUP BY r.run_id, r.level_id;
+
+-- Every scraped sample with its run, endpoint and level (docs/telemetry.md).
+CREATE VIEW v_server_metrics AS
+SELECT l.run_id       AS run_id,
+       ru.label       AS label,
+       e.name         AS endpoint,
+       l.concurrency  AS concurrency,
+       l.rate         AS rate,
+       l.trial        AS trial,
+       m.level_id     AS level_id,
+       m.t_ms         AS t_ms,
+       s.name         AS name,
+       s.labels       AS labels,
+       m.value        AS value,
+       m.phase        AS phase,
+       s.family       AS family,
+       s.kind         AS kind
+FROM server_metrics m
+JOIN server_metric_series s ON s.id = m.series_id
+JOIN levels l     ON l.id = m.level_id
+JOIN runs ru      ON ru.id = l.run_id
+JOIN endpoints e  ON e.id = s.endpoint_id;
+
+-- One row per level, metric family and label set, over the level's measured phase: gauges'
+-- mean and max; counters' increase (a reset counts from zero); histograms' observations and
+-- p50 / p99 interpolated within the buckets of their increase over the level, as Prometheus'
+-- histogram_quantile does. Counter and histogram increases run from the first measured
+-- scrape to the first scrape after the level (taken when it ends).
+CREATE VIEW v_server_level AS
+WITH spans AS (
+    SELECT level_id, series_id, t_ms, phase, value,
+           ROW_NUMBER() OVER (PARTITION BY level_id, series_id, phase ORDER BY t_ms) AS k
+    FROM server_metrics
+    WHERE phase IN ('measure', 'pause')
+),
+steps AS (
+    SELECT level_id, series_id, phase, value,
+           value - LAG(value) OVER (PARTITION BY level_id, series_id ORDER BY t_ms) AS delta
+    FROM spans
+    WHERE phase = 'measure' OR k = 1
+),
+series AS (
+    SELECT st.level_id, s.family, s.name, s.labels, s.kind,
+           SUM(st.phase = 'measure')                                  AS n,
+           AVG(CASE WHEN st.phase = 'measure' THEN st.value END)      AS mean,
+           MAX(CASE WHEN st.phase = 'measure' THEN st.value END)      AS max,
+           SUM(CASE WHEN st.delta >= 0 THEN st.delta WHEN st.delta < 0 THEN st.value ELSE 0 END) AS increase
+    FROM steps st
+    JOIN server_metric_series s ON s.id = st.series_id
+    GROUP BY st.level_id, st.series_id
+),
+buckets AS (
+    SELECT level_id, family, json_remove(labels, '$.le') AS labels, increase AS cum,
+           CASE json_extract(labels, '$.le') WHEN '+Inf' THEN 1e999
+                ELSE CAST(json_extract(labels, '$.le') AS REAL) END AS le
+    FROM series
+    WHERE kind = 'histogram' AND name = family || '_bucket'
+),
+bounds AS (
+    SELECT level_id, family, labels, cum, le,
+           MAX(cum)             OVER (PARTITION BY level_id, family, labels)             AS total,
+           LAG(cum, 1, 0)       OVER (PARTITION BY level_id, family, labels ORDER BY le) AS prev_cum,
+           LAG(le, 1, 0)        OVER (PARTITION BY level_id, family, labels ORDER BY le) AS prev_le
+    FROM buckets
+),
+quantile (q) AS (VALUES (0.5), (0.99)),
+hq AS (
+    SELECT level_id, family, labels, q,
+           CASE WHEN le = 1e999 THEN prev_le
+                WHEN cum = prev_cum THEN le
+                ELSE prev_le + (le - prev_le) * (q * total - prev_cum) / (cum - prev_cum) END AS value,
+           ROW_NUMBER() OVER (PARTITION BY level_id, family, labels, q ORDER BY le) AS r
+    FROM bounds CROSS JOIN quantile
+    WHERE total > 0 AND cum >= q * total
+),
+hist AS (
+    SELECT level_id, family, labels,
+           MAX(CASE WHEN q = 0.5  THEN value END) AS p50,
+           MAX(CASE WHEN q = 0.99 THEN value END) AS p99
+    FROM hq WHERE r = 1
+    GROUP BY level_id, family, labels
+),
+picked AS (
+    SELECT level_id, family, labels, kind, n AS samples, mean, max,
+           CASE WHEN kind = 'counter' THEN increase END AS increase, NULL AS p50, NULL AS p99
+    FROM series
+    WHERE kind IN ('gauge', 'counter', 'untyped')
+    UNION ALL
+    SELECT c.level_id, c.family, c.labels, c.kind, c.n, NULL, NULL, c.increase, h.p50, h.p99
+    FROM series c
+    LEFT JOIN hist h ON h.level_id = c.level_id AND h.family = c.family AND h.labels = c.labels
+    WHERE c.kind = 'histogram' AND c.name = c.family || '_count'
+)
+SELECT l.run_id       AS run_id,
+       ru.label       AS label,
+       e.name         AS endpoint,
+       l.concurrency  AS concurrency,
+       l.rate         AS rate,
+       l.trial        AS trial,
+       x.level_id     AS level_id,
+       x.family       AS family,
+       x.labels       AS labels,
+       x.kind         AS kind,
+       x.samples      AS samples,
+       x.mean         AS mean,
+       x.max          AS max,
+       x.increase     AS increase,
+       x.p50          AS p50,
+       x.p99          AS p99
+FROM picked x
+JOIN levels l    ON l.id = x.level_id
+JOIN runs ru     ON ru.id = l.run_id
+JOIN endpoints e ON e.id = l.endpoint_id;

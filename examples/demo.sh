@@ -94,6 +94,11 @@ FROM v_summary WHERE label = 'demo' ORDER BY concurrency, endpoint"
 FROM v_summary f JOIN v_summary s ON s.run_id = f.run_id AND s.concurrency = f.concurrency
 WHERE f.label = 'demo' AND f.endpoint = 'fast' AND s.endpoint = 'scaling' ORDER BY f.concurrency"
 
+echo "== what the servers themselves reported at each level (their /metrics, scraped during the run: v_server_level)"
+"$BIN" --db "$DB" query "SELECT concurrency, endpoint, family AS metric, round(mean, 1) AS mean, max
+FROM v_server_level WHERE label = 'demo' AND family IN ('vllm:num_requests_running', 'vllm:num_requests_waiting')
+ORDER BY concurrency, endpoint, family"
+
 if "$BIN" report --help >/dev/null 2>&1; then
 	echo "== tracker report"
 	"$BIN" --db "$DB" report --out "$OUT/report"

@@ -115,14 +115,24 @@ func (r *Result) writeFigures(dir string, png bool) error {
 	return nil
 }
 
-// telemetryFigures is the hook for server telemetry over time (Prometheus /metrics scraped
-// during a run: issue 11). The result carries no telemetry on this branch, so there is nothing
-// to draw yet. Once it does (i11's Result.ServerLevels and per-level samples), each scraped
-// level becomes one timeSeriesFigure: running (batch) and waiting (queue) per endpoint over the
-// seconds into the level, in pal's colour of the endpoint, section sectionTelemetry, which
-// report.md already references after the cost figures.
-func (r *Result) telemetryFigures(Palette) []Figure {
-	return nil
+// telemetryFigures: each scraped level (at most maxServerCharts) becomes one
+// timeSeriesFigure: running (batch, solid) and waiting (queue, dashed) over the seconds into
+// the level, in pal's colour of the endpoint (the series come from telemetry.go).
+func (r *Result) telemetryFigures(pal Palette) []Figure {
+	var out []Figure
+	for _, s := range r.ServerLevels {
+		running, waiting := r.serverLines(s.LevelID)
+		if len(running.Seconds) == 0 && len(waiting.Seconds) == 0 {
+			continue
+		}
+		c := pal.Color(s.Endpoint)
+		running.Name, running.Color = s.Endpoint+" running (batch)", c
+		waiting.Name, waiting.Color, waiting.Dashed = s.Endpoint+" waiting (queue)", c, true
+		out = append(out, timeSeriesFigure(fmt.Sprintf("server-level-%d.svg", s.LevelID),
+			fmt.Sprintf("Server of %s at %s (%s, run %d, trial %d)", s.Endpoint, levelLoad(s), s.Group, s.RunID, s.Trial),
+			"From the server's own /metrics during the measured requests.", "requests", []timeLine{running, waiting}))
+	}
+	return out
 }
 
 // timeLine is one series over time for timeSeriesFigure.

@@ -170,6 +170,7 @@ func findings(r *Result) []string {
 	for _, c := range r.Curves {
 		out = append(out, curveSentences(r, &c)...)
 	}
+	out = append(out, serverSentences(r)...)
 	for _, h := range r.History {
 		if h.Regression {
 			out = append(out, regressionSentence(&h))
@@ -328,6 +329,7 @@ func notMeasured(r *Result) []string {
 	if !server {
 		out = append(out, "No server reported its own TTFT, so the TTFT gap cannot be split into server time and network or queueing.")
 	}
+	out = append(out, serverNotMeasured(r)...)
 	var unfinished []string
 	for _, l := range r.Levels {
 		if l.LevelStatus != "completed" {

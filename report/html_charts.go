@@ -72,6 +72,7 @@ func (r *Result) charts() []htmlChart {
 	r.curveCharts(cs)
 	r.inputCharts(cs)
 	r.historyCharts(cs)
+	r.serverCharts(cs) // the servers' own batch, queue and KV use (telemetry_html.go)
 	return cs.out
 }
 

@@ -201,6 +201,8 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.figures(figuresIn(figs, sectionLoad))
 	}
 
+	r.writeServerMarkdown(m)
+
 	// Input length.
 	if len(r.InputCurves) > 0 {
 		m.printf("## Latency against input length\n\n")

@@ -121,8 +121,10 @@ type Result struct {
 	History        []HistorySeries  `json:"history"`
 	Failures       []FailureSummary `json:"failures"`
 	Findings       []string         `json:"findings"`
+	ServerLevels   []ServerLevel    `json:"server_levels"` // the servers' own /metrics (telemetry.go)
 
-	opts Options
+	opts         Options
+	serverSeries map[int64][]store.ServerPoint // by level: gauges over time, for the charts
 }
 
 // Generate reads the selected history through db and computes the report.
@@ -260,6 +262,9 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	res.Curves = buildCurves(res.Groups, res.Baseline, &o)
 	res.InputCurves = buildInputCurves(res.Groups)
 	res.History = buildHistory(res.Groups, &o)
+	if err := res.readServer(ctx, db, ids); err != nil {
+		return nil, err
+	}
 	res.Findings = findings(res)
 	return res, nil
 }

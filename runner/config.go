@@ -58,6 +58,9 @@ type Endpoint struct {
 	CachePrompt *bool `yaml:"cache_prompt" json:"cache_prompt,omitempty"`
 	// FromFlag: given with --endpoint rather than in a config file.
 	FromFlag bool `yaml:"-" json:"-"`
+	// MetricsURL is the server's Prometheus /metrics (docs/telemetry.md); empty = try the
+	// base URL's origin + /metrics once at the start of the run.
+	MetricsURL string `yaml:"metrics_url" json:"metrics_url,omitempty"`
 }
 
 // stored is the endpoint as a run's configuration keeps it (no secret).
@@ -96,6 +99,9 @@ func (e Endpoint) Public() map[string]any {
 	}
 	if e.PricePerHour > 0 {
 		m["price_per_hour"], m["nodes"] = e.PricePerHour, max(e.Nodes, 1)
+	}
+	if e.MetricsURL != "" {
+		m["metrics_url"] = publicURL(e.MetricsURL)
 	}
 	return m
 }
@@ -189,6 +195,8 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 			e.Preset = v
 		case "key_cmd", "api_key_command":
 			e.APIKeyCommand = v
+		case "metrics", "metrics_url":
+			e.MetricsURL = v
 		case "max_rps":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
@@ -200,7 +208,7 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 				e.Name, e.BaseURL = k, v
 				continue
 			}
-			return e, fmt.Errorf("%w: --endpoint %q: unknown key %q (want NAME=URL, preset, model, key_env, key_cmd, max_rps, hardware)", ErrConfig, s, k)
+			return e, fmt.Errorf("%w: --endpoint %q: unknown key %q (want NAME=URL, preset, model, key_env, key_cmd, max_rps, hardware, metrics)", ErrConfig, s, k)
 		}
 	}
 	if err := e.validate(); err != nil {
@@ -248,6 +256,12 @@ func (e *Endpoint) validate() error {
 		return fmt.Errorf("endpoint %s: base_url %q is not an http(s) URL", e.Name, e.BaseURL)
 	}
 	e.BaseURL = strings.TrimRight(e.BaseURL, "/")
+	if e.MetricsURL != "" {
+		m, err := url.Parse(e.MetricsURL)
+		if err != nil || (m.Scheme != "http" && m.Scheme != "https") || m.Host == "" {
+			return fmt.Errorf("endpoint %s: metrics_url %q is not an http(s) URL", e.Name, e.MetricsURL)
+		}
+	}
 	return nil
 }
 
@@ -262,6 +276,16 @@ func safeName(name string) bool {
 		}
 	}
 	return name != ""
+}
+
+// publicURL is a URL as it may be stored: no user info, no query (either may hold a secret).
+func publicURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 func checkUnique(eps []Endpoint) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/telemetry"
 )
 
 // level runs one endpoint at one load level (one trial).
@@ -79,6 +80,7 @@ func (l *level) measure(ctx context.Context) (levelResult, error) {
 		l.closedLoop(ctx)
 	}
 	l.ex.live.end(l)
+	l.markPhase(telemetry.PhasePause) // the server drains; samples until the next level are its pause
 	return l.finish(ctx)
 }
 

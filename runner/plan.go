@@ -150,6 +150,7 @@ type Plan struct {
 	Request        RequestOptions
 	ConfigFile     string              // the --config file (absolute), read again by --resume
 	DatasetConfig  store.DatasetConfig // what --dataset and its flags asked for
+	ServerMetrics  ServerMetrics       // scraping each endpoint's /metrics (telemetry.go)
 }
 
 // ErrPlan is returned for a plan that cannot run.
@@ -209,6 +210,9 @@ func (p *Plan) validate() error {
 		if s.SLOTarget < 0 || s.SLOTarget > 1 {
 			return fmt.Errorf("%w: --slo-target %g: want a fraction between 0 and 1", ErrPlan, s.SLOTarget)
 		}
+	}
+	if err := p.ServerMetrics.validate(); err != nil {
+		return err
 	}
 	if p.Request.Timeout < 0 || p.Request.StallTimeout < 0 {
 		return fmt.Errorf("%w: timeouts must not be negative", ErrPlan)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/telemetry"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -20,6 +21,7 @@ type Runner struct {
 	Tokens   *tokens.Counter
 	Version  string
 	Progress io.Writer // where the live view goes; nil = none
+	Log      io.Writer // warnings during the run (a failing metrics endpoint); nil = none
 	// Score rates an answer against gold answers (EM 0/1, F1 0..1); nil = no scoring.
 	Score func(response string, gold []string) (em, f1 float64)
 	// WriteRetryBudget is how long a write is retried while another process holds the
@@ -102,6 +104,8 @@ type executor struct {
 	// connsWarmed: levels whose connections were opened before their group started.
 	connsWarmed map[levelRun]bool
 	resume      map[levelKey]*store.LevelState // levels recorded before a resume
+	tel         *serverTelemetry               // scrapers of the endpoints' /metrics (telemetry.go)
+	warnMu      sync.Mutex
 }
 
 type levelKey struct {
@@ -139,6 +143,7 @@ func (ex *executor) execute(ctx context.Context) error {
 		}
 	}
 	ex.w = ex.r.DB.NewWriter(store.WriterOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
+	ex.startTelemetry(ctx)
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
 	var err error
@@ -151,6 +156,7 @@ func (ex *executor) execute(ctx context.Context) error {
 		err = ex.fixed(ctx)
 	}
 	ex.live.close()
+	ex.stopTelemetry()
 	if werr := ex.w.Close(); werr != nil && err == nil {
 		err = werr // it says "recording requests: ..." itself
 	}
@@ -220,6 +226,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 	ex.warmed[lr.ep] = true
 	ex.warmMu.Unlock()
 	if warm {
+		l.markPhase(telemetry.PhaseWarmup)
 		l.warmup(ctx, ex.plan.Warmup, ex.plan.WarmupDuration)
 		if !l.resumedLevel {
 			l.start0 = time.Now() // measured requests start the level's clock
@@ -234,6 +241,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 			l.start0 = time.Now()
 		}
 	}
+	l.markPhase(telemetry.PhaseMeasure)
 	return l.measure(ctx)
 }
 

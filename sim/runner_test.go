@@ -19,7 +19,7 @@ import (
 )
 
 // squadPrompts renders n short SQuAD-style rows with dataset.DefaultTemplate.
-func squadPrompts(t *testing.T, n int) *dataset.PromptSet {
+func squadPrompts(t testing.TB, n int) *dataset.PromptSet {
 	t.Helper()
 	tok, err := tokens.New("illustrative-model")
 	if err != nil {

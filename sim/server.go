@@ -46,6 +46,8 @@ type Server struct {
 	started time.Time
 
 	reqNo atomic.Uint64 // generation requests, from 1: seeds faults, ids and lengths
+	names metricNames   // /metrics in vLLM's or llama.cpp's names (metrics.go)
+	lat   *latencies    // the server's own TTFT and E2E histograms
 
 	mu    sync.Mutex
 	stats Stats
@@ -74,7 +76,8 @@ func New(p Profile, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{p: p, opts: opts, tok: tok, wire: wire, started: time.Now(),
-		stats: Stats{Status: map[int]int64{}, Faults: map[string]int64{}, Paths: map[string]int64{}}}
+		stats: Stats{Status: map[int]int64{}, Faults: map[string]int64{}, Paths: map[string]int64{}},
+		names: metricNamesFor(opts.Wire), lat: newLatencies()}
 	s.eng = newEngine(p, p.Seed)
 	s.conns = &connCloser{opts: s.connOptions(), count: map[net.Conn]int{}, doomed: map[net.Conn]bool{}}
 	s.prompts = newPromptCache(promptCacheEntries)
@@ -82,6 +85,7 @@ func New(p Profile, opts Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("POST /v1/completions", s.handleCompletion)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
@@ -568,6 +572,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq
 			return
 		}
 	}
+	s.observe(c, seq) // the engine finished it: observed before the last chunks, as vLLM does
 	if includeUsage && (fault == nil || fault.Kind != FaultNoUsage) {
 		send(s.wire.usageChunk(c, u))
 	}
@@ -588,6 +593,7 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, c *call, se
 		}
 		c.started(seq)
 	}
+	s.observe(c, seq)
 	up := &u
 	if fault != nil {
 		switch fault.Kind {

@@ -27,6 +27,7 @@ type Writer struct {
 	every    time.Duration
 	budget   time.Duration
 	onFail   func(error)
+	server   serverQueue // scraped server metrics (server_metrics.go)
 }
 
 // WriterOptions tune a Writer; zero values take the defaults.
@@ -56,7 +57,8 @@ func (db *DB) NewWriter(opts WriterOptions) *Writer {
 		opts.RetryBudget = DefaultRetryBudget
 	}
 	w := &Writer{db: db, in: make(chan Request, opts.Buffer), done: make(chan struct{}),
-		maxBatch: opts.MaxBatch, every: opts.FlushEvery, budget: opts.RetryBudget, onFail: opts.OnFail}
+		maxBatch: opts.MaxBatch, every: opts.FlushEvery, budget: opts.RetryBudget, onFail: opts.OnFail,
+		server: newServerQueue()}
 	go w.loop()
 	return w
 }
@@ -112,14 +114,18 @@ func (w *Writer) loop() {
 		case r, ok := <-w.in:
 			if !ok {
 				flush()
+				w.flushServer(true)
 				return
 			}
 			batch = append(batch, r)
 			if len(batch) >= w.maxBatch {
 				flush()
 			}
+		case s := <-w.server.in:
+			w.server.batch = append(w.server.batch, s...)
 		case <-tick.C:
 			flush()
+			w.flushServer(false)
 		}
 	}
 }
