@@ -100,6 +100,9 @@ func (ex *executor) stopTelemetry() {
 	}
 	ex.tel.cancel()
 	ex.tel.wg.Wait()
+	if err := ex.w.ServerErr(); err != nil {
+		ex.warn(fmt.Sprintf("server metrics stopped being recorded: %v", err))
+	}
 	if n := ex.w.DroppedServerScrapes(); n > 0 {
 		ex.warn(fmt.Sprintf("server metrics: %d scrapes dropped because the database writer was behind", n))
 	}

@@ -202,6 +202,8 @@ type serverQueue struct {
 	batch   []ServerSample
 	ids     *SeriesCache
 	dropped chan struct{} // one token per dropped scrape, read by Dropped
+	failed  bool          // a batch failed: no more are written (read by the writer's goroutine only)
+	err     error         // why; guarded by the writer's mu
 }
 
 func newServerQueue() serverQueue {
@@ -226,8 +228,10 @@ func (w *Writer) AddServerSamples(samples []ServerSample) bool {
 // DroppedServerScrapes is how many scrapes were dropped because the writer was behind.
 func (w *Writer) DroppedServerScrapes() int { return len(w.server.dropped) }
 
-// flushServer writes the queued samples (at the end, everything still in the queue too).
-// A failure is recorded as the writer's error, like a failed request batch.
+// flushServer writes the queued samples (at the end, everything still in the queue too),
+// retried while the database is busy like request batches. A batch that still fails is
+// dropped and telemetry stops being written (ServerErr says why): server metrics never fail
+// or stop a run; the requests' own writes report a database that cannot be written.
 func (w *Writer) flushServer(final bool) {
 	for final {
 		select {
@@ -238,15 +242,25 @@ func (w *Writer) flushServer(final bool) {
 		}
 		break
 	}
-	if len(w.server.batch) == 0 {
+	if len(w.server.batch) == 0 || w.server.failed {
+		w.server.batch = w.server.batch[:0]
 		return
 	}
-	err := w.db.InsertServerSamples(context.Background(), w.server.batch, w.server.ids)
-	w.mu.Lock()
-	if err != nil && w.err == nil {
-		w.err = err
+	err := retryBusy(context.Background(), w.budget, func() error {
+		return w.db.InsertServerSamples(context.Background(), w.server.batch, w.server.ids)
+	})
+	if err != nil {
+		w.mu.Lock()
+		w.server.failed, w.server.err = true, err
+		w.mu.Unlock()
 	}
-	w.mu.Unlock()
 	clear(w.server.batch)
 	w.server.batch = w.server.batch[:0]
+}
+
+// ServerErr is why server metrics stopped being written, if they did.
+func (w *Writer) ServerErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.server.err
 }
