@@ -61,6 +61,11 @@ func TestMetricsEndpointNames(t *testing.T) {
 			}
 		}
 	}
+	if s, err := New(testProfile(), Options{Wire: WireLlamaCpp}); err != nil || s.names != namesLlamaCpp {
+		t.Errorf("--wire llamacpp serves metric names %v (%v), want llama.cpp's", s, err)
+	} else {
+		s.Close()
+	}
 	if metricNamesFor(WireLlamaCpp) != namesLlamaCpp || metricNamesFor(WireVLLM) != namesVLLM {
 		t.Error("metricNamesFor does not map the llama.cpp wire to llama.cpp's names")
 	}

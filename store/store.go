@@ -174,9 +174,14 @@ func (db *DB) checkTracker(ctx context.Context, v, known int, emptyOK bool) erro
 	if v > 0 {
 		return nil
 	}
+	// The version and the objects are read in one statement (one snapshot): read apart, another
+	// process's migration could commit between them (version 0, then its tables).
 	var n int
-	if err := db.sql.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+	if err := db.sql.QueryRowContext(ctx, "SELECT count(*), (SELECT user_version FROM pragma_user_version) FROM sqlite_master").Scan(&n, &v); err != nil {
 		return fmt.Errorf("reading the schema: %w", err)
+	}
+	if v > 0 {
+		return db.checkTracker(ctx, v, known, emptyOK)
 	}
 	if n > 0 || !emptyOK {
 		return fmt.Errorf("schema version 0 with %d schema objects: %w", n, ErrNotTracker)
