@@ -100,16 +100,22 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "paired"))
 	reps := make([]float64, 0, o.Resamples)
 	buf := make([]float64, 0, len(ratios))
+	// Each run's pair ratios, computed once rather than in every replicate.
+	runRatios := make([][]float64, len(runs))
+	for i, r := range runs {
+		for _, p := range byRun[r] {
+			runRatios[i] = append(runRatios[i], p[0]/p[1])
+		}
+	}
 	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
 	// a run): a subsample can only widen the interval.
 	per := max(10, o.Budget/max(len(runs), 1))
 	for range o.Resamples {
 		buf = buf[:0]
 		for range runs {
-			pairs := byRun[runs[rng.IntN(len(runs))]]
-			for range min(len(pairs), per) {
-				p := pairs[rng.IntN(len(pairs))]
-				buf = append(buf, p[0]/p[1])
+			rs := runRatios[rng.IntN(len(runs))]
+			for range min(len(rs), per) {
+				buf = append(buf, rs[rng.IntN(len(rs))])
 			}
 		}
 		reps = append(reps, medianInPlace(buf))

@@ -82,45 +82,9 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 	var out []Speedup
 	cfg := bootConfig{Resamples: o.Resamples, Seed: o.Seed, Budget: o.Budget}
 
-	// Request-level metrics: one bootstrap drives all of them, drawing the same requests for
-	// every column so the replicates stay consistent.
-	cols := []int{colE2E, colTTFT, colTPOT, colTokS}
+	cols := reqCols
 	rng := newRNG(cfg.Seed, streamID(g.ID, base.endpoint, other.endpoint, "requests"))
-	const nStats = 7 // median and mean of e2e, ttft, tpot; mean of tok/s
-	reps := make([][]float64, nStats)
-	bufB := make([][]float64, len(cols))
-	bufO := make([][]float64, len(cols))
-	// Row-major copies (the four columns of a request side by side) keep the random draws of
-	// the bootstrap to one cache line per request.
-	subset := func(s *side) []*rowCluster {
-		out := make([]*rowCluster, len(s.runs))
-		for i, c := range s.runs {
-			rc := &rowCluster{n: c.n(), rows: make([]float64, 0, c.n()*len(cols))}
-			for j := range rc.n {
-				for _, col := range cols {
-					rc.rows = append(rc.rows, c.value(col, j))
-				}
-			}
-			out[i] = rc
-		}
-		return out
-	}
-	sb, so := subset(base), subset(other)
-	if len(sb) > 0 && len(so) > 0 {
-		for range cfg.Resamples {
-			bufB = resampleRows(rng, sb, cfg.Budget, bufB)
-			bufO = resampleRows(rng, so, cfg.Budget, bufO)
-			i := 0
-			for c := range 3 {
-				mb, mo := mean(bufB[c]), mean(bufO[c])
-				medB, medO := medianInPlace(bufB[c]), medianInPlace(bufO[c])
-				reps[i] = append(reps[i], medB/medO)
-				reps[i+1] = append(reps[i+1], mb/mo)
-				i += 2
-			}
-			reps[6] = append(reps[6], mean(bufO[3])/mean(bufB[3]))
-		}
-	}
+	reps := requestReplicates(rng, base, other, cfg)
 	i := 0
 	for ci, metric := range []string{MetricE2E, MetricTTFT, MetricTPOT} {
 		pb, po := base.pooled(cols[ci]), other.pooled(cols[ci])

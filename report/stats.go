@@ -164,40 +164,6 @@ type rowCluster struct {
 	rows []float64
 }
 
-// resampleRows draws one two-stage bootstrap replicate of one side into bufs (one buffer per
-// column): when there are several clusters it draws clusters with replacement, then requests
-// with replacement within each drawn cluster. Each drawn cluster contributes
-// min(n, max(10, budget/k)) requests, so a replicate holds about budget values at most; for a
-// cluster larger than that the replicate is a subsample, which widens the interval (the
-// error is on the conservative side). NaN values are skipped per column.
-func resampleRows(rng *rand.Rand, side []*rowCluster, budget int, bufs [][]float64) [][]float64 {
-	w := len(bufs)
-	for i := range bufs {
-		bufs[i] = bufs[i][:0]
-	}
-	k := len(side)
-	per := max(10, budget/max(k, 1))
-	for range k {
-		c := side[0]
-		if k > 1 {
-			c = side[rng.IntN(k)]
-		}
-		if c.n == 0 {
-			continue
-		}
-		m := min(c.n, per)
-		for range m {
-			row := c.rows[rng.IntN(c.n)*w:]
-			for ci := range w {
-				if v := row[ci]; v == v { // v != v only for NaN
-					bufs[ci] = append(bufs[ci], v)
-				}
-			}
-		}
-	}
-	return bufs
-}
-
 // percentileInterval is the (alpha/2, 1-alpha/2) percentile interval of replicate values,
 // ignoring NaN and infinite replicates.
 func percentileInterval(reps []float64, alpha float64) Interval {
