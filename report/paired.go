@@ -121,8 +121,8 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 		reps = append(reps, medianInPlace(buf))
 	}
 	s := Speedup{Group: g.ID, Endpoint: other.endpoint, Baseline: base.endpoint, Metric: MetricE2E,
-		Stat: "paired median", BaselineValue: Num(quantile(vb, .5)), Value: Num(quantile(vo, .5)),
-		Ratio: Num(quantile(ratios, .5)), CI: percentileInterval(reps, o.Alpha), P: Num(signTest(faster, differ)),
+		Stat: "paired median", BaselineValue: Num(medianInPlace(vb)), Value: Num(medianInPlace(vo)),
+		Ratio: Num(medianInPlace(ratios)), CI: percentileInterval(reps, o.Alpha), P: Num(signTest(faster, differ)),
 		Test: "sign test over prompts paired within runs", NBaseline: len(ratios), N: len(ratios), Unit: "prompt pairs",
 		Faster: faster}
 	s.SmallSample = len(ratios) < MinPairs

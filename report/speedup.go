@@ -94,7 +94,7 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 			test = "no test: a side has no values"
 		}
 		mb, mo := mean(pb), mean(po)
-		medB, medO := quantile(pb, .5), quantile(po, .5)
+		medB, medO := medianInPlace(pb), medianInPlace(po) // after the test and the means: reorders pb, po
 		out = append(out,
 			newSpeedup(g, base, other, metric, "median", medB, medO, medB/medO, reps[i], p, test, len(pb), len(po), "requests", o),
 			newSpeedup(g, base, other, metric, "mean", mb, mo, mb/mo, reps[i+1], p, test, len(pb), len(po), "requests", o))
