@@ -6,30 +6,68 @@ import (
 )
 
 // reqCols are the request columns the request-level bootstrap draws, side by side in a
-// rowCluster: E2E, TTFT, TPOT and per-request tokens/s.
+// rowSide: E2E, TTFT, TPOT and per-request tokens/s.
 var reqCols = [reqWidth]int{colE2E, colTTFT, colTPOT, colTokS}
 
 const reqWidth = 4
+
+// rowSide is one side of a comparison for the request-level bootstrap: every run's requests
+// row-major in one array (request j's columns are rows[j*reqWidth:(j+1)*reqWidth], NaN where
+// a request has no value), and where each run's rows start and how many there are.
+type rowSide struct {
+	rows     []float64
+	clusters []rowCluster
+}
+
+// rowCluster is one run's rows in a rowSide: n requests from request start on.
+type rowCluster struct {
+	start, n int
+}
+
+// newRowSide copies a side's runs row-major, which keeps each random draw of the bootstrap
+// to one cache line.
+func newRowSide(s *side) *rowSide {
+	total := 0
+	for _, c := range s.runs {
+		total += c.n()
+	}
+	rs := &rowSide{rows: make([]float64, 0, total*reqWidth), clusters: make([]rowCluster, len(s.runs))}
+	start := 0
+	for i, c := range s.runs {
+		rs.clusters[i] = rowCluster{start: start, n: c.n()}
+		for j := range c.n() {
+			for _, col := range reqCols {
+				rs.rows = append(rs.rows, c.value(col, j))
+			}
+		}
+		start += c.n()
+	}
+	return rs
+}
+
+// perCluster is how many requests a replicate draws from each cluster it draws: about budget
+// in all, at least 10 a cluster.
+func perCluster(budget, clusters int) int { return max(10, budget/max(clusters, 1)) }
 
 // rowDraw is one side's replicate of the request-level bootstrap: the drawn values of each
 // column (NaN skipped) and their sums, added in draw order (so a mean is exactly what
 // mean(vals) would return). Its buffers are reused from replicate to replicate.
 type rowDraw struct {
-	vals [reqWidth][]float64
-	sums [reqWidth]float64
+	vals   [reqWidth][]float64
+	sums   [reqWidth]float64
+	picked []int // offsets in rowSide.rows of the drawn requests, in draw order
 }
 
-// newRowDraw sizes the buffers for the most values one replicate of side can draw.
-func newRowDraw(side []*rowCluster, budget int) *rowDraw {
-	k := len(side)
-	per := max(10, budget/max(k, 1))
-	// A replicate draws k clusters with replacement: at most k times the largest draw.
+// newRowDraw sizes the buffers for the most requests one replicate of rs can draw: k clusters
+// drawn with replacement, at most k times the largest cluster's draw.
+func newRowDraw(rs *rowSide, budget int) *rowDraw {
+	per := perCluster(budget, len(rs.clusters))
 	largest := 0
-	for _, c := range side {
+	for _, c := range rs.clusters {
 		largest = max(largest, min(c.n, per))
 	}
-	most := k * largest
-	d := &rowDraw{}
+	most := len(rs.clusters) * largest
+	d := &rowDraw{picked: make([]int, 0, most)}
 	for i := range d.vals {
 		d.vals[i] = make([]float64, 0, most)
 	}
@@ -44,50 +82,66 @@ func (d *rowDraw) mean(ci int) float64 {
 	return d.sums[ci] / float64(len(d.vals[ci]))
 }
 
-// draw is one two-stage bootstrap replicate of one side (see resampleRows, which it
-// reproduces draw for draw: the same random numbers in the same order, the same values).
-func (d *rowDraw) draw(rng *rand.Rand, side []*rowCluster, budget int) {
-	for i := range d.vals {
-		d.vals[i] = d.vals[i][:0]
-		d.sums[i] = 0
-	}
-	k := len(side)
-	per := max(10, budget/max(k, 1))
+// draw is one two-stage bootstrap replicate of one side: when there are several clusters it
+// draws clusters with replacement, then requests with replacement within each drawn cluster.
+// Each drawn cluster contributes min(n, max(10, budget/k)) requests, so a replicate holds
+// about budget values at most; for a cluster larger than that the replicate is a subsample,
+// which widens the interval (the error is on the conservative side). NaN values are skipped
+// per column.
+func (d *rowDraw) draw(rng *rand.Rand, rs *rowSide, budget int) {
+	d.pick(rng, rs, budget)
+	d.gather(rs.rows)
+}
+
+// pick draws the replicate's requests before any is read (the random numbers in the order
+// drawing and reading in turn would use them), so that gather's reads, cache misses into a
+// side's megabytes of rows, do not wait on the generator and overlap one another.
+func (d *rowDraw) pick(rng *rand.Rand, rs *rowSide, budget int) {
+	picked := d.picked[:0]
+	k := len(rs.clusters)
+	per := perCluster(budget, k)
 	for range k {
-		c := side[0]
+		c := rs.clusters[0]
 		if k > 1 {
-			c = side[rng.IntN(k)]
+			c = rs.clusters[rng.IntN(k)]
 		}
 		if c.n == 0 {
 			continue
 		}
 		for range min(c.n, per) {
-			j := rng.IntN(c.n) * reqWidth
-			row := c.rows[j : j+reqWidth : j+reqWidth]
-			for ci, v := range row {
-				if v == v { // v != v only for NaN
-					d.vals[ci] = append(d.vals[ci], v)
-					d.sums[ci] += v
-				}
-			}
+			picked = append(picked, (c.start+rng.IntN(c.n))*reqWidth)
 		}
 	}
+	d.picked = picked
 }
 
-// rowClusters copies a side's runs row-major (the four request columns of a request side by
-// side), which keeps each random draw of the bootstrap to one cache line.
-func rowClusters(s *side) []*rowCluster {
-	out := make([]*rowCluster, len(s.runs))
-	for i, c := range s.runs {
-		rc := &rowCluster{n: c.n(), rows: make([]float64, 0, c.n()*reqWidth)}
-		for j := range rc.n {
-			for _, col := range reqCols {
-				rc.rows = append(rc.rows, c.value(col, j))
-			}
+// gather copies the picked requests' values into the column buffers, NaN skipped, and sums
+// each column in draw order.
+func (d *rowDraw) gather(rows []float64) {
+	e2e, ttft, tpot, tokS := d.vals[0][:0], d.vals[1][:0], d.vals[2][:0], d.vals[3][:0]
+	var s0, s1, s2, s3 float64
+	for _, j := range d.picked {
+		row := rows[j : j+reqWidth : j+reqWidth]
+		a, b, c, t := row[0], row[1], row[2], row[3]
+		if a == a { // x != x only for NaN
+			e2e = append(e2e, a)
+			s0 += a
 		}
-		out[i] = rc
+		if b == b {
+			ttft = append(ttft, b)
+			s1 += b
+		}
+		if c == c {
+			tpot = append(tpot, c)
+			s2 += c
+		}
+		if t == t {
+			tokS = append(tokS, t)
+			s3 += t
+		}
 	}
-	return out
+	d.vals = [reqWidth][]float64{e2e, ttft, tpot, tokS}
+	d.sums = [reqWidth]float64{s0, s1, s2, s3}
 }
 
 // Replicate statistics of the request-level bootstrap, in this order.
@@ -107,10 +161,10 @@ const (
 // ratios are base/other, tokens/s other/base.
 func requestReplicates(rng *rand.Rand, base, other *side, cfg bootConfig) [numReqReps][]float64 {
 	var reps [numReqReps][]float64
-	sb, so := rowClusters(base), rowClusters(other)
-	if len(sb) == 0 || len(so) == 0 {
+	if len(base.runs) == 0 || len(other.runs) == 0 {
 		return reps
 	}
+	sb, so := newRowSide(base), newRowSide(other)
 	for i := range reps {
 		reps[i] = make([]float64, 0, cfg.Resamples)
 	}

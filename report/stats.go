@@ -157,13 +157,6 @@ type bootConfig struct {
 	Budget    int
 }
 
-// rowCluster is one run's requests on one side of a comparison, row-major: request j's
-// columns are rows[j*w : (j+1)*w] for w columns, NaN where a request has no value.
-type rowCluster struct {
-	n    int
-	rows []float64
-}
-
 // percentileInterval is the (alpha/2, 1-alpha/2) percentile interval of replicate values,
 // ignoring NaN and infinite replicates.
 func percentileInterval(reps []float64, alpha float64) Interval {
