@@ -33,7 +33,8 @@ func quantile(xs []float64, p float64) float64 {
 	return quantileSorted(s, p)
 }
 
-// median is the numpy-linear median of xs, found by selection in place (xs is reordered).
+// medianInPlace is the numpy-linear median of xs, found by selection in place (xs is
+// reordered, never changed otherwise).
 func medianInPlace(xs []float64) float64 {
 	n := len(xs)
 	if n == 0 {
@@ -42,18 +43,91 @@ func medianInPlace(xs []float64) float64 {
 	h := float64(n-1) * 0.5
 	lo := int(h)
 	f := h - float64(lo)
-	v := selectK(xs, lo)
+	v, next, ok := rankPairByBuckets(xs, lo)
+	if !ok {
+		v, next = rankPairBySelect(xs, lo)
+	}
 	if f == 0 {
 		return v
 	}
-	// After selection every element right of lo is >= xs[lo]; the next rank is their minimum.
-	next := xs[lo+1]
-	for _, x := range xs[lo+2:] {
-		if x < next {
-			next = x
+	return v*(1-f) + next*f
+}
+
+// rankPairBySelect returns the k-th smallest of xs and, when k is not the last rank, the
+// (k+1)-th (else NaN), by selection (xs is reordered).
+func rankPairBySelect(xs []float64, k int) (kth, next float64) {
+	kth, next = selectK(xs, k), math.NaN()
+	if k+1 < len(xs) {
+		// After selection every element right of k is >= xs[k]; the next rank is their minimum.
+		next = xs[k+1]
+		for _, x := range xs[k+2:] {
+			if x < next {
+				next = x
+			}
 		}
 	}
-	return v*(1-f) + next*f
+	return kth, next
+}
+
+// medianBuckets is how many equal-width value ranges rankPairByBuckets counts into.
+const medianBuckets = 1024
+
+// rankPairByBuckets is rankPairBySelect for the bootstrap's replicates of thousands of values,
+// where selection's unpredictable comparisons cost about 10 ns a value: it counts the values
+// into equal-width value ranges (a monotone map, so the ranges are in value order and equal
+// values share one), finds the ranges holding ranks k and k+1, moves their values to the
+// front of xs (swapping, so xs stays a permutation) and selects among those few. ok is false
+// for small or degenerate input (fewer than 256 values, all equal, a NaN or infinite range),
+// which rankPairBySelect handles.
+func rankPairByBuckets(xs []float64, k int) (kth, next float64, ok bool) {
+	if len(xs) < 256 {
+		return 0, 0, false
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		switch { // not the min and max builtins: their NaN and signed-zero handling costs half the time
+		case x < lo:
+			lo = x
+		case x > hi:
+			hi = x
+		case x != x: // NaN
+			return 0, 0, false
+		}
+	}
+	width := hi - lo
+	if !(width > 0) || math.IsInf(width, 0) { // all equal, a NaN, or an infinite value
+		return 0, 0, false
+	}
+	scale := medianBuckets / width
+	if math.IsInf(scale, 0) { // a subnormal width
+		return 0, 0, false
+	}
+	bucket := func(x float64) int { return min(int((x-lo)*scale), medianBuckets-1) }
+	var counts [medianBuckets]int
+	for _, x := range xs {
+		counts[bucket(x)]++
+	}
+	// first holds rank k, last rank k+1 (when there is one); below counts the values under first.
+	first, last, below, cum := -1, -1, 0, 0
+	for b, c := range counts {
+		if first < 0 && cum+c > k {
+			first, below = b, cum
+		}
+		if cum+c > k+1 || b == medianBuckets-1 {
+			last = b
+			break
+		}
+		cum += c
+	}
+	w, span := 0, uint(last-first)
+	for i, x := range xs {
+		if uint(bucket(x)-first) <= span { // first <= bucket <= last, one comparison
+			xs[w], xs[i] = xs[i], xs[w]
+			w++
+		}
+	}
+	kth, next = rankPairBySelect(xs[:w], k-below)
+	return kth, next, true
 }
 
 // selectK reorders xs so that xs[k] is the k-th smallest, smaller ones before it and larger
