@@ -105,19 +105,14 @@ func meanInterval(xs []float64, alpha float64) (float64, float64) {
 // throughputInterval is the 95% bootstrap interval of a side's output throughput, resampled
 // as the throughput speedups are (levels, then output tokens within a level, window fixed).
 func (r *Result) throughputInterval(g *Group, s *side) (float64, float64) {
-	var cl []*cluster
-	for _, c := range s.levelCl {
-		if c.windowMS > 0 {
-			cl = append(cl, &cluster{cols: [][]float64{c.cols[colOut]}, windowMS: c.windowMS})
-		}
-	}
-	if len(cl) == 0 {
+	t := newTputSide(s)
+	if len(t.levels) == 0 {
 		return math.NaN(), math.NaN()
 	}
 	rng := newRNG(r.Method.Seed, streamID(g.ID, s.endpoint, "study-throughput"))
 	reps := make([]float64, 0, r.Method.Resamples)
 	for range r.Method.Resamples {
-		reps = append(reps, resampleThroughput(rng, cl, r.Method.Budget))
+		reps = append(reps, t.replicate(rng, r.Method.Budget))
 	}
 	iv := percentileInterval(reps, r.Method.Alpha)
 	return iv.Lo, iv.Hi

@@ -132,21 +132,13 @@ func compareThroughput(g *Group, base, other *side, o *Options) Speedup {
 		return v
 	}
 	tb, to := levelTput(base), levelTput(other)
-	clusters := func(s *side) []*cluster {
-		var out []*cluster
-		for _, c := range s.levelCl {
-			if c.windowMS > 0 {
-				out = append(out, &cluster{cols: [][]float64{c.cols[colOut]}, windowMS: c.windowMS})
-			}
-		}
-		return out
-	}
-	cb, co := clusters(base), clusters(other)
+	cb, co := newTputSide(base), newTputSide(other)
 	var reps []float64
-	if len(cb) > 0 && len(co) > 0 {
+	if len(cb.levels) > 0 && len(co.levels) > 0 {
 		rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "throughput"))
+		reps = make([]float64, 0, o.Resamples)
 		for range o.Resamples {
-			reps = append(reps, resampleThroughput(rng, co, o.Budget)/resampleThroughput(rng, cb, o.Budget))
+			reps = append(reps, co.replicate(rng, o.Budget)/cb.replicate(rng, o.Budget))
 		}
 	}
 	p, test := math.NaN(), "no test: fewer than two levels on a side; the interval reflects request-to-request variation within a level only"
@@ -170,33 +162,6 @@ func requestsOK(s *side) int {
 		n += d.stats.OK
 	}
 	return n
-}
-
-// resampleThroughput is one replicate of a side's mean level throughput.
-func resampleThroughput(rng interface{ IntN(int) int }, side []*cluster, budget int) float64 {
-	k := len(side)
-	per := max(10, budget/max(k, 1))
-	var total float64
-	for range k {
-		c := side[0]
-		if k > 1 {
-			c = side[rng.IntN(k)]
-		}
-		col := c.cols[0]
-		n := len(col)
-		if n == 0 {
-			continue
-		}
-		m := min(n, per)
-		var sum float64
-		for range m {
-			if v := col[rng.IntN(n)]; !math.IsNaN(v) {
-				sum += v
-			}
-		}
-		total += sum * float64(n) / float64(m) * 1000 / c.windowMS
-	}
-	return total / float64(k)
 }
 
 func newSpeedup(g *Group, base, other *side, metric, stat string, vb, vo, ratio float64, reps []float64,
