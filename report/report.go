@@ -363,26 +363,36 @@ type compareJob struct {
 	base, other *side
 }
 
-// runCompares runs the comparisons in parallel; each has its own random stream, so the
-// results do not depend on scheduling. They come back in the order of jobs.
+// runCompares runs the comparisons, each split into its independent parts (compareParts), on
+// a worker per core: a report with fewer comparisons than cores still uses them all. Every
+// part has its own random stream, so the results do not depend on scheduling. They come
+// back in the order of jobs, each job's speedups in the order of its parts.
 func runCompares(jobs []compareJob, o *Options) [][]Speedup {
-	out := make([][]Speedup, len(jobs))
+	nParts := len(compareParts)
+	parts := make([][]Speedup, len(jobs)*nParts)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(runtime.GOMAXPROCS(0), max(len(parts), 1)) {
+		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
+				t := int(next.Add(1) - 1)
+				if t >= len(parts) {
 					return
 				}
-				j := jobs[i]
-				out[i] = compare(j.g, j.base, j.other, o)
+				// Part-major order: every job's request bootstrap (the largest part) first,
+				// so that the small parts fill in at the end.
+				part, ji := t/len(jobs), t%len(jobs)
+				j := jobs[ji]
+				parts[ji*nParts+part] = compareParts[part](j.g, j.base, j.other, o)
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	out := make([][]Speedup, len(jobs))
+	for i := range jobs {
+		for _, p := range parts[i*nParts : (i+1)*nParts] {
+			out[i] = append(out[i], p...)
+		}
+	}
 	return out
 }

@@ -77,8 +77,33 @@ func streamID(parts ...string) uint64 {
 	return h.Sum64()
 }
 
+// compareParts are the independent parts of a comparison, in the order their speedups are
+// listed: each draws from its own random stream, so they may run in parallel.
+var compareParts = [...]func(g *Group, base, other *side, o *Options) []Speedup{
+	compareRequests,
+	func(g *Group, base, other *side, o *Options) []Speedup {
+		if ps, ok := comparePaired(g, base, other, o); ok {
+			return []Speedup{ps}
+		}
+		return nil
+	},
+	func(g *Group, base, other *side, o *Options) []Speedup {
+		return []Speedup{compareThroughput(g, base, other, o)}
+	},
+}
+
 // compare computes every speedup of other over base within a group.
 func compare(g *Group, base, other *side, o *Options) []Speedup {
+	var out []Speedup
+	for _, part := range compareParts {
+		out = append(out, part(g, base, other, o)...)
+	}
+	return out
+}
+
+// compareRequests computes the request-level speedups (E2E, TTFT and TPOT medians and means,
+// per-request tokens/s) of other over base.
+func compareRequests(g *Group, base, other *side, o *Options) []Speedup {
 	var out []Speedup
 	cfg := bootConfig{Resamples: o.Resamples, Seed: o.Seed, Budget: o.Budget}
 
@@ -110,10 +135,6 @@ func compare(g *Group, base, other *side, o *Options) []Speedup {
 		mb, mo := mean(pb), mean(po)
 		out = append(out, newSpeedup(g, base, other, MetricReqTokS, "mean", mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
 	}
-	if ps, ok := comparePaired(g, base, other, o); ok {
-		out = append(out, ps)
-	}
-	out = append(out, compareThroughput(g, base, other, o))
 	return out
 }
 
