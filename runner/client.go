@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -255,31 +254,18 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 	if f, ok := hostileFailure(err); ok {
 		return f
 	}
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
 	if x.status >= 400 {
 		msg := err.Error()
 		var se *httpStatusError
 		if errors.As(err, &se) {
 			msg = errorMessage(se.body)
-		} else if errors.As(err, &apiErr) {
-			msg = apiErr.Message
-		} else if errors.As(err, &reqErr) && reqErr.Body != nil {
-			msg = errorMessage(reqErr.Body)
 		}
 		if ra := x.header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"
 		}
 		return failure{store.StatusError, statusClass(x.status, msg), truncate(msg, 500)}
 	}
-	if errors.As(err, &apiErr) { // {"error":...} inside a 200 stream
-		return failure{store.StatusError, ClassInBand, truncate(apiErr.Message, 500)}
-	}
 	if x.t0.IsZero() || x.status == 0 {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) || strings.Contains(err.Error(), "connection refused") {
-			return failure{store.StatusError, ClassConnect, truncate(err.Error(), 500)}
-		}
 		return failure{store.StatusError, ClassConnect, truncate(err.Error(), 500)}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connection reset") ||
