@@ -157,6 +157,29 @@ func TestKeyCommandFails(t *testing.T) {
 	}
 }
 
+// A key command's error names the endpoint, its exit status and its (redacted) stderr,
+// never the command's text: a key may be written inline in it.
+func TestKeyCommandErrorHidesTheCommand(t *testing.T) {
+	const inline = "sk-inline-0123456789"
+	cases := []struct{ command, want string }{
+		{"KEY=" + inline + "; echo \"login refused for $KEY\" >&2; exit 7", "(exit status 7): login refused for [REDACTED]"},
+		{"curl --header 'Authorization: Bearer " + inline + "' http://127.0.0.1:1/ >&2; exit 9", "exit status 9"},
+		{"true " + inline, "exited 0 but printed no key"},
+		{"echo 'no session' >&2 # " + inline, "printed no key: no session"},
+		{"kill -9 $$ # " + inline, "signal: killed"},
+	}
+	for _, c := range cases {
+		e := Endpoint{Name: "metis", BaseURL: "http://127.0.0.1:1/v1", Model: "m", APIKeyCommand: c.command}
+		_, err := ResolveKeys([]Endpoint{e}, os.Getenv)
+		if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "endpoint metis") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want ErrAuth naming the endpoint and %q", c.command, err, c.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), inline) || strings.Contains(err.Error(), "0123456789")) {
+			t.Errorf("%q: err = %v: the key is printed", c.command, err)
+		}
+	}
+}
+
 // flaky answers chat requests with the given statuses in turn, then streams (GET
 // /models, which warms connections, gets a model list).
 func flaky(t *testing.T, statuses []int, header map[string]string, body string) (string, *atomic.Int32) {

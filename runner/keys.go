@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+
+	"github.com/trackerbench/tracker/textsafe"
 )
 
 // KeyCommandTimeout bounds one run of an api_key_command.
@@ -44,8 +47,9 @@ func ResolveKeysContext(ctx context.Context, eps []Endpoint, getenv func(string)
 }
 
 // runKeyCommand runs a key command with the shell and returns its trimmed standard output.
-// Errors name the endpoint and the command, and carry the command's standard error (its
-// diagnostics), never its standard output (the key).
+// Errors name the endpoint and the exit status and carry the command's standard error (its
+// diagnostics, redacted), never the command's text (a key may be written inline in it) nor
+// its standard output (the key).
 func runKeyCommand(ctx context.Context, endpoint, command string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, KeyCommandTimeout)
 	defer cancel()
@@ -53,18 +57,14 @@ func runKeyCommand(ctx context.Context, endpoint, command string) (string, error
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%v (%v)", err, ctx.Err())
-		}
-		msg := strings.TrimSpace(stderr.String())
-		if msg != "" {
-			msg = ": " + truncate(msg, 300)
-		}
-		return "", fmt.Errorf("%w: endpoint %s: api_key_command %q failed: %v%s", ErrAuth, endpoint, command, err, msg)
+		status := keyCommandStatus(ctx, err)
+		msg := keyCommandDiagnostics(command, stdout.String(), stderr.String())
+		return "", fmt.Errorf("%w: endpoint %s: api_key_command failed (%s)%s", ErrAuth, endpoint, status, msg)
 	}
 	key := strings.TrimSpace(stdout.String())
 	if key == "" {
-		return "", fmt.Errorf("%w: endpoint %s: api_key_command %q printed no key", ErrAuth, endpoint, command)
+		msg := keyCommandDiagnostics(command, "", stderr.String())
+		return "", fmt.Errorf("%w: endpoint %s: api_key_command exited 0 but printed no key%s", ErrAuth, endpoint, msg)
 	}
 	if strings.ContainsAny(key, "\r\n") {
 		// Only the last line: helpers sometimes print a notice first.
@@ -72,6 +72,61 @@ func runKeyCommand(ctx context.Context, endpoint, command string) (string, error
 		key = strings.TrimSpace(lines[len(lines)-1])
 	}
 	return key, nil
+}
+
+// keyCommandStatus says how a key command ended: its exit status, or why it was stopped.
+func keyCommandStatus(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return fmt.Sprintf("stopped: %v", ctx.Err())
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if code := exit.ExitCode(); code >= 0 {
+			return fmt.Sprintf("exit status %d", code)
+		}
+		return exit.ProcessState.String() // killed by a signal
+	}
+	return "could not start: " + err.Error() // names /bin/sh, not the command
+}
+
+// keyLike reports whether a word of a key command could be a key written inline: long
+// enough and mixing letters with digits or upper with lower case (API keys, tokens and
+// JWTs do; the words of a diagnostic such as "expired" or "inference_auth_token.py" do not).
+func keyLike(w string) bool {
+	if len(w) < textsafe.MinSecretLen {
+		return false
+	}
+	var digit, lower, upper bool
+	for _, r := range w {
+		digit = digit || unicode.IsDigit(r)
+		lower = lower || unicode.IsLower(r)
+		upper = upper || unicode.IsUpper(r)
+	}
+	return (digit && (lower || upper)) || (lower && upper)
+}
+
+// keyCommandDiagnostics is ": " and the command's standard error, bounded and safe to
+// print: every word of the command that looks like a key (keyLike: a shell echoes the
+// command in its errors) and every line of its standard output redacted, control
+// characters made visible. Empty when stderr is.
+func keyCommandDiagnostics(command, stdout, stderr string) string {
+	msg := strings.TrimSpace(stderr)
+	if msg == "" {
+		return ""
+	}
+	var secrets []string
+	for _, w := range strings.FieldsFunc(command, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(`'"=;|&()$`+"`", r)
+	}) {
+		if keyLike(w) {
+			secrets = append(secrets, w)
+		}
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		secrets = append(secrets, strings.TrimSpace(line))
+	}
+	msg = textsafe.NewRedactor(secrets...).Redact(truncate(msg, 300))
+	return ": " + textsafe.Terminal(msg)
 }
 
 // keySource is one endpoint's key for the duration of a run. With a command, a 401 re-runs
