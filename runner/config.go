@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/textsafe"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -177,7 +178,7 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 	for i, part := range parts {
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return e, fmt.Errorf("%w: --endpoint %q: %q is not key=value", ErrConfig, s, part)
+			return e, endpointFlagError(s, "option %d is not key=value", i+1)
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		switch k {
@@ -200,7 +201,7 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 		case "max_rps":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return e, fmt.Errorf("%w: --endpoint %q: max_rps %q is not a number", ErrConfig, s, v)
+				return e, endpointFlagError(s, "max_rps %q is not a number", textsafe.Terminal(v))
 			}
 			e.MaxRPS = &f
 		default:
@@ -208,11 +209,11 @@ func ParseEndpointFlag(s string) (Endpoint, error) {
 				e.Name, e.BaseURL = k, v
 				continue
 			}
-			return e, fmt.Errorf("%w: --endpoint %q: unknown key %q (want NAME=URL, preset, model, key_env, key_cmd, max_rps, hardware, metrics)", ErrConfig, s, k)
+			return e, endpointFlagError(s, "unknown option %q (want NAME=URL, preset, model, key_env, key_cmd, max_rps, hardware, metrics)", optionNameShown(k))
 		}
 	}
 	if err := e.validate(); err != nil {
-		return e, fmt.Errorf("%w: --endpoint %q: %v", ErrConfig, s, err)
+		return e, endpointFlagError(s, "%v", err)
 	}
 	e.FromFlag = true
 	return e, nil
@@ -253,13 +254,13 @@ func (e *Endpoint) validate() error {
 	}
 	u, err := url.Parse(e.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("endpoint %s: base_url %q is not an http(s) URL", e.Name, e.BaseURL)
+		return fmt.Errorf("endpoint %s: base_url %q is not an http(s) URL", e.Name, textsafe.Terminal(RedactURL(e.BaseURL)))
 	}
 	e.BaseURL = strings.TrimRight(e.BaseURL, "/")
 	if e.MetricsURL != "" {
 		m, err := url.Parse(e.MetricsURL)
 		if err != nil || (m.Scheme != "http" && m.Scheme != "https") || m.Host == "" {
-			return fmt.Errorf("endpoint %s: metrics_url %q is not an http(s) URL", e.Name, e.MetricsURL)
+			return fmt.Errorf("endpoint %s: metrics_url %q is not an http(s) URL", e.Name, textsafe.Terminal(RedactURL(e.MetricsURL)))
 		}
 	}
 	return nil
