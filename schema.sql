@@ -321,7 +321,7 @@ agg AS (
                     WHEN tpot_i = CAST((tpot_n - 1) * 0.9 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.9 - CAST((tpot_n - 1) * 0.9 AS INTEGER)) END) OVER w AS p90_tpot_ms,
            SUM(CASE WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) THEN ok_tpot * (1.0 - ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)))
                     WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)) END) OVER w AS p99_tpot_ms,
-           SUM(CASE WHEN status = 'ok' THEN output_tokens ELSE 0 END) OVER w AS output_tokens,
+           SUM(CASE WHEN status = 'ok' THEN output_tokens END) OVER w     AS output_tokens, -- NULL: no count known
            MAX(CASE WHEN status <> 'canceled' THEN start_ms + elapsed_ms END) OVER w
              - MIN(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w AS window_ms,
            MAX(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w

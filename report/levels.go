@@ -137,7 +137,7 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 	d.ok.cols = make([][]float64, numCols)
 	minStart, maxEnd := math.Inf(1), math.Inf(-1)
 	var sumE2E, sumTTFT, sumTPOT, sumTokS float64
-	var nE2E, nTTFT, nTPOT, nTokS int
+	var nE2E, nTTFT, nTPOT, nTokS, nOut int
 	var outTok int64
 	err := sc.Each(ctx, lvl.ID, func(r *store.ReportRequest) error {
 		d.stats.N++
@@ -192,6 +192,7 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		}
 		if !math.IsNaN(r.OutputTokens) {
 			outTok += int64(r.OutputTokens)
+			nOut++
 			d.outTokOK += r.OutputTokens
 		}
 		if !math.IsNaN(r.InputTokens) {
@@ -236,7 +237,9 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 		d.win = maxEnd - minStart
 		s.DurationS = Num(d.win / 1000)
 		if d.win > 0 {
-			s.OutputTokS = Num(float64(outTok) * 1000.0 / d.win)
+			if nOut > 0 { // no ok request with a token count: unknown, not 0 tok/s
+				s.OutputTokS = Num(float64(outTok) * 1000.0 / d.win)
+			}
 			s.ReqS = Num(float64(s.OK) * 1000.0 / d.win)
 		}
 	}

@@ -250,7 +250,7 @@ func TestViews(t *testing.T) {
 				t.Errorf("%s c=%d %s: view %.6f, numpy-linear %.6f", s.Endpoint, s.Concurrency, c.name, c.got, c.want)
 			}
 		}
-		if s.N != 7 || s.OK != 7 || s.SuccessRate != 1 || s.OutputTokens != 35 || s.OutputTokS == nil || *s.OutputTokS <= 0 {
+		if s.N != 7 || s.OK != 7 || s.SuccessRate != 1 || s.OutputTokens == nil || *s.OutputTokens != 35 || s.OutputTokS == nil || *s.OutputTokS <= 0 {
 			t.Errorf("summary %+v", s)
 		}
 	}

@@ -164,7 +164,7 @@ type SummaryRow struct {
 	P50TPOTMS    *float64
 	P90TPOTMS    *float64
 	P99TPOTMS    *float64
-	OutputTokens int64
+	OutputTokens *int64 // Σ over ok requests with a count; nil when none has one (output_tok_s is nil too)
 	DurationS    *float64
 	OutputTokS   *float64
 	ReqS         *float64

@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/report"
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// unknownTokensRun records one run with three levels of endpoint "x": every ok request
+// without an output-token count (a server sending no usage, no tokenizer), the same with
+// one failed request beside them, and one with counts (5 each). It returns the run id.
+func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
+	t.Helper()
+	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := 5
+	var reqs []store.Request
+	for c, level := range []struct {
+		tokens *int
+		failed bool
+	}{{nil, false}, {nil, true}, {&five, false}} {
+		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: c + 1, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			seq, e2e := i, 100.0
+			r := store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Seq: &seq,
+				Attempt: 1, Final: true, Status: store.StatusOK, StartedAt: time.Now(), StartMS: float64(10 * i),
+				ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: level.tokens}
+			if level.failed && i == 2 {
+				r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS = store.StatusError, "http_500", nil, nil
+			}
+			reqs = append(reqs, r)
+		}
+	}
+	if err := db.InsertRequests(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	return runID
+}
+
+// A level whose successful requests have no output-token count reads as unknown (NULL
+// output_tokens and output_tok_s), not as a measured 0 tok/s, and does not fail the read.
+func TestSummaryUnknownOutputTokens(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	rows, err := db.Summary(ctx, unknownTokensRun(t, ctx, db))
+	if err != nil {
+		t.Fatalf("Summary: %v", err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	for _, r := range rows[:2] {
+		if r.OutputTokens != nil || r.OutputTokS != nil {
+			t.Errorf("level c=%d: output_tokens %v, output_tok_s %v: want both NULL (no count known)", r.Concurrency, r.OutputTokens, r.OutputTokS)
+		}
+	}
+	if r := rows[2]; r.OutputTokens == nil || *r.OutputTokens != 15 || r.OutputTokS == nil || *r.OutputTokS <= 0 {
+		t.Errorf("level with counts: output_tokens %v, output_tok_s %v: want 15 and > 0", r.OutputTokens, r.OutputTokS)
+	}
+}
+
+// The run summary printed at the end of `tracker run` shows those levels' throughput as
+// unknown ("-"), and the level with counts as a number.
+func TestRunSummaryUnknownOutputTokens(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	rows, err := db.Summary(ctx, unknownTokensRun(t, ctx, db))
+	if err != nil {
+		t.Fatalf("Summary: %v", err)
+	}
+	var b strings.Builder
+	if err := report.WriteRunSummary(&b, rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + b.String())
+	want := map[string]string{"1": "-", "2": "-", "3": "125.0"} // 15 tokens over a 120 ms window
+	for _, line := range strings.Split(b.String(), "\n") {
+		cells := strings.FieldsFunc(line, func(r rune) bool { return r == '|' || r == '│' })
+		if len(cells) < 11 || strings.TrimSpace(cells[0]) != "x" {
+			continue
+		}
+		level, outTokS := strings.TrimSpace(cells[1]), strings.TrimSpace(cells[10])
+		if outTokS != want[level] {
+			t.Errorf("level %s: out tok/s %q, want %q", level, outTokS, want[level])
+		}
+		delete(want, level)
+	}
+	if len(want) != 0 {
+		t.Errorf("levels missing from the summary: %v", want)
+	}
+}
