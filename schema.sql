@@ -269,6 +269,11 @@ WHERE r.warmup = 0 AND r.final = 1;
 CREATE VIEW v_summary AS
 WITH base AS (
     SELECT r.run_id, r.level_id, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+           -- No outcome of the endpoint: canceled by an interruption, or failed for want of a
+           -- client resource (store.OutcomeOf): in no statistic, counted apart.
+           CASE WHEN r.status = 'canceled' THEN 'canceled'
+                WHEN r.status <> 'ok' AND r.error_class = 'client_resource' THEN 'client_resource'
+           END AS no_outcome,
            r.em, r.f1, r.e2e_ms, r.start_ms - r.scheduled_ms AS lag_ms,
            CASE WHEN r.status = 'ok' THEN r.e2e_ms END  AS ok_e2e,
            CASE WHEN r.status = 'ok' THEN r.ttft_ms END AS ok_ttft,
@@ -296,10 +301,11 @@ agg AS (
     -- this lets "WHERE run_id = ?" through to the requests.
     SELECT run_id, level_id,
            ROW_NUMBER() OVER w                                              AS k,
-           SUM(status <> 'canceled') OVER w                                 AS n,
+           SUM(no_outcome IS NULL) OVER w                                   AS n,
            SUM(status = 'ok') OVER w                                        AS ok,
            SUM(good) OVER w                                                 AS good,
-           SUM(status = 'canceled') OVER w                                  AS canceled,
+           SUM(no_outcome IS 'canceled') OVER w                             AS canceled,
+           SUM(no_outcome IS 'client_resource') OVER w                      AS client_resource,
            AVG(ok_e2e) OVER w                                               AS mean_e2e_ms,
            AVG(ok_ttft) OVER w                                              AS mean_ttft_ms,
            AVG(ok_tpot) OVER w                                              AS mean_tpot_ms,
@@ -322,16 +328,16 @@ agg AS (
            SUM(CASE WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) THEN ok_tpot * (1.0 - ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)))
                     WHEN tpot_i = CAST((tpot_n - 1) * 0.99 AS INTEGER) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.99 - CAST((tpot_n - 1) * 0.99 AS INTEGER)) END) OVER w AS p99_tpot_ms,
            SUM(CASE WHEN status = 'ok' THEN output_tokens END) OVER w     AS output_tokens, -- NULL: no count known
-           MAX(CASE WHEN status <> 'canceled' THEN start_ms + elapsed_ms END) OVER w
-             - MIN(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w AS window_ms,
-           MAX(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w
-             - MIN(CASE WHEN status <> 'canceled' THEN start_ms END) OVER w AS send_span_ms,
+           MAX(CASE WHEN no_outcome IS NULL THEN start_ms + elapsed_ms END) OVER w
+             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w AS window_ms,
+           MAX(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w
+             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w AS send_span_ms,
            AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
                     THEN output_tokens * 1000.0 / e2e_ms END) OVER w       AS mean_req_tok_s,
-           100.0 * AVG(CASE WHEN status <> 'canceled' THEN em END) OVER w  AS em,
-           100.0 * AVG(CASE WHEN status <> 'canceled' THEN f1 END) OVER w  AS f1,
-           AVG(CASE WHEN status <> 'canceled' THEN lag_ms END) OVER w      AS mean_send_lag_ms,
-           MAX(CASE WHEN status <> 'canceled' THEN lag_ms END) OVER w      AS max_send_lag_ms
+           100.0 * AVG(CASE WHEN no_outcome IS NULL THEN em END) OVER w  AS em,
+           100.0 * AVG(CASE WHEN no_outcome IS NULL THEN f1 END) OVER w  AS f1,
+           AVG(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS mean_send_lag_ms,
+           MAX(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS max_send_lag_ms
     FROM ranked
     WINDOW w AS (PARTITION BY run_id, level_id)
 )
@@ -367,7 +373,8 @@ SELECT a.run_id                                   AS run_id,
        1.0 * a.good / a.n                         AS slo_attainment,
        CASE WHEN a.window_ms > 0 THEN a.good * 1000.0 / a.window_ms END          AS goodput_rps,
        l.stop_reason                              AS stop_reason,
-       a.canceled                                 AS canceled
+       a.canceled                                 AS canceled,
+       a.client_resource                          AS client_resource
 FROM agg a
 JOIN levels l     ON l.id = a.level_id
 JOIN runs ru      ON ru.id = a.run_id

@@ -69,6 +69,7 @@ type LevelStats struct {
 	P90TPOTMS    Num     `json:"p90_tpot_ms"`
 	P99TPOTMS    Num     `json:"p99_tpot_ms"`
 	OutputTokens int64   `json:"output_tokens"`
+	ClientRes    int     `json:"client_resource"` // failed for want of a client resource: not in n
 	DurationS    Num     `json:"duration_s"`
 	OutputTokS   Num     `json:"output_tok_s"`
 	ReqS         Num     `json:"req_s"`
@@ -140,6 +141,11 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 	var nE2E, nTTFT, nTPOT, nTokS, nOut int
 	var outTok int64
 	err := sc.Each(ctx, lvl.ID, func(r *store.ReportRequest) error {
+		if store.OutcomeOf(r.Status, r.ErrorClass) == store.OutcomeClientResource {
+			d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
+			d.countFailure(r)
+			return nil
+		}
 		d.stats.N++
 		minStart = math.Min(minStart, r.StartMS)
 		maxEnd = math.Max(maxEnd, r.StartMS+r.ElapsedMS)
@@ -152,19 +158,7 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 			d.f1N++
 		}
 		if r.Status != store.StatusOK {
-			if d.failures == nil {
-				d.failures = map[string]*failureCount{}
-			}
-			key := r.Status
-			if r.ErrorClass != "" {
-				key += ": " + r.ErrorClass
-			}
-			fc := d.failures[key]
-			if fc == nil {
-				fc = &failureCount{example: truncateText(r.ErrorMessage, 300)}
-				d.failures[key] = fc
-			}
-			fc.n++
+			d.countFailure(r)
 			return nil
 		}
 		d.stats.OK++
@@ -245,6 +239,23 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 	}
 	d.ok.windowMS = d.win
 	return d, nil
+}
+
+// countFailure adds a failed request to the level's failures by status and error class.
+func (d *levelData) countFailure(r *store.ReportRequest) {
+	if d.failures == nil {
+		d.failures = map[string]*failureCount{}
+	}
+	key := r.Status
+	if r.ErrorClass != "" {
+		key += ": " + r.ErrorClass
+	}
+	fc := d.failures[key]
+	if fc == nil {
+		fc = &failureCount{example: truncateText(r.ErrorMessage, 300)}
+		d.failures[key] = fc
+	}
+	fc.n++
 }
 
 func ratioOrNaN(a, b float64) Num {

@@ -19,11 +19,12 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow, pairs []store.PairCou
 		_, err := fmt.Fprintln(w, "No requests were recorded.")
 		return err
 	}
-	open, slo, canceled := false, false, false
+	open, slo, canceled, clientRes := false, false, false, false
 	for _, r := range rows {
 		open = open || r.Rate != nil
 		slo = slo || r.SLOSet
 		canceled = canceled || r.Canceled > 0
+		clientRes = clientRes || r.ClientRes > 0
 	}
 	header := []any{"endpoint", "level", "n", "ok %", "mean e2e ms", "p50 e2e", "p99 e2e", "p50 ttft", "p99 ttft", "p50 tpot", "out tok/s", "req tok/s", "em", "f1"}
 	if open {
@@ -34,6 +35,9 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow, pairs []store.PairCou
 	}
 	if canceled {
 		header = append(header, "canceled")
+	}
+	if clientRes {
+		header = append(header, "client resource") // failed on the client (EMFILE...): not in n
 	}
 	tbl := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
 	tbl.Header(header...)
@@ -53,6 +57,9 @@ func WriteRunSummary(w io.Writer, rows []store.SummaryRow, pairs []store.PairCou
 		}
 		if canceled {
 			cells = append(cells, strconv.Itoa(r.Canceled))
+		}
+		if clientRes {
+			cells = append(cells, strconv.Itoa(r.ClientRes))
 		}
 		if err := tbl.Append(cells); err != nil {
 			return err

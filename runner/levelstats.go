@@ -15,6 +15,7 @@ type levelStats struct {
 	slo          SLO
 	n, ok, good  int
 	failed       int
+	clientRes    int // failed for want of a client resource: not in n (store.OutcomeClientResource)
 	outputTokens int
 	firstStart   float64
 	lastEnd      float64
@@ -52,11 +53,16 @@ func (s SLO) good(r *store.Request) bool {
 }
 
 func (ls *levelStats) add(r *store.Request) {
-	if r.Status == store.StatusCanceled {
+	outcome := store.OutcomeOf(r.Status, r.ErrorClass)
+	if outcome == store.OutcomeCanceled {
 		return // no outcome: not a success, not a failure (as in v_summary)
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if outcome == store.OutcomeClientResource {
+		ls.clientRes++ // the client's failure, not the endpoint's: counted apart, as in v_summary
+		return
+	}
 	ls.n++
 	ls.firstStart = math.Min(ls.firstStart, r.StartMS)
 	ls.lastEnd = math.Max(ls.lastEnd, r.StartMS+r.ElapsedMS)
@@ -83,19 +89,20 @@ func (ls *levelStats) add(r *store.Request) {
 
 // snapshot is a level's figures so far.
 type snapshot struct {
-	N, OK, Failed int
-	OutputTokS    float64 // Σ ok output tokens / (last end − first start)
-	ReqS          float64 // ok / window
-	AchievedRPS   float64 // (n − 1) / (last send − first send)
-	SuccessRate   float64
-	SLOAttainment float64
-	P50TTFT       float64 // NaN when none; from a log histogram, within 0.5 % (live view only)
+	N, OK, Failed  int
+	ClientResource int     // requests that failed for want of a client resource: not in N
+	OutputTokS     float64 // Σ ok output tokens / (last end − first start)
+	ReqS           float64 // ok / window
+	AchievedRPS    float64 // (n − 1) / (last send − first send)
+	SuccessRate    float64
+	SLOAttainment  float64
+	P50TTFT        float64 // NaN when none; from a log histogram, within 0.5 % (live view only)
 }
 
 func (ls *levelStats) snapshot() snapshot {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	s := snapshot{N: ls.n, OK: ls.ok, Failed: ls.failed, P50TTFT: math.NaN()}
+	s := snapshot{N: ls.n, OK: ls.ok, Failed: ls.failed, ClientResource: ls.clientRes, P50TTFT: math.NaN()}
 	if ls.n == 0 {
 		return s
 	}

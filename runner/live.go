@@ -75,8 +75,12 @@ func (lv *liveView) draw(force bool) {
 		if !math.IsNaN(s.P50TTFT) {
 			p50 = fmt.Sprintf("%.0fms", s.P50TTFT)
 		}
-		parts = append(parts, fmt.Sprintf("%s %s #%d: %d done, %d err, %.2f req/s, p50 TTFT %s%s",
-			l.name(), l.load, l.trial, s.N, s.Failed, s.AchievedRPS, p50, l.serverNow()))
+		part := fmt.Sprintf("%s %s #%d: %d done, %d err, %.2f req/s, p50 TTFT %s",
+			l.name(), l.load, l.trial, s.N, s.Failed, s.AchievedRPS, p50)
+		if s.ClientResource > 0 {
+			part += fmt.Sprintf(", %d client-resource failures (not counted)", s.ClientResource)
+		}
+		parts = append(parts, part+l.serverNow())
 	}
 	sort.Strings(parts)
 	lv.bar.Describe(strings.Join(parts, " | "))

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+
+	"github.com/trackerbench/tracker/store"
 )
 
 // ClassClientResource is the error class of a request that failed for want of a resource
 // on the client (file descriptors, ephemeral ports, buffers): the client's failure, never
-// the endpoint's.
-const ClassClientResource = "client_resource"
+// the endpoint's, and in no statistic (store.OutcomeOf).
+const ClassClientResource = store.ClassClientResource
 
 // fileReserve is the descriptors kept for everything but request sockets: the database
 // and its WAL, the terminal, the tokenizer, idle connections being replaced.

@@ -180,6 +180,7 @@ type SummaryRow struct {
 	StopReason   string
 	SLOSet       bool     // the run set latency targets
 	Canceled     int      // requests canceled by an interruption: not in N
+	ClientRes    int      // requests failed for want of a client resource (EMFILE...): not in N
 	RelayShare   *float64 // share of ok requests whose stream arrived in relayed bursts
 }
 
@@ -193,7 +194,7 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1,
 		achieved_rps, mean_send_lag_ms, max_send_lag_ms, lag_flag, slo_attainment, goodput_rps, stop_reason,
 		(SELECT coalesce(slo_ttft_ms, slo_tpot_ms, slo_e2e_ms) IS NOT NULL FROM runs WHERE id = s.run_id), canceled,
-		rl.relay_share
+		client_resource, rl.relay_share
 		FROM v_summary s LEFT JOIN v_relay rl ON rl.run_id = ?1 AND rl.level_id = s.level_id
 		WHERE s.run_id = ?1 ORDER BY s.level_id`, runID)
 	if err != nil {
@@ -208,7 +209,7 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 			&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
 			&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
 			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1, &s.AchievedRPS, &s.MeanLagMS, &s.MaxLagMS, &s.LagFlag,
-			&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled, &s.RelayShare); err != nil {
+			&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled, &s.ClientRes, &s.RelayShare); err != nil {
 			return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
 		}
 		out = append(out, s)

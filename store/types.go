@@ -88,6 +88,31 @@ const (
 	StatusTruncated = "truncated"
 )
 
+// ClassClientResource is the error class of a request that failed for want of a resource on
+// the client (file descriptors, ephemeral ports, buffers): not an outcome of the endpoint.
+const ClassClientResource = "client_resource"
+
+// Outcome says what a final, measured request counts as in every statistic (v_summary,
+// the report, the live view: docs/metrics.md, "Levels").
+type Outcome int
+
+const (
+	OutcomeMeasured       Outcome = iota // a success or a failure of the endpoint: in n
+	OutcomeCanceled                      // canceled by an interruption: in no statistic
+	OutcomeClientResource                // failed for want of a client resource: in no statistic
+)
+
+// OutcomeOf classifies a request by its status and error class.
+func OutcomeOf(status, errorClass string) Outcome {
+	switch {
+	case status == StatusCanceled:
+		return OutcomeCanceled
+	case status != StatusOK && errorClass == ClassClientResource:
+		return OutcomeClientResource
+	}
+	return OutcomeMeasured
+}
+
 // Token count sources.
 const (
 	SourceUsage     = "usage"

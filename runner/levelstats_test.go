@@ -1,0 +1,31 @@
+package runner
+
+import (
+	"testing"
+
+	"github.com/trackerbench/tracker/store"
+)
+
+// The live level statistics (early stops, sweeps, the live view) leave canceled requests
+// and client-resource failures out of n, the success rate and the window, as v_summary
+// does, and count the client-resource failures apart.
+func TestLevelStatsLeaveOutClientResourceFailures(t *testing.T) {
+	ls := newLevelStats(SLO{})
+	tokens, e2e := 10, 100.0
+	add := func(status, class string, start float64) {
+		ls.add(&store.Request{Status: status, ErrorClass: class, StartMS: start, ElapsedMS: 100, E2EMS: &e2e, OutputTokens: &tokens})
+	}
+	add(store.StatusOK, "", 0)
+	add(store.StatusOK, "", 50)
+	add(store.StatusError, "http_500", 100)
+	add(store.StatusError, ClassClientResource, 5000) // would stretch the window
+	add(store.StatusError, ClassClientResource, 6000)
+	add(store.StatusCanceled, ClassCanceled, 7000)
+	s := ls.snapshot()
+	if s.N != 3 || s.OK != 2 || s.Failed != 1 || s.ClientResource != 2 || s.SuccessRate != 2.0/3 {
+		t.Errorf("snapshot %+v: want n 3, ok 2, failed 1, client resource 2, success 2/3", s)
+	}
+	if want := 20 * 1000 / 200.0; s.OutputTokS != want { // 20 tokens over 0..200 ms
+		t.Errorf("output tok/s %v, want %v (window of the measured requests only)", s.OutputTokS, want)
+	}
+}
