@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
-	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -32,6 +30,7 @@ type Figure struct {
 	section figureSection
 	draw    func() (*plot.Plot, error)
 	width   vg.Length
+	failed  string // why it could not be drawn (report.md says so instead of linking it)
 }
 
 // ErrFigure is returned when a figure cannot be drawn.
@@ -55,6 +54,9 @@ func (r *Result) Figures() []Figure {
 		out = append(out, r.curveFigures(&r.Curves[i], pal)...)
 	}
 	out = append(out, r.telemetryFigures(pal)...)
+	for i := range out {
+		out[i].failed = r.figureErrs[out[i].File]
+	}
 	return out
 }
 
@@ -69,8 +71,14 @@ func figuresIn(figs []Figure, s figureSection) []Figure {
 	return out
 }
 
-// Render draws the figure in a format gonum/plot writes ("svg", "png").
-func (f Figure) Render(format string) ([]byte, error) {
+// Render draws the figure in a format gonum/plot writes ("svg", "png"). A panic in the
+// plotting library is an error of this figure (ErrFigure), never of the whole report.
+func (f Figure) Render(format string) (b []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			b, err = nil, fmt.Errorf("%w %s: the plotting library panicked: %v", ErrFigure, f.File, v)
+		}
+	}()
 	p, err := f.draw()
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrFigure, f.File, err)
@@ -88,31 +96,6 @@ func (f Figure) Render(format string) ([]byte, error) {
 		return nil, fmt.Errorf("%w %s: %w", ErrFigure, f.File, err)
 	}
 	return buf.Bytes(), nil
-}
-
-// writeFigures writes every figure as SVG into dir, and as PNG too when png is set.
-func (r *Result) writeFigures(dir string, png bool) error {
-	formats := []string{"svg"}
-	if png {
-		formats = append(formats, "png")
-	}
-	for _, f := range r.Figures() {
-		for _, format := range formats {
-			b, err := f.Render(format)
-			if err != nil {
-				return err
-			}
-			name := f.File
-			if format != "svg" {
-				name = name[:len(name)-len(".svg")] + "." + format
-			}
-			path := filepath.Join(dir, name)
-			if err := os.WriteFile(path, b, 0o644); err != nil {
-				return fmt.Errorf("writing %s: %w", path, err)
-			}
-		}
-	}
-	return nil
 }
 
 // telemetryFigures: each scraped level (at most maxServerCharts) becomes one
@@ -148,9 +131,14 @@ type timeLine struct {
 func timeSeriesFigure(file, title, caption, yName string, lines []timeLine) Figure {
 	draw := func() (*plot.Plot, error) {
 		p := newPlot(title, "seconds into the level", yName)
+		skipped := 0
 		for _, tl := range lines {
 			xys := make(plotter.XYs, 0, len(tl.Seconds))
 			for i := range min(len(tl.Seconds), len(tl.Values)) {
+				if !finite(tl.Seconds[i]) || !finite(tl.Values[i]) {
+					skipped++
+					continue
+				}
 				xys = append(xys, plotter.XY{X: tl.Seconds[i], Y: tl.Values[i]})
 			}
 			if len(xys) == 0 {
@@ -168,6 +156,7 @@ func timeSeriesFigure(file, title, caption, yName string, lines []timeLine) Figu
 			p.Legend.Add(tl.Name, l)
 		}
 		p.Y.Min = 0
+		noteSkipped(p, skipped)
 		return p, nil
 	}
 	return Figure{File: file, Title: title, Caption: caption, section: sectionTelemetry, draw: draw}

@@ -33,15 +33,22 @@ func (r *Result) curveFigure(c *Curve, pal Palette, ms []curveMetric, kind, titl
 		p := newPlot(fmt.Sprintf("%s (%s)", title, c.ID), c.XName+" (log scale)", yName)
 		var lx, ly []float64
 		var ls []string
+		xs, skipped := drawableLevels(c.Xs)
 		for mi, m := range ms {
 			for _, e := range c.Endpoints {
 				var xys plotter.XYs
-				for _, x := range c.Xs {
-					if pt := c.point(e, x); pt != nil && m.get(pt).Valid() && x > 0 {
-						xys = append(xys, plotter.XY{X: x, Y: float64(m.get(pt))})
-						if mi == 0 {
-							lx, ly, ls = append(lx, x), append(ly, float64(m.get(pt))), append(ls, "n="+strconv.Itoa(pt.OK))
-						}
+				for _, x := range xs {
+					pt := c.point(e, x)
+					if pt == nil {
+						continue
+					}
+					if !m.get(pt).Valid() {
+						skipped++
+						continue
+					}
+					xys = append(xys, plotter.XY{X: x, Y: float64(m.get(pt))})
+					if mi == 0 {
+						lx, ly, ls = append(lx, x), append(ly, float64(m.get(pt))), append(ls, "n="+strconv.Itoa(pt.OK))
 					}
 				}
 				if len(xys) == 0 {
@@ -62,9 +69,12 @@ func (r *Result) curveFigure(c *Curve, pal Palette, ms []curveMetric, kind, titl
 				}
 			}
 		}
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, levelTicks(c.Xs)
-		p.X.Min, p.X.Max = c.Xs[0]/1.3, c.Xs[len(c.Xs)-1]*1.3
+		if len(xs) > 0 { // a log axis needs a finite positive range
+			p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, levelTicks(xs)
+			p.X.Min, p.X.Max = xs[0]/1.3, xs[len(xs)-1]*1.3
+		}
 		p.Y.Min = 0
+		noteSkipped(p, skipped)
 		if err := addLabels(p, lx, ly, ls); err != nil {
 			return nil, err
 		}
@@ -78,7 +88,7 @@ func (r *Result) curveFigure(c *Curve, pal Palette, ms []curveMetric, kind, titl
 func levelTicks(xs []float64) plot.ConstantTicks {
 	var t plot.ConstantTicks
 	for _, x := range xs {
-		if x > 0 {
+		if finitePositive(x) {
 			t = append(t, plot.Tick{Value: x, Label: fmtX(x)})
 		}
 	}
@@ -121,9 +131,15 @@ func addLabels(p *plot.Plot, xs, ys []float64, texts []string) error {
 	if len(xs) == 0 {
 		return nil
 	}
-	xyl := plotter.XYLabels{Labels: texts}
+	var xyl plotter.XYLabels
 	for i := range xs {
-		xyl.XYs = append(xyl.XYs, plotter.XY{X: xs[i], Y: ys[i]})
+		if finite(xs[i]) && finite(ys[i]) {
+			xyl.XYs = append(xyl.XYs, plotter.XY{X: xs[i], Y: ys[i]})
+			xyl.Labels = append(xyl.Labels, texts[i])
+		}
+	}
+	if len(xyl.XYs) == 0 {
+		return nil
 	}
 	l, err := plotter.NewLabels(xyl)
 	if err != nil {

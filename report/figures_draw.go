@@ -26,12 +26,17 @@ func (r *Result) latencyFigure(pal Palette) (Figure, bool) {
 		var lx, ly []float64
 		var ls []string
 		width := vg.Points(min(14, 120/float64(len(groups)*max(len(r.Endpoints), 1))))
+		skipped := 0
 		for gi, g := range groups {
 			names = append(names, g.ID+" "+g.Fingerprint.LoadText())
 			top := 0.0
 			for ei, name := range r.Endpoints {
 				s := g.summary(name)
 				if s == nil || !s.BoxE2EMS[2].Valid() {
+					continue
+				}
+				if !allValid(s.BoxE2EMS[:]) {
+					skipped++
 					continue
 				}
 				b, err := boxFromSummary(s.BoxE2EMS, float64(gi), width, pal.Color(name))
@@ -49,6 +54,7 @@ func (r *Result) latencyFigure(pal Palette) (Figure, bool) {
 		}
 		p.NominalX(names...)
 		rotateX(p, len(names) > 6)
+		noteSkipped(p, skipped)
 		if err := addLabels(p, lx, ly, ls); err != nil {
 			return nil, err
 		}
@@ -107,6 +113,7 @@ func (r *Result) speedupFigure(pal Palette) (Figure, bool) {
 		p := newPlot(fmt.Sprintf("Speedup over %s (95%% interval)", r.Baseline), "", "speedup (×, log scale; above 1× = better)")
 		var extent []float64
 		var lx, ly []float64
+		skipped := 0
 		var ls []string
 		k := 0
 		for _, e := range r.Endpoints {
@@ -127,6 +134,10 @@ func (r *Result) speedupFigure(pal Palette) (Figure, bool) {
 			x := float64(catIndex[pt.label]) + (float64(ei)-float64(k-1)/2)*0.2
 			y := float64(pt.sp.Ratio)
 			lo, hi := pt.sp.CI.Lo, pt.sp.CI.Hi
+			if !finitePositive(y) {
+				skipped++
+				continue
+			}
 			extent = append(extent, y, lo, hi)
 			xy := plotter.XYs{{X: x, Y: y}}
 			sc, err := plotter.NewScatter(xy)
@@ -135,7 +146,7 @@ func (r *Result) speedupFigure(pal Palette) (Figure, bool) {
 			}
 			sc.GlyphStyle = draw.GlyphStyle{Color: pal.Color(pt.endpoint), Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
 			p.Add(sc)
-			if lo > 0 && hi > 0 && !math.IsInf(hi, 0) {
+			if finitePositive(lo) && finitePositive(hi) {
 				eb, err := plotter.NewYErrorBars(errPoint{x, y, y - lo, hi - y})
 				if err != nil {
 					return nil, err
@@ -161,6 +172,7 @@ func (r *Result) speedupFigure(pal Palette) (Figure, bool) {
 		}
 		p.NominalX(cats...)
 		rotateX(p, true)
+		noteSkipped(p, skipped)
 		if err := addLabels(p, lx, ly, ls); err != nil {
 			return nil, err
 		}

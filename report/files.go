@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 )
 
 // WriteJSON writes report.json: every computed number. A number JSON cannot carry (NaN,
@@ -37,29 +38,71 @@ type FileOptions struct {
 	PNG           bool          // also write each SVG figure as PNG
 }
 
-// WriteFiles writes index.html, report.md, report.json and report.md's SVG figures into dir,
-// creating it. Every one of the three files
-// is rendered before any is written, and each is written to a temporary file in dir and
-// renamed over the old one, so a report that fails leaves the previous files as they were
-// (never a new report.md beside an old index.html) and a reader never sees half a file.
+// WriteFiles writes index.html, report.md, report.json and report.md's SVG figures (and
+// PNGs with fo.PNG) into dir, creating it. Everything is rendered before anything is
+// written (a figure that cannot be drawn is named in report.md instead of failing the
+// report), then each file is written to a temporary file in dir and renamed over the old
+// one, so a report that fails leaves the previous files as they were (never a new
+// report.md beside an old index.html or old figures) and a reader never sees half a file.
 func (r *Result) WriteFiles(dir string, fo FileOptions) error {
-	files := []struct {
+	files := r.renderFigures(fo.PNG) // first: report.md names the figures that failed
+	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
-		buf   bytes.Buffer
 	}{
-		{name: "report.md", write: r.WriteMarkdown},
-		{name: "report.json", write: r.WriteJSON},
-		{name: "index.html", write: func(w io.Writer) error { return r.WriteHTML(w, fo) }},
-	}
-	for i := range files {
-		if err := files[i].write(&files[i].buf); err != nil {
+		{"report.md", r.WriteMarkdown},
+		{"report.json", r.WriteJSON},
+		{"index.html", func(w io.Writer) error { return r.WriteHTML(w, fo) }},
+	} {
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
 			return err
 		}
+		files = append(files, renderedFile{f.name, buf.Bytes()})
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating report directory: %w", err)
 	}
+	return replaceFiles(dir, files)
+}
+
+// renderedFile is one report file, rendered, waiting to be written.
+type renderedFile struct {
+	name string
+	data []byte
+}
+
+// renderFigures draws every figure (SVG, and PNG when png is set). A figure that fails,
+// or whose plotting panics, is left out and recorded in r.figureErrs for report.md.
+func (r *Result) renderFigures(png bool) []renderedFile {
+	formats := []string{"svg"}
+	if png {
+		formats = append(formats, "png")
+	}
+	r.figureErrs = nil
+	var out []renderedFile
+	for _, f := range r.Figures() {
+		var drawn []renderedFile
+		for _, format := range formats {
+			b, err := f.Render(format)
+			if err != nil {
+				if r.figureErrs == nil {
+					r.figureErrs = map[string]string{}
+				}
+				r.figureErrs[f.File] = err.Error()
+				drawn = nil
+				break
+			}
+			drawn = append(drawn, renderedFile{strings.TrimSuffix(f.File, ".svg") + "." + format, b})
+		}
+		out = append(out, drawn...)
+	}
+	return out
+}
+
+// replaceFiles writes every file to a temporary file in dir, then renames each over its
+// name; on any failure the temporary files are removed and no file has been replaced.
+func replaceFiles(dir string, files []renderedFile) error {
 	temps := make([]string, len(files))
 	defer func() {
 		for _, t := range temps {
@@ -68,21 +111,21 @@ func (r *Result) WriteFiles(dir string, fo FileOptions) error {
 			}
 		}
 	}()
-	for i := range files {
-		t, err := writeTemp(dir, files[i].name, files[i].buf.Bytes())
+	for i, f := range files {
+		t, err := writeTemp(dir, f.name, f.data)
 		if err != nil {
 			return err
 		}
 		temps[i] = t
 	}
-	for i := range files {
-		path := filepath.Join(dir, files[i].name)
+	for i, f := range files {
+		path := filepath.Join(dir, f.name)
 		if err := os.Rename(temps[i], path); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 		temps[i] = ""
 	}
-	return r.writeFigures(dir, fo.PNG)
+	return nil
 }
 
 // writeTemp writes data to a new temporary file beside name in dir and returns its path.

@@ -296,6 +296,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 // figures references SVG figures written beside report.md, each with its caption.
 func (m *mdWriter) figures(figs []Figure) {
 	for _, f := range figs {
+		if f.failed != "" {
+			m.printf("*Figure \"%s\" could not be drawn (%s); its numbers are in report.json.*\n\n", mdCell(f.Title), mdCell(f.failed))
+			continue
+		}
 		m.printf("![%s](%s)\n\n*%s*\n\n", mdCell(f.Title), f.File, mdCell(f.Caption))
 	}
 }

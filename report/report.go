@@ -125,6 +125,9 @@ type Result struct {
 
 	opts         Options
 	serverSeries map[int64][]store.ServerPoint // by level: gauges over time, for the charts
+	// figureErrs are the figures that could not be drawn (file -> why), set by WriteFiles
+	// before report.md is rendered so that it names them instead of linking a missing file.
+	figureErrs map[string]string
 }
 
 // Generate reads the selected history through db and computes the report.
