@@ -367,14 +367,20 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 }
 
 // writeNoSummary says why a run has no summary: nothing recorded, or only requests canceled
-// by an interruption (recorded, and sent again by --resume).
+// by an interruption (recorded, and sent again by --resume) or failed for want of a client
+// resource.
 func writeNoSummary(w io.Writer, db *store.DB, runID int64) error {
-	total, canceled, err := db.RequestCounts(context.Background(), runID)
+	total, canceled, clientRes, err := db.RequestCounts(context.Background(), runID)
 	if err != nil {
 		return err
 	}
-	if canceled > 0 && canceled == total {
+	switch {
+	case canceled > 0 && canceled == total:
 		_, err = fmt.Fprintf(w, "No request completed: %d recorded as canceled by the interruption (--resume sends them again).\n", canceled)
+		return err
+	case clientRes > 0 && canceled+clientRes == total:
+		_, err = fmt.Fprintf(w, "No request has an outcome: %d failed on this machine for want of a resource (open files, ports: "+
+			"raise `ulimit -n` or lower the load), %d canceled by the interruption; neither counts against the endpoint.\n", clientRes, canceled)
 		return err
 	}
 	_, err = fmt.Fprintln(w, "No requests were recorded.")

@@ -6,12 +6,14 @@ import (
 )
 
 // RequestCounts is how many measured requests (final attempts, no warm-ups) a run recorded,
-// and how many of those were canceled by an interruption.
-func (db *DB) RequestCounts(ctx context.Context, runID int64) (total, canceled int, err error) {
-	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*), coalesce(SUM(status = 'canceled'), 0) FROM requests
-		WHERE run_id = ? AND warmup = 0 AND final = 1`, runID).Scan(&total, &canceled)
+// how many of those were canceled by an interruption, and how many failed for want of a
+// client resource (neither has an outcome: OutcomeOf).
+func (db *DB) RequestCounts(ctx context.Context, runID int64) (total, canceled, clientResource int, err error) {
+	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*), coalesce(SUM(status = 'canceled'), 0),
+		coalesce(SUM(status NOT IN ('ok', 'canceled') AND error_class = ?), 0) FROM requests
+		WHERE run_id = ? AND warmup = 0 AND final = 1`, ClassClientResource, runID).Scan(&total, &canceled, &clientResource)
 	if err != nil {
-		return 0, 0, fmt.Errorf("counting the requests of run %d: %w", runID, err)
+		return 0, 0, 0, fmt.Errorf("counting the requests of run %d: %w", runID, err)
 	}
-	return total, canceled, nil
+	return total, canceled, clientResource, nil
 }

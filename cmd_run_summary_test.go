@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// A run whose every request failed for want of a client resource has no summary (no
+// request has an outcome), and says why rather than that nothing was recorded.
+func TestNoSummaryNamesClientResourceFailures(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []store.Request
+	for i := range 2 {
+		reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
+			Attempt: 1, Final: true, Status: store.StatusError, ErrorClass: store.ClassClientResource, StartedAt: time.Now()})
+	}
+	if err := db.InsertRequests(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := db.Summary(ctx, runID); err != nil || len(rows) != 0 {
+		t.Fatalf("summary %v %v: want no level (no request has an outcome)", rows, err)
+	}
+	var out bytes.Buffer
+	if err := writeNoSummary(&out, db, runID); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 failed on this machine for want of a resource") {
+		t.Errorf("no-summary message %q: want the client-resource failures named", out.String())
+	}
+}
