@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -126,7 +127,7 @@ func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
 				}
 				return 1
 			}
-			return cmpFloat(a.X, b.X)
+			return cmp.Compare(a.X, b.X)
 		})
 		for _, e := range c.Endpoints {
 			c.Saturation = append(c.Saturation, saturation(&c, e, o.Saturation))

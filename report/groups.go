@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -215,7 +216,7 @@ func buildGroups(levels []*levelData) []*Group {
 			return c
 		}
 		if a.Fingerprint.Rate != b.Fingerprint.Rate {
-			return cmpFloat(a.Fingerprint.Rate, b.Fingerprint.Rate)
+			return cmp.Compare(a.Fingerprint.Rate, b.Fingerprint.Rate)
 		}
 		return a.Fingerprint.Concurrency - b.Fingerprint.Concurrency
 	})
@@ -235,16 +236,6 @@ func buildGroups(levels []*levelData) []*Group {
 		slices.Sort(g.Runs)
 	}
 	return groups
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // build pools a side's successful requests per run and keeps per-level clusters.

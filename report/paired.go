@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -53,9 +54,9 @@ func pairedE2E(base, other *side) (byRun map[int64][][2]float64, runs []int64) {
 	for _, r := range runs { // map order must not reach the bootstrap
 		slices.SortFunc(byRun[r], func(x, y [2]float64) int {
 			if x[0] != y[0] {
-				return cmpFloat(x[0], y[0])
+				return cmp.Compare(x[0], y[0])
 			}
-			return cmpFloat(x[1], y[1])
+			return cmp.Compare(x[1], y[1])
 		})
 	}
 	return byRun, runs

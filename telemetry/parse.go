@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,21 +69,11 @@ func Parse(r io.Reader, sel Selection) ([]Sample, error) {
 	}
 	slices.SortFunc(out, func(a, b Sample) int {
 		if a.Name != b.Name {
-			return cmpString(a.Name, b.Name)
+			return cmp.Compare(a.Name, b.Name)
 		}
-		return cmpString(a.Labels, b.Labels)
+		return cmp.Compare(a.Labels, b.Labels)
 	})
 	return out, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func exposedKind(t dto.MetricType) Kind {
