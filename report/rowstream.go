@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/textsafe"
 )
 
 // MaxTableRows is how many rows the table format shows; the others formats stream every row.
@@ -48,6 +49,25 @@ func NewRowWriter(w io.Writer, format string, cols []string) (*RowWriter, error)
 	return rw, nil
 }
 
+// terminalRow copies row with its text made safe to print (textsafe.Terminal): a stored
+// answer or error message may hold a server's escape sequences, and the table and markdown
+// formats are read on a terminal. CSV and JSON keep the data exact (JSON escapes control
+// characters itself).
+func terminalRow(row []any) []any {
+	out := make([]any, len(row))
+	for i, v := range row {
+		switch t := v.(type) {
+		case string:
+			out[i] = textsafe.Terminal(t)
+		case []byte:
+			out[i] = textsafe.Terminal(string(t))
+		default:
+			out[i] = v
+		}
+	}
+	return out
+}
+
 // WriteRow writes one row (its values are not kept: the slice may be reused).
 func (rw *RowWriter) WriteRow(row []any) error {
 	rw.rows++
@@ -67,7 +87,7 @@ func (rw *RowWriter) WriteRow(row []any) error {
 		rw.dropped++
 		return nil
 	}
-	rw.table.Rows = append(rw.table.Rows, append([]any(nil), row...))
+	rw.table.Rows = append(rw.table.Rows, terminalRow(row))
 	return nil
 }
 
@@ -150,7 +170,7 @@ func (rw *RowWriter) markdownHeader() error {
 func (rw *RowWriter) markdownRow(row []any) error {
 	cells := make([]string, len(row))
 	for i, v := range row {
-		cells[i] = mdCell(CellText(v))
+		cells[i] = mdCell(textsafe.Terminal(CellText(v)))
 	}
 	_, err := fmt.Fprintf(rw.bw, "| %s |\n", strings.Join(cells, " | "))
 	return err
