@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/trackerbench/tracker/textsafe"
 )
 
 // headline is the group the summary table shows: the one with the baseline and at least one
@@ -275,7 +277,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.printf("## Failures\n\n")
 		var rows [][]string
 		for _, f := range r.Failures {
-			rows = append(rows, []string{mdCell(f.Endpoint), mdCell(f.Kind), fmtInt(f.Count), mdCell(truncateText(f.Example, 120))})
+			rows = append(rows, []string{mdCell(f.Endpoint), mdCell(f.Kind), fmtInt(f.Count), mdCell(textsafe.Terminal(truncateText(f.Example, 120)))})
 		}
 		m.table([]string{"endpoint", "kind", "requests", "example message"}, rows)
 	}
