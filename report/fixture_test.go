@@ -132,7 +132,7 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 			if err := db.InsertRequests(ctx, reqs); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.EndLevel(ctx, lvlID, "completed", s.started.Add(time.Minute), ""); err != nil {
+			if err := db.FinishLevel(ctx, store.Level{ID: lvlID, Status: "completed", EndedAt: s.started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}

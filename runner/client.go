@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -292,9 +293,14 @@ func failedBeforeSend(p dataset.Prompt, f failure) store.Request {
 		Status: f.status, ErrorClass: f.class, ErrorMessage: f.message, ITLMS: []float64{}}
 }
 
+// truncate cuts s to at most n bytes, on a rune boundary so that a multi-byte character is never
+// split into invalid UTF-8, and marks the cut with "…".
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

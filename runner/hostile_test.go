@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
@@ -154,6 +155,16 @@ func secretAndProtocolCases() []hostileCase {
 					strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r.Header.Get("X-Api-Key"))
 			},
 			check: wantRedacted},
+		{name: "long multi-byte error body", wantStatus: store.StatusError, wantClass: "http_500",
+			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
+				w.WriteHeader(500)
+				fmt.Fprintf(w, `{"error":{"message":"x%s"}}`, strings.Repeat("é", 400)) // byte 500 is mid-rune
+			},
+			check: func(t *testing.T, row map[string]any, _ *otherOrigin) {
+				if m := row["error_message"].(string); !utf8.ValidString(m) || !strings.HasSuffix(m, "é…") {
+					t.Errorf("error_message %q: want valid UTF-8 cut on a rune boundary", m)
+				}
+			}},
 		{name: "key echoed in-band", wantStatus: store.StatusError, wantClass: ClassInBand,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")

@@ -194,6 +194,3 @@ func (k *keySource) refresh(ctx context.Context, gen int, serverMsg string) erro
 	k.gen++
 	return nil
 }
-
-// IsAuthError reports whether err is a key that is missing or was refused.
-func IsAuthError(err error) bool { return errors.Is(err, ErrAuth) }

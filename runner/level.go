@@ -203,7 +203,7 @@ func (l *level) send(ctx context.Context, seq int, due time.Time, scheduledMS *f
 		final.ScheduledMS = scheduledMS
 	}
 	l.stats.add(final)
-	l.ex.live.add(l, final.Status != store.StatusOK)
+	l.ex.live.add()
 	if max := l.ex.plan.MaxErrorRate; max > 0 {
 		if s := l.stats.snapshot(); s.N >= minSampleForStop && float64(s.Failed)/float64(s.N) > max {
 			reason := fmt.Sprintf("error rate %.0f%% > %.0f%% after %d requests", 100*float64(s.Failed)/float64(s.N), 100*max, s.N)
@@ -227,7 +227,7 @@ func (l *level) warmup(ctx context.Context, n int, d time.Duration) {
 			rec.StartMS = ms(rec.StartedAt.Sub(l.start0))
 			l.ex.w.Add(rec)
 		}
-		l.ex.live.add(l, false)
+		l.ex.live.add()
 	}
 }
 

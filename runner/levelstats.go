@@ -3,7 +3,6 @@ package runner
 import (
 	"math"
 	"sync"
-	"time"
 
 	"github.com/trackerbench/tracker/store"
 )
@@ -23,12 +22,11 @@ type levelStats struct {
 	lastSend     float64
 	ttfts        *logHistogram // bounded: the live p50 TTFT
 	lags         seqLags       // open loop: send lag by sequence number, bounded
-	began        time.Time
 }
 
 func newLevelStats(slo SLO) *levelStats {
 	return &levelStats{slo: slo, firstStart: math.Inf(1), lastEnd: math.Inf(-1),
-		firstSend: math.Inf(1), lastSend: math.Inf(-1), ttfts: newLogHistogram(), began: time.Now()}
+		firstSend: math.Inf(1), lastSend: math.Inf(-1), ttfts: newLogHistogram()}
 }
 
 // good applies the SLO rule of v_requests.good to one record.

@@ -52,7 +52,8 @@ func (lv *liveView) end(l *level) {
 	delete(lv.levels, l)
 }
 
-func (lv *liveView) add(l *level, failed bool) {
+// add counts one finished request on the bar.
+func (lv *liveView) add() {
 	if lv.bar == nil {
 		return
 	}

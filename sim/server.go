@@ -615,15 +615,6 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, c *call, se
 	w.Write(body)
 }
 
-// ListenAndServe listens on addr and serves until ctx ends (see Serve).
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("sim %s: %w", s.p.Name, err)
-	}
-	return s.Serve(ctx, ln)
-}
-
 // started notes, at the first token, when it was sent and when the engine took the prompt
 // (server timings: dialect.go, dialect_llamacpp.go).
 func (c *call) started(seq *sequence) {

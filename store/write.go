@@ -142,11 +142,6 @@ func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 	return res.LastInsertId()
 }
 
-// EndLevel sets a level's final status, end time and note.
-func (db *DB) EndLevel(ctx context.Context, levelID int64, status string, ended time.Time, note string) error {
-	return db.FinishLevel(ctx, Level{ID: levelID, Status: status, EndedAt: ended, Note: note})
-}
-
 // FinishLevel sets a level's final status, end time, note, lag flag and stop reason.
 func (db *DB) FinishLevel(ctx context.Context, l Level) error {
 	levelID := l.ID
