@@ -1,5 +1,3 @@
-// Package dataset turns prompt sources (SQuAD JSON, JSONL in the HuggingFace row shape, ...)
-// into the ordered prompt set a run sends, and scores answers against gold ones.
 package dataset
 
 import (

@@ -1,5 +1,3 @@
-// Package report turns tracker's history into statistics, speedups, a markdown analysis and
-// static HTML charts. It reads the database only through package store.
 package report
 
 import (

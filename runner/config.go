@@ -1,5 +1,3 @@
-// Package runner sends a workload to endpoints, streams and times every response, and
-// hands each request's record to the store.
 package runner
 
 import (

@@ -1,8 +1,3 @@
-// Package sim is a simulated OpenAI-compatible inference server. Its latency comes from a
-// model of a serving engine stepped in real time (continuous batching under a sequence limit
-// and a KV-cache token budget, a prefill cost and a decode step cost that grows with the
-// batch), so that the effects of concurrency emerge from the model instead of being written
-// into the answers. It speaks vLLM's OpenAI wire format and can inject faults.
 package sim
 
 import (

@@ -1,5 +1,3 @@
-// Package store opens, migrates and writes tracker's SQLite database. It is the only
-// package that speaks SQL; everything else goes through its types and methods.
 package store
 
 import (

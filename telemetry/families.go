@@ -1,7 +1,3 @@
-// Package telemetry scrapes a serving engine's Prometheus /metrics during a run: it finds the
-// metrics URL, parses the text format with github.com/prometheus/common/expfmt, keeps the
-// families that explain load behaviour (an allow-list per engine) and hands samples to a sink
-// off the request path. It knows nothing of SQL; the runner turns samples into store rows.
 package telemetry
 
 import "strings"

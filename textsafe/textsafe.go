@@ -1,5 +1,3 @@
-// Package textsafe makes text that came from a server safe to keep and to show: a
-// Redactor removes the run's secrets from it, Terminal neutralises control characters.
 package textsafe
 
 import (

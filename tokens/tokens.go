@@ -1,6 +1,3 @@
-// Package tokens counts tokens the way the runner, the datasets and the simulator all must:
-// with one real tokenizer (tiktoken's o200k_base, the gpt-oss family's, compiled in so it
-// works offline).
 package tokens
 
 import (

@@ -1,7 +1,3 @@
-// Package testenv decides what a test does when something it needs from outside the
-// repository (the shared SQuAD set, a browser, a database server) is missing: on a developer's
-// machine it skips with the reason; under CI (CI=true) it fails, because CI installs and lays
-// out everything and a skip there would hide a test that never ran.
 package testenv
 
 import (

@@ -1,5 +1,3 @@
-// Package storetest opens real tracker databases in temporary directories for tests,
-// with the repository's schema.sql (found by walking up to go.mod).
 package storetest
 
 import (
