@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Offline demo of tracker: two simulated endpoints on loopback, one run at concurrency 1 and
-# at a higher level, the run's summary, and a report when the binary has `report`.
+# at a higher level, the run's summary, and the report.
 #
 # The two endpoints are `tracker sim` with the built-in ILLUSTRATIVE profiles: invented
 # parameters, not measurements of any real hardware (docs/sim.md). illustrative-fast wins
@@ -10,8 +10,8 @@
 # Needs no network and no file outside the repository. Settings (environment):
 #   BIN (bin/tracker)  OUT (demo-out)
 #   FAST_ADDR, SCALING_ADDR (127.0.0.1:0: free loopback ports, read back from the sims' output)
-#   HIGH (the high concurrency level: 32, or 20 (the example set's size) when `run` has no --requests)
-#   REQUESTS (32: requests per level, cycling through the 20 questions, when `run` has --requests)
+#   HIGH (32: the high concurrency level)
+#   REQUESTS (32: requests per level, cycling through the 20 questions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,22 +20,12 @@ OUT=${OUT:-demo-out}
 FAST_ADDR=${FAST_ADDR:-127.0.0.1:0}
 SCALING_ADDR=${SCALING_ADDR:-127.0.0.1:0}
 REQUESTS=${REQUESTS:-32}
+HIGH=${HIGH:-32}
 MODEL=illustrative-model
 DB="$OUT/tracker.db"
 
 make --no-print-directory build BIN="$BIN"
 
-# Enough requests per level for the report to make claims (it wants 30 a side), when this
-# build of `run` can cycle through the prompts; otherwise one pass over the 20 questions.
-PER_LEVEL=()
-RUN_HELP=$("$BIN" run --help 2>&1 || true)
-if [[ $RUN_HELP == *--requests* ]]; then
-	PER_LEVEL=(--requests "$REQUESTS")
-	HIGH=${HIGH:-32}
-else
-	REQUESTS=20
-	HIGH=${HIGH:-20}
-fi
 mkdir -p "$OUT"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
@@ -79,7 +69,7 @@ echo "== tracker run: $REQUESTS requests per level over 20 SQuAD-style questions
 "$BIN" --db "$DB" run \
 	--endpoint "name=fast,url=$FAST_URL,model=$MODEL" \
 	--endpoint "name=scaling,url=$SCALING_URL,model=$MODEL" \
-	--dataset examples/squad-mini.jsonl --concurrency "1,$HIGH" "${PER_LEVEL[@]}" --max-tokens 64 --label demo
+	--dataset examples/squad-mini.jsonl --concurrency "1,$HIGH" --requests "$REQUESTS" --max-tokens 64 --label demo
 
 echo "== who wins at each level (from v_summary)"
 "$BIN" --db "$DB" query "SELECT concurrency, endpoint,
@@ -99,9 +89,5 @@ echo "== what the servers themselves reported at each level (their /metrics, scr
 FROM v_server_level WHERE label = 'demo' AND family IN ('vllm:num_requests_running', 'vllm:num_requests_waiting')
 ORDER BY concurrency, endpoint, family"
 
-if "$BIN" report --help >/dev/null 2>&1; then
-	echo "== tracker report"
-	"$BIN" --db "$DB" report --out "$OUT/report"
-else
-	echo "== (this build has no report command yet: skipping the report)"
-fi
+echo "== tracker report"
+"$BIN" --db "$DB" report --out "$OUT/report"
