@@ -65,10 +65,7 @@ func (c *chunk) delta() delta {
 	var d delta
 	for _, ch := range c.Choices {
 		content := deref(ch.Delta.Content) + deref(ch.Text)
-		r := deref(ch.Delta.Reasoning)
-		if r == "" {
-			r = deref(ch.Delta.ReasoningContent)
-		}
+		r := reasoningOf(ch.Delta.Reasoning, ch.Delta.ReasoningContent)
 		if r == "" && ch.Delta.Channel == "analysis" {
 			// A server that marks the analysis channel but sends its text as content.
 			r, content = content, ""
@@ -103,12 +100,31 @@ func (c *chunk) inBandError() string {
 	// ALCF Metis relays SambaNova errors as content: id chatcmpl-api-error (earlier
 	// chatcmpl-metis-error), content starting "\n\n[ERROR] ".
 	for _, ch := range c.Choices {
-		if s := strings.TrimLeft(deref(ch.Delta.Content), "\n "); strings.HasPrefix(s, "[ERROR]") {
-			return strings.TrimSpace(s)
+		if msg := errorInContent(deref(ch.Delta.Content)); msg != "" {
+			return msg
 		}
 	}
 	if strings.HasSuffix(c.ID, "-api-error") || strings.HasSuffix(c.ID, "-metis-error") {
 		return "error chunk " + c.ID
+	}
+	return ""
+}
+
+// reasoningOf is a delta's or message's reasoning text: `reasoning` (vLLM >= 0.17, SambaNova),
+// else `reasoning_content` (older vLLM). Both the streamed and the non-streamed path use it.
+func reasoningOf(reasoning, reasoningContent *string) string {
+	if r := deref(reasoning); r != "" {
+		return r
+	}
+	return deref(reasoningContent)
+}
+
+// errorInContent returns the error an answer's content carries instead of text (ALCF Metis
+// relays SambaNova errors as content starting "\n\n[ERROR] "), trimmed, or "" when the content
+// is an answer. Both the streamed and the non-streamed path use it.
+func errorInContent(content string) string {
+	if s := strings.TrimLeft(content, "\n "); strings.HasPrefix(s, "[ERROR]") {
+		return strings.TrimSpace(s)
 	}
 	return ""
 }

@@ -91,7 +91,25 @@ func endless(w http.ResponseWriter, r *http.Request, piece []byte, flush func())
 	}
 }
 
-func hostileCases() []hostileCase { return append(endlessCases(), secretAndProtocolCases()...) }
+func hostileCases() []hostileCase {
+	return append(append(endlessCases(), secretAndProtocolCases()...), textCases()...)
+}
+
+// textCases are servers whose text must be kept intact where it is cut.
+func textCases() []hostileCase {
+	return []hostileCase{
+		{name: "long multi-byte error body", wantStatus: store.StatusError, wantClass: "http_500",
+			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
+				w.WriteHeader(500)
+				fmt.Fprintf(w, `{"error":{"message":"x%s"}}`, strings.Repeat("é", 400)) // byte 500 is mid-rune
+			},
+			check: func(t *testing.T, row map[string]any, _ *otherOrigin) {
+				if m := row["error_message"].(string); !utf8.ValidString(m) || !strings.HasSuffix(m, "é…") {
+					t.Errorf("error_message %q: want valid UTF-8 cut on a rune boundary", m)
+				}
+			}},
+	}
+}
 
 // endlessCases are the hostile servers that send without end.
 func endlessCases() []hostileCase {
@@ -155,16 +173,6 @@ func secretAndProtocolCases() []hostileCase {
 					strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r.Header.Get("X-Api-Key"))
 			},
 			check: wantRedacted},
-		{name: "long multi-byte error body", wantStatus: store.StatusError, wantClass: "http_500",
-			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
-				w.WriteHeader(500)
-				fmt.Fprintf(w, `{"error":{"message":"x%s"}}`, strings.Repeat("é", 400)) // byte 500 is mid-rune
-			},
-			check: func(t *testing.T, row map[string]any, _ *otherOrigin) {
-				if m := row["error_message"].(string); !utf8.ValidString(m) || !strings.HasSuffix(m, "é…") {
-					t.Errorf("error_message %q: want valid UTF-8 cut on a rune boundary", m)
-				}
-			}},
 		{name: "key echoed in-band", wantStatus: store.StatusError, wantClass: ClassInBand,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/tokens"
 )
 
 // maxResponseBytes bounds a non-streamed answer read into memory: a longer one is an
@@ -36,14 +37,6 @@ type completion struct {
 func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
-	extra, maxTokens := generation(p, o)
-	body := map[string]any{"model": c.ep.Model, "messages": toOpenAI(p.Messages), "stream": false}
-	for k, v := range extra {
-		body[k] = v
-	}
-	if maxTokens > 0 {
-		body["max_tokens"] = maxTokens
-	}
 	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
 	if o.StallTimeout > 0 {
 		// No bytes come until the answer is complete: the stall timeout covers the wait
@@ -53,101 +46,150 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 		x.onRead = func() { timer.Reset(o.StallTimeout) }
 	}
 	wall := time.Now()
-	rec := store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}
-	fail := func(f failure) (store.Request, *exchange) {
-		end := time.Now()
-		t0 := x.t0
-		if t0.IsZero() {
-			t0 = end
-		} else {
-			rec.StartedAt = wall.Add(t0.Sub(wall))
-		}
-		rec.ElapsedMS = ms(end.Sub(t0))
-		rec.HTTPStatus = x.status
-		x.applyConn(&rec)
-		rec.Status, rec.ErrorClass, rec.ErrorMessage = f.status, f.class, f.message
-		return rec, x
+	call := &nonStreamCall{x: x, wall: wall,
+		rec: store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}}
+	resp, raw, f, err := c.postNonStream(ctx, x, p, o)
+	end := time.Now()
+	if f != nil {
+		return call.fail(*f)
+	}
+	if err != nil {
+		return call.fail(c.classify(parent, ctx, x, err))
+	}
+	cm, top, f := decodeCompletion(resp, raw)
+	if f != nil {
+		return call.fail(*f)
+	}
+	return call.measure(cm, top, end, p, c.tok)
+}
+
+// nonStreamCall is one non-streamed request being recorded.
+type nonStreamCall struct {
+	x    *exchange
+	wall time.Time // when the request was started, on the wall clock
+	rec  store.Request
+}
+
+// fail records the request as failed, its elapsed time ending now.
+func (n *nonStreamCall) fail(f failure) (store.Request, *exchange) {
+	end := time.Now()
+	t0 := n.x.t0
+	if t0.IsZero() {
+		t0 = end
+	} else {
+		n.rec.StartedAt = n.wall.Add(t0.Sub(n.wall))
+	}
+	n.rec.ElapsedMS = ms(end.Sub(t0))
+	n.rec.HTTPStatus = n.x.status
+	n.x.applyConn(&n.rec)
+	n.rec.Status, n.rec.ErrorClass, n.rec.ErrorMessage = f.status, f.class, f.message
+	return n.rec, n.x
+}
+
+// postNonStream sends the request and reads the whole answer (bounded). It returns a failure
+// when the request could not be built, and the transport's error (to classify) when sending
+// or reading failed.
+func (c *Client) postNonStream(ctx context.Context, x *exchange, p dataset.Prompt, o RequestOptions) (
+	*http.Response, []byte, *failure, error) {
+	extra, maxTokens := generation(p, o)
+	body := map[string]any{"model": c.ep.Model, "messages": toOpenAI(p.Messages), "stream": false}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if maxTokens > 0 {
+		body["max_tokens"] = maxTokens
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return fail(failure{store.StatusError, ClassProtocol, "encoding the request: " + err.Error()})
+		return nil, nil, &failure{store.StatusError, ClassProtocol, "encoding the request: " + err.Error()}, nil
 	}
 	req, err := http.NewRequestWithContext(withExchange(ctx, x), http.MethodPost, c.ep.BaseURL+"/chat/completions", bytes.NewReader(b))
 	if err != nil {
-		return fail(failure{store.StatusError, ClassProtocol, err.Error()})
+		return nil, nil, &failure{store.StatusError, ClassProtocol, err.Error()}, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.d.Do(req)
 	if err != nil {
-		return fail(c.classify(parent, ctx, x, err))
+		return nil, nil, nil, err
 	}
 	raw, err := readAnswer(resp)
-	end := time.Now()
-	if err != nil {
-		return fail(c.classify(parent, ctx, x, err))
-	}
+	return resp, raw, nil, err
+}
+
+// decodeCompletion reads the answer's JSON, or says why it is a failure: an HTTP error
+// status, a body that is not JSON, or an error sent in-band with status 200.
+func decodeCompletion(resp *http.Response, raw []byte) (completion, map[string]json.RawMessage, *failure) {
+	var cm completion
+	var top map[string]json.RawMessage
 	if resp.StatusCode >= 400 {
 		msg := errorMessage(raw)
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"
 		}
-		return fail(failure{store.StatusError, statusClass(resp.StatusCode, msg), truncate(msg, 500)})
+		return cm, nil, &failure{store.StatusError, statusClass(resp.StatusCode, msg), truncate(msg, 500)}
 	}
-	var cm completion
-	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &cm); err != nil || json.Unmarshal(raw, &top) != nil {
-		return fail(failure{store.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON (%s): %.120q", contentType(resp), raw)})
+		return cm, nil, &failure{store.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON (%s): %.120q", contentType(resp), raw)}
 	}
 	ch := chunk{Object: cm.Object, Message: cm.Message, Type: cm.Type, Code: cm.Code, Error: cm.Error}
 	if msg := ch.inBandError(); msg != "" {
-		return fail(failure{store.StatusError, ClassInBand, truncate(msg, 500)})
+		return cm, nil, &failure{store.StatusError, ClassInBand, truncate(msg, 500)}
 	}
+	return cm, top, nil
+}
 
-	rec.StartedAt = wall.Add(x.t0.Sub(wall))
-	rec.HTTPStatus = x.status
-	x.applyConn(&rec)
-	rec.ElapsedMS = ms(end.Sub(x.t0))
+// measure records a decoded answer that ended at end: its text, token counts, server
+// timings and status.
+func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, end time.Time,
+	p dataset.Prompt, tok *tokens.Counter) (store.Request, *exchange) {
+	rec := &n.rec
+	rec.StartedAt = n.wall.Add(n.x.t0.Sub(n.wall))
+	rec.HTTPStatus = n.x.status
+	n.x.applyConn(rec)
+	rec.ElapsedMS = ms(end.Sub(n.x.t0))
 	var content, reasoning boundedText // prefixes kept (bounds.go)
-	for _, c := range cm.Choices {
-		if c.Message != nil {
-			content.WriteString(deref(c.Message.Content))
-			r := deref(c.Message.Reasoning)
-			if r == "" {
-				r = deref(c.Message.ReasoningContent)
-			}
-			reasoning.WriteString(r)
+	for _, ch := range cm.Choices {
+		if ch.Message != nil {
+			content.WriteString(deref(ch.Message.Content))
+			reasoning.WriteString(reasoningOf(ch.Message.Reasoning, ch.Message.ReasoningContent))
 		}
-		content.WriteString(deref(c.Text))
-		if c.FinishReason != nil && *c.FinishReason != "" {
-			rec.FinishReason = *c.FinishReason
+		content.WriteString(deref(ch.Text))
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			rec.FinishReason = *ch.FinishReason
 		}
 	}
-	if s := content.String(); strings.HasPrefix(strings.TrimLeft(s, "\n "), "[ERROR]") {
-		return fail(failure{store.StatusError, ClassInBand, truncate(strings.TrimSpace(s), 500)})
+	if msg := errorInContent(content.String()); msg != "" {
+		return n.fail(failure{store.StatusError, ClassInBand, truncate(msg, 500)})
 	}
 	rec.ResponseText, rec.ReasoningText = content.String(), reasoning.String()
 	m := measurement{usageRaw: cm.Usage, timingsRaw: top["timings"]}
 	if string(m.usageRaw) == "null" {
 		m.usageRaw = nil
 	}
-	m.countTokens(&rec, p, c.tok)
-	applyServerTimings(&rec, serverTimings(m.usageRaw, top))
-	m.applyCache(&rec)
-	m.noteTextSizes(&rec, &content, &reasoning)
-	m.applyNotes(&rec)
+	m.countTokens(rec, p, tok)
+	applyServerTimings(rec, serverTimings(m.usageRaw, top))
+	m.applyCache(rec)
+	m.noteTextSizes(rec, &content, &reasoning)
+	m.applyNotes(rec)
+	setNonStreamStatus(rec, len(m.usageRaw) > 0)
+	return n.rec, n.x
+}
+
+// setNonStreamStatus decides a complete answer's status: an error when nothing was
+// generated, truncated when neither a finish_reason nor usage says it ended, else ok.
+func setNonStreamStatus(rec *store.Request, hasUsage bool) {
 	switch {
 	case rec.ResponseText == "" && rec.ReasoningText == "":
 		rec.Status, rec.ErrorClass = store.StatusError, ClassEmpty
 		rec.ErrorMessage = "the server answered without generating a token"
-	case rec.FinishReason == "" && len(m.usageRaw) == 0:
+	case rec.FinishReason == "" && !hasUsage:
 		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassNoFinish
 		rec.ErrorMessage = "the answer has no finish_reason and no usage"
 	default:
 		rec.Status = store.StatusOK
 		rec.E2EMS = ptr(rec.ElapsedMS)
 	}
-	return rec, x
 }
 
 // errorMessage is the server's own message from an error body: {"error":{"message"}},
