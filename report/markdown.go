@@ -56,9 +56,30 @@ func (m *mdWriter) table(header []string, rows [][]string) {
 // maxGroupsDetailed bounds the per-group sections of the markdown; report.json has them all.
 const maxGroupsDetailed = 24
 
-// WriteMarkdown writes report.md.
+// WriteMarkdown writes report.md: the selection and baseline, then one section after another.
 func (r *Result) WriteMarkdown(w io.Writer) error {
 	m := &mdWriter{w: w}
+	r.writeMarkdownHeader(m)
+	figs := r.Figures()
+	r.writeFirstStudy(m)
+	r.writeSummaryMarkdown(m, figs)
+	r.writeGroupsMarkdown(m)
+	r.writeSpeedupsMarkdown(m, figs)
+	r.writeGapMarkdown(m)
+	r.writeLoadMarkdown(m, figs)
+	r.writeServerMarkdown(m)
+	r.writeInputLengthMarkdown(m)
+	r.writeQualityMarkdown(m)
+	m.figures(figuresIn(figs, sectionCost))
+	m.figures(figuresIn(figs, sectionTelemetry))
+	r.writeHistoryMarkdown(m)
+	r.writeFailuresMarkdown(m)
+	r.writeMethodMarkdown(m)
+	return m.err
+}
+
+// writeMarkdownHeader writes the title, what the report selected and the baseline.
+func (r *Result) writeMarkdownHeader(m *mdWriter) {
 	m.printf("# tracker report\n\n")
 	first, last := r.Runs[0], r.Runs[len(r.Runs)-1]
 	m.printf("**Selection:** %s (ids %s), started %s to %s; endpoints %s; %s measured (warm-ups and superseded retries excluded), %s successful (%s).\n\n",
@@ -66,10 +87,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		last.StartedAt.UTC().Format("2006-01-02 15:04"), strings.Join(r.Endpoints, ", "),
 		plural(r.Requests, "request", "requests"), fmtInt(r.OK), fmtPct(ratioOrNaN(float64(r.OK), float64(r.Requests))))
 	m.printf("**Baseline:** %s (%s). A speedup above 1× means the endpoint is better than the baseline: baseline ÷ endpoint for latencies, endpoint ÷ baseline for throughputs.\n\n", r.Baseline, r.BaselineSource)
-	figs := r.Figures()
-	r.writeFirstStudy(m)
+}
 
-	// Summary.
+// writeSummaryMarkdown writes the headline workload's table, the findings and the summary figures.
+func (r *Result) writeSummaryMarkdown(m *mdWriter, figs []Figure) {
 	m.printf("## Summary\n\n")
 	if h := r.headline(); h != nil {
 		m.printf("Workload %s: %s; %s.\n\n", h.ID, h.Workload, plural(len(h.Runs), "run", "runs"))
@@ -89,8 +110,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.printf("\n")
 	}
 	m.figures(figuresIn(figs, sectionSummary))
+}
 
-	// Groups.
+// writeGroupsMarkdown lists the comparable workloads and the measurements that could not be compared.
+func (r *Result) writeGroupsMarkdown(m *mdWriter) {
 	m.printf("## Comparable workloads\n\n")
 	m.printf("Measurements are comparable when their prompt set (by hash), max tokens, temperature, streaming mode and load level all match.\n\n")
 	var rows [][]string
@@ -116,8 +139,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.table([]string{"run", "level", "endpoint", "workload", "reason"}, rows)
 	}
+}
 
-	// Speedups.
+// writeSpeedupsMarkdown writes each group's speedups over the baseline, with intervals and verdicts.
+func (r *Result) writeSpeedupsMarkdown(m *mdWriter, figs []Figure) {
 	if len(r.Speedups) > 0 {
 		m.printf("## Speedups over %s\n\n", r.Baseline)
 		m.printf("Each interval is a 95%% bootstrap interval (%d replicates, seed %d; runs resampled, then requests within runs). "+
@@ -149,8 +174,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.figures(figuresIn(figs, sectionSpeedups))
 	}
+}
 
-	// Where the gap is.
+// writeGapMarkdown writes where each endpoint's gap to the baseline comes from.
+func (r *Result) writeGapMarkdown(m *mdWriter) {
 	var gaps []string
 	for _, g := range r.Groups {
 		if g.sides[r.Baseline] == nil {
@@ -172,8 +199,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.printf("\n")
 	}
+}
 
-	// Load curves.
+// writeLoadMarkdown writes the load curves and their cost crossovers.
+func (r *Result) writeLoadMarkdown(m *mdWriter, figs []Figure) {
 	if len(r.Curves) > 0 {
 		m.printf("## Load\n\n")
 		for _, c := range r.Curves {
@@ -202,10 +231,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.figures(figuresIn(figs, sectionLoad))
 	}
+}
 
-	r.writeServerMarkdown(m)
-
-	// Input length.
+// writeInputLengthMarkdown writes latency binned by input length.
+func (r *Result) writeInputLengthMarkdown(m *mdWriter) {
 	if len(r.InputCurves) > 0 {
 		m.printf("## Latency against input length\n\n")
 		var rows [][]string
@@ -216,8 +245,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.table([]string{"group", "endpoint", "input tokens", "requests", "p50 TTFT", "p50 E2E"}, rows)
 	}
+}
 
-	// Quality and cost.
+// writeQualityMarkdown writes answer quality and cost beside speed.
+func (r *Result) writeQualityMarkdown(m *mdWriter) {
 	var qrows [][]string
 	for _, g := range r.Groups {
 		for _, e := range g.Endpoints {
@@ -233,10 +264,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 			"Cost per million output tokens uses the measured output throughput of that load level; cost per correct answer divides by the answers with EM = 1.\n\n")
 		m.table([]string{"group", "load", "endpoint", "EM", "F1", "cost per 1,000 requests", "cost per million output tokens", "cost per correct answer", "p50 E2E", "output throughput"}, qrows)
 	}
-	m.figures(figuresIn(figs, sectionCost))
-	m.figures(figuresIn(figs, sectionTelemetry))
+}
 
-	// History.
+// writeHistoryMarkdown writes each series over runs and its regression verdict.
+func (r *Result) writeHistoryMarkdown(m *mdWriter) {
 	if len(r.History) > 0 {
 		m.printf("## History\n\n")
 		m.printf("Rule: %s.\n\n", r.Method.RegressionRule)
@@ -271,8 +302,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		m.table([]string{"group", "endpoint", "metric", "runs", "values, oldest first", "previous median", "newest change (+ = worse)", "U test", "verdict"}, rows)
 		m.printf("%s checked, %s flagged.\n\n", plural(checked, "series", "series"), fmtInt(flagged))
 	}
+}
 
-	// Failures.
+// writeFailuresMarkdown writes failures by endpoint and kind, each with an example message.
+func (r *Result) writeFailuresMarkdown(m *mdWriter) {
 	if len(r.Failures) > 0 {
 		m.printf("## Failures\n\n")
 		var rows [][]string
@@ -281,7 +314,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		}
 		m.table([]string{"endpoint", "kind", "requests", "example message"}, rows)
 	}
+}
 
+// writeMethodMarkdown writes how every figure in the report was computed.
+func (r *Result) writeMethodMarkdown(m *mdWriter) {
 	m.printf("## Method\n\n")
 	m.printf("Metric definitions are v_summary's (docs/metrics.md): latency statistics over successful requests, warm-ups and superseded retry attempts excluded; "+
 		"percentiles interpolate linearly between closest ranks (numpy's default); output throughput of a level = Σ output tokens of successful requests ÷ (last end − first start); "+
@@ -292,7 +328,6 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		"Saturation: the first level after which throughput rises by less than %.0f%%. Regression: %s. "+
 		"First-study table: success rate with its Wilson interval; mean latency with its t interval over requests (taken as independent); output throughput with the bootstrap interval above.\n",
 		r.Method.Resamples, r.Method.Seed, fmtInt(r.Method.Budget), r.Method.Alpha, 100*r.Method.Saturation, r.Method.RegressionRule)
-	return m.err
 }
 
 // figures references SVG figures written beside report.md, each with its caption.
