@@ -133,19 +133,9 @@ type Result struct {
 // Generate reads the selected history through db and computes the report.
 func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	o.defaults()
-	runs, err := db.ReportRuns(ctx, store.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
+	runs, err := selectRuns(ctx, db, &o)
 	if err != nil {
 		return nil, err
-	}
-	if len(o.RunIDs) > 0 {
-		for _, id := range o.RunIDs {
-			if !slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == id }) {
-				return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, store.ErrNotFound)
-			}
-		}
-	}
-	if len(runs) == 0 {
-		return nil, ErrNoRuns
 	}
 	byID := map[int64]*store.Run{}
 	ids := make([]int64, len(runs))
@@ -159,29 +149,73 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	}
 	res := &Result{opts: o, Method: Method{Seed: o.Seed, Resamples: o.Resamples, Budget: o.Budget, Alpha: o.Alpha,
 		MinSample: o.MinSample, Saturation: o.Saturation, RegressionRule: regressionRule(&o)}}
-	runEndpoints := map[int64][]string{}
-	var datas []*levelData
-	var usable []*levelData
-	prices := map[string]endpointPrice{}
 	loaded, err := readLevels(ctx, db, lvls, byID)
 	if err != nil {
 		return nil, err
 	}
+	sel := res.addLevels(lvls, loaded, byID)
+	res.addRuns(runs, sel.runEndpoints)
+	if len(res.Endpoints) == 0 {
+		return nil, fmt.Errorf("%w: the selected runs have no levels for these endpoints", ErrNoRuns)
+	}
+	if err := res.chooseBaseline(&o, runs); err != nil {
+		return nil, err
+	}
+	res.compareGroups(sel, &o)
+	res.Curves = buildCurves(res.Groups, res.Baseline, &o)
+	res.InputCurves = buildInputCurves(res.Groups)
+	res.History = buildHistory(res.Groups, &o)
+	if err := res.readServer(ctx, db, ids); err != nil {
+		return nil, err
+	}
+	res.Findings = findings(res)
+	return res, nil
+}
+
+// selectRuns reads the runs the options select; every run asked for by id must be among them.
+func selectRuns(ctx context.Context, db *store.DB, o *Options) ([]store.Run, error) {
+	runs, err := db.ReportRuns(ctx, store.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range o.RunIDs {
+		if !slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == id }) {
+			return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, store.ErrNotFound)
+		}
+	}
+	if len(runs) == 0 {
+		return nil, ErrNoRuns
+	}
+	return runs, nil
+}
+
+// selectedLevels is what addLevels gathered from the selected levels for the comparison.
+type selectedLevels struct {
+	datas        []*levelData // every level, in the order of Result.Levels
+	usable       []*levelData // the levels with successful requests: the ones compared
+	prices       map[string]endpointPrice
+	runEndpoints map[int64][]string
+}
+
+// addLevels adds each level's statistics, endpoint and failures to the result, and notes the
+// levels that cannot be compared (nothing measured, nothing successful).
+func (res *Result) addLevels(lvls []store.ReportLevel, loaded []*levelData, byID map[int64]*store.Run) selectedLevels {
+	sel := selectedLevels{prices: map[string]endpointPrice{}, runEndpoints: map[int64][]string{}}
 	for i, l := range lvls {
 		run := byID[l.RunID]
 		d := loaded[i]
-		datas = append(datas, d)
+		sel.datas = append(sel.datas, d)
 		res.Levels = append(res.Levels, d.stats)
 		res.Requests += d.stats.N
 		res.OK += d.stats.OK
-		if !slices.Contains(runEndpoints[l.RunID], l.Endpoint) {
-			runEndpoints[l.RunID] = append(runEndpoints[l.RunID], l.Endpoint)
+		if !slices.Contains(sel.runEndpoints[l.RunID], l.Endpoint) {
+			sel.runEndpoints[l.RunID] = append(sel.runEndpoints[l.RunID], l.Endpoint)
 		}
 		if !slices.Contains(res.Endpoints, l.Endpoint) {
 			res.Endpoints = append(res.Endpoints, l.Endpoint)
 		}
 		if p, ok := endpointPriceOf(l.EndpointConfigJSON); ok {
-			prices[l.Endpoint] = p
+			sel.prices[l.Endpoint] = p
 		}
 		switch {
 		case d.stats.N == 0:
@@ -191,16 +225,9 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 			res.NotCompared = append(res.NotCompared, Exclusion{RunID: l.RunID, LevelID: l.ID, Endpoint: l.Endpoint,
 				Workload: fingerprintOf(run, &l).Text(), Reason: fmt.Sprintf("no successful requests (%d failed)", d.stats.N)})
 		default:
-			usable = append(usable, d)
+			sel.usable = append(sel.usable, d)
 		}
-		for kind, fc := range d.failures {
-			i := slices.IndexFunc(res.Failures, func(f FailureSummary) bool { return f.Endpoint == l.Endpoint && f.Kind == kind })
-			if i < 0 {
-				res.Failures = append(res.Failures, FailureSummary{Endpoint: l.Endpoint, Kind: kind, Example: fc.example})
-				i = len(res.Failures) - 1
-			}
-			res.Failures[i].Count += fc.n
-		}
+		res.addFailures(l.Endpoint, d)
 	}
 	slices.Sort(res.Endpoints)
 	slices.SortFunc(res.Failures, func(a, b FailureSummary) int {
@@ -209,20 +236,37 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 		}
 		return strings.Compare(a.Kind, b.Kind)
 	})
+	return sel
+}
+
+// addFailures counts a level's failures by endpoint and kind, keeping the first example of each.
+func (res *Result) addFailures(endpoint string, d *levelData) {
+	for kind, fc := range d.failures {
+		i := slices.IndexFunc(res.Failures, func(f FailureSummary) bool { return f.Endpoint == endpoint && f.Kind == kind })
+		if i < 0 {
+			res.Failures = append(res.Failures, FailureSummary{Endpoint: endpoint, Kind: kind, Example: fc.example})
+			i = len(res.Failures) - 1
+		}
+		res.Failures[i].Count += fc.n
+	}
+}
+
+// addRuns lists the selected runs, each with the endpoints it measured.
+func (res *Result) addRuns(runs []store.Run, runEndpoints map[int64][]string) {
 	for _, r := range runs {
 		eps := runEndpoints[r.ID]
 		slices.Sort(eps)
 		res.Runs = append(res.Runs, RunRef{ID: r.ID, Label: r.Label, Status: r.Status, StartedAt: r.StartedAt, Dataset: r.Dataset, Endpoints: eps})
 	}
-	if len(res.Endpoints) == 0 {
-		return nil, fmt.Errorf("%w: the selected runs have no levels for these endpoints", ErrNoRuns)
-	}
+}
 
-	// Baseline.
+// chooseBaseline picks the baseline: --baseline, else the run configuration's, else the first
+// endpoint alphabetically.
+func (res *Result) chooseBaseline(o *Options, runs []store.Run) error {
 	switch {
 	case o.Baseline != "":
 		if !slices.Contains(res.Endpoints, o.Baseline) {
-			return nil, fmt.Errorf("--baseline %q: %w (endpoints: %s)", o.Baseline, ErrNoBaseline, strings.Join(res.Endpoints, ", "))
+			return fmt.Errorf("--baseline %q: %w (endpoints: %s)", o.Baseline, ErrNoBaseline, strings.Join(res.Endpoints, ", "))
 		}
 		res.Baseline, res.BaselineSource = o.Baseline, "--baseline"
 	default:
@@ -232,15 +276,20 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 			res.Baseline, res.BaselineSource = res.Endpoints[0], "the first endpoint alphabetically"
 		}
 	}
+	return nil
+}
 
-	res.Groups = buildGroups(usable)
-	for i, d := range datas {
+// compareGroups groups the usable levels into comparable workloads, summarizes each endpoint
+// in each group, and computes every endpoint's speedups over the baseline.
+func (res *Result) compareGroups(sel selectedLevels, o *Options) {
+	res.Groups = buildGroups(sel.usable)
+	for i, d := range sel.datas {
 		res.Levels[i].Group = d.stats.Group
 	}
 	var jobs []compareJob
 	for _, g := range res.Groups {
 		for _, name := range g.endpointNames() {
-			g.Endpoints = append(g.Endpoints, g.sides[name].summarize(prices))
+			g.Endpoints = append(g.Endpoints, g.sides[name].summarize(sel.prices))
 		}
 		base := g.sides[res.Baseline]
 		if base == nil || len(g.sides) < 2 {
@@ -253,7 +302,7 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 			}
 		}
 	}
-	for _, sp := range runCompares(jobs, &o) {
+	for _, sp := range runCompares(jobs, o) {
 		res.Speedups = append(res.Speedups, sp...)
 	}
 	slices.SortStableFunc(res.NotCompared, func(a, b Exclusion) int {
@@ -262,14 +311,6 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 		}
 		return int(a.LevelID - b.LevelID)
 	})
-	res.Curves = buildCurves(res.Groups, res.Baseline, &o)
-	res.InputCurves = buildInputCurves(res.Groups)
-	res.History = buildHistory(res.Groups, &o)
-	if err := res.readServer(ctx, db, ids); err != nil {
-		return nil, err
-	}
-	res.Findings = findings(res)
-	return res, nil
 }
 
 // exclusions explains why a group's measurements were not compared.
