@@ -136,73 +136,9 @@ type failureCount struct {
 func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLevel, run *store.Run) (*levelData, error) {
 	d := &levelData{lvl: lvl, run: run}
 	d.ok.cols = make([][]float64, numCols)
-	minStart, maxEnd := math.Inf(1), math.Inf(-1)
-	var sumE2E, sumTTFT, sumTPOT, sumTokS float64
-	var nE2E, nTTFT, nTPOT, nTokS, nOut int
-	var outTok int64
+	acc := levelSums{minStart: math.Inf(1), maxEnd: math.Inf(-1)}
 	err := sc.Each(ctx, lvl.ID, func(r *store.ReportRequest) error {
-		if store.OutcomeOf(r.Status, r.ErrorClass) == store.OutcomeClientResource {
-			d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
-			d.countFailure(r)
-			return nil
-		}
-		d.stats.N++
-		minStart = math.Min(minStart, r.StartMS)
-		maxEnd = math.Max(maxEnd, r.StartMS+r.ElapsedMS)
-		if !math.IsNaN(r.EM) {
-			d.emSum += r.EM
-			d.emN++
-		}
-		if !math.IsNaN(r.F1) {
-			d.f1Sum += r.F1
-			d.f1N++
-		}
-		if r.Status != store.StatusOK {
-			d.countFailure(r)
-			return nil
-		}
-		d.stats.OK++
-		if r.Relayed {
-			d.relayed++
-		}
-		if r.Cached {
-			d.cached++
-		}
-		if !math.IsNaN(r.E2EMS) {
-			sumE2E += r.E2EMS
-			nE2E++
-			if r.E2EMS > 0 && !math.IsNaN(r.OutputTokens) {
-				sumTokS += r.OutputTokens * 1000.0 / r.E2EMS
-				nTokS++
-			}
-		}
-		if !math.IsNaN(r.TTFTMS) {
-			sumTTFT += r.TTFTMS
-			nTTFT++
-		}
-		if !math.IsNaN(r.TPOTMS) {
-			sumTPOT += r.TPOTMS
-			nTPOT++
-		}
-		if !math.IsNaN(r.OutputTokens) {
-			outTok += int64(r.OutputTokens)
-			nOut++
-			d.outTokOK += r.OutputTokens
-		}
-		if !math.IsNaN(r.InputTokens) {
-			d.inTokSum += r.InputTokens
-		}
-		if !math.IsNaN(r.ServerTTFTMS) && !math.IsNaN(r.TTFTMS) {
-			d.serverGapSum += r.TTFTMS - r.ServerTTFTMS
-			d.serverGapN++
-		}
-		c := d.ok.cols
-		c[colE2E] = append(c[colE2E], r.E2EMS)
-		c[colTTFT] = append(c[colTTFT], r.TTFTMS)
-		c[colTPOT] = append(c[colTPOT], r.TPOTMS)
-		c[colOut] = append(c[colOut], r.OutputTokens)
-		c[colIn] = append(c[colIn], r.InputTokens)
-		c[colSeq] = append(c[colSeq], r.Seq)
+		d.add(r, &acc)
 		return nil
 	})
 	if err != nil {
@@ -212,33 +148,119 @@ func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLe
 	for i, c := range d.ok.cols {
 		d.ok.cols[i] = slices.Clip(slices.Clone(c))
 	}
+	d.summarize(&acc)
+	return d, nil
+}
+
+// levelSums are the running sums and counts readLevel keeps while it reads a level's requests.
+type levelSums struct {
+	minStart, maxEnd                  float64 // the level's window, over measured requests
+	sumE2E, sumTTFT, sumTPOT, sumTokS float64
+	nE2E, nTTFT, nTPOT, nTokS, nOut   int
+	outTok                            int64
+}
+
+// add counts one request: a client-side resource failure in no statistic, any other request
+// in the level's window and quality, a failure by kind, a success in every latency statistic.
+func (d *levelData) add(r *store.ReportRequest, acc *levelSums) {
+	if store.OutcomeOf(r.Status, r.ErrorClass) == store.OutcomeClientResource {
+		d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
+		d.countFailure(r)
+		return
+	}
+	d.stats.N++
+	acc.minStart = math.Min(acc.minStart, r.StartMS)
+	acc.maxEnd = math.Max(acc.maxEnd, r.StartMS+r.ElapsedMS)
+	if !math.IsNaN(r.EM) {
+		d.emSum += r.EM
+		d.emN++
+	}
+	if !math.IsNaN(r.F1) {
+		d.f1Sum += r.F1
+		d.f1N++
+	}
+	if r.Status != store.StatusOK {
+		d.countFailure(r)
+		return
+	}
+	d.addOK(r, acc)
+}
+
+// addOK adds a successful request to the level's sums and to its columns.
+func (d *levelData) addOK(r *store.ReportRequest, acc *levelSums) {
+	d.stats.OK++
+	if r.Relayed {
+		d.relayed++
+	}
+	if r.Cached {
+		d.cached++
+	}
+	if !math.IsNaN(r.E2EMS) {
+		acc.sumE2E += r.E2EMS
+		acc.nE2E++
+		if r.E2EMS > 0 && !math.IsNaN(r.OutputTokens) {
+			acc.sumTokS += r.OutputTokens * 1000.0 / r.E2EMS
+			acc.nTokS++
+		}
+	}
+	if !math.IsNaN(r.TTFTMS) {
+		acc.sumTTFT += r.TTFTMS
+		acc.nTTFT++
+	}
+	if !math.IsNaN(r.TPOTMS) {
+		acc.sumTPOT += r.TPOTMS
+		acc.nTPOT++
+	}
+	if !math.IsNaN(r.OutputTokens) {
+		acc.outTok += int64(r.OutputTokens)
+		acc.nOut++
+		d.outTokOK += r.OutputTokens
+	}
+	if !math.IsNaN(r.InputTokens) {
+		d.inTokSum += r.InputTokens
+	}
+	if !math.IsNaN(r.ServerTTFTMS) && !math.IsNaN(r.TTFTMS) {
+		d.serverGapSum += r.TTFTMS - r.ServerTTFTMS
+		d.serverGapN++
+	}
+	c := d.ok.cols
+	c[colE2E] = append(c[colE2E], r.E2EMS)
+	c[colTTFT] = append(c[colTTFT], r.TTFTMS)
+	c[colTPOT] = append(c[colTPOT], r.TPOTMS)
+	c[colOut] = append(c[colOut], r.OutputTokens)
+	c[colIn] = append(c[colIn], r.InputTokens)
+	c[colSeq] = append(c[colSeq], r.Seq)
+}
+
+// summarize fills the level's statistics from its sums and columns once every request is read.
+func (d *levelData) summarize(acc *levelSums) {
+	lvl := d.lvl
 	s := &d.stats
 	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model
 	s.Concurrency, s.Rate, s.Trial, s.LevelStatus = lvl.Concurrency, lvl.Rate, lvl.Trial, lvl.Status
 	s.SuccessRate = ratioOrNaN(float64(s.OK), float64(s.N))
-	s.MeanE2EMS = ratioOrNaN(sumE2E, float64(nE2E))
-	s.MeanTTFTMS = ratioOrNaN(sumTTFT, float64(nTTFT))
-	s.MeanTPOTMS = ratioOrNaN(sumTPOT, float64(nTPOT))
-	s.MeanReqTokS = ratioOrNaN(sumTokS, float64(nTokS))
+	s.MeanE2EMS = ratioOrNaN(acc.sumE2E, float64(acc.nE2E))
+	s.MeanTTFTMS = ratioOrNaN(acc.sumTTFT, float64(acc.nTTFT))
+	s.MeanTPOTMS = ratioOrNaN(acc.sumTPOT, float64(acc.nTPOT))
+	s.MeanReqTokS = ratioOrNaN(acc.sumTokS, float64(acc.nTokS))
 	s.P50E2EMS, s.P90E2EMS, s.P99E2EMS = percentiles(d.ok.cols[colE2E])
 	s.P50TTFTMS, s.P90TTFTMS, s.P99TTFTMS = percentiles(d.ok.cols[colTTFT])
 	s.P50TPOTMS, s.P90TPOTMS, s.P99TPOTMS = percentiles(d.ok.cols[colTPOT])
-	s.OutputTokens = outTok
+	s.OutputTokens = acc.outTok
 	s.EM = Num(100 * float64(ratioOrNaN(d.emSum, float64(d.emN))))
 	s.F1 = Num(100 * float64(ratioOrNaN(d.f1Sum, float64(d.f1N))))
 	s.DurationS, s.OutputTokS, s.ReqS = Num(math.NaN()), Num(math.NaN()), Num(math.NaN())
 	if s.N > 0 {
-		d.win = maxEnd - minStart
+		d.win = acc.maxEnd - acc.minStart
 		s.DurationS = Num(d.win / 1000)
 		if d.win > 0 {
-			if nOut > 0 { // no ok request with a token count: unknown, not 0 tok/s
-				s.OutputTokS = Num(float64(outTok) * 1000.0 / d.win)
+			if acc.nOut > 0 { // no ok request with a token count: unknown, not 0 tok/s
+				s.OutputTokS = Num(float64(acc.outTok) * 1000.0 / d.win)
 			}
 			s.ReqS = Num(float64(s.OK) * 1000.0 / d.win)
 		}
 	}
 	d.ok.windowMS = d.win
-	return d, nil
 }
 
 // countFailure adds a failed request to the level's failures by status and error class.
