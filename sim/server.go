@@ -315,95 +315,25 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) { s.ge
 // plans its output, queues it in the engine and sends its tokens as the engine makes them.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 	arrival := time.Now() // parsing and tokenizing count as part of request_overhead
-	var req chatRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, http.StatusBadRequest, "BadRequestError", "invalid JSON body: "+err.Error())
+	req, g, whole, ok := s.readGenRequest(w, r, chat)
+	if !ok {
 		return
 	}
-	_, anyModel := s.wire.(llamacpp) // llama-server serves its one model whatever the request names
-	if req.Model != "" && req.Model != s.p.Model && !anyModel {
-		s.fail(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model `%s` does not exist.", req.Model))
-		return
-	}
-	g := genRequest{minTokens: req.MinTokens, ignoreEOS: req.IgnoreEOS, reasoning: chat}
-	promptTokens := 0
-	var whole strings.Builder // every message, for the prompt cache
-	if chat {
-		if len(req.Messages) == 0 {
-			s.fail(w, http.StatusBadRequest, "BadRequestError", "messages: at least one message is required")
-			return
-		}
-		for _, m := range req.Messages {
-			t := m.text()
-			whole.WriteString(m.Role + "\x00" + t + "\x00")
-			promptTokens += s.tok.Count(t)
-			if m.Role == "user" || g.text == "" {
-				g.text = t
-			}
-		}
-	} else {
-		var p string
-		if err := json.Unmarshal(req.Prompt, &p); err != nil {
-			var ps []string
-			if json.Unmarshal(req.Prompt, &ps) != nil || len(ps) == 0 {
-				s.fail(w, http.StatusBadRequest, "BadRequestError", "prompt: want a string or an array of strings")
-				return
-			}
-			p = strings.Join(ps, "")
-		}
-		g.text, promptTokens = p, s.tok.Count(p)
-	}
-	promptTokens += s.p.PromptOverheadTokens
-	g.promptTokens = promptTokens
-	switch {
-	case req.MaxCompletionTokens != nil:
-		g.maxTokens = *req.MaxCompletionTokens
-	case req.MaxTokens != nil:
-		g.maxTokens = *req.MaxTokens
-	}
-	if (req.MaxCompletionTokens != nil || req.MaxTokens != nil) && g.maxTokens < 1 {
-		s.fail(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf("max_tokens must be at least 1, got %d.", g.maxTokens))
-		return
-	}
-	if s.p.MaxModelLen > 0 && promptTokens+max(g.maxTokens, 1) > s.p.MaxModelLen {
-		s.fail(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf(
-			"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.",
-			s.p.MaxModelLen, promptTokens+g.maxTokens, promptTokens, g.maxTokens))
-		return
-	}
-
 	n := s.reqNo.Add(1)
 	g.n = n
-	fault := pickFault(s.p.Faults, s.p.Seed, n)
-	if fault != nil {
-		s.add(func(st *Stats) { st.Faults[fault.Kind]++ })
-		switch fault.Kind {
-		case FaultRateLimit:
-			w.Header().Set("Retry-After", strconv.Itoa(fault.RetryAfter))
-			s.fail(w, http.StatusTooManyRequests, "RateLimitError", "Rate limit exceeded (simulated): retry after "+strconv.Itoa(fault.RetryAfter)+"s.")
-			return
-		case FaultServerError:
-			if s.streamInBandError(w, req.Stream, chat, n, "Internal server error (simulated).") {
-				return
-			}
-			s.fail(w, http.StatusInternalServerError, "InternalServerError", "Internal server error (simulated).")
-			return
-		case FaultUnavailable:
-			s.fail(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "The server is temporarily unavailable (simulated).")
-			return
-		}
+	fault, failed := s.injectFault(w, req, chat, n)
+	if failed {
+		return
 	}
-
 	plan := planOutput(s.p, s.tok, s.p.Seed, g)
-	seq := newSequence(promptTokens, plan.tokens())
+	seq := newSequence(g.promptTokens, plan.tokens())
 	if seq.reserve > s.p.KVCacheTokens {
 		s.fail(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf(
 			"The request needs %d KV-cache tokens (%d prompt + %d output), more than the server's %d.",
-			seq.reserve, promptTokens, plan.tokens(), s.p.KVCacheTokens))
+			seq.reserve, g.promptTokens, plan.tokens(), s.p.KVCacheTokens))
 		return
 	}
-	cached := s.cachedTokens(req, whole.String(), promptTokens)
+	cached := s.cachedTokens(req, whole, g.promptTokens)
 	seq.prompt -= cached                           // prefill only what the cache lacks
 	seq.arrived = arrival.Add(s.p.RequestOverhead) // when it is due in the queue
 	if wait := time.Until(seq.arrived); wait > 0 && !sleep(r.Context(), wait) {
@@ -413,30 +343,16 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		s.fail(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "The server is shutting down.")
 		return
 	}
-	s.add(func(st *Stats) { st.Generations++; st.PromptTokens += int64(promptTokens) })
-	defer func() {
-		got := seq.emitted.Load()
-		finished := int(got) >= seq.out
-		if !finished {
-			seq.canceled.Store(true)
-		}
-		s.add(func(st *Stats) {
-			st.CompletionTokens += got
-			st.QueueWait += time.Duration(seq.admitted.Load())
-			if finished {
-				st.Finished++
-			} else {
-				st.Canceled++
-			}
-		})
-	}()
+	s.add(func(st *Stats) { st.Generations++; st.PromptTokens += int64(g.promptTokens) })
+	defer s.countOutcome(seq)
 
+	_, anyModel := s.wire.(llamacpp)
 	c := &call{id: s.newID(chat, n), created: time.Now().Unix(), model: s.p.Model, chat: chat,
 		arrived: arrival, reasoningTokens: len(plan.reasoning), cachedTokens: cached}
 	if anyModel && req.Model != "" {
 		c.model = req.Model // echoed
 	}
-	u := usage{PromptTokens: promptTokens, CompletionTokens: plan.tokens(), TotalTokens: promptTokens + plan.tokens()}
+	u := usage{PromptTokens: g.promptTokens, CompletionTokens: plan.tokens(), TotalTokens: g.promptTokens + plan.tokens()}
 	if req.Stream {
 		s.conns.streamed(r)
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
@@ -444,6 +360,121 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 		return
 	}
 	s.respond(r.Context(), w, c, seq, plan, fault, u)
+}
+
+// readGenRequest decodes and checks a generation request: its model, its prompt (counted in
+// tokens), max_tokens and the context length. It answers a bad request itself and returns
+// ok false; whole is every message, for the prompt cache.
+func (s *Server) readGenRequest(w http.ResponseWriter, r *http.Request, chat bool) (req chatRequest, g genRequest, whole string, ok bool) {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<20))
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, http.StatusBadRequest, "BadRequestError", "invalid JSON body: "+err.Error())
+		return req, g, "", false
+	}
+	_, anyModel := s.wire.(llamacpp) // llama-server serves its one model whatever the request names
+	if req.Model != "" && req.Model != s.p.Model && !anyModel {
+		s.fail(w, http.StatusNotFound, "NotFoundError", fmt.Sprintf("The model `%s` does not exist.", req.Model))
+		return req, g, "", false
+	}
+	g = genRequest{minTokens: req.MinTokens, ignoreEOS: req.IgnoreEOS, reasoning: chat}
+	whole, msg := s.readPrompt(&req, chat, &g)
+	if msg != "" {
+		s.fail(w, http.StatusBadRequest, "BadRequestError", msg)
+		return req, g, "", false
+	}
+	g.promptTokens += s.p.PromptOverheadTokens
+	switch {
+	case req.MaxCompletionTokens != nil:
+		g.maxTokens = *req.MaxCompletionTokens
+	case req.MaxTokens != nil:
+		g.maxTokens = *req.MaxTokens
+	}
+	if (req.MaxCompletionTokens != nil || req.MaxTokens != nil) && g.maxTokens < 1 {
+		s.fail(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf("max_tokens must be at least 1, got %d.", g.maxTokens))
+		return req, g, "", false
+	}
+	if s.p.MaxModelLen > 0 && g.promptTokens+max(g.maxTokens, 1) > s.p.MaxModelLen {
+		s.fail(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf(
+			"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.",
+			s.p.MaxModelLen, g.promptTokens+g.maxTokens, g.promptTokens, g.maxTokens))
+		return req, g, "", false
+	}
+	return req, g, whole, true
+}
+
+// readPrompt sets g's text (the last user message, or the prompt) and prompt token count from
+// the chat messages or the completion prompt. It returns every message joined, for the prompt
+// cache, or the message of a bad request.
+func (s *Server) readPrompt(req *chatRequest, chat bool, g *genRequest) (whole, badRequest string) {
+	if !chat {
+		var p string
+		if err := json.Unmarshal(req.Prompt, &p); err != nil {
+			var ps []string
+			if json.Unmarshal(req.Prompt, &ps) != nil || len(ps) == 0 {
+				return "", "prompt: want a string or an array of strings"
+			}
+			p = strings.Join(ps, "")
+		}
+		g.text, g.promptTokens = p, s.tok.Count(p)
+		return "", ""
+	}
+	if len(req.Messages) == 0 {
+		return "", "messages: at least one message is required"
+	}
+	var b strings.Builder
+	for _, m := range req.Messages {
+		t := m.text()
+		b.WriteString(m.Role + "\x00" + t + "\x00")
+		g.promptTokens += s.tok.Count(t)
+		if m.Role == "user" || g.text == "" {
+			g.text = t
+		}
+	}
+	return b.String(), ""
+}
+
+// injectFault picks request n's fault, if any. A fault that replaces the answer (rate limit,
+// server error, unavailable) is answered here and failed is true; others shape the answer.
+func (s *Server) injectFault(w http.ResponseWriter, req chatRequest, chat bool, n uint64) (fault *Fault, failed bool) {
+	fault = pickFault(s.p.Faults, s.p.Seed, n)
+	if fault == nil {
+		return nil, false
+	}
+	s.add(func(st *Stats) { st.Faults[fault.Kind]++ })
+	switch fault.Kind {
+	case FaultRateLimit:
+		w.Header().Set("Retry-After", strconv.Itoa(fault.RetryAfter))
+		s.fail(w, http.StatusTooManyRequests, "RateLimitError", "Rate limit exceeded (simulated): retry after "+strconv.Itoa(fault.RetryAfter)+"s.")
+		return fault, true
+	case FaultServerError:
+		if !s.streamInBandError(w, req.Stream, chat, n, "Internal server error (simulated).") {
+			s.fail(w, http.StatusInternalServerError, "InternalServerError", "Internal server error (simulated).")
+		}
+		return fault, true
+	case FaultUnavailable:
+		s.fail(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "The server is temporarily unavailable (simulated).")
+		return fault, true
+	}
+	return fault, false
+}
+
+// countOutcome counts, once the answer is over, the tokens a sequence emitted, its queue wait,
+// and whether it finished or was canceled (canceling it in the engine when it did not finish).
+func (s *Server) countOutcome(seq *sequence) {
+	got := seq.emitted.Load()
+	finished := int(got) >= seq.out
+	if !finished {
+		seq.canceled.Store(true)
+	}
+	s.add(func(st *Stats) {
+		st.CompletionTokens += got
+		st.QueueWait += time.Duration(seq.admitted.Load())
+		if finished {
+			st.Finished++
+		} else {
+			st.Canceled++
+		}
+	})
 }
 
 func (s *Server) newID(chat bool, n uint64) string {
