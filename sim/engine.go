@@ -101,129 +101,172 @@ func (e *engine) close() {
 	<-e.done
 }
 
+// loop runs the engine: each step collects submissions, admits from the queue, sleeps for
+// the step's modelled cost and advances the batch by one token, until the engine stops.
 func (e *engine) loop() {
 	defer close(e.done)
-	var queue, running, admitted []*sequence
-	kvUsed := 0
-	var clock time.Time    // the modelled end of the previous step
-	var late time.Duration // recent timer lateness (moving average)
-	idle := true           // the engine waited for work since its last step
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	st := &schedule{idle: true, timer: time.NewTimer(time.Hour)}
+	st.timer.Stop()
 	for {
-		e.mu.Lock()
-		queue = append(queue, e.pending...)
-		clear(e.pending)
-		e.pending = e.pending[:0]
-		e.mu.Unlock()
-
-		// Clients that went away leave the queue and free their slot and KV.
-		queue = dropCanceled(queue, nil)
-		running = dropCanceled(running, &kvUsed)
-
-		if len(queue) == 0 && len(running) == 0 {
-			e.queued.Store(0)
-			e.running.Store(0)
-			e.kvUsed.Store(0)
-			idle = true
-			select {
-			case <-e.wake:
-				continue
-			case <-e.stop:
+		e.collect(st)
+		if len(st.queue) == 0 && len(st.running) == 0 {
+			if !e.waitForWork(st) {
 				return
 			}
+			continue
 		}
-
-		// When the step starts. A busy engine lays steps end to end from the previous step's
-		// modelled end, so that timer overshoot and host hiccups (up to maxCatchUp) are made
-		// up instead of accumulating. An idle engine starts when the sequences it admits were
-		// due (the end of their request_overhead), if that was only just now.
-		now := time.Now()
-		start := now
-		if !idle && !clock.IsZero() && now.Sub(clock) < maxCatchUp {
-			start = clock
-		}
-		prefillTokens := e.admit(&queue, &admitted, len(running), &kvUsed, start)
-		if len(running) == 0 && len(admitted) == 0 { // the queue's head was due after clock
-			start = now
-			prefillTokens = e.admit(&queue, &admitted, len(running), &kvUsed, start)
-		}
-		if idle && len(running) == 0 && len(admitted) > 0 {
-			due := clock
-			for _, s := range admitted {
-				if s.arrived.After(due) {
-					due = s.arrived
-				}
-			}
-			if due.Before(now) && now.Sub(due) < maxCatchUp {
-				start = due
-			}
-		}
-		idle = false
-		batch := len(running) + len(admitted)
-		e.running.Store(int64(batch))
-		e.queued.Store(int64(len(queue)))
-		e.kvUsed.Store(int64(kvUsed))
-		storeMax(&e.maxBatch, int64(batch))
-		storeMax(&e.maxQueue, int64(len(queue)))
-
-		// The step's cost.
-		var d time.Duration
-		if len(admitted) > 0 {
-			d += e.p.PrefillOverhead + time.Duration(prefillTokens)*e.p.PrefillPerToken
-		}
-		if len(running) > 0 {
-			ctx := 0
-			for _, s := range running {
-				ctx += s.prompt + int(s.emitted.Load())
-			}
-			d += e.p.DecodeBase + time.Duration(len(running))*e.p.DecodePerSeq +
-				time.Duration(ctx)*e.p.DecodePerContextToken
-		}
-		if e.p.Jitter > 0 {
-			f := 1 + e.p.Jitter*e.rng.NormFloat64()
-			d = time.Duration(float64(d) * max(f, 0.05))
-		}
-
-		// Timers fire late (0.1-1 ms on a busy host): aim early by the recent lateness, so
-		// tokens leave at the modelled times on average.
-		clock = start.Add(d)
-		target := clock.Add(-late)
-		if wait := time.Until(target); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-e.stop:
-				timer.Stop()
-				return
-			}
-			l := time.Since(target)
-			late = min(max((4*late+l)/5, 0), 2*time.Millisecond)
+		start, prefillTokens := e.stepStart(st)
+		e.publishGauges(st)
+		if !e.sleepStep(st, start, e.stepCost(st, prefillTokens)) {
+			return
 		}
 		e.steps.Add(1)
-
-		// Every running sequence gains a token; every admitted one gets its first.
-		for _, s := range running {
-			s.emitted.Add(1)
-			s.signal()
-		}
-		for _, s := range admitted {
-			s.emitted.Store(1)
-			s.signal()
-		}
-		running = append(running, admitted...)
-		clear(admitted)
-		kept := running[:0]
-		for _, s := range running {
-			if int(s.emitted.Load()) >= s.out {
-				kvUsed -= s.reserve
-				continue
-			}
-			kept = append(kept, s)
-		}
-		clear(running[len(kept):])
-		running = kept
+		st.advance()
 	}
+}
+
+// schedule is the engine goroutine's own state from one step to the next.
+type schedule struct {
+	queue, running, admitted []*sequence
+	kvUsed                   int
+	clock                    time.Time     // the modelled end of the previous step
+	late                     time.Duration // recent timer lateness (moving average)
+	idle                     bool          // the engine waited for work since its last step
+	timer                    *time.Timer
+}
+
+// collect queues the newly submitted sequences; clients that went away leave the queue and
+// free their slot and KV.
+func (e *engine) collect(st *schedule) {
+	e.mu.Lock()
+	st.queue = append(st.queue, e.pending...)
+	clear(e.pending)
+	e.pending = e.pending[:0]
+	e.mu.Unlock()
+	st.queue = dropCanceled(st.queue, nil)
+	st.running = dropCanceled(st.running, &st.kvUsed)
+}
+
+// waitForWork zeroes the gauges and waits for a submission; false when the engine stops.
+func (e *engine) waitForWork(st *schedule) bool {
+	e.queued.Store(0)
+	e.running.Store(0)
+	e.kvUsed.Store(0)
+	st.idle = true
+	select {
+	case <-e.wake:
+		return true
+	case <-e.stop:
+		return false
+	}
+}
+
+// stepStart admits the step's sequences and says when the step starts. A busy engine lays
+// steps end to end from the previous step's modelled end, so that timer overshoot and host
+// hiccups (up to maxCatchUp) are made up instead of accumulating. An idle engine starts when
+// the sequences it admits were due (the end of their request_overhead), if that was only just
+// now. It returns the prompt tokens admitted.
+func (e *engine) stepStart(st *schedule) (time.Time, int) {
+	now := time.Now()
+	start := now
+	if !st.idle && !st.clock.IsZero() && now.Sub(st.clock) < maxCatchUp {
+		start = st.clock
+	}
+	prefillTokens := e.admit(&st.queue, &st.admitted, len(st.running), &st.kvUsed, start)
+	if len(st.running) == 0 && len(st.admitted) == 0 { // the queue's head was due after clock
+		start = now
+		prefillTokens = e.admit(&st.queue, &st.admitted, len(st.running), &st.kvUsed, start)
+	}
+	if st.idle && len(st.running) == 0 && len(st.admitted) > 0 {
+		due := st.clock
+		for _, s := range st.admitted {
+			if s.arrived.After(due) {
+				due = s.arrived
+			}
+		}
+		if due.Before(now) && now.Sub(due) < maxCatchUp {
+			start = due
+		}
+	}
+	st.idle = false
+	return start, prefillTokens
+}
+
+// publishGauges stores the step's batch, queue and KV use, and their peaks, for Stats.
+func (e *engine) publishGauges(st *schedule) {
+	batch := len(st.running) + len(st.admitted)
+	e.running.Store(int64(batch))
+	e.queued.Store(int64(len(st.queue)))
+	e.kvUsed.Store(int64(st.kvUsed))
+	storeMax(&e.maxBatch, int64(batch))
+	storeMax(&e.maxQueue, int64(len(st.queue)))
+}
+
+// stepCost is the step's modelled duration: the admitted sequences' prefill, the running
+// ones' decode (growing with the batch and its context), and jitter.
+func (e *engine) stepCost(st *schedule, prefillTokens int) time.Duration {
+	var d time.Duration
+	if len(st.admitted) > 0 {
+		d += e.p.PrefillOverhead + time.Duration(prefillTokens)*e.p.PrefillPerToken
+	}
+	if len(st.running) > 0 {
+		ctx := 0
+		for _, s := range st.running {
+			ctx += s.prompt + int(s.emitted.Load())
+		}
+		d += e.p.DecodeBase + time.Duration(len(st.running))*e.p.DecodePerSeq +
+			time.Duration(ctx)*e.p.DecodePerContextToken
+	}
+	if e.p.Jitter > 0 {
+		f := 1 + e.p.Jitter*e.rng.NormFloat64()
+		d = time.Duration(float64(d) * max(f, 0.05))
+	}
+	return d
+}
+
+// sleepStep waits until the step that began at start and lasts d ends; false when the engine
+// stops meanwhile. Timers fire late (0.1-1 ms on a busy host): it aims early by the recent
+// lateness, so tokens leave at the modelled times on average.
+func (e *engine) sleepStep(st *schedule, start time.Time, d time.Duration) bool {
+	st.clock = start.Add(d)
+	target := st.clock.Add(-st.late)
+	if wait := time.Until(target); wait > 0 {
+		st.timer.Reset(wait)
+		select {
+		case <-st.timer.C:
+		case <-e.stop:
+			st.timer.Stop()
+			return false
+		}
+		l := time.Since(target)
+		st.late = min(max((4*st.late+l)/5, 0), 2*time.Millisecond)
+	}
+	return true
+}
+
+// advance ends a step: every running sequence gains a token, every admitted one gets its
+// first, and the sequences that have all their tokens leave the batch and free their KV.
+func (st *schedule) advance() {
+	for _, s := range st.running {
+		s.emitted.Add(1)
+		s.signal()
+	}
+	for _, s := range st.admitted {
+		s.emitted.Store(1)
+		s.signal()
+	}
+	st.running = append(st.running, st.admitted...)
+	clear(st.admitted)
+	kept := st.running[:0]
+	for _, s := range st.running {
+		if int(s.emitted.Load()) >= s.out {
+			st.kvUsed -= s.reserve
+			continue
+		}
+		kept = append(kept, s)
+	}
+	clear(st.running[len(kept):])
+	st.running = kept
 }
 
 // maxCatchUp bounds how far behind the modelled clock the engine may be and still make the
