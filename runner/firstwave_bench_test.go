@@ -7,9 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -65,21 +63,7 @@ func TestBenchFixedDelayServer(t *testing.T) {
 //
 //	go test -run '^$' -bench FirstWave -benchtime 1x ./runner
 func BenchmarkFirstWave(b *testing.B) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchFixedDelayServer$")
-	cmd.Env = append(os.Environ(), fixedServerEnv+"=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := "http://" + strings.TrimSpace(addr)
+	url := startServerProcess(b, "TestBenchFixedDelayServer", fixedServerEnv)
 	for _, cold := range []bool{false, true} {
 		b.Run(map[bool]string{false: "warm", true: "cold"}[cold], func(b *testing.B) {
 			for range b.N {

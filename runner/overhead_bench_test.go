@@ -59,6 +59,31 @@ func TestBenchStreamServer(t *testing.T) {
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes our stdin
 }
 
+// startServerProcess runs the test binary again as the loopback server of a benchmark (the
+// test named test, which serves while env is set and prints its address), so that server and
+// client do not share a Go runtime. It returns the server's http:// URL; the server stops
+// when the benchmark ends (its standard input closes).
+func startServerProcess(b *testing.B, test, env string) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
 // BenchmarkStreamOverhead measures what the client adds to TTFT with 1, 64 and 1,000 streams
 // kept in flight (closed loop, 4 requests a stream) against a server in another process
 // (TestBenchStreamServer). Added TTFT = client TTFT − the server's own time to first token;
@@ -68,21 +93,7 @@ func TestBenchStreamServer(t *testing.T) {
 //
 //	go test -run '^$' -bench StreamOverhead -benchtime 1x ./runner
 func BenchmarkStreamOverhead(b *testing.B) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchStreamServer$")
-	cmd.Env = append(os.Environ(), benchServerEnv+"=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := "http://" + strings.TrimSpace(addr) + "/v1"
+	base := startServerProcess(b, "TestBenchStreamServer", benchServerEnv) + "/v1"
 	for _, n := range []int{1, 64, 1000} {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
 			tok := counter(b)
