@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/urfave/cli/v3"
 )
 
@@ -101,7 +101,7 @@ func datasetSpec(cmd *cli.Command) dataset.Spec {
 
 // datasetConfig is the dataset part of a run's stored configuration (a file path made
 // absolute, so a resume from another directory reads the same file).
-func datasetConfig(cmd *cli.Command) store.DatasetConfig {
+func datasetConfig(cmd *cli.Command) bench.DatasetConfig {
 	spec := datasetSpec(cmd)
 	name := spec.Name
 	if _, err := os.Stat(name); err == nil {
@@ -121,14 +121,14 @@ func datasetConfig(cmd *cli.Command) store.DatasetConfig {
 			delete(fields, k)
 		}
 	}
-	return store.DatasetConfig{Name: name, Limit: spec.Limit, Seed: spec.Seed, TemplateFile: tmpl, System: spec.System,
+	return bench.DatasetConfig{Name: name, Limit: spec.Limit, Seed: spec.Seed, TemplateFile: tmpl, System: spec.System,
 		Fields: fields, Split: spec.Split, HFConfig: spec.HFConfig, Revision: spec.Revision, HFVia: spec.HFVia,
 		Offline: spec.Offline, CacheDir: spec.CacheDir, InputTokens: spec.InputTokens, OutputTokens: spec.OutputTokens,
 		Spread: spec.Spread, ContextTokens: spec.ContextTokens}
 }
 
 // datasetSpecFrom is the dataset.Spec of a stored dataset configuration.
-func datasetSpecFrom(c store.DatasetConfig, progress io.Writer) dataset.Spec {
+func datasetSpecFrom(c bench.DatasetConfig, progress io.Writer) dataset.Spec {
 	f := c.Fields
 	return dataset.Spec{Name: c.Name, Limit: c.Limit, Seed: c.Seed, TemplateFile: c.TemplateFile, System: c.System,
 		Fields: dataset.FieldMap{ID: f["id"], Title: f["title"], Context: f["context"], Question: f["question"],

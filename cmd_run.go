@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/report"
 	"github.com/trackerbench/tracker/runner"
@@ -141,33 +142,33 @@ func endpointsFromFlags(cmd *cli.Command) (eps []runner.Endpoint, baseline, cfgF
 }
 
 // configFromFlags reads every setting but the endpoints into the run's typed configuration.
-func configFromFlags(cmd *cli.Command) (store.RunConfig, error) {
+func configFromFlags(cmd *cli.Command) (bench.RunConfig, error) {
 	loads, err := loadsFromFlags(cmd)
 	if err != nil {
-		return store.RunConfig{}, usageError{err}
+		return bench.RunConfig{}, usageError{err}
 	}
 	slo, err := runner.ParseSLO(cmd.String("slo"))
 	if err != nil {
-		return store.RunConfig{}, usageError{err}
+		return bench.RunConfig{}, usageError{err}
 	}
-	cfg := store.RunConfig{Label: cmd.String("label"), Dataset: datasetConfig(cmd), Burstiness: cmd.String("burstiness"),
+	cfg := bench.RunConfig{Label: cmd.String("label"), Dataset: datasetConfig(cmd), Burstiness: cmd.String("burstiness"),
 		Requests: cmd.Int("requests"), Duration: cmd.Duration("duration"), Warmup: cmd.Int("warmup"),
 		WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"), Order: cmd.String("order"),
-		MaxErrorRate: cmd.Float("max-error-rate"), SLO: store.SLOConfig{TTFT: slo.TTFT, TPOT: slo.TPOT, E2E: slo.E2E},
-		Request: store.RequestConfig{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
+		MaxErrorRate: cmd.Float("max-error-rate"), SLO: bench.SLOConfig{TTFT: slo.TTFT, TPOT: slo.TPOT, E2E: slo.E2E},
+		Request: bench.RequestConfig{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
 			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),
 			Stream: cmd.Bool("stream"), Retries: cmd.Int("retries"), RetryBackoff: cmd.Duration("retry-backoff"),
 			CacheBust: cmd.Bool("cache-bust")},
-		Conn: store.ConnConfig{Cold: cmd.Bool("cold-connections"), HTTP: cmd.String("http")}}
+		Conn: bench.ConnConfig{Cold: cmd.Bool("cold-connections"), HTTP: cmd.String("http")}}
 	for _, l := range loads {
-		cfg.Loads = append(cfg.Loads, store.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
+		cfg.Loads = append(cfg.Loads, bench.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
 	if k := cmd.String("sweep"); k != "" {
 		if cmd.IsSet("concurrency") || cmd.IsSet("rate") {
 			return cfg, usagef("--sweep chooses the levels itself: drop --concurrency and --rate")
 		}
 		cfg.Loads = nil
-		cfg.Sweep = &store.SweepConfig{Kind: k, MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
+		cfg.Sweep = &bench.SweepConfig{Kind: k, MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
 			Steps: cmd.Int("sweep-steps"), SLOTarget: cmd.Float("slo-target")}
 	}
 	return cfg, nil
@@ -176,7 +177,7 @@ func configFromFlags(cmd *cli.Command) (store.RunConfig, error) {
 // planFromConfig builds the plan of a run from its typed configuration and its endpoints:
 // keys from the environment (or key commands), prompts prepared again from the dataset.
 // `run` and `--resume` both come through here.
-func planFromConfig(ctx context.Context, cmd *cli.Command, cfg store.RunConfig, eps []runner.Endpoint) (runner.Plan, *tokens.Counter, error) {
+func planFromConfig(ctx context.Context, cmd *cli.Command, cfg bench.RunConfig, eps []runner.Endpoint) (runner.Plan, *tokens.Counter, error) {
 	var plan runner.Plan
 	keys, err := runner.ResolveKeys(eps, os.Getenv)
 	if err != nil {
@@ -360,7 +361,7 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 	if err := writeServerLines(w, db, out.RunID); err != nil {
 		return err
 	}
-	if out.Status == store.RunInterrupted {
+	if out.Status == bench.RunInterrupted {
 		return fmt.Errorf("run %d interrupted: completed requests are recorded; `tracker run --resume %d` finishes it", out.RunID, out.RunID)
 	}
 	return runErr
@@ -413,21 +414,21 @@ func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
 // storedConfig reads a run's typed configuration and recorded endpoints, refusing (before
 // any endpoint is contacted) a run that is completed, held by another process, or recorded
 // by a tracker that stored raw arguments.
-func storedConfig(ctx context.Context, path string, id int64) (store.RunConfig, []store.Endpoint, error) {
+func storedConfig(ctx context.Context, path string, id int64) (bench.RunConfig, []bench.Endpoint, error) {
 	db, err := store.OpenReadOnly(ctx, path, schemaSQL)
 	if err != nil {
-		return store.RunConfig{}, nil, err
+		return bench.RunConfig{}, nil, err
 	}
 	defer db.Close()
 	run, err := db.GetRun(ctx, id)
 	if err != nil {
-		return store.RunConfig{}, nil, usageError{err}
+		return bench.RunConfig{}, nil, usageError{err}
 	}
 	if err := runner.CheckResumable(ctx, db, id); err != nil {
-		return store.RunConfig{}, nil, usageError{err}
+		return bench.RunConfig{}, nil, usageError{err}
 	}
-	cfg, err := store.ParseRunConfig(run.ConfigJSON)
-	if errors.Is(err, store.ErrLegacyConfig) {
+	cfg, err := bench.ParseRunConfig(run.ConfigJSON)
+	if errors.Is(err, bench.ErrLegacyConfig) {
 		return cfg, nil, usagef("run %d was recorded by an older tracker that stored its raw arguments, which are no longer replayed: start a new run", id)
 	}
 	if err != nil {
@@ -438,7 +439,7 @@ func storedConfig(ctx context.Context, path string, id int64) (store.RunConfig, 
 }
 
 // resumeEndpoints finds the endpoints (with what their keys need) a resume sends to.
-func resumeEndpoints(cmd *cli.Command, cfg store.RunConfig) ([]runner.Endpoint, error) {
+func resumeEndpoints(cmd *cli.Command, cfg bench.RunConfig) ([]runner.Endpoint, error) {
 	eps, _, _, err := endpointsFromFlags(cmd)
 	if err != nil || len(eps) > 0 {
 		return eps, err
@@ -467,8 +468,8 @@ func resumeEndpoints(cmd *cli.Command, cfg store.RunConfig) ([]runner.Endpoint, 
 
 // sameEndpoints checks that a resume sends to the endpoints the run recorded: the same
 // names, and for each the same (redacted) URL and model.
-func sameEndpoints(stored []store.Endpoint, eps []runner.Endpoint) error {
-	byName := map[string]store.Endpoint{}
+func sameEndpoints(stored []bench.Endpoint, eps []runner.Endpoint) error {
+	byName := map[string]bench.Endpoint{}
 	for _, e := range stored {
 		byName[e.Name] = e
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store/storetest"
 )
 
@@ -16,23 +16,23 @@ import (
 func TestNoSummaryNamesClientResourceFailures(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
 		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
+	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reqs []store.Request
+	var reqs []bench.Request
 	for i := range 2 {
-		reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
-			Attempt: 1, Final: true, Status: store.StatusError, ErrorClass: store.ClassClientResource, StartedAt: time.Now()})
+		reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
+			Attempt: 1, Final: true, Status: bench.StatusError, ErrorClass: bench.ClassClientResource, StartedAt: time.Now()})
 	}
 	if err := db.InsertRequests(ctx, reqs); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Requests that failed for want of a client resource (EMFILE...) are not an outcome of the
@@ -21,10 +21,10 @@ func TestClientResourceFailuresNotInLevelFigures(t *testing.T) {
 		t.Fatalf("endpoint of level %d: %v", l0.LevelID, err)
 	}
 	epID := tb.Rows[0][0].(int64)
-	var reqs []store.Request
+	var reqs []bench.Request
 	for i := range 3 { // late, so that counting them would stretch the window
-		reqs = append(reqs, store.Request{RunID: l0.RunID, LevelID: l0.LevelID, EndpointID: epID, PromptIdx: i, PromptID: "p0",
-			Final: true, Status: store.StatusError, ErrorClass: store.ClassClientResource, StartedAt: day(1),
+		reqs = append(reqs, bench.Request{RunID: l0.RunID, LevelID: l0.LevelID, EndpointID: epID, PromptIdx: i, PromptID: "p0",
+			Final: true, Status: bench.StatusError, ErrorClass: bench.ClassClientResource, StartedAt: day(1),
 			StartMS: 1e7, ElapsedMS: 1, ErrorMessage: "dial tcp: socket: too many open files (the client's limit, not the endpoint)"})
 	}
 	if err := db.InsertRequests(ctx, reqs); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/trackerbench/tracker/bench"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -98,7 +99,7 @@ func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
 			continue
 		}
 		c := Curve{ID: fmt.Sprintf("L%d", len(curves)+1), Workload: gs[0].Fingerprint.WorkloadText(), XName: "concurrency"}
-		if gs[0].Fingerprint.LoadMode == "open" {
+		if gs[0].Fingerprint.LoadMode == bench.LoadOpen {
 			c.XName = "rate (req/s)"
 		}
 		for _, g := range gs {

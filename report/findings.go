@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Every sentence here is built from computed numbers, with the figure and its interval beside
@@ -298,7 +300,7 @@ func notMeasured(r *Result) []string {
 	var out []string
 	open, quality, cost, server, multiRun := false, false, false, false, false
 	for _, g := range r.Groups {
-		if g.Fingerprint.LoadMode == "open" {
+		if g.Fingerprint.LoadMode == bench.LoadOpen {
 			open = true
 		}
 		for _, e := range g.Endpoints {
@@ -332,7 +334,7 @@ func notMeasured(r *Result) []string {
 	out = append(out, serverNotMeasured(r)...)
 	var unfinished []string
 	for _, l := range r.Levels {
-		if l.LevelStatus != "completed" {
+		if l.LevelStatus != bench.LevelCompleted {
 			unfinished = append(unfinished, fmt.Sprintf("%d (%s, %s)", l.LevelID, l.Endpoint, l.LevelStatus))
 		}
 	}

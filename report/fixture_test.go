@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -50,15 +51,15 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 	if s.config == "" {
 		s.config = `{}`
 	}
-	runID, err := db.CreateRun(ctx, store.Run{Label: s.label, StartedAt: s.started, ToolVersion: "test", Host: "test",
+	runID, err := db.CreateRun(ctx, bench.Run{Label: s.label, StartedAt: s.started, ToolVersion: "test", Host: "test",
 		ConfigJSON: s.config, Dataset: "synthetic", DatasetHash: "d", PromptSetHash: s.promptSet, Seed: 1,
 		MaxTokens: s.maxTokens, Temperature: &temp, Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prompts []store.Prompt
+	var prompts []bench.Prompt
 	for i := range s.prompts {
-		prompts = append(prompts, store.Prompt{Idx: i, PromptID: fmt.Sprintf("p%d", i), SourceRow: i,
+		prompts = append(prompts, bench.Prompt{Idx: i, PromptID: fmt.Sprintf("p%d", i), SourceRow: i,
 			TextHash: fmt.Sprintf("h%d", i), InputTokens: 100 * (i + 1)})
 	}
 	if err := db.AddPrompts(ctx, runID, prompts); err != nil {
@@ -67,18 +68,18 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 	rng := rand.New(rand.NewPCG(s.seed, uint64(runID)))
 	noise := func() float64 { return math.Max(0.5, 1+0.08*rng.NormFloat64()) }
 	for _, p := range s.endpoints {
-		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: p.name, BaseURL: "http://127.0.0.1/" + p.name,
+		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: p.name, BaseURL: "http://127.0.0.1/" + p.name,
 			Model: "model-" + p.name, ConfigJSON: p.config})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range s.levels {
-			lvlID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: c, StartedAt: s.started})
+			lvlID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: c, StartedAt: s.started})
 			if err != nil {
 				t.Fatal(err)
 			}
 			workers := make([]float64, c) // next free time per worker, ms
-			var reqs []store.Request
+			var reqs []bench.Request
 			nFail := 0
 			if c == s.levels[len(s.levels)-1] {
 				nFail = s.failures[p.name]
@@ -97,23 +98,23 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 				ttft := (p.ttftBase + p.ttftPerTok*float64(in)) * noise()
 				tpot := p.tpot * (1 + p.slow*float64(c-1)) * scale * noise()
 				e2e := ttft + tpot*float64(out-1)
-				r := store.Request{RunID: runID, LevelID: lvlID, EndpointID: epID, PromptIdx: idx, PromptID: fmt.Sprintf("p%d", idx),
-					Final: true, Status: store.StatusOK, StartedAt: s.started, StartMS: start, ElapsedMS: e2e,
+				r := bench.Request{RunID: runID, LevelID: lvlID, EndpointID: epID, PromptIdx: idx, PromptID: fmt.Sprintf("p%d", idx),
+					Final: true, Status: bench.StatusOK, StartedAt: s.started, StartMS: start, ElapsedMS: e2e,
 					TTFTMS: ptr(ttft), E2EMS: ptr(e2e), TPOTMS: ptr(tpot), InputTokens: ptr(in), OutputTokens: ptr(out),
 					Seq: ptr(i)}
 				switch {
 				case i == 0: // warm-up: absurd numbers that must not count
 					r.Warmup, r.E2EMS, r.TTFTMS = true, ptr(1e6), ptr(1e6)
 				case i == 1: // a superseded attempt
-					r.Final, r.Status, r.ErrorClass = false, store.StatusError, "http_5xx"
+					r.Final, r.Status, r.ErrorClass = false, bench.StatusError, "http_5xx"
 					r.E2EMS, r.TTFTMS, r.TPOTMS = nil, nil, nil
 				case i >= s.perLevel+2: // failures, with server text that must be escaped
-					r.Status, r.ErrorClass, r.HTTPStatus = store.StatusError, "http_5xx", 502
+					r.Status, r.ErrorClass, r.HTTPStatus = bench.StatusError, "http_5xx", 502
 					r.ErrorMessage = `upstream said <script>alert("x")</script> & gave up`
 					r.TTFTMS, r.E2EMS, r.TPOTMS, r.OutputTokens = nil, nil, nil, nil
 					r.ElapsedMS = 30
 				}
-				if s.quality && r.Status == store.StatusOK {
+				if s.quality && r.Status == bench.StatusOK {
 					em := 0.0
 					if rng.Float64() < 0.8 {
 						em = 1
@@ -121,7 +122,7 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 					f1 := math.Min(1, em*0.9+0.1+0.2*rng.Float64())
 					r.EM, r.F1 = &em, &f1
 				}
-				if n, ok := s.cached[p.name]; ok && r.Status == store.StatusOK {
+				if n, ok := s.cached[p.name]; ok && r.Status == bench.StatusOK {
 					r.CachedTokens = ptr(n)
 				}
 				if !r.Warmup {
@@ -132,12 +133,12 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 			if err := db.InsertRequests(ctx, reqs); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.FinishLevel(ctx, store.Level{ID: lvlID, Status: "completed", EndedAt: s.started.Add(time.Minute)}); err != nil {
+			if err := db.FinishLevel(ctx, bench.Level{ID: lvlID, Status: "completed", EndedAt: s.started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := db.FinishRun(ctx, runID, store.RunCompleted, s.started.Add(time.Hour), ""); err != nil {
+	if err := db.FinishRun(ctx, runID, bench.RunCompleted, s.started.Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
 	return runID

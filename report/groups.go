@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -15,22 +16,22 @@ import (
 // fingerprints are equal: the same prompt set (by hash), max tokens, temperature, streaming
 // mode and load level (loop mode, concurrency, rate).
 type Fingerprint struct {
-	PromptSetHash string   `json:"prompt_set_hash"`
-	MaxTokens     int      `json:"max_tokens"`            // 0 = not set
-	Temperature   *float64 `json:"temperature,omitempty"` // nil = not set
-	Stream        bool     `json:"stream"`
-	LoadMode      string   `json:"load_mode"` // closed, open
-	Concurrency   int      `json:"concurrency"`
-	Rate          float64  `json:"rate,omitempty"` // requests/s, open loop
+	PromptSetHash string         `json:"prompt_set_hash"`
+	MaxTokens     int            `json:"max_tokens"`            // 0 = not set
+	Temperature   *float64       `json:"temperature,omitempty"` // nil = not set
+	Stream        bool           `json:"stream"`
+	LoadMode      bench.LoadMode `json:"load_mode"`
+	Concurrency   int            `json:"concurrency"`
+	Rate          float64        `json:"rate,omitempty"` // requests/s, open loop
 }
 
-func fingerprintOf(r *store.Run, l *store.ReportLevel) Fingerprint {
+func fingerprintOf(r *bench.Run, l *store.ReportLevel) Fingerprint {
 	mode := r.LoadMode
 	if l.Rate > 0 {
-		mode = "open"
+		mode = bench.LoadOpen
 	}
 	if mode == "" {
-		mode = "closed"
+		mode = bench.LoadClosed
 	}
 	return Fingerprint{PromptSetHash: r.PromptSetHash, MaxTokens: r.MaxTokens, Temperature: r.Temperature,
 		Stream: r.Stream, LoadMode: mode, Concurrency: l.Concurrency, Rate: l.Rate}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -44,38 +45,38 @@ func (n Num) Valid() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float6
 // output_tok_s = Σ ok output tokens / (max(start+elapsed) − min(start)) over all measured
 // requests, mean_req_tok_s = mean over ok requests (e2e > 0) of output_tokens / e2e.
 type LevelStats struct {
-	LevelID      int64   `json:"level_id"`
-	RunID        int64   `json:"run_id"`
-	Endpoint     string  `json:"endpoint"`
-	Model        string  `json:"model"`
-	Concurrency  int     `json:"concurrency"`
-	Rate         float64 `json:"rate"`
-	Trial        int     `json:"trial"`
-	LevelStatus  string  `json:"level_status"`
-	Group        string  `json:"group"`
-	N            int     `json:"n"`
-	OK           int     `json:"ok"`
-	SuccessRate  Num     `json:"success_rate"`
-	MeanE2EMS    Num     `json:"mean_e2e_ms"`
-	P50E2EMS     Num     `json:"p50_e2e_ms"`
-	P90E2EMS     Num     `json:"p90_e2e_ms"`
-	P99E2EMS     Num     `json:"p99_e2e_ms"`
-	MeanTTFTMS   Num     `json:"mean_ttft_ms"`
-	P50TTFTMS    Num     `json:"p50_ttft_ms"`
-	P90TTFTMS    Num     `json:"p90_ttft_ms"`
-	P99TTFTMS    Num     `json:"p99_ttft_ms"`
-	MeanTPOTMS   Num     `json:"mean_tpot_ms"`
-	P50TPOTMS    Num     `json:"p50_tpot_ms"`
-	P90TPOTMS    Num     `json:"p90_tpot_ms"`
-	P99TPOTMS    Num     `json:"p99_tpot_ms"`
-	OutputTokens int64   `json:"output_tokens"`
-	ClientRes    int     `json:"client_resource"` // failed for want of a client resource: not in n
-	DurationS    Num     `json:"duration_s"`
-	OutputTokS   Num     `json:"output_tok_s"`
-	ReqS         Num     `json:"req_s"`
-	MeanReqTokS  Num     `json:"mean_req_tok_s"`
-	EM           Num     `json:"em"`
-	F1           Num     `json:"f1"`
+	LevelID      int64             `json:"level_id"`
+	RunID        int64             `json:"run_id"`
+	Endpoint     string            `json:"endpoint"`
+	Model        string            `json:"model"`
+	Concurrency  int               `json:"concurrency"`
+	Rate         float64           `json:"rate"`
+	Trial        int               `json:"trial"`
+	LevelStatus  bench.LevelStatus `json:"level_status"`
+	Group        string            `json:"group"`
+	N            int               `json:"n"`
+	OK           int               `json:"ok"`
+	SuccessRate  Num               `json:"success_rate"`
+	MeanE2EMS    Num               `json:"mean_e2e_ms"`
+	P50E2EMS     Num               `json:"p50_e2e_ms"`
+	P90E2EMS     Num               `json:"p90_e2e_ms"`
+	P99E2EMS     Num               `json:"p99_e2e_ms"`
+	MeanTTFTMS   Num               `json:"mean_ttft_ms"`
+	P50TTFTMS    Num               `json:"p50_ttft_ms"`
+	P90TTFTMS    Num               `json:"p90_ttft_ms"`
+	P99TTFTMS    Num               `json:"p99_ttft_ms"`
+	MeanTPOTMS   Num               `json:"mean_tpot_ms"`
+	P50TPOTMS    Num               `json:"p50_tpot_ms"`
+	P90TPOTMS    Num               `json:"p90_tpot_ms"`
+	P99TPOTMS    Num               `json:"p99_tpot_ms"`
+	OutputTokens int64             `json:"output_tokens"`
+	ClientRes    int               `json:"client_resource"` // failed for want of a client resource: not in n
+	DurationS    Num               `json:"duration_s"`
+	OutputTokS   Num               `json:"output_tok_s"`
+	ReqS         Num               `json:"req_s"`
+	MeanReqTokS  Num               `json:"mean_req_tok_s"`
+	EM           Num               `json:"em"`
+	F1           Num               `json:"f1"`
 }
 
 // Request columns kept for the successful requests of a level (parallel slices, NaN = NULL),
@@ -112,7 +113,7 @@ func (c *cluster) value(col, j int) float64 {
 // v_summary figures, the successful requests' numeric columns, and sums for pooling.
 type levelData struct {
 	lvl   store.ReportLevel
-	run   *store.Run
+	run   *bench.Run
 	stats LevelStats
 	ok    cluster // successful requests, columns as above
 	win   float64 // window_ms
@@ -133,7 +134,7 @@ type failureCount struct {
 }
 
 // readLevel streams one level's requests and computes its figures.
-func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLevel, run *store.Run) (*levelData, error) {
+func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLevel, run *bench.Run) (*levelData, error) {
 	d := &levelData{lvl: lvl, run: run}
 	d.ok.cols = make([][]float64, numCols)
 	acc := levelSums{minStart: math.Inf(1), maxEnd: math.Inf(-1)}
@@ -163,7 +164,7 @@ type levelSums struct {
 // add counts one request: a client-side resource failure in no statistic, any other request
 // in the level's window and quality, a failure by kind, a success in every latency statistic.
 func (d *levelData) add(r *store.ReportRequest, acc *levelSums) {
-	if store.OutcomeOf(r.Status, r.ErrorClass) == store.OutcomeClientResource {
+	if bench.OutcomeOf(r.Status, r.ErrorClass) == bench.OutcomeClientResource {
 		d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
 		d.countFailure(r)
 		return
@@ -179,7 +180,7 @@ func (d *levelData) add(r *store.ReportRequest, acc *levelSums) {
 		d.f1Sum += r.F1
 		d.f1N++
 	}
-	if r.Status != store.StatusOK {
+	if r.Status != bench.StatusOK {
 		d.countFailure(r)
 		return
 	}
@@ -268,9 +269,9 @@ func (d *levelData) countFailure(r *store.ReportRequest) {
 	if d.failures == nil {
 		d.failures = map[string]*failureCount{}
 	}
-	key := r.Status
+	key := string(r.Status)
 	if r.ErrorClass != "" {
-		key += ": " + r.ErrorClass
+		key += ": " + string(r.ErrorClass)
 	}
 	fc := d.failures[key]
 	if fc == nil {

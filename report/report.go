@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -76,12 +77,12 @@ func (o *Options) defaults() {
 
 // RunRef is one selected run.
 type RunRef struct {
-	ID        int64     `json:"id"`
-	Label     string    `json:"label"`
-	Status    string    `json:"status"`
-	StartedAt time.Time `json:"started_at"`
-	Dataset   string    `json:"dataset"`
-	Endpoints []string  `json:"endpoints"`
+	ID        int64           `json:"id"`
+	Label     string          `json:"label"`
+	Status    bench.RunStatus `json:"status"`
+	StartedAt time.Time       `json:"started_at"`
+	Dataset   string          `json:"dataset"`
+	Endpoints []string        `json:"endpoints"`
 }
 
 // Method records how the numbers were computed, so report.json can be reproduced.
@@ -137,7 +138,7 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	byID := map[int64]*store.Run{}
+	byID := map[int64]*bench.Run{}
 	ids := make([]int64, len(runs))
 	for i := range runs {
 		byID[runs[i].ID] = &runs[i]
@@ -173,13 +174,13 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 }
 
 // selectRuns reads the runs the options select; every run asked for by id must be among them.
-func selectRuns(ctx context.Context, db *store.DB, o *Options) ([]store.Run, error) {
+func selectRuns(ctx context.Context, db *store.DB, o *Options) ([]bench.Run, error) {
 	runs, err := db.ReportRuns(ctx, store.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range o.RunIDs {
-		if !slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == id }) {
+		if !slices.ContainsFunc(runs, func(r bench.Run) bool { return r.ID == id }) {
 			return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, store.ErrNotFound)
 		}
 	}
@@ -199,7 +200,7 @@ type selectedLevels struct {
 
 // addLevels adds each level's statistics, endpoint and failures to the result, and notes the
 // levels that cannot be compared (nothing measured, nothing successful).
-func (res *Result) addLevels(lvls []store.ReportLevel, loaded []*levelData, byID map[int64]*store.Run) selectedLevels {
+func (res *Result) addLevels(lvls []store.ReportLevel, loaded []*levelData, byID map[int64]*bench.Run) selectedLevels {
 	sel := selectedLevels{prices: map[string]endpointPrice{}, runEndpoints: map[int64][]string{}}
 	for i, l := range lvls {
 		run := byID[l.RunID]
@@ -252,7 +253,7 @@ func (res *Result) addFailures(endpoint string, d *levelData) {
 }
 
 // addRuns lists the selected runs, each with the endpoints it measured.
-func (res *Result) addRuns(runs []store.Run, runEndpoints map[int64][]string) {
+func (res *Result) addRuns(runs []bench.Run, runEndpoints map[int64][]string) {
 	for _, r := range runs {
 		eps := runEndpoints[r.ID]
 		slices.Sort(eps)
@@ -262,7 +263,7 @@ func (res *Result) addRuns(runs []store.Run, runEndpoints map[int64][]string) {
 
 // chooseBaseline picks the baseline: --baseline, else the run configuration's, else the first
 // endpoint alphabetically.
-func (res *Result) chooseBaseline(o *Options, runs []store.Run) error {
+func (res *Result) chooseBaseline(o *Options, runs []bench.Run) error {
 	switch {
 	case o.Baseline != "":
 		if !slices.Contains(res.Endpoints, o.Baseline) {
@@ -348,11 +349,11 @@ func (g *Group) exclusions(res *Result) []Exclusion {
 }
 
 // configBaseline reads `baseline:` from the newest selected run's configuration, if any
-// (store.ParseRunConfig also reads it from runs recorded before the typed configuration).
-func configBaseline(runs []store.Run) string {
+// (bench.ParseRunConfig also reads it from runs recorded before the typed configuration).
+func configBaseline(runs []bench.Run) string {
 	for i := len(runs) - 1; i >= 0; i-- {
-		cfg, err := store.ParseRunConfig(runs[i].ConfigJSON)
-		if (err == nil || errors.Is(err, store.ErrLegacyConfig)) && cfg.Baseline != "" {
+		cfg, err := bench.ParseRunConfig(runs[i].ConfigJSON)
+		if (err == nil || errors.Is(err, bench.ErrLegacyConfig)) && cfg.Baseline != "" {
 			return cfg.Baseline
 		}
 	}
@@ -361,7 +362,7 @@ func configBaseline(runs []store.Run) string {
 
 // readLevels streams every level's requests, a few levels at a time in parallel (each worker
 // holds one level's rows at most), and returns them in the order of lvls.
-func readLevels(ctx context.Context, db *store.DB, lvls []store.ReportLevel, runs map[int64]*store.Run) ([]*levelData, error) {
+func readLevels(ctx context.Context, db *store.DB, lvls []store.ReportLevel, runs map[int64]*bench.Run) ([]*levelData, error) {
 	out := make([]*levelData, len(lvls))
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(lvls), 1))
 	var next atomic.Int64

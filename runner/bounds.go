@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Bounds on everything read from a server (docs/security.md, "Hostile servers"). A server
@@ -88,9 +88,9 @@ func utf8Cut(s string, n int) int {
 
 // Error classes of a hostile or broken server, and of the client's own limits.
 const (
-	ClassOverrun     = "overrun"       // far more tokens than max_tokens: stopped
-	ClassLineTooLong = "line_too_long" // an SSE line longer than maxSSELine
-	ClassNotSSE      = "not_sse"       // a 200 answer that is not an event stream (an HTML page)
+	ClassOverrun     bench.ErrorClass = "overrun"       // far more tokens than max_tokens: stopped
+	ClassLineTooLong bench.ErrorClass = "line_too_long" // an SSE line longer than maxSSELine
+	ClassNotSSE      bench.ErrorClass = "not_sse"       // a 200 answer that is not an event stream (an HTML page)
 )
 
 // overrun stops a stream that has received far more than its max_tokens asked for: more
@@ -101,7 +101,7 @@ func (m *measurement) overrun(limit, maxTokens int) *failure {
 	if m.chunks <= limit && m.chunksSeen <= 2*limit && text <= int64(limit)*256 {
 		return nil
 	}
-	return &failure{store.StatusError, ClassOverrun, fmt.Sprintf(
+	return &failure{bench.StatusError, ClassOverrun, fmt.Sprintf(
 		"stopped after %d token-bearing chunks (%d in all, %d bytes of text) for max_tokens %d: "+
 			"the server generated far more than asked", m.chunks, m.chunksSeen, text, maxTokens)}
 }
@@ -111,15 +111,15 @@ func (m *measurement) overrun(limit, maxTokens int) *failure {
 func hostileFailure(err error) (failure, bool) {
 	switch {
 	case errors.Is(err, errLineTooLong):
-		return failure{store.StatusError, ClassLineTooLong, err.Error()}, true
+		return failure{bench.StatusError, ClassLineTooLong, err.Error()}, true
 	case errors.Is(err, errAnswerTooLong):
-		return failure{store.StatusError, ClassOverrun, err.Error()}, true
+		return failure{bench.StatusError, ClassOverrun, err.Error()}, true
 	case strings.Contains(err.Error(), "server response headers exceeded"): // net/http's unexported error
-		return failure{store.StatusError, ClassProtocol, truncate(err.Error(), 500)}, true
+		return failure{bench.StatusError, ClassProtocol, truncate(err.Error(), 500)}, true
 	case errors.Is(err, errCrossOriginRedirect):
-		return failure{store.StatusError, ClassCrossOriginRedirect, truncate(err.Error(), 500)}, true
+		return failure{bench.StatusError, ClassCrossOriginRedirect, truncate(err.Error(), 500)}, true
 	case isClientResourceError(err):
-		return failure{store.StatusError, ClassClientResource, truncate(
+		return failure{bench.StatusError, ClassClientResource, truncate(
 			"the client ran out of a resource (not the endpoint's fault): "+err.Error(), 500)}, true
 	}
 	return failure{}, false
@@ -155,7 +155,7 @@ var ErrNotOpenAI = errors.New("not an OpenAI-compatible endpoint")
 
 // hostileCheckError words a preflight failure of this file's classes accurately: the
 // endpoint answered (it is not unreachable), or the client itself failed.
-func hostileCheckError(where string, r store.Request) error {
+func hostileCheckError(where string, r bench.Request) error {
 	switch r.ErrorClass {
 	case ClassNotSSE:
 		return fmt.Errorf("%w: %s answered, but not with an event stream (wrong base_url, or a login page?): %s", ErrNotOpenAI, where, r.ErrorMessage)

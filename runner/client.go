@@ -13,33 +13,33 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/tokens"
 )
 
 // Error classes recorded in requests.error_class. docs/metrics.md lists them.
 const (
-	ClassConnect       = "connect"            // the connection could not be made
-	ClassTimeout       = "timeout"            // --timeout passed
-	ClassStall         = "stall"              // no bytes for --stall-timeout
-	ClassCanceled      = "canceled"           // the run was interrupted
-	ClassInBand        = "inband_error"       // an error inside a 200 stream
-	ClassMalformed     = "malformed_chunk"    // an SSE event that is not JSON
-	ClassDropped       = "connection_dropped" // the stream broke off
-	ClassEOFBeforeDone = "eof_before_done"    // the stream ended with no [DONE] and no finish_reason
-	ClassMissingDone   = "missing_done"       // finished, but the stream had no [DONE] (a note; status ok)
-	ClassNoFinish      = "no_finish_reason"   // [DONE] came with no finish_reason and no usage
-	ClassEmpty         = "empty_response"     // the server finished without a single token
-	ClassProtocol      = "protocol"           // another failure to read the stream
-	ClassAuth          = "auth"               // the key command failed, or a 401 survived its re-run
+	ClassConnect       bench.ErrorClass = "connect"            // the connection could not be made
+	ClassTimeout       bench.ErrorClass = "timeout"            // --timeout passed
+	ClassStall         bench.ErrorClass = "stall"              // no bytes for --stall-timeout
+	ClassCanceled      bench.ErrorClass = "canceled"           // the run was interrupted
+	ClassInBand        bench.ErrorClass = "inband_error"       // an error inside a 200 stream
+	ClassMalformed     bench.ErrorClass = "malformed_chunk"    // an SSE event that is not JSON
+	ClassDropped       bench.ErrorClass = "connection_dropped" // the stream broke off
+	ClassEOFBeforeDone bench.ErrorClass = "eof_before_done"    // the stream ended with no [DONE] and no finish_reason
+	ClassMissingDone   bench.ErrorClass = "missing_done"       // finished, but the stream had no [DONE] (a note; status ok)
+	ClassNoFinish      bench.ErrorClass = "no_finish_reason"   // [DONE] came with no finish_reason and no usage
+	ClassEmpty         bench.ErrorClass = "empty_response"     // the server finished without a single token
+	ClassProtocol      bench.ErrorClass = "protocol"           // another failure to read the stream
+	ClassAuth          bench.ErrorClass = "auth"               // the key command failed, or a 401 survived its re-run
 	// ClassQueueFull refines http_504 when the body says the server's queue is full
 	// (SambaNova: "too many requests in process"); it keeps the http_NNN prefix.
-	ClassQueueFull = "http_504_queue_full"
+	ClassQueueFull bench.ErrorClass = "http_504_queue_full"
 )
 
 // httpClass is the error class of an HTTP status: http_429, http_503, ...
-func httpClass(status int) string { return "http_" + strconv.Itoa(status) }
+func httpClass(status int) bench.ErrorClass { return bench.ErrorClass("http_" + strconv.Itoa(status)) }
 
 // RequestOptions are the generation settings of every request in a run.
 type RequestOptions struct {
@@ -89,18 +89,18 @@ var errStall = errors.New("stream stalled")
 
 // Do sends one prompt once, with the client's current key and without waiting for the
 // rate limiter, and returns its measured record (ids unset).
-func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) store.Request {
+func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) bench.Request {
 	key, _, err := c.keys.current(ctx)
 	if err != nil {
-		return failedBeforeSend(p, failure{store.StatusError, ClassAuth, err.Error()})
+		return failedBeforeSend(p, failure{bench.StatusError, ClassAuth, err.Error()})
 	}
 	rec, _ := c.attempt(ctx, p, o, key)
 	return rec
 }
 
 // attempt sends one prompt once and returns its record and the server's Retry-After.
-func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, time.Duration) {
-	var rec store.Request
+func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, time.Duration) {
+	var rec bench.Request
 	var x *exchange
 	if o.CacheBust {
 		p = bustCache(p, c.tok)
@@ -150,7 +150,7 @@ func requestContext(parent context.Context, timeout time.Duration) (context.Cont
 
 // streamOnce sends one prompt, streams the answer and returns its measured record (ids
 // unset). parent canceled means the run was interrupted: the record says canceled.
-func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
+func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
 	extra, maxTokens := generation(p, o)
@@ -172,7 +172,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		req.MaxTokens = maxTokens //lint:ignore SA1019 see above
 	}
 	wall := time.Now()
-	rec := store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}
+	rec := bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}
 	m := measurement{}
 
 	stream, err := c.openStream(withExchange(ctx, x), req)
@@ -205,13 +205,13 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		var ch chunk
 		if jerr := json.Unmarshal(raw, &ch); jerr != nil {
 			m.end = now
-			m.fail(failure{store.StatusError, ClassMalformed, fmt.Sprintf("chunk %d is not JSON: %.120q", m.chunksSeen+1, raw)})
+			m.fail(failure{bench.StatusError, ClassMalformed, fmt.Sprintf("chunk %d is not JSON: %.120q", m.chunksSeen+1, raw)})
 			break
 		}
 		m.chunksSeen++
 		if msg := ch.inBandError(); msg != "" {
 			m.end = now
-			m.fail(failure{store.StatusError, ClassInBand, msg})
+			m.fail(failure{bench.StatusError, ClassInBand, msg})
 			break
 		}
 		m.add(now, ch.delta())
@@ -239,18 +239,20 @@ func toOpenAI(msgs []dataset.Message) []openai.ChatCompletionMessage {
 }
 
 type failure struct {
-	status, class, message string
+	status  bench.RequestStatus
+	class   bench.ErrorClass
+	message string
 }
 
 // classify turns a transport or protocol error into a status and class.
 func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) failure {
 	switch {
 	case parent.Err() != nil:
-		return failure{store.StatusCanceled, ClassCanceled, "the run was interrupted"}
+		return failure{bench.StatusCanceled, ClassCanceled, "the run was interrupted"}
 	case errors.Is(context.Cause(ctx), errStall):
-		return failure{store.StatusTimeout, ClassStall, "no bytes received within the stall timeout"}
+		return failure{bench.StatusTimeout, ClassStall, "no bytes received within the stall timeout"}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return failure{store.StatusTimeout, ClassTimeout, "the request timeout passed"}
+		return failure{bench.StatusTimeout, ClassTimeout, "the request timeout passed"}
 	}
 	if f, ok := hostileFailure(err); ok {
 		return f
@@ -264,20 +266,20 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 		if ra := x.header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"
 		}
-		return failure{store.StatusError, statusClass(x.status, msg), truncate(msg, 500)}
+		return failure{bench.StatusError, statusClass(x.status, msg), truncate(msg, 500)}
 	}
 	if x.t0.IsZero() || x.status == 0 {
-		return failure{store.StatusError, ClassConnect, truncate(err.Error(), 500)}
+		return failure{bench.StatusError, ClassConnect, truncate(err.Error(), 500)}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connection reset") ||
 		strings.Contains(err.Error(), "unexpected EOF") {
-		return failure{store.StatusError, ClassDropped, truncate(err.Error(), 500)}
+		return failure{bench.StatusError, ClassDropped, truncate(err.Error(), 500)}
 	}
-	return failure{store.StatusError, ClassProtocol, truncate(err.Error(), 500)}
+	return failure{bench.StatusError, ClassProtocol, truncate(err.Error(), 500)}
 }
 
 // statusClass is httpClass, refined for a 504 whose message says the queue is full.
-func statusClass(status int, msg string) string {
+func statusClass(status int, msg string) bench.ErrorClass {
 	if status == 504 {
 		m := strings.ToLower(msg)
 		if strings.Contains(m, "queue") || strings.Contains(m, "too many requests in process") {
@@ -288,8 +290,8 @@ func statusClass(status int, msg string) string {
 }
 
 // failedBeforeSend is the record of a request that failed before anything was sent.
-func failedBeforeSend(p dataset.Prompt, f failure) store.Request {
-	return store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: time.Now(), Final: true, Attempt: 1,
+func failedBeforeSend(p dataset.Prompt, f failure) bench.Request {
+	return bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: time.Now(), Final: true, Attempt: 1,
 		Status: f.status, ErrorClass: f.class, ErrorMessage: f.message, ITLMS: []float64{}}
 }
 

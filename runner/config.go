@@ -13,7 +13,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/textsafe"
 )
 
@@ -63,9 +63,9 @@ type Endpoint struct {
 }
 
 // stored is the endpoint as a run's configuration keeps it (no secret).
-func (e Endpoint) stored() store.EndpointConfig {
+func (e Endpoint) stored() bench.EndpointConfig {
 	redacted := RedactURL(e.BaseURL)
-	return store.EndpointConfig{Name: e.Name, Preset: e.Preset, BaseURL: redacted, Redacted: redacted != e.BaseURL,
+	return bench.EndpointConfig{Name: e.Name, Preset: e.Preset, BaseURL: redacted, Redacted: redacted != e.BaseURL,
 		Model: e.Model, FromFlag: e.FromFlag, APIKeyEnv: e.APIKeyEnv, APIKeyCommand: e.APIKeyCommand != "",
 		HeaderNames: headerNames(e.Headers), MaxRPS: e.MaxRPS, Hardware: e.Hardware,
 		InputPrice: e.InputPricePerMTok, OutputPrice: e.OutputPricePerMTok, PricePerHour: e.PricePerHour, Nodes: e.Nodes,

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // What the connection of each request did, from net/http/httptrace (docs/metrics.md,
@@ -246,7 +246,7 @@ func (o ConnOptions) httpVersion() string {
 }
 
 // applyConn stores what the request's connection did in its record.
-func (x *exchange) applyConn(rec *store.Request) {
+func (x *exchange) applyConn(rec *bench.Request) {
 	c := x.conn
 	rec.ConnRetries = c.retries
 	if c.t0.IsZero() {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -112,7 +113,7 @@ func TestServerClosingConnectionsIsNotAFailure(t *testing.T) {
 				p.Requests = 128
 				p.Request.NoStream = noStream
 				out, err := r.Run(context.Background(), p)
-				if err != nil || out.Status != store.RunCompleted {
+				if err != nil || out.Status != bench.RunCompleted {
 					t.Fatalf("run: %v %v", out, err)
 				}
 				bad := requests(t, db, "status <> 'ok'")
@@ -213,7 +214,7 @@ func TestStaleConnectionIsReplayedOnce(t *testing.T) {
 		p := plan(2, []int{1}, ep("a", srv.URL))
 		p.Conn.Cold = true // no warm-up requests: the connection's second request is the run's second
 		p.Request.NoStream = noStream
-		if out, err := r.Run(context.Background(), p); err != nil || out.Status != store.RunCompleted {
+		if out, err := r.Run(context.Background(), p); err != nil || out.Status != bench.RunCompleted {
 			t.Fatalf("run: %v %v", out, err)
 		}
 		rows := requests(t, db, "1")
@@ -256,7 +257,7 @@ func TestMidStreamDropIsNotReplayed(t *testing.T) {
 	}
 	rows := requests(t, db, "warmup = 0")
 	for _, row := range rows {
-		if row["error_class"] != ClassDropped || fl(row["conn_retries"]) != 0 {
+		if row["error_class"] != string(ClassDropped) || fl(row["conn_retries"]) != 0 {
 			t.Errorf("a cut stream: %v %v retries %v, want %s and no replay", row["error_class"], row["error_message"], row["conn_retries"], ClassDropped)
 		}
 	}
@@ -303,7 +304,7 @@ func TestHTTPVersionsOverTLS(t *testing.T) {
 			p := plan(16, []int{16}, ep("tls", srv.URL))
 			p.Requests = 32
 			p.Conn = ConnOptions{HTTP: tc.version, Cold: tc.cold, RootCAs: pool}
-			if out, err := r.Run(context.Background(), p); err != nil || out.Status != store.RunCompleted {
+			if out, err := r.Run(context.Background(), p); err != nil || out.Status != bench.RunCompleted {
 				t.Fatalf("run: %v %v", out, err)
 			}
 			rows := requests(t, db, "warmup = 0")

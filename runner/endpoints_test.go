@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // keyScript writes a key command that counts its runs in a file and prints key-N.
@@ -76,7 +76,7 @@ func TestKeyCommandRerunOnceOn401(t *testing.T) {
 	p := plan(6, []int{3}, e)
 	p.Keys = keys
 	out, err := r.Run(context.Background(), p)
-	if err != nil || out.Status != store.RunCompleted {
+	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("run: %+v %v", out, err)
 	}
 	if n := runs(); n != 2 {
@@ -125,7 +125,7 @@ func TestSecond401StopsRun(t *testing.T) {
 	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "endpoint metis") || IsInterrupted(err) {
 		t.Fatalf("err = %v, want ErrAuth naming endpoint metis", err)
 	}
-	if out.Status != store.RunFailed {
+	if out.Status != bench.RunFailed {
 		t.Errorf("run status %s, want failed", out.Status)
 	}
 	if n := runs(); n != 2 {
@@ -218,7 +218,7 @@ func TestRetriesRecordEveryAttempt(t *testing.T) {
 	if len(rows) != 3 || n.Load() != 3 {
 		t.Fatalf("%d rows, %d requests served: want 3", len(rows), n.Load())
 	}
-	wantClass := []string{"http_429", ClassQueueFull, ""}
+	wantClass := []string{"http_429", string(ClassQueueFull), ""}
 	for i, row := range rows {
 		if row["attempt"] != int64(i+1) || row["final"] != boolInt(i == 2) || row["error_class"] != wantClass[i] {
 			t.Errorf("attempt %d: %v %v %v", i+1, row["attempt"], row["final"], row["error_class"])
@@ -410,10 +410,11 @@ func TestNonStreaming(t *testing.T) {
 // Non-streamed failures are classified like streamed ones.
 func TestNonStreamingErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name, body  string
-		status      int
-		wantStatus  string
-		class, want string
+		name, body string
+		status     int
+		wantStatus string
+		class      bench.ErrorClass
+		want       string
 	}{
 		{"408", `{"error":{"message":"Request timed out after 300 s"}}`, 408, "error", "http_408", "timed out"},
 		{"sophia in-band", `{"object":"error","message":"model crashed","type":"InternalServerError","param":null,"code":500}`, 200, "error", ClassInBand, "model crashed"},
@@ -433,7 +434,7 @@ func TestNonStreamingErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			row := requests(t, db, "1")[0]
-			if row["status"] != tc.wantStatus || row["error_class"] != tc.class || !strings.Contains(row["error_message"].(string), tc.want) {
+			if row["status"] != tc.wantStatus || row["error_class"] != string(tc.class) || !strings.Contains(row["error_message"].(string), tc.want) {
 				t.Errorf("%v %v %q, want %s %s %q", row["status"], row["error_class"], row["error_message"], tc.wantStatus, tc.class, tc.want)
 			}
 		})

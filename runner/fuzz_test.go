@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 const fuzzKey = "sk-fuzz-secret-key-0123"
@@ -42,10 +42,10 @@ func fuzzClient(t *testing.T, tr bodyTransport) *Client {
 var fuzzPrompt = promptSet(1).Prompts[0]
 
 // checkRecord holds for every record, whatever the server sent.
-func checkRecord(t *testing.T, rec store.Request) {
+func checkRecord(t *testing.T, rec bench.Request) {
 	t.Helper()
 	switch rec.Status {
-	case store.StatusOK, store.StatusError, store.StatusTruncated, store.StatusTimeout:
+	case bench.StatusOK, bench.StatusError, bench.StatusTruncated, bench.StatusTimeout:
 	default:
 		t.Fatalf("status %q", rec.Status)
 	}
@@ -114,7 +114,7 @@ func FuzzSSEReader(f *testing.F) {
 				t.Fatalf("payload %d %q", i, p)
 			}
 		}
-		if f := s.endFailure("text/html"); f != nil && f.status != store.StatusError {
+		if f := s.endFailure("text/html"); f != nil && f.status != bench.StatusError {
 			t.Fatalf("end failure %+v", f)
 		}
 	})

@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store/storetest"
 )
 
@@ -38,8 +38,8 @@ type hostileCase struct {
 	name       string
 	serve      func(w http.ResponseWriter, r *http.Request, flush func())
 	setup      func(e *Endpoint, p *Plan, srv *httptest.Server)
-	wantStatus string
-	wantClass  string
+	wantStatus bench.RequestStatus
+	wantClass  bench.ErrorClass
 	check      func(t *testing.T, row map[string]any, other *otherOrigin)
 }
 
@@ -98,7 +98,7 @@ func hostileCases() []hostileCase {
 // textCases are servers whose text must be kept intact where it is cut.
 func textCases() []hostileCase {
 	return []hostileCase{
-		{name: "long multi-byte error body", wantStatus: store.StatusError, wantClass: "http_500",
+		{name: "long multi-byte error body", wantStatus: bench.StatusError, wantClass: "http_500",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(500)
 				fmt.Fprintf(w, `{"error":{"message":"x%s"}}`, strings.Repeat("é", 400)) // byte 500 is mid-rune
@@ -115,7 +115,7 @@ func textCases() []hostileCase {
 func endlessCases() []hostileCase {
 	bigChunk := []byte(`data: {"choices":[{"delta":{"content":"` + strings.Repeat("ab ", 2730) + `"}}]}` + "\n\n")
 	return []hostileCase{
-		{name: "endless chunks", wantStatus: store.StatusError, wantClass: ClassOverrun,
+		{name: "endless chunks", wantStatus: bench.StatusError, wantClass: ClassOverrun,
 			setup: func(e *Endpoint, p *Plan, _ *httptest.Server) { p.Request.MaxTokens = 8192 },
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")
@@ -131,13 +131,13 @@ func endlessCases() []hostileCase {
 					t.Errorf("server_json %v: want the full response_bytes", row["server_json"])
 				}
 			}},
-		{name: "endless line", wantStatus: store.StatusError, wantClass: ClassLineTooLong,
+		{name: "endless line", wantStatus: bench.StatusError, wantClass: ClassLineTooLong,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"`)
 				endless(w, r, bytes.Repeat([]byte("a"), 64<<10), flush)
 			}},
-		{name: "endless error body", wantStatus: store.StatusError, wantClass: "http_500",
+		{name: "endless error body", wantStatus: bench.StatusError, wantClass: "http_500",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(500)
 				endless(w, r, bytes.Repeat([]byte("x"), 64<<10), flush)
@@ -147,7 +147,7 @@ func endlessCases() []hostileCase {
 					t.Errorf("error_message of %d bytes %.40q: want a short prefix of the body", len(m), m)
 				}
 			}},
-		{name: "endless headers", wantStatus: store.StatusError, wantClass: ClassProtocol,
+		{name: "endless headers", wantStatus: bench.StatusError, wantClass: ClassProtocol,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				for i := range 64 {
 					w.Header().Set(fmt.Sprintf("X-Junk-%d", i), strings.Repeat("j", 16<<10))
@@ -166,21 +166,21 @@ func endlessCases() []hostileCase {
 // usage or are not event streams.
 func secretAndProtocolCases() []hostileCase {
 	return []hostileCase{
-		{name: "key echoed in a 401", wantStatus: store.StatusError, wantClass: "http_401",
+		{name: "key echoed in a 401", wantStatus: bench.StatusError, wantClass: "http_401",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(401)
 				fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s (header %s)"}}`,
 					strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r.Header.Get("X-Api-Key"))
 			},
 			check: wantRedacted},
-		{name: "key echoed in-band", wantStatus: store.StatusError, wantClass: ClassInBand,
+		{name: "key echoed in-band", wantStatus: bench.StatusError, wantClass: ClassInBand,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				fmt.Fprintf(w, "data: {\"object\":\"error\",\"message\":\"bad token %s\",\"code\":400}\n\ndata: [DONE]\n\n",
 					r.Header.Get("Authorization"))
 			},
 			check: wantRedacted},
-		{name: "cross-origin redirect", wantStatus: store.StatusError, wantClass: ClassCrossOriginRedirect,
+		{name: "cross-origin redirect", wantStatus: bench.StatusError, wantClass: ClassCrossOriginRedirect,
 			setup: func(e *Endpoint, p *Plan, srv *httptest.Server) { e.BaseURL = srv.URL + "/redirect/v1" },
 			check: func(t *testing.T, row map[string]any, other *otherOrigin) {
 				if s := other.seen(); len(s) > 0 {
@@ -190,7 +190,7 @@ func secretAndProtocolCases() []hostileCase {
 					t.Errorf("error_message %q does not say how to allow it", row["error_message"])
 				}
 			}},
-		{name: "cross-origin redirect allowed", wantStatus: store.StatusOK,
+		{name: "cross-origin redirect allowed", wantStatus: bench.StatusOK,
 			setup: func(e *Endpoint, p *Plan, srv *httptest.Server) {
 				e.BaseURL, e.FollowRedirects = srv.URL+"/redirect/v1", RedirectCrossOrigin
 			},
@@ -199,12 +199,12 @@ func secretAndProtocolCases() []hostileCase {
 					t.Errorf("the opted-in origin received %q, want the header and the key", s)
 				}
 			}},
-		{name: "negative usage", wantStatus: store.StatusOK,
+		{name: "negative usage", wantStatus: bench.StatusOK,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				okStream(w, 4, map[string]any{"prompt_tokens": -5, "completion_tokens": int64(1<<63 - 1)})
 			},
 			check: wantTokenizerCounts},
-		{name: "overflowing usage", wantStatus: store.StatusOK,
+		{name: "overflowing usage", wantStatus: bench.StatusOK,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				okStream(w, 4, map[string]any{"prompt_tokens": 1e20, "completion_tokens": 1e20,
 					"total_latency": 1e305, "completion_tokens_after_first_per_sec": -3e21})
@@ -215,7 +215,7 @@ func secretAndProtocolCases() []hostileCase {
 					t.Errorf("server_e2e_ms %v, server_json %v: want impossible timings left out", row["server_e2e_ms"], row["server_json"])
 				}
 			}},
-		{name: "keep-alive comments", wantStatus: store.StatusOK,
+		{name: "keep-alive comments", wantStatus: bench.StatusOK,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/event-stream")
 				fmt.Fprint(w, strings.Repeat(": keepalive\n\n", 1000))
@@ -229,7 +229,7 @@ func secretAndProtocolCases() []hostileCase {
 					t.Errorf("chunks %v, want 3", row["chunks"])
 				}
 			}},
-		{name: "endless keep-alive comments", wantStatus: store.StatusTimeout, wantClass: ClassTimeout,
+		{name: "endless keep-alive comments", wantStatus: bench.StatusTimeout, wantClass: ClassTimeout,
 			// Legal: only the request timeout ends it (go-openai's reader kept every comment line
 			// in memory and failed after 2^20 of them).
 			setup: func(e *Endpoint, p *Plan, _ *httptest.Server) { p.Request.Timeout = 1500 * time.Millisecond },
@@ -237,7 +237,7 @@ func secretAndProtocolCases() []hostileCase {
 				w.Header().Set("Content-Type", "text/event-stream")
 				endless(w, r, bytes.Repeat([]byte(": keepalive\n"), 4096), flush)
 			}},
-		{name: "HTML page", wantStatus: store.StatusError, wantClass: ClassNotSSE,
+		{name: "HTML page", wantStatus: bench.StatusError, wantClass: ClassNotSSE,
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				fmt.Fprint(w, "<!DOCTYPE html>\n<html><body>Sign in</body></html>\n")
@@ -247,7 +247,7 @@ func secretAndProtocolCases() []hostileCase {
 					t.Errorf("error_message %q", row["error_message"])
 				}
 			}},
-		{name: "terminal escapes", wantStatus: store.StatusError, wantClass: "http_400",
+		{name: "terminal escapes", wantStatus: bench.StatusError, wantClass: "http_400",
 			serve: func(w http.ResponseWriter, r *http.Request, flush func()) {
 				w.WriteHeader(400)
 				fmt.Fprint(w, `{"error":{"message":"bad \u001b[2J\u001b]0;pwned\u0007 request\r"}}`)
@@ -268,7 +268,7 @@ func wantRedacted(t *testing.T, row map[string]any, _ *otherOrigin) {
 }
 
 func wantTokenizerCounts(t *testing.T, row map[string]any, _ *otherOrigin) {
-	if row["output_tokens_source"] != store.SourceTokenizer || row["input_tokens_source"] != store.SourceTokenizer {
+	if row["output_tokens_source"] != string(bench.SourceTokenizer) || row["input_tokens_source"] != string(bench.SourceTokenizer) {
 		t.Errorf("sources %v/%v, want tokenizer", row["input_tokens_source"], row["output_tokens_source"])
 	}
 	if n := fl(row["output_tokens"]); n < 1 || n > 20 {
@@ -299,7 +299,7 @@ func TestHostileServers(t *testing.T) {
 			}))
 			defer srv.Close()
 			row, peak := runHostile(t, tc, srv)
-			if row["status"] != tc.wantStatus || row["error_class"] != tc.wantClass {
+			if row["status"] != string(tc.wantStatus) || row["error_class"] != string(tc.wantClass) {
 				t.Errorf("status %v class %v (%.200v), want %s %s", row["status"], row["error_class"],
 					row["error_message"], tc.wantStatus, tc.wantClass)
 			}
@@ -423,7 +423,7 @@ func TestCancelEndlessStreamIsQuick(t *testing.T) {
 		t.Errorf("the run took %s to end after the interrupt", took)
 	}
 	rows := requests(t, db, "warmup = 0")
-	if out.Status != store.RunInterrupted || len(rows) != 1 || rows[0]["status"] != store.StatusCanceled {
+	if out.Status != bench.RunInterrupted || len(rows) != 1 || rows[0]["status"] != string(bench.StatusCanceled) {
 		t.Fatalf("outcome %+v, %d rows", out, len(rows))
 	}
 	if n := len(rows[0]["response_text"].(string)); n > maxStoredText {
@@ -481,7 +481,7 @@ func TestNonStreamEndlessAnswer(t *testing.T) {
 	stop := watchHeap()
 	rec := c.Do(context.Background(), fuzzPrompt, RequestOptions{MaxTokens: 16, NoStream: true, Timeout: 20 * time.Second})
 	peak := stop()
-	if rec.Status != store.StatusError || rec.ErrorClass != ClassOverrun {
+	if rec.Status != bench.StatusError || rec.ErrorClass != ClassOverrun {
 		t.Errorf("status %s class %s (%s), want error overrun", rec.Status, rec.ErrorClass, rec.ErrorMessage)
 	}
 	if peak > heapMargin {

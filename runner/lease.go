@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -52,9 +53,9 @@ func CheckResumable(ctx context.Context, db *store.DB, runID int64) error {
 	switch {
 	case err != nil:
 		return errors.Join(ErrResume, err)
-	case status == store.RunCompleted:
+	case status == bench.RunCompleted:
 		return resumeErrorf("run %d is already completed", runID)
-	case status == store.RunRunning && lease.Held(time.Now(), leaseOwner(), ownerDead):
+	case status == bench.RunRunning && lease.Held(time.Now(), leaseOwner(), ownerDead):
 		return resumeErrorf("run %d is still being run by %s (lease renewed until %s); wait for it to end, or stop it first",
 			runID, lease.Owner, lease.Until.Local().Format(time.TimeOnly))
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // --resume refuses a run whose lease another live process holds; an expired lease, or one
@@ -66,7 +66,7 @@ func TestResumeRefusedWhileLeased(t *testing.T) {
 		}
 	}
 	status, lease, _ := db.RunLease(context.Background(), out.RunID)
-	if status != store.RunCompleted || !lease.Until.IsZero() {
+	if status != bench.RunCompleted || !lease.Until.IsZero() {
 		t.Errorf("after the resume: status %s, lease %+v (want completed, released)", status, lease)
 	}
 }

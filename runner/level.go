@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
@@ -64,7 +65,7 @@ func (l *level) begin(ctx context.Context) error {
 		return nil
 	}
 	l.start0 = time.Now()
-	id, err := l.ex.r.DB.StartLevel(ctx, store.Level{RunID: l.ex.runID, EndpointID: l.ex.epIDs[l.ep],
+	id, err := l.ex.r.DB.StartLevel(ctx, bench.Level{RunID: l.ex.runID, EndpointID: l.ex.epIDs[l.ep],
 		Concurrency: l.load.Concurrency, Rate: l.load.Rate, Trial: l.trial, StartedAt: time.Now()})
 	l.id = id
 	return err
@@ -235,7 +236,7 @@ func (l *level) warmup(ctx context.Context, n int, d time.Duration) {
 func (l *level) finish(ctx context.Context) (levelResult, error) {
 	snap := l.stats.snapshot()
 	res := levelResult{snap: snap, id: l.id}
-	lv := store.Level{ID: l.id, Status: store.RunCompleted, EndedAt: time.Now()}
+	lv := bench.Level{ID: l.id, Status: bench.LevelCompleted, EndedAt: time.Now()}
 	if l.load.Rate > 0 {
 		grew, a, b := l.stats.lagGrew(l.load.Rate)
 		lv.LagFlag = grew
@@ -245,11 +246,11 @@ func (l *level) finish(ctx context.Context) (levelResult, error) {
 		}
 	}
 	if r := l.stop.Load(); r != nil {
-		lv.Status, lv.StopReason, res.stopReason = "stopped", *r, *r
+		lv.Status, lv.StopReason, res.stopReason = bench.LevelStopped, *r, *r
 	}
 	var err error
 	if ctx.Err() != nil {
-		lv.Status, lv.Note, err = store.RunInterrupted, "interrupted", ctx.Err()
+		lv.Status, lv.Note, err = bench.LevelInterrupted, "interrupted", ctx.Err()
 	}
 	if ferr := l.ex.r.DB.FinishLevel(context.Background(), lv); ferr != nil {
 		return res, ferr

@@ -4,7 +4,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // levelStats accumulates a level's results as they complete, with the definitions of
@@ -14,7 +14,7 @@ type levelStats struct {
 	slo          SLO
 	n, ok, good  int
 	failed       int
-	clientRes    int // failed for want of a client resource: not in n (store.OutcomeClientResource)
+	clientRes    int // failed for want of a client resource: not in n (bench.OutcomeClientResource)
 	outputTokens int
 	firstStart   float64
 	lastEnd      float64
@@ -30,8 +30,8 @@ func newLevelStats(slo SLO) *levelStats {
 }
 
 // good applies the SLO rule of v_requests.good to one record.
-func (s SLO) good(r *store.Request) bool {
-	if r.Status != store.StatusOK {
+func (s SLO) good(r *bench.Request) bool {
+	if r.Status != bench.StatusOK {
 		return false
 	}
 	lag := 0.0
@@ -50,14 +50,14 @@ func (s SLO) good(r *store.Request) bool {
 	return true
 }
 
-func (ls *levelStats) add(r *store.Request) {
-	outcome := store.OutcomeOf(r.Status, r.ErrorClass)
-	if outcome == store.OutcomeCanceled {
+func (ls *levelStats) add(r *bench.Request) {
+	outcome := bench.OutcomeOf(r.Status, r.ErrorClass)
+	if outcome == bench.OutcomeCanceled {
 		return // no outcome: not a success, not a failure (as in v_summary)
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if outcome == store.OutcomeClientResource {
+	if outcome == bench.OutcomeClientResource {
 		ls.clientRes++ // the client's failure, not the endpoint's: counted apart, as in v_summary
 		return
 	}
@@ -66,7 +66,7 @@ func (ls *levelStats) add(r *store.Request) {
 	ls.lastEnd = math.Max(ls.lastEnd, r.StartMS+r.ElapsedMS)
 	ls.firstSend = math.Min(ls.firstSend, r.StartMS)
 	ls.lastSend = math.Max(ls.lastSend, r.StartMS)
-	if r.Status == store.StatusOK {
+	if r.Status == bench.StatusOK {
 		ls.ok++
 		if r.OutputTokens != nil {
 			ls.outputTokens += *r.OutputTokens

@@ -3,7 +3,7 @@ package runner
 import (
 	"testing"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // The live level statistics (early stops, sweeps, the live view) leave canceled requests
@@ -12,15 +12,15 @@ import (
 func TestLevelStatsLeaveOutClientResourceFailures(t *testing.T) {
 	ls := newLevelStats(SLO{})
 	tokens, e2e := 10, 100.0
-	add := func(status, class string, start float64) {
-		ls.add(&store.Request{Status: status, ErrorClass: class, StartMS: start, ElapsedMS: 100, E2EMS: &e2e, OutputTokens: &tokens})
+	add := func(status bench.RequestStatus, class bench.ErrorClass, start float64) {
+		ls.add(&bench.Request{Status: status, ErrorClass: class, StartMS: start, ElapsedMS: 100, E2EMS: &e2e, OutputTokens: &tokens})
 	}
-	add(store.StatusOK, "", 0)
-	add(store.StatusOK, "", 50)
-	add(store.StatusError, "http_500", 100)
-	add(store.StatusError, ClassClientResource, 5000) // would stretch the window
-	add(store.StatusError, ClassClientResource, 6000)
-	add(store.StatusCanceled, ClassCanceled, 7000)
+	add(bench.StatusOK, "", 0)
+	add(bench.StatusOK, "", 50)
+	add(bench.StatusError, "http_500", 100)
+	add(bench.StatusError, ClassClientResource, 5000) // would stretch the window
+	add(bench.StatusError, ClassClientResource, 6000)
+	add(bench.StatusCanceled, ClassCanceled, 7000)
 	s := ls.snapshot()
 	if s.N != 3 || s.OK != 2 || s.Failed != 1 || s.ClientResource != 2 || s.SuccessRate != 2.0/3 {
 		t.Errorf("snapshot %+v: want n 3, ok 2, failed 1, client resource 2, success 2/3", s)

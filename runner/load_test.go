@@ -11,6 +11,7 @@ import (
 
 	"net/http"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/sim"
@@ -242,7 +243,7 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 		cancel()
 	}()
 	out, err := r.Run(ctx, p)
-	if !runner.IsInterrupted(err) || out.Status != store.RunInterrupted {
+	if !runner.IsInterrupted(err) || out.Status != bench.RunInterrupted {
 		t.Fatalf("%+v %v", out, err)
 	}
 	before := countRows(t, db, "status <> 'canceled'")
@@ -258,7 +259,7 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 	p2 := basePlan(0, ep("a", counting.URL), ep("b", counting2.URL))
 	p2.Prompts, p2.Loads = prompts(t, 12), runner.ClosedLoads([]int{1, 3})
 	out2, err := r2.Resume(context.Background(), out.RunID, p2)
-	if err != nil || out2.Status != store.RunCompleted {
+	if err != nil || out2.Status != bench.RunCompleted {
 		t.Fatalf("resume: %+v %v", out2, err)
 	}
 	mu.Lock()

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -58,7 +58,7 @@ func (m *measurement) fail(f failure) {
 }
 
 // record turns the measurement into the request's row (ids are the caller's).
-func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, tok *tokens.Counter) store.Request {
+func (m *measurement) record(rec bench.Request, x *exchange, p dataset.Prompt, tok *tokens.Counter) bench.Request {
 	t0 := x.t0
 	if t0.IsZero() { // never written: the failure happened before t0
 		t0 = m.end
@@ -86,22 +86,22 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 	case m.failed != nil:
 		rec.Status, rec.ErrorClass, rec.ErrorMessage = m.failed.status, m.failed.class, m.failed.message
 	case !m.done && m.finish == "":
-		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassEOFBeforeDone
+		rec.Status, rec.ErrorClass = bench.StatusTruncated, ClassEOFBeforeDone
 		rec.ErrorMessage = "the stream ended without [DONE] and without a finish_reason"
 	case m.done && m.finish == "" && len(m.usageRaw) == 0:
-		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassNoFinish
+		rec.Status, rec.ErrorClass = bench.StatusTruncated, ClassNoFinish
 		rec.ErrorMessage = "the stream ended with [DONE] but no finish_reason and no usage"
 	case m.chunks == 0:
-		rec.Status, rec.ErrorClass = store.StatusError, ClassEmpty
+		rec.Status, rec.ErrorClass = bench.StatusError, ClassEmpty
 		rec.ErrorMessage = "the server finished without generating a token"
 	default:
-		rec.Status = store.StatusOK
+		rec.Status = bench.StatusOK
 		if !m.done {
 			rec.ErrorClass = ClassMissingDone
 			rec.ErrorMessage = "finished (finish_reason " + m.finish + ") but the stream had no [DONE]"
 		}
 	}
-	if rec.Status == store.StatusOK && rec.OutputTokens != nil && *rec.OutputTokens > 1 && rec.E2EMS != nil {
+	if rec.Status == bench.StatusOK && rec.OutputTokens != nil && *rec.OutputTokens > 1 && rec.E2EMS != nil {
 		rec.TPOTMS = ptr((*rec.E2EMS - *rec.TTFTMS) / float64(*rec.OutputTokens-1))
 	}
 	m.noteTextSizes(&rec, &m.content, &m.reasoning)
@@ -110,26 +110,26 @@ func (m *measurement) record(rec store.Request, x *exchange, p dataset.Prompt, t
 }
 
 // countTokens takes counts from the server's usage when it sent them, else from the tokenizer.
-func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tokens.Counter) {
+func (m *measurement) countTokens(rec *bench.Request, p dataset.Prompt, tok *tokens.Counter) {
 	u, ok := parseUsage(m.usageRaw)
 	if ok {
 		rec.UsageJSON = string(m.usageRaw)
 		m.rejectImpossibleUsage(u)
 	}
 	if ok && u.PromptTokens != nil {
-		rec.InputTokens, rec.InputTokensSource = ptr(int(*u.PromptTokens)), store.SourceUsage
+		rec.InputTokens, rec.InputTokensSource = ptr(int(*u.PromptTokens)), bench.SourceUsage
 	} else {
-		rec.InputTokens, rec.InputTokensSource = ptr(p.InputTokens), store.SourceTokenizer
+		rec.InputTokens, rec.InputTokensSource = ptr(p.InputTokens), bench.SourceTokenizer
 	}
 	if ok && u.CompletionTokens != nil {
-		rec.OutputTokens, rec.OutputTokensSource = ptr(int(*u.CompletionTokens)), store.SourceUsage
+		rec.OutputTokens, rec.OutputTokensSource = ptr(int(*u.CompletionTokens)), bench.SourceUsage
 		if u.CompletionTokensDetails != nil && u.CompletionTokensDetails.ReasoningTokens != nil {
 			rec.ReasoningTokens = ptr(int(*u.CompletionTokensDetails.ReasoningTokens))
 		}
 	} else {
 		r := countText(tok, rec.ReasoningText)
 		rec.OutputTokens = ptr(countText(tok, rec.ResponseText) + r)
-		rec.OutputTokensSource = store.SourceTokenizer
+		rec.OutputTokensSource = bench.SourceTokenizer
 		if rec.ReasoningText != "" {
 			rec.ReasoningTokens = ptr(r)
 		}
@@ -140,7 +140,7 @@ func (m *measurement) countTokens(rec *store.Request, p dataset.Prompt, tok *tok
 }
 
 // applyCache stores llama.cpp's timings and the prompt tokens the server's cache served.
-func (m *measurement) applyCache(rec *store.Request) {
+func (m *measurement) applyCache(rec *bench.Request) {
 	applyLlamaTimings(rec, m.timingsRaw)
 	u, _ := parseUsage(m.usageRaw)
 	rec.CachedTokens = cachedTokens(u, m.timingsRaw)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -34,7 +34,7 @@ type completion struct {
 // the response body (there is no first token to time, so TTFT, ITL and TPOT are NULL);
 // token counts come from usage (the tokenizer when there is none); the gateway's extra
 // top-level fields (response_time, throughput_tokens_per_second) go to server_json.
-func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (store.Request, *exchange) {
+func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
 	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
@@ -47,7 +47,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	}
 	wall := time.Now()
 	call := &nonStreamCall{x: x, wall: wall,
-		rec: store.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}}
+		rec: bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}}
 	resp, raw, f, err := c.postNonStream(ctx, x, p, o)
 	end := time.Now()
 	if f != nil {
@@ -67,11 +67,11 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 type nonStreamCall struct {
 	x    *exchange
 	wall time.Time // when the request was started, on the wall clock
-	rec  store.Request
+	rec  bench.Request
 }
 
 // fail records the request as failed, its elapsed time ending now.
-func (n *nonStreamCall) fail(f failure) (store.Request, *exchange) {
+func (n *nonStreamCall) fail(f failure) (bench.Request, *exchange) {
 	end := time.Now()
 	t0 := n.x.t0
 	if t0.IsZero() {
@@ -101,11 +101,11 @@ func (c *Client) postNonStream(ctx context.Context, x *exchange, p dataset.Promp
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return nil, nil, &failure{store.StatusError, ClassProtocol, "encoding the request: " + err.Error()}, nil
+		return nil, nil, &failure{bench.StatusError, ClassProtocol, "encoding the request: " + err.Error()}, nil
 	}
 	req, err := http.NewRequestWithContext(withExchange(ctx, x), http.MethodPost, c.ep.BaseURL+"/chat/completions", bytes.NewReader(b))
 	if err != nil {
-		return nil, nil, &failure{store.StatusError, ClassProtocol, err.Error()}, nil
+		return nil, nil, &failure{bench.StatusError, ClassProtocol, err.Error()}, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -127,14 +127,14 @@ func decodeCompletion(resp *http.Response, raw []byte) (completion, map[string]j
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
 			msg += " (Retry-After: " + ra + ")"
 		}
-		return cm, nil, &failure{store.StatusError, statusClass(resp.StatusCode, msg), truncate(msg, 500)}
+		return cm, nil, &failure{bench.StatusError, statusClass(resp.StatusCode, msg), truncate(msg, 500)}
 	}
 	if err := json.Unmarshal(raw, &cm); err != nil || json.Unmarshal(raw, &top) != nil {
-		return cm, nil, &failure{store.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON (%s): %.120q", contentType(resp), raw)}
+		return cm, nil, &failure{bench.StatusError, ClassMalformed, fmt.Sprintf("the answer is not JSON (%s): %.120q", contentType(resp), raw)}
 	}
 	ch := chunk{Object: cm.Object, Message: cm.Message, Type: cm.Type, Code: cm.Code, Error: cm.Error}
 	if msg := ch.inBandError(); msg != "" {
-		return cm, nil, &failure{store.StatusError, ClassInBand, truncate(msg, 500)}
+		return cm, nil, &failure{bench.StatusError, ClassInBand, truncate(msg, 500)}
 	}
 	return cm, top, nil
 }
@@ -142,7 +142,7 @@ func decodeCompletion(resp *http.Response, raw []byte) (completion, map[string]j
 // measure records a decoded answer that ended at end: its text, token counts, server
 // timings and status.
 func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, end time.Time,
-	p dataset.Prompt, tok *tokens.Counter) (store.Request, *exchange) {
+	p dataset.Prompt, tok *tokens.Counter) (bench.Request, *exchange) {
 	rec := &n.rec
 	rec.StartedAt = n.wall.Add(n.x.t0.Sub(n.wall))
 	rec.HTTPStatus = n.x.status
@@ -160,7 +160,7 @@ func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, e
 		}
 	}
 	if msg := errorInContent(content.String()); msg != "" {
-		return n.fail(failure{store.StatusError, ClassInBand, truncate(msg, 500)})
+		return n.fail(failure{bench.StatusError, ClassInBand, truncate(msg, 500)})
 	}
 	rec.ResponseText, rec.ReasoningText = content.String(), reasoning.String()
 	m := measurement{usageRaw: cm.Usage, timingsRaw: top["timings"]}
@@ -178,16 +178,16 @@ func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, e
 
 // setNonStreamStatus decides a complete answer's status: an error when nothing was
 // generated, truncated when neither a finish_reason nor usage says it ended, else ok.
-func setNonStreamStatus(rec *store.Request, hasUsage bool) {
+func setNonStreamStatus(rec *bench.Request, hasUsage bool) {
 	switch {
 	case rec.ResponseText == "" && rec.ReasoningText == "":
-		rec.Status, rec.ErrorClass = store.StatusError, ClassEmpty
+		rec.Status, rec.ErrorClass = bench.StatusError, ClassEmpty
 		rec.ErrorMessage = "the server answered without generating a token"
 	case rec.FinishReason == "" && !hasUsage:
-		rec.Status, rec.ErrorClass = store.StatusTruncated, ClassNoFinish
+		rec.Status, rec.ErrorClass = bench.StatusTruncated, ClassNoFinish
 		rec.ErrorMessage = "the answer has no finish_reason and no usage"
 	default:
-		rec.Status = store.StatusOK
+		rec.Status = bench.StatusOK
 		rec.E2EMS = ptr(rec.ElapsedMS)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 )
 
 // Orders across endpoints.
@@ -59,14 +59,14 @@ type SLO struct {
 
 func (s SLO) set() bool { return s.TTFT > 0 || s.TPOT > 0 || s.E2E > 0 }
 
-func (s SLO) store() store.SLO {
+func (s SLO) store() bench.SLO {
 	f := func(d time.Duration) *float64 {
 		if d <= 0 {
 			return nil
 		}
 		return ptr(ms(d))
 	}
-	return store.SLO{TTFTMS: f(s.TTFT), TPOTMS: f(s.TPOT), E2EMS: f(s.E2E)}
+	return bench.SLO{TTFTMS: f(s.TTFT), TPOTMS: f(s.TPOT), E2EMS: f(s.E2E)}
 }
 
 // ParseSLO reads "ttft=500ms,tpot=50ms,e2e=10s" (any subset).
@@ -149,7 +149,7 @@ type Plan struct {
 	SLO            SLO
 	Request        RequestOptions
 	ConfigFile     string              // the --config file (absolute), read again by --resume
-	DatasetConfig  store.DatasetConfig // what --dataset and its flags asked for
+	DatasetConfig  bench.DatasetConfig // what --dataset and its flags asked for
 	ServerMetrics  ServerMetrics       // scraping each endpoint's /metrics (telemetry.go)
 }
 
@@ -246,17 +246,17 @@ func (p *Plan) levelRequests() int {
 
 // config is the resolved configuration stored with the run: no keys, no header values, no
 // key commands, URLs redacted.
-func (p *Plan) config() store.RunConfig {
-	c := store.RunConfig{Label: p.Label, ConfigFile: p.ConfigFile, Baseline: p.Baseline, Dataset: p.DatasetConfig,
+func (p *Plan) config() bench.RunConfig {
+	c := bench.RunConfig{Label: p.Label, ConfigFile: p.ConfigFile, Baseline: p.Baseline, Dataset: p.DatasetConfig,
 		Prompts: len(p.Prompts.Prompts), Burstiness: strconv.FormatFloat(p.Burstiness, 'g', -1, 64),
 		Requests: p.Requests, Duration: p.Duration, Warmup: p.Warmup, WarmupDuration: p.WarmupDuration,
 		Repeat: p.Repeat, Order: p.Order, MaxErrorRate: p.MaxErrorRate,
-		SLO: store.SLOConfig{TTFT: p.SLO.TTFT, TPOT: p.SLO.TPOT, E2E: p.SLO.E2E},
-		Request: store.RequestConfig{MaxTokens: p.Request.MaxTokens, Temperature: p.Request.Temperature,
+		SLO: bench.SLOConfig{TTFT: p.SLO.TTFT, TPOT: p.SLO.TPOT, E2E: p.SLO.E2E},
+		Request: bench.RequestConfig{MaxTokens: p.Request.MaxTokens, Temperature: p.Request.Temperature,
 			IgnoreEOS: p.Request.IgnoreEOS, Timeout: p.Request.Timeout, StallTimeout: p.Request.StallTimeout,
 			Stream: !p.Request.NoStream, Retries: p.Request.Retries, RetryBackoff: p.Request.RetryBackoff,
 			CacheBust: p.Request.CacheBust},
-		Conn: store.ConnConfig{Cold: p.Conn.Cold, HTTP: p.Conn.httpVersion()}}
+		Conn: bench.ConnConfig{Cold: p.Conn.Cold, HTTP: p.Conn.httpVersion()}}
 	if c.Dataset.Source == "" {
 		c.Dataset.Source = p.Prompts.Source
 	}
@@ -264,10 +264,10 @@ func (p *Plan) config() store.RunConfig {
 		c.Endpoints = append(c.Endpoints, e.stored())
 	}
 	for _, l := range p.Loads {
-		c.Loads = append(c.Loads, store.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
+		c.Loads = append(c.Loads, bench.LoadConfig{Concurrency: l.Concurrency, Rate: l.Rate})
 	}
 	if s := p.Sweep; s != nil {
-		c.Sweep = &store.SweepConfig{Kind: s.Kind, MinGain: s.MinGain, MaxConcurrency: s.MaxConcurrency, Steps: s.Steps, SLOTarget: s.SLOTarget}
+		c.Sweep = &bench.SweepConfig{Kind: s.Kind, MinGain: s.MinGain, MaxConcurrency: s.MaxConcurrency, Steps: s.Steps, SLOTarget: s.SLOTarget}
 	}
 	return c
 }

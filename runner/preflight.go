@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -84,11 +84,11 @@ func preflightOne(ctx context.Context, c *Client, o PreflightOptions) error {
 
 // preflightError turns a check request's record into an error naming the endpoint, what
 // is probably wrong and the server's own message; nil when the endpoint answered.
-func preflightError(e Endpoint, r store.Request) error {
+func preflightError(e Endpoint, r bench.Request) error {
 	where := fmt.Sprintf("endpoint %s (%s, model %s)", e.Name, e.BaseURL, e.Model)
 	msg := r.ErrorMessage
 	switch {
-	case r.Status == store.StatusOK || r.Status == store.StatusTruncated && r.Chunks > 0:
+	case r.Status == bench.StatusOK || r.Status == bench.StatusTruncated && r.Chunks > 0:
 		return nil // tokens came back (a 4-token answer may be cut short)
 	case r.ErrorClass == ClassAuth:
 		return fmt.Errorf("%s: %s", where, msg)
@@ -105,7 +105,7 @@ func preflightError(e Endpoint, r store.Request) error {
 		return fmt.Errorf("%w: %s: the model is not ready (HTTP 503): %s", ErrCold, where, msg)
 	case r.HTTPStatus >= 400:
 		return fmt.Errorf("%w: %s: HTTP %d (wrong model or request?): %s", ErrUnreachable, where, r.HTTPStatus, msg)
-	case r.Status == store.StatusCanceled:
+	case r.Status == bench.StatusCanceled:
 		return fmt.Errorf("%s: check interrupted", where)
 	default:
 		return fmt.Errorf("%w: %s: the check request failed (%s): %s", ErrUnreachable, where, r.ErrorClass, msg)

@@ -3,7 +3,7 @@ package runner
 import (
 	"math"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/textsafe"
 )
 
@@ -49,7 +49,7 @@ func (b *secretBook) redactor() *textsafe.Redactor {
 // a server wrote, control characters in the error message made visible, and any
 // non-finite or negative duration dropped (a server's timing of 1e308 s is not a number
 // the views may divide by).
-func (c *Client) clean(rec store.Request) store.Request {
+func (c *Client) clean(rec bench.Request) bench.Request {
 	r := c.secrets.redactor()
 	rec.ErrorMessage = textsafe.Terminal(r.Redact(rec.ErrorMessage))
 	if len(rec.ErrorMessage) > maxErrorMessage {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // RedirectPolicy says which redirects an endpoint's requests follow (follow_redirects in
@@ -24,7 +26,7 @@ const (
 )
 
 // ClassCrossOriginRedirect is the error class of a refused cross-origin redirect.
-const ClassCrossOriginRedirect = "cross_origin_redirect"
+const ClassCrossOriginRedirect bench.ErrorClass = "cross_origin_redirect"
 
 // maxRedirects is how many redirects one request follows (Go's own default).
 const maxRedirects = 10

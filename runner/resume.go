@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
 )
@@ -25,7 +26,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64, p Plan) (Outcome, erro
 		return Outcome{}, fmt.Errorf("%w: %w", ErrResume, err)
 	}
 	switch {
-	case run.Status == store.RunCompleted:
+	case run.Status == bench.RunCompleted:
 		return Outcome{}, fmt.Errorf("%w: run %d is already completed", ErrResume, runID)
 	case p.Sweep != nil:
 		return Outcome{}, fmt.Errorf("%w: run %d is a sweep, whose levels depend on what was measured; start a new run", ErrResume, runID)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 )
 
 // Retry limits.
@@ -25,20 +25,20 @@ const (
 // o.Retries > 0, a retryable failure (see retryable) is sent again after a backoff:
 // o.RetryBackoff doubled per retry, or the server's Retry-After when it sent one. Every
 // attempt keeps its own timings: nothing is reset or merged.
-func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []store.Request {
-	var out []store.Request
+func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []bench.Request {
+	var out []bench.Request
 	retries := 0
 	for {
 		_ = c.limit.wait(ctx) // canceled: the attempt below is recorded as canceled
 		key, gen, err := c.keys.current(ctx)
 		if err != nil {
-			out = append(out, failedBeforeSend(p, failure{store.StatusError, ClassAuth, err.Error()}))
+			out = append(out, failedBeforeSend(p, failure{bench.StatusError, ClassAuth, err.Error()}))
 			c.stop(err)
 			return out
 		}
 		rec, retryAfter := c.attempt(ctx, p, o, key)
 		out = append(out, rec)
-		if rec.Status == store.StatusOK || ctx.Err() != nil {
+		if rec.Status == bench.StatusOK || ctx.Err() != nil {
 			return out
 		}
 		if rec.HTTPStatus == http.StatusUnauthorized && c.keys.refreshable() {
@@ -69,8 +69,8 @@ func (c *Client) stop(err error) {
 // cold or briefly broken (408, 429, 500, 502, 503, 504, an in-band error), or the
 // connection failed. Timeouts, truncations and client errors (400, 404, ...) are not:
 // they would fail the same way, or they are what the benchmark measures.
-func retryable(r store.Request) bool {
-	if r.Status != store.StatusError {
+func retryable(r bench.Request) bool {
+	if r.Status != bench.StatusError {
 		return false
 	}
 	switch r.ErrorClass {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // ClassClientResource is the error class of a request that failed for want of a resource
 // on the client (file descriptors, ephemeral ports, buffers): the client's failure, never
-// the endpoint's, and in no statistic (store.OutcomeOf).
-const ClassClientResource = store.ClassClientResource
+// the endpoint's, and in no statistic (bench.OutcomeOf).
+const ClassClientResource = bench.ClassClientResource
 
 // fileReserve is the descriptors kept for everything but request sockets: the database
 // and its WAL, the terminal, the tokenizer, idle connections being replaced.

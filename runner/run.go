@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
@@ -32,7 +33,7 @@ type Runner struct {
 // Outcome is what a finished (or interrupted) run reports.
 type Outcome struct {
 	RunID  int64
-	Status string // completed, interrupted, failed
+	Status bench.RunStatus
 }
 
 // Run executes the plan as a new run. Every request is recorded as it completes; when ctx
@@ -48,11 +49,11 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 	}
 	host, _ := os.Hostname()
 	temp := p.Request.Temperature
-	mode := "closed"
+	mode := bench.LoadClosed
 	if p.openLoop() {
-		mode = "open"
+		mode = bench.LoadOpen
 	}
-	runID, err := r.DB.CreateRun(ctx, store.Run{
+	runID, err := r.DB.CreateRun(ctx, bench.Run{
 		Label: p.Label, StartedAt: time.Now(), ToolVersion: r.Version, Host: host,
 		ConfigJSON: cfg, Dataset: p.Dataset, DatasetHash: p.Prompts.Hash,
 		PromptSetHash: dataset.SetHash(p.Prompts.Prompts), Seed: p.Seed, MaxTokens: p.Request.MaxTokens,
@@ -72,15 +73,15 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 }
 
 func (r *Runner) finish(ctx context.Context, runID int64, err error) (Outcome, error) {
-	out := Outcome{RunID: runID, Status: store.RunFailed}
+	out := Outcome{RunID: runID, Status: bench.RunFailed}
 	switch {
 	case err == nil:
-		out.Status = store.RunCompleted
+		out.Status = bench.RunCompleted
 	case ctx.Err() != nil:
-		out.Status = store.RunInterrupted
+		out.Status = bench.RunInterrupted
 	}
 	errText := ""
-	if err != nil && out.Status == store.RunFailed {
+	if err != nil && out.Status == bench.RunFailed {
 		errText = err.Error()
 	}
 	// A fresh context: the run's end is recorded even when ctx was canceled.
@@ -181,7 +182,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		id, ok := existing[e.Name]
 		if !ok {
 			var err error
-			id, err = ex.r.DB.AddEndpoint(ctx, store.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: RedactURL(e.BaseURL),
+			id, err = ex.r.DB.AddEndpoint(ctx, bench.Endpoint{RunID: ex.runID, Name: e.Name, BaseURL: RedactURL(e.BaseURL),
 				Model: e.Model, Hardware: e.Hardware, Preset: e.Preset, ConfigJSON: endpointJSON(e)})
 			if err != nil {
 				return err
@@ -194,8 +195,8 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 	return nil
 }
 
-func (ex *executor) score(rec *store.Request, p dataset.Prompt) {
-	if rec.Status == store.StatusOK && ex.r.Score != nil && len(p.Gold) > 0 {
+func (ex *executor) score(rec *bench.Request, p dataset.Prompt) {
+	if rec.Status == bench.StatusOK && ex.r.Score != nil && len(p.Gold) > 0 {
 		em, f1 := ex.r.Score(rec.ResponseText, p.Gold)
 		rec.EM, rec.F1 = &em, &f1
 	}
@@ -249,7 +250,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 func (ex *executor) allStored(st *store.LevelState) bool {
 	n := ex.plan.levelRequests()
 	if n == 0 {
-		return st.Status == store.RunCompleted // bounded by time: resume refuses these
+		return st.Status == bench.LevelCompleted // bounded by time: resume refuses these
 	}
 	for seq := range n {
 		if !st.Done.Has(seq) {
@@ -345,15 +346,15 @@ func endpointJSON(e Endpoint) string {
 	return string(b)
 }
 
-func storePrompts(ps []dataset.Prompt) []store.Prompt {
-	out := make([]store.Prompt, len(ps))
+func storePrompts(ps []dataset.Prompt) []bench.Prompt {
+	out := make([]bench.Prompt, len(ps))
 	for i, p := range ps {
 		gold := "[]"
 		if len(p.Gold) > 0 {
 			b, _ := json.Marshal(p.Gold)
 			gold = string(b)
 		}
-		out[i] = store.Prompt{Idx: p.Idx, PromptID: p.ID, SourceRow: p.SourceRow, TextHash: p.Hash,
+		out[i] = bench.Prompt{Idx: p.Idx, PromptID: p.ID, SourceRow: p.SourceRow, TextHash: p.Hash,
 			InputTokens: p.InputTokens, GoldJSON: gold}
 	}
 	return out

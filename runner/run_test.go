@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
@@ -94,7 +95,7 @@ func TestTimingMatchesServer(t *testing.T) {
 	srv := f.start(t)
 	r, db := newRunner(t)
 	out, err := r.Run(context.Background(), plan(3, []int{1}, ep("a", srv.URL)))
-	if err != nil || out.Status != store.RunCompleted {
+	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("run: %v %v", out, err)
 	}
 	rows := requests(t, db, "1")
@@ -301,11 +302,11 @@ func TestInterruptKeepsCompletedRows(t *testing.T) {
 	defer cancel()
 	go cancelAfterRows(ctx, cancel, db, 3) // Ctrl-C once 3 of the 20 requests are committed
 	out, err := r.Run(ctx, plan(20, []int{1}, ep("a", srv.URL)))
-	if !IsInterrupted(err) || out.Status != store.RunInterrupted {
+	if !IsInterrupted(err) || out.Status != bench.RunInterrupted {
 		t.Fatalf("outcome %+v err %v: want interrupted", out, err)
 	}
 	run, _ := db.GetRun(context.Background(), out.RunID)
-	if run.Status != store.RunInterrupted || run.EndedAt.IsZero() {
+	if run.Status != bench.RunInterrupted || run.EndedAt.IsZero() {
 		t.Errorf("run row %+v", run)
 	}
 	ok := requests(t, db, "status = 'ok'")
@@ -313,7 +314,7 @@ func TestInterruptKeepsCompletedRows(t *testing.T) {
 	if len(ok) < 2 || len(ok) >= 20 {
 		t.Errorf("%d ok rows recorded, want the few that completed", len(ok))
 	}
-	if len(canceled) != 1 || canceled[0]["error_class"] != ClassCanceled {
+	if len(canceled) != 1 || canceled[0]["error_class"] != string(ClassCanceled) {
 		t.Errorf("canceled rows: %v, want the one in flight", canceled)
 	}
 	lv, _ := db.Query(context.Background(), "SELECT status FROM levels")
@@ -335,7 +336,7 @@ func TestHTTPErrorsRecorded(t *testing.T) {
 	sb, sg := bad.start(t), good.start(t)
 	r, db := newRunner(t)
 	out, err := r.Run(context.Background(), plan(3, []int{1}, ep("bad", sb.URL), ep("good", sg.URL)))
-	if err != nil || out.Status != store.RunCompleted {
+	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("%+v %v", out, err)
 	}
 	rows := requests(t, db, "endpoint_id = (SELECT id FROM endpoints WHERE name = 'bad')")
@@ -356,8 +357,9 @@ func TestHTTPErrorsRecorded(t *testing.T) {
 // Streams that end badly are never counted as successes.
 func TestTruncatedAndMalformedStreams(t *testing.T) {
 	cases := []struct {
-		name, body  string
-		status, cls string
+		name, body string
+		status     string
+		cls        bench.ErrorClass
 	}{
 		{"done without finish or usage", `data: {"choices":[{"delta":{"content":"a"}}]}` + "\n\ndata: [DONE]\n\n", "truncated", ClassNoFinish},
 		{"eof without done", `data: {"choices":[{"delta":{"content":"a"}}]}` + "\n\n", "truncated", ClassEOFBeforeDone},
@@ -377,7 +379,7 @@ func TestTruncatedAndMalformedStreams(t *testing.T) {
 				t.Fatal(err)
 			}
 			row := requests(t, db, "1")[0]
-			if row["status"] != tc.status || row["error_class"] != tc.cls {
+			if row["status"] != tc.status || row["error_class"] != string(tc.cls) {
 				t.Errorf("status %v class %v (%v), want %s %s", row["status"], row["error_class"], row["error_message"], tc.status, tc.cls)
 			}
 		})
@@ -399,7 +401,7 @@ func TestStallTimeout(t *testing.T) {
 		t.Errorf("the level waited %v on stalled streams", el)
 	}
 	for _, row := range requests(t, db, "1") {
-		if row["status"] != "timeout" || row["error_class"] != ClassStall {
+		if row["status"] != "timeout" || row["error_class"] != string(ClassStall) {
 			t.Errorf("row %v", row)
 		}
 	}

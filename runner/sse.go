@@ -9,7 +9,7 @@ import (
 	"io"
 	"mime"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // sseReader reads a server-sent-events body one data line at a time, with every line
@@ -117,13 +117,13 @@ func (s *sseReader) endFailure(contentType string) *failure {
 		return nil
 	}
 	if msg := inBandJSONError(s.other); msg != "" {
-		return &failure{store.StatusError, ClassInBand, truncate(msg, 500)}
+		return &failure{bench.StatusError, ClassInBand, truncate(msg, 500)}
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
 		mt = "no Content-Type"
 	}
-	return &failure{store.StatusError, ClassNotSSE, fmt.Sprintf("not an SSE stream: got %s (%d bytes, beginning %.120q)",
+	return &failure{bench.StatusError, ClassNotSSE, fmt.Sprintf("not an SSE stream: got %s (%d bytes, beginning %.120q)",
 		mt, s.otherLen, s.other)}
 }
 

@@ -6,7 +6,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // notesKey is the object in server_json where the client notes what it did with what the
@@ -52,12 +52,12 @@ func (m *measurement) note(name, text string) {
 
 // noteTextSizes records the full sizes of the answer when the stored text is a prefix, and
 // that a tokenizer count is the prefix's (a lower bound) when the server sent no usage.
-func (m *measurement) noteTextSizes(rec *store.Request, content, reasoning *boundedText) {
+func (m *measurement) noteTextSizes(rec *bench.Request, content, reasoning *boundedText) {
 	if content.truncated() || reasoning.truncated() {
 		m.notes = notesWith(m.notes, "text_truncated_to_bytes", maxStoredText)
 		m.notes["response_bytes"] = content.Len()
 		m.notes["reasoning_bytes"] = reasoning.Len()
-		if rec.OutputTokensSource == store.SourceTokenizer {
+		if rec.OutputTokensSource == bench.SourceTokenizer {
 			m.notes["output_tokens_of_prefix"] = true
 		}
 	}
@@ -72,7 +72,7 @@ func notesWith(n map[string]any, k string, v any) map[string]any {
 }
 
 // applyNotes adds m's notes to the record's server_json under notesKey.
-func (m *measurement) applyNotes(rec *store.Request) {
+func (m *measurement) applyNotes(rec *bench.Request) {
 	if len(m.notes) == 0 {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+	"github.com/trackerbench/tracker/bench"
 )
 
 // replay serves a recorded stream from testdata/wire (the format is in its README): lines
@@ -68,7 +69,8 @@ func serve(t *testing.T, h http.Handler) *httptest.Server {
 func TestWireDialects(t *testing.T) {
 	cases := []struct {
 		file              string
-		status, class     string
+		status            string
+		class             bench.ErrorClass
 		ttftMin           float64 // the stream's own delay before its first token-bearing chunk
 		outTokens         int64   // 0 = count "Denver Broncos" with the tokenizer
 		source            string
@@ -104,7 +106,7 @@ func TestWireDialects(t *testing.T) {
 				t.Fatalf("run: %+v %v", out, err)
 			}
 			row := requests(t, db, "1")[0]
-			if row["status"] != tc.status || row["error_class"] != tc.class {
+			if row["status"] != tc.status || row["error_class"] != string(tc.class) {
 				t.Fatalf("status %v class %v (%v), want %s %q", row["status"], row["error_class"], row["error_message"], tc.status, tc.class)
 			}
 			if tc.message != "" && !strings.Contains(row["error_message"].(string), tc.message) {

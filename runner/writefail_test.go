@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -32,14 +33,14 @@ func countRows(t *testing.T, db *store.DB, where string) int {
 // retry window and the requests in flight) — far fewer than the plan's.
 func checkStoppedAtOnce(t *testing.T, f *fakeServer, db *store.DB, out Outcome, err error, reason string, planned, maxExtra int) {
 	t.Helper()
-	if err == nil || !strings.Contains(err.Error(), reason) || out.Status != store.RunFailed {
+	if err == nil || !strings.Contains(err.Error(), reason) || out.Status != bench.RunFailed {
 		t.Fatalf("outcome %+v, err %v: want failed with %q", out, err, reason)
 	}
 	if strings.Count(err.Error(), "recording requests") > 1 {
 		t.Errorf("message repeats itself: %v", err)
 	}
 	run, gerr := db.GetRun(context.Background(), out.RunID)
-	if gerr != nil || run.Status != store.RunFailed || !strings.Contains(run.Error, reason) {
+	if gerr != nil || run.Status != bench.RunFailed || !strings.Contains(run.Error, reason) {
 		t.Errorf("run row: %+v %v", run, gerr)
 	}
 	sent := f.count()
@@ -68,7 +69,7 @@ func resumeFinishes(t *testing.T, path string, p Plan, runID int64, planned int)
 	p.Endpoints[0].BaseURL = srv.URL + "/v1"
 	r := &Runner{DB: db, Tokens: counter(t), Version: "test"}
 	out, err := r.Resume(context.Background(), runID, p)
-	if err != nil || out.Status != store.RunCompleted {
+	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("resume: %+v %v", out, err)
 	}
 	if f.count() != planned-done {
@@ -135,7 +136,7 @@ func TestLockedDatabase(t *testing.T) {
 				resumeFinishes(t, path, p, out.RunID, planned)
 				return
 			}
-			if err != nil || out.Status != store.RunCompleted || countRows(t, db, "final = 1") != planned {
+			if err != nil || out.Status != bench.RunCompleted || countRows(t, db, "final = 1") != planned {
 				t.Errorf("outcome %+v err %v, %d final rows: want completed with %d", out, err, countRows(t, db, "final = 1"), planned)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
@@ -178,8 +179,11 @@ func TestDialectsThroughRunner(t *testing.T) {
 // error inside the HTTP 200 stream behind the ALCF gateway; never a success.
 func TestDialectInBandErrors(t *testing.T) {
 	for _, tc := range []struct {
-		wire, class, status, message string
-		http                         int64
+		wire    string
+		class   bench.ErrorClass
+		status  string
+		message string
+		http    int64
 	}{
 		{WireVLLM, "http_500", "error", "Internal server error (simulated).", 500},
 		{WireSambaNova, "http_500", "error", "Internal server error (simulated).", 500},
@@ -198,7 +202,7 @@ func TestDialectInBandErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, row := range rowsOf(t, db, "SELECT * FROM requests") {
-				if row["status"] != tc.status || row["error_class"] != tc.class || row["http_status"] != tc.http ||
+				if row["status"] != tc.status || row["error_class"] != string(tc.class) || row["http_status"] != tc.http ||
 					!strings.Contains(row["error_message"].(string), tc.message) {
 					t.Errorf("%v %v %v %q, want %s %s %d %q", row["status"], row["error_class"], row["http_status"],
 						row["error_message"], tc.status, tc.class, tc.http, tc.message)
@@ -224,7 +228,7 @@ func TestSophiaSilentTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := rowsOf(t, db, "SELECT * FROM requests")[0]
-	if row["status"] != "truncated" || row["error_class"] != runner.ClassNoFinish || row["chunks"] != int64(5) || row["finish_reason"] != "" {
+	if row["status"] != "truncated" || row["error_class"] != string(runner.ClassNoFinish) || row["chunks"] != int64(5) || row["finish_reason"] != "" {
 		t.Errorf("status %v class %v chunks %v finish %q: want truncated no_finish_reason after 5 chunks",
 			row["status"], row["error_class"], row["chunks"], row["finish_reason"])
 	}

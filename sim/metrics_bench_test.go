@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
@@ -44,7 +45,7 @@ func BenchmarkScrapingTTFT(b *testing.B) {
 			c0 := processCPU()
 			out, err := r.Run(context.Background(), plan)
 			cpu[on] += processCPU() - c0
-			if err != nil || out.Status != store.RunCompleted {
+			if err != nil || out.Status != bench.RunCompleted {
 				b.Fatalf("run: %v", err)
 			}
 			tb, err := db.Query(context.Background(), "SELECT ttft_ms FROM v_requests WHERE status = 'ok'")
@@ -74,9 +75,9 @@ func BenchmarkScrapeCost(b *testing.B) {
 	_, ts := startSim(b, p)
 	db := storetest.Open(b)
 	ctx := context.Background()
-	run, _ := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	ep, _ := db.AddEndpoint(ctx, store.Endpoint{RunID: run, Name: "sim", BaseURL: ts.URL, Model: "m"})
-	lv, _ := db.StartLevel(ctx, store.Level{RunID: run, EndpointID: ep, Concurrency: 1, StartedAt: time.Now()})
+	run, _ := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	ep, _ := db.AddEndpoint(ctx, bench.Endpoint{RunID: run, Name: "sim", BaseURL: ts.URL, Model: "m"})
+	lv, _ := db.StartLevel(ctx, bench.Level{RunID: run, EndpointID: ep, Concurrency: 1, StartedAt: time.Now()})
 	hc := telemetry.NewHTTPClient()
 	sel := telemetry.Selection{Allow: telemetry.NewAllowList()}
 	cache := store.NewSeriesCache()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
@@ -85,7 +86,7 @@ func TestRunRecordsServerBatch(t *testing.T) {
 		Request:       runner.RequestOptions{MaxTokens: 32, IgnoreEOS: true, Timeout: time.Minute},
 		ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 100 * time.Millisecond}}
 	out, err := r.Run(context.Background(), plan)
-	if err != nil || out.Status != store.RunCompleted {
+	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("run: %v %s", err, out.Status)
 	}
 	rows, err := db.ServerLevelSummary(context.Background(), []int64{out.RunID}, nil)
@@ -173,7 +174,7 @@ func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 				Request:       runner.RequestOptions{MaxTokens: 16, IgnoreEOS: true, Timeout: time.Minute},
 				ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 50 * time.Millisecond}}
 			out, err := r.Run(context.Background(), plan)
-			if err != nil || out.Status != store.RunCompleted {
+			if err != nil || out.Status != bench.RunCompleted {
 				t.Fatalf("run: %v %s", err, out.Status)
 			}
 			if n := strings.Count(log.String(), "warning: server metrics of fast"); n != 1 || strings.Contains(log.String(), "\x1b") {

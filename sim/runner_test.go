@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
@@ -67,7 +68,7 @@ func runAgainst(t *testing.T, prompts *dataset.PromptSet, levels []int, req runn
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != store.RunCompleted {
+	if out.Status != bench.RunCompleted {
 		t.Fatalf("run status %s", out.Status)
 	}
 	return db, out.RunID

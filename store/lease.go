@@ -18,7 +18,7 @@ type Lease struct {
 }
 
 // RunLease reads a run's status and lease (Until is zero when none is held).
-func (db *DB) RunLease(ctx context.Context, runID int64) (string, Lease, error) {
+func (db *DB) RunLease(ctx context.Context, runID int64) (RunStatus, Lease, error) {
 	return runLease(ctx, db.sql, runID)
 }
 
@@ -26,8 +26,9 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func runLease(ctx context.Context, q queryRower, runID int64) (string, Lease, error) {
-	var status, owner string
+func runLease(ctx context.Context, q queryRower, runID int64) (RunStatus, Lease, error) {
+	var status RunStatus
+	var owner string
 	var until sql.NullString
 	err := q.QueryRowContext(ctx, `SELECT status, lease_owner, lease_until FROM runs WHERE id = ?`, runID).Scan(&status, &owner, &until)
 	if errors.Is(err, sql.ErrNoRows) {

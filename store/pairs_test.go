@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -14,7 +15,7 @@ import (
 func TestPairCounts(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", ConfigJSON: "{}",
+	runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", ConfigJSON: "{}",
 		Dataset: "d", DatasetHash: "h", PromptSetHash: "p"})
 	if err != nil {
 		t.Fatal(err)
@@ -22,34 +23,34 @@ func TestPairCounts(t *testing.T) {
 	type rec struct {
 		seq      int
 		e2e      float64
-		status   string
+		status   bench.RequestStatus
 		warmup   bool
 		nonFinal bool
 	}
 	byEndpoint := map[string][]rec{
-		"a": {{seq: 0, e2e: 10}, {seq: 1, e2e: 30}, {seq: 2, e2e: 10}, {seq: 3, e2e: 5, status: store.StatusError},
+		"a": {{seq: 0, e2e: 10}, {seq: 1, e2e: 30}, {seq: 2, e2e: 10}, {seq: 3, e2e: 5, status: bench.StatusError},
 			{seq: 0, e2e: 1, warmup: true}},
 		"b": {{seq: 0, e2e: 20}, {seq: 1, e2e: 20}, {seq: 2, e2e: 10}, {seq: 3, e2e: 9},
-			{seq: 1, e2e: 1, status: store.StatusError, nonFinal: true}},
+			{seq: 1, e2e: 1, status: bench.StatusError, nonFinal: true}},
 		"c": {{seq: 5, e2e: 1}},
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "u", Model: "m"})
+		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "u", Model: "m"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 2, StartedAt: time.Now()})
+		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 2, StartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var reqs []store.Request
+		var reqs []bench.Request
 		for _, r := range byEndpoint[name] {
 			seq, e2e := r.seq, r.e2e
 			st := r.status
 			if st == "" {
-				st = store.StatusOK
+				st = bench.StatusOK
 			}
-			reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq,
+			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq,
 				Warmup: r.warmup, Attempt: 1, Final: !r.nonFinal, Status: st, StartedAt: time.Now(), E2EMS: &e2e})
 		}
 		if err := db.InsertRequests(ctx, reqs); err != nil {

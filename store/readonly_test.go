@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -76,7 +77,7 @@ func trackerFile(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CreateRun(context.Background(), store.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
+	if _, err := db.CreateRun(context.Background(), bench.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -128,8 +128,8 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 
 // ReportRequest is the part of one measured request the report reads. NULL numbers are NaN.
 type ReportRequest struct {
-	Status       string
-	ErrorClass   string
+	Status       RequestStatus
+	ErrorClass   ErrorClass
 	ErrorMessage string
 	StartMS      float64
 	ElapsedMS    float64

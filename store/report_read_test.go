@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -27,18 +28,18 @@ func TestReportSelection(t *testing.T) {
 	}
 	var ids []int64
 	for _, d := range defs {
-		id, err := db.CreateRun(ctx, store.Run{Label: d.label, StartedAt: d.at, ToolVersion: "t", Host: "h", ConfigJSON: "{}",
+		id, err := db.CreateRun(ctx, bench.Run{Label: d.label, StartedAt: d.at, ToolVersion: "t", Host: "h", ConfigJSON: "{}",
 			Dataset: "d", DatasetHash: "x", PromptSetHash: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 		for _, e := range d.eps {
-			epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: id, Name: e, BaseURL: "http://127.0.0.1", Model: "m"})
+			epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: id, Name: e, BaseURL: "http://127.0.0.1", Model: "m"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.StartLevel(ctx, store.Level{RunID: id, EndpointID: epID, Concurrency: 1, StartedAt: d.at}); err != nil {
+			if _, err := db.StartLevel(ctx, bench.Level{RunID: id, EndpointID: epID, Concurrency: 1, StartedAt: d.at}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -85,21 +86,21 @@ func TestReportSelection(t *testing.T) {
 func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}",
+	runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}",
 		Dataset: "d", DatasetHash: "x", PromptSetHash: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
+	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lvl, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	lvl, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e2e := 100.0
-	reqs := []store.Request{
+	reqs := []bench.Request{
 		{Status: "ok", Final: true, E2EMS: &e2e},
 		{Status: "ok", Final: true, Warmup: true, E2EMS: &e2e},
 		{Status: "error", Final: false, ErrorMessage: "retried"},
@@ -113,7 +114,7 @@ func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 	}
 	var got []string
 	err = db.EachLevelRequest(ctx, lvl, func(r *store.ReportRequest) error {
-		got = append(got, r.Status+":"+r.ErrorMessage)
+		got = append(got, string(r.Status)+":"+r.ErrorMessage)
 		if r.Status == "ok" && (r.E2EMS != 100 || !math.IsNaN(r.TTFTMS)) {
 			t.Errorf("ok row: e2e %v ttft %v, want 100 and NaN (NULL)", r.E2EMS, r.TTFTMS)
 		}

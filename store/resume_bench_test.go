@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -27,29 +28,29 @@ func resumeBenchDB(b *testing.B) (string, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunInterrupted, StartedAt: time.Now(), ToolVersion: "bench",
+	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunInterrupted, StartedAt: time.Now(), ToolVersion: "bench",
 		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	const perLevel, batch = 500_000, 10_000
 	for _, name := range []string{"alpha", "beta"} {
-		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
+		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 128, StartedAt: time.Now()})
+		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 128, StartedAt: time.Now()})
 		if err != nil {
 			b.Fatal(err)
 		}
-		reqs := make([]store.Request, 0, batch)
+		reqs := make([]bench.Request, 0, batch)
 		for i := range perLevel {
 			seq, e2e, out := i, float64(100+i%50), 4
-			st := store.StatusOK
+			st := bench.StatusOK
 			if i >= perLevel-1000 {
-				st = store.StatusCanceled
+				st = bench.StatusCanceled
 			}
-			reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 100,
+			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 100,
 				PromptID: fmt.Sprint(i % 100), Seq: &seq, Attempt: 1, Final: true, Status: st, StartedAt: time.Now(),
 				StartMS: float64(i), ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: &out})
 			if len(reqs) == batch {

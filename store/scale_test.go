@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -15,25 +16,25 @@ import (
 // level each, the same prompts in the same order) and returns its id.
 func scaleRun(t *testing.T, ctx context.Context, db *store.DB, n int) int64 {
 	t.Helper()
-	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
 		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reqs []store.Request
+	var reqs []bench.Request
 	for e, name := range []string{"alpha", "beta"} {
-		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
+		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 8, StartedAt: time.Now()})
+		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 8, StartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range n / 2 {
 			seq, e2e, ttft, out := i, float64(100+(i*7+e*13)%50), float64(10+i%9), 20
-			reqs = append(reqs, store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 50,
-				PromptID: fmt.Sprint(i % 50), Seq: &seq, Attempt: 1, Final: true, Status: store.StatusOK,
+			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 50,
+				PromptID: fmt.Sprint(i % 50), Seq: &seq, Attempt: 1, Final: true, Status: bench.StatusOK,
 				StartedAt: time.Now(), StartMS: float64(i), ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &ttft, OutputTokens: &out})
 		}
 	}

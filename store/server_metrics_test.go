@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -13,15 +14,15 @@ import (
 func serverLevel(t *testing.T, db *store.DB) (levelID, endpointID int64) {
 	t.Helper()
 	ctx := context.Background()
-	run, err := db.CreateRun(ctx, store.Run{Label: "tel", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	run, err := db.CreateRun(ctx, bench.Run{Label: "tel", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := db.AddEndpoint(ctx, store.Endpoint{RunID: run, Name: "sim", BaseURL: "http://x/v1", Model: "m"})
+	ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: run, Name: "sim", BaseURL: "http://x/v1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := db.StartLevel(ctx, store.Level{RunID: run, EndpointID: ep, Concurrency: 16, Trial: 1, StartedAt: time.Now()})
+	lv, err := db.StartLevel(ctx, bench.Level{RunID: run, EndpointID: ep, Concurrency: 16, Trial: 1, StartedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -49,7 +50,7 @@ func TestMigrationsForwardOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := db.CreateRun(ctx, store.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	id, err := db.CreateRun(ctx, bench.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestMigrationsForwardOnly(t *testing.T) {
 func TestReadOnlyRefusesWrites(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	if _, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
+	if _, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
 		t.Fatal(err)
 	}
 	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
@@ -124,13 +125,13 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 func TestWriterCommitsWhileRunning(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, _ := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	epID, _ := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
-	lvID, _ := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	runID, _ := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+	epID, _ := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
+	lvID, _ := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
 	w := db.NewWriter(store.WriterOptions{FlushEvery: 50 * time.Millisecond})
 	for i := range 5 {
-		w.Add(store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
-			Status: store.StatusOK, StartedAt: time.Now(), Final: true, ITLMS: []float64{1.5, 2.25}})
+		w.Add(bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
+			Status: bench.StatusOK, StartedAt: time.Now(), Final: true, ITLMS: []float64{1.5, 2.25}})
 	}
 	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/report"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
@@ -16,32 +17,32 @@ import (
 // one failed request beside them, and one with counts (5 each). It returns the run id.
 func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
 	t.Helper()
-	runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
 		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
+	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	five := 5
-	var reqs []store.Request
+	var reqs []bench.Request
 	for c, level := range []struct {
 		tokens *int
 		failed bool
 	}{{nil, false}, {nil, true}, {&five, false}} {
-		lvID, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: c + 1, StartedAt: time.Now()})
+		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: c + 1, StartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 3 {
 			seq, e2e := i, 100.0
-			r := store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Seq: &seq,
-				Attempt: 1, Final: true, Status: store.StatusOK, StartedAt: time.Now(), StartMS: float64(10 * i),
+			r := bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Seq: &seq,
+				Attempt: 1, Final: true, Status: bench.StatusOK, StartedAt: time.Now(), StartMS: float64(10 * i),
 				ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: level.tokens}
 			if level.failed && i == 2 {
-				r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS = store.StatusError, "http_500", nil, nil
+				r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS = bench.StatusError, "http_500", nil, nil
 			}
 			reqs = append(reqs, r)
 		}

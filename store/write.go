@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // timeText is how every time of day is stored: RFC 3339, UTC, nanoseconds.
@@ -37,7 +39,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 		r.Status = RunRunning
 	}
 	if r.LoadMode == "" {
-		r.LoadMode = "closed"
+		r.LoadMode = bench.LoadClosed
 	}
 	if r.Order == "" {
 		r.Order = "interleaved"
@@ -62,7 +64,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 
 // FinishRun sets a run's final status, end time and error text.
 // It is retried while the database is busy, as the writer's batches are.
-func (db *DB) FinishRun(ctx context.Context, runID int64, status string, ended time.Time, errText string) error {
+func (db *DB) FinishRun(ctx context.Context, runID int64, status RunStatus, ended time.Time, errText string) error {
 	_, err := db.execRetry(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ?, lease_until = NULL WHERE id = ?`,
 		status, timeText(ended), errText, runID)
 	if err != nil {
@@ -124,7 +126,7 @@ func (db *DB) addPrompts(ctx context.Context, runID int64, prompts []Prompt) err
 // StartLevel records the start of a load level and returns its id.
 func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 	if l.Status == "" {
-		l.Status = RunRunning
+		l.Status = bench.LevelRunning
 	}
 	if l.Trial == 0 {
 		l.Trial = 1

@@ -1,4 +1,4 @@
-package store
+package bench
 
 import (
 	"encoding/json"
@@ -13,6 +13,9 @@ const RunConfigVersion = 1
 // ErrLegacyConfig is returned for a run recorded before RunConfig (its config_json holds the
 // raw command-line arguments): report can read its baseline, --resume refuses it.
 var ErrLegacyConfig = errors.New("the run's configuration predates the typed run configuration")
+
+// ErrNewerConfig is returned for a run configuration written by a newer tracker.
+var ErrNewerConfig = errors.New("the run configuration is newer than this tracker")
 
 // RunConfig is a run's resolved configuration as stored in runs.config_json: typed and
 // versioned, written by `run`, read by `--resume` and `report`. It never holds a secret: no
@@ -152,7 +155,7 @@ func ParseRunConfig(text string) (RunConfig, error) {
 	case probe.Version == 0:
 		return RunConfig{Baseline: probe.Baseline}, ErrLegacyConfig
 	case probe.Version > RunConfigVersion:
-		return RunConfig{}, fmt.Errorf("run configuration version %d, this tracker knows %d: %w", probe.Version, RunConfigVersion, ErrNewerSchema)
+		return RunConfig{}, fmt.Errorf("run configuration version %d, this tracker knows %d: %w", probe.Version, RunConfigVersion, ErrNewerConfig)
 	}
 	var c RunConfig
 	if err := json.Unmarshal([]byte(text), &c); err != nil {

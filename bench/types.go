@@ -1,4 +1,4 @@
-package store
+package bench
 
 import "time"
 
@@ -6,7 +6,7 @@ import "time"
 type Run struct {
 	ID            int64
 	Label         string
-	Status        string // running, completed, interrupted, failed
+	Status        RunStatus
 	StartedAt     time.Time
 	EndedAt       time.Time // zero while running
 	ToolVersion   string
@@ -19,7 +19,7 @@ type Run struct {
 	MaxTokens     int // 0 = not set
 	Temperature   *float64
 	Stream        bool
-	LoadMode      string // closed, open
+	LoadMode      LoadMode
 	Order         string
 	Error         string
 	SLO           SLO
@@ -33,12 +33,24 @@ type SLO struct {
 	E2EMS  *float64
 }
 
+// RunStatus is where a run is: runs.status.
+type RunStatus string
+
 // Run statuses.
 const (
-	RunRunning     = "running"
-	RunCompleted   = "completed"
-	RunInterrupted = "interrupted"
-	RunFailed      = "failed"
+	RunRunning     RunStatus = "running"
+	RunCompleted   RunStatus = "completed"
+	RunInterrupted RunStatus = "interrupted"
+	RunFailed      RunStatus = "failed"
+)
+
+// LoadMode is how a run sends its requests: runs.load_mode.
+type LoadMode string
+
+// Load modes.
+const (
+	LoadClosed LoadMode = "closed" // a fixed number of requests in flight
+	LoadOpen   LoadMode = "open"   // requests sent on a schedule (a rate), in flight or not
 )
 
 // Endpoint is one endpoint as a run resolved it.
@@ -71,7 +83,7 @@ type Level struct {
 	Concurrency int
 	Rate        float64 // 0 = closed loop
 	Trial       int
-	Status      string
+	Status      LevelStatus
 	StartedAt   time.Time
 	EndedAt     time.Time
 	Note        string
@@ -79,18 +91,37 @@ type Level struct {
 	StopReason  string // why a sweep or early stop ended at this level
 }
 
+// LevelStatus is where a level is: levels.status.
+type LevelStatus string
+
+// Level statuses.
+const (
+	LevelRunning     LevelStatus = "running"
+	LevelCompleted   LevelStatus = "completed"
+	LevelInterrupted LevelStatus = "interrupted"
+	LevelFailed      LevelStatus = "failed"
+	LevelStopped     LevelStatus = "stopped" // a sweep or an early stop ended here
+)
+
+// RequestStatus is how a request ended: requests.status.
+type RequestStatus string
+
 // Request statuses.
 const (
-	StatusOK        = "ok"
-	StatusError     = "error"
-	StatusTimeout   = "timeout"
-	StatusCanceled  = "canceled"
-	StatusTruncated = "truncated"
+	StatusOK        RequestStatus = "ok"
+	StatusError     RequestStatus = "error"
+	StatusTimeout   RequestStatus = "timeout"
+	StatusCanceled  RequestStatus = "canceled"
+	StatusTruncated RequestStatus = "truncated"
 )
+
+// ErrorClass says why a request failed (or, with status ok, a note on how it ended):
+// requests.error_class. The runner defines the classes it detects.
+type ErrorClass string
 
 // ClassClientResource is the error class of a request that failed for want of a resource on
 // the client (file descriptors, ephemeral ports, buffers): not an outcome of the endpoint.
-const ClassClientResource = "client_resource"
+const ClassClientResource ErrorClass = "client_resource"
 
 // Outcome says what a final, measured request counts as in every statistic (v_summary,
 // the report, the live view: docs/metrics.md, "Levels").
@@ -103,7 +134,7 @@ const (
 )
 
 // OutcomeOf classifies a request by its status and error class.
-func OutcomeOf(status, errorClass string) Outcome {
+func OutcomeOf(status RequestStatus, errorClass ErrorClass) Outcome {
 	switch {
 	case status == StatusCanceled:
 		return OutcomeCanceled
@@ -113,10 +144,13 @@ func OutcomeOf(status, errorClass string) Outcome {
 	return OutcomeMeasured
 }
 
+// TokenSource says where a token count came from.
+type TokenSource string
+
 // Token count sources.
 const (
-	SourceUsage     = "usage"
-	SourceTokenizer = "tokenizer"
+	SourceUsage     TokenSource = "usage"     // the server's usage block
+	SourceTokenizer TokenSource = "tokenizer" // counted by the client
 )
 
 // Request is one request's record. Pointer fields are NULL when nil.
@@ -130,9 +164,9 @@ type Request struct {
 	Warmup       bool
 	Attempt      int
 	Final        bool
-	Status       string
+	Status       RequestStatus
 	HTTPStatus   int // 0 = none
-	ErrorClass   string
+	ErrorClass   ErrorClass
 	ErrorMessage string
 	FinishReason string
 	StartedAt    time.Time
@@ -148,9 +182,9 @@ type Request struct {
 	Chunks       int
 
 	InputTokens        *int
-	InputTokensSource  string
+	InputTokensSource  TokenSource
 	OutputTokens       *int
-	OutputTokensSource string
+	OutputTokensSource TokenSource
 	ReasoningTokens    *int
 
 	ResponseText  string
