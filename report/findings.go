@@ -93,6 +93,27 @@ func claim(s *Speedup, g *Group) string {
 	return fmt.Sprintf("%s, %s delivered %s %s %s than %s (%s).", where, s.Endpoint, fmtRatio(Num(factor)), adj, what, s.Baseline, ev)
 }
 
+// gapSentences are the report's "where the gap is" lines, the same in index.html and
+// report.md: for each group and each endpoint other than the baseline, where its significant
+// E2E gap comes from, then the sentences about input length.
+func (r *Result) gapSentences() []string {
+	var gaps []string
+	for _, g := range r.Groups {
+		if g.sides[r.Baseline] == nil {
+			continue
+		}
+		for _, name := range g.endpointNames() {
+			if name == r.Baseline {
+				continue
+			}
+			if s := gapSentence(r, g, name); s != "" {
+				gaps = append(gaps, s)
+			}
+		}
+	}
+	return append(gaps, inputSentences(r)...)
+}
+
 // gapSentence splits a significant E2E gap into time to first token and decode.
 func gapSentence(r *Result, g *Group, endpoint string) string {
 	s := r.speedup(g.ID, endpoint, MetricE2E, "median")

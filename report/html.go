@@ -108,19 +108,7 @@ func (r *Result) WriteHTML(w io.Writer, fo FileOptions) error {
 		p.FirstRun = r.Runs[0].StartedAt.UTC().Format("2006-01-02")
 		p.LastRun = r.Runs[len(r.Runs)-1].StartedAt.UTC().Format("2006-01-02")
 	}
-	for _, g := range r.Groups {
-		if g.sides[r.Baseline] == nil {
-			continue
-		}
-		for _, name := range g.endpointNames() {
-			if name != r.Baseline {
-				if s := gapSentence(r, g, name); s != "" {
-					p.Gaps = append(p.Gaps, s)
-				}
-			}
-		}
-	}
-	p.Gaps = append(p.Gaps, inputSentences(r)...)
+	p.Gaps = r.gapSentences()
 	p.SpeedHead = []string{"group", "load", "endpoint", "metric", "speedup", "95% CI", "p", "verdict"}
 	for _, s := range r.Speedups {
 		if s.Stat == "mean" && s.Metric != MetricOutTokS {

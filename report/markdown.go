@@ -178,20 +178,7 @@ func (r *Result) writeSpeedupsMarkdown(m *mdWriter, figs []Figure) {
 
 // writeGapMarkdown writes where each endpoint's gap to the baseline comes from.
 func (r *Result) writeGapMarkdown(m *mdWriter) {
-	var gaps []string
-	for _, g := range r.Groups {
-		if g.sides[r.Baseline] == nil {
-			continue
-		}
-		for _, name := range g.endpointNames() {
-			if name != r.Baseline {
-				if s := gapSentence(r, g, name); s != "" {
-					gaps = append(gaps, s)
-				}
-			}
-		}
-	}
-	gaps = append(gaps, inputSentences(r)...)
+	gaps := r.gapSentences()
 	if len(gaps) > 0 {
 		m.printf("## Where the gap is\n\n")
 		for _, s := range gaps {
