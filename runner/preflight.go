@@ -9,6 +9,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/internal/ctxtime"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -76,7 +77,7 @@ func preflightOne(ctx context.Context, c *Client, o PreflightOptions) error {
 			fmt.Fprintf(o.Log, "endpoint %s is cold (503): checking again in %s (waiting up to %s)\n",
 				e.Name, o.Poll, time.Until(deadline).Round(time.Second))
 		}
-		if !sleep(ctx, o.Poll) {
+		if !ctxtime.Sleep(ctx, o.Poll) {
 			return ctx.Err()
 		}
 	}

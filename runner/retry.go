@@ -9,6 +9,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/internal/ctxtime"
 )
 
 // Retry limits.
@@ -52,7 +53,7 @@ func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) [
 			return out
 		}
 		retries++
-		if !sleep(ctx, retryDelay(o.RetryBackoff, retries, retryAfter)) {
+		if !ctxtime.Sleep(ctx, retryDelay(o.RetryBackoff, retries, retryAfter)) {
 			return out
 		}
 	}
@@ -114,19 +115,4 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return max(0, t.Sub(now))
 	}
 	return 0
-}
-
-// sleep waits d or until ctx ends; it reports whether the whole wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

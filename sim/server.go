@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trackerbench/tracker/internal/ctxtime"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -336,7 +337,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, chat bool) {
 	cached := s.cachedTokens(req, whole, g.promptTokens)
 	seq.prompt -= cached                           // prefill only what the cache lacks
 	seq.arrived = arrival.Add(s.p.RequestOverhead) // when it is due in the queue
-	if wait := time.Until(seq.arrived); wait > 0 && !sleep(r.Context(), wait) {
+	if wait := time.Until(seq.arrived); wait > 0 && !ctxtime.Sleep(r.Context(), wait) {
 		return
 	}
 	if err := s.eng.submit(seq); err != nil {
@@ -507,18 +508,6 @@ func (s *Server) wait(ctx context.Context, seq *sequence, have int) int {
 	}
 }
 
-// sleep waits d or until ctx ends; it reports whether the whole d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // stream sends the tokens as SSE events, one per token, as the engine makes them.
 func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq *sequence, plan outputPlan,
 	fault *Fault, includeUsage bool, u usage) {
@@ -568,7 +557,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, c *call, seq
 			if sent == faultAt {
 				switch fault.Kind {
 				case FaultStall:
-					if !flush() || !sleep(ctx, fault.Duration) {
+					if !flush() || !ctxtime.Sleep(ctx, fault.Duration) {
 						return
 					}
 				case FaultDrop:
@@ -629,7 +618,7 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, c *call, se
 	if fault != nil {
 		switch fault.Kind {
 		case FaultStall:
-			if !sleep(ctx, fault.Duration) {
+			if !ctxtime.Sleep(ctx, fault.Duration) {
 				return
 			}
 		case FaultDrop:
