@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -78,15 +77,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			datasetsCommand(),
 			reportCommand(),
 		},
-		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
-			return usageError{err}
-		},
 		ExitErrHandler: func(ctx context.Context, cmd *cli.Command, err error) {},
 	}
+	markUsageErrors(root)
 	if err := root.Run(ctx, args); err != nil {
 		fmt.Fprintf(stderr, "tracker: %v\n", err)
 		var ue usageError
-		if errors.As(err, &ue) || isFlagError(err) {
+		var ec cli.ExitCoder // tracker never calls cli.Exit: cli's own is "No help topic for 'x'"
+		if errors.As(err, &ue) || errors.As(err, &ec) {
 			return exitUsage
 		}
 		return exitFailure
@@ -94,13 +92,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// isFlagError reports whether err came from parsing the command line.
-func isFlagError(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"flag provided but not defined", "Required flag", "required flag", "invalid value", "No help topic", "flag needs an argument"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
+// markUsageErrors makes every command's parse errors (unknown flag, missing or invalid
+// value, required flag or argument not set) usage errors. urfave/cli calls a command's own
+// OnUsageError only, so each command in the tree gets one.
+func markUsageErrors(cmd *cli.Command) {
+	cmd.OnUsageError = func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+		return usageError{err}
 	}
-	return false
+	for _, sub := range cmd.Commands {
+		markUsageErrors(sub)
+	}
 }
