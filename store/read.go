@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Table is the result of an ad-hoc query: column names and rows of driver values
@@ -46,9 +48,9 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*Table, err
 }
 
 func (db *DB) wrapQueryErr(err error) error {
-	msg := err.Error()
-	if db.readOnly && (strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") ||
-		strings.Contains(msg, "query_only") || strings.Contains(msg, "not authorized")) {
+	// SQLITE_AUTH: the read-only authorizer denied the statement; SQLITE_READONLY: the
+	// read-only file or query_only refused the write.
+	if db.readOnly && hasCode(err, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_READONLY) {
 		return fmt.Errorf("query: %w (%v)", ErrReadOnly, err)
 	}
 	return fmt.Errorf("query: %w", err)

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -16,12 +14,7 @@ const DefaultRetryBudget = 60 * time.Second
 // IsBusy reports whether err is SQLite's "database is busy/locked": another connection
 // holds the lock, and the same write may succeed later.
 func IsBusy(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	code := se.Code() & 0xff
-	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	return hasCode(err, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 }
 
 // retryBusy runs write until it succeeds, fails with an error that is not busy/locked, or

@@ -255,12 +255,7 @@ func openReadOnlyWith(ctx context.Context, path string, o OpenOptions) (*DB, int
 // cannotShareLocks reports SQLite's "read-only" and "cannot open" answers, given when the
 // -shm file of a WAL database cannot be created or opened.
 func cannotShareLocks(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	code := se.Code() & 0xff
-	return code == sqlite3.SQLITE_READONLY || code == sqlite3.SQLITE_CANTOPEN
+	return hasCode(err, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 }
 
 // walEmpty reports whether path has no write-ahead log with content beside it.
