@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/trackerbench/tracker/bench"
 )
@@ -114,7 +113,7 @@ func hostileFailure(err error) (failure, bool) {
 		return failure{bench.StatusError, ClassLineTooLong, err.Error()}, true
 	case errors.Is(err, errAnswerTooLong):
 		return failure{bench.StatusError, ClassOverrun, err.Error()}, true
-	case strings.Contains(err.Error(), "server response headers exceeded"): // net/http's unexported error
+	case textHeadersTooLarge.in(err):
 		return failure{bench.StatusError, ClassProtocol, truncate(err.Error(), 500)}, true
 	case errors.Is(err, errCrossOriginRedirect):
 		return failure{bench.StatusError, ClassCrossOriginRedirect, truncate(err.Error(), 500)}, true

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -271,8 +272,7 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 	if x.t0.IsZero() || x.status == 0 {
 		return failure{bench.StatusError, ClassConnect, truncate(err.Error(), 500)}
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connection reset") ||
-		strings.Contains(err.Error(), "unexpected EOF") {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || textTrailerEOF.in(err) {
 		return failure{bench.StatusError, ClassDropped, truncate(err.Error(), 500)}
 	}
 	return failure{bench.StatusError, ClassProtocol, truncate(err.Error(), 500)}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -116,7 +115,7 @@ func closedConnection(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, net.ErrClosed) ||
-		strings.Contains(err.Error(), "server closed idle connection") // net/http's errServerClosedIdle
+		textServerClosedIdle.in(err)
 }
 
 // sendTraced sends req with a connection trace and replays it, once, on a new connection

@@ -233,8 +233,22 @@ func TestStaleConnectionIsReplayedOnce(t *testing.T) {
 }
 
 // A stream the server cuts after it began is an error (connection_dropped), never sent
-// again silently: the server sees each request once.
+// again silently: the server sees each request once. The cut is a close (the client reads
+// io.ErrUnexpectedEOF from the chunked body) or a reset (ECONNRESET): both are told by
+// errors.Is, not by message text.
 func TestMidStreamDropIsNotReplayed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cut  func(w http.ResponseWriter)
+	}{
+		{"close", hijackAndClose},
+		{"reset", hijackAndReset},
+	} {
+		t.Run(c.name, func(t *testing.T) { testMidStreamDrop(t, c.cut) })
+	}
+}
+
+func testMidStreamDrop(t *testing.T, cut func(w http.ResponseWriter)) {
 	var mu sync.Mutex
 	posts := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +261,7 @@ func TestMidStreamDropIsNotReplayed(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprint(w, `data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}`+"\n\n")
 		http.NewResponseController(w).Flush()
-		hijackAndClose(w)
+		cut(w)
 	}))
 	t.Cleanup(srv.Close)
 	r, db := newRunner(t)
@@ -266,6 +280,19 @@ func TestMidStreamDropIsNotReplayed(t *testing.T) {
 	if posts != len(rows) {
 		t.Errorf("the server saw %d requests for %d records: a cut stream was sent again", posts, len(rows))
 	}
+}
+
+// hijackAndReset ends the request's connection with a TCP reset (SO_LINGER 0), after
+// whatever was flushed.
+func hijackAndReset(w http.ResponseWriter) {
+	c, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 // tlsServer serves h over HTTPS with HTTP/2 on offer, at most maxStreams streams per
