@@ -62,11 +62,11 @@ func claim(s *Speedup, g *Group) string {
 	where := fmt.Sprintf("On %s (%s)", g.ID, g.Fingerprint.LoadText())
 	ev := evidence(s, valueFormatter(s.Metric))
 	switch s.Verdict() {
-	case "too few":
+	case VerdictTooFew:
 		return fmt.Sprintf("%s, only %s vs %s successful requests: too few to support a claim about %s between %s and %s "+
 			"(measured %s, 95%% CI %s; with so few requests even the interval is not to be trusted).", where, fmtInt(s.N), fmtInt(s.NBaseline), what, s.Endpoint,
 			s.Baseline, fmtRatio(s.Ratio), fmtCI(s.CI))
-	case "~":
+	case VerdictSame:
 		return fmt.Sprintf("%s, no significant difference in %s between %s and %s (%s; %s) — shown as ~.", where, what,
 			s.Endpoint, s.Baseline, fmtRatio(s.Ratio), ev)
 	}
@@ -117,7 +117,7 @@ func (r *Result) gapSentences() []string {
 // gapSentence splits a significant E2E gap into time to first token and decode.
 func gapSentence(r *Result, g *Group, endpoint string) string {
 	s := r.speedup(g.ID, endpoint, MetricE2E, "median")
-	if s == nil || s.Verdict() != "better" && s.Verdict() != "worse" {
+	if s == nil || !s.Verdict().significant() {
 		return ""
 	}
 	b, e := g.summary(r.Baseline), g.summary(endpoint)
@@ -216,11 +216,11 @@ func winsSentences(r *Result) []string {
 				continue
 			}
 			switch s.Verdict() {
-			case "better":
+			case VerdictBetter:
 				better = append(better, s.Group)
-			case "worse":
+			case VerdictWorse:
 				worse = append(worse, s.Group)
-			case "~":
+			case VerdictSame:
 				same = append(same, s.Group)
 			default:
 				few = append(few, s.Group)
@@ -453,9 +453,9 @@ func pairedClaim(s *Speedup, g *Group) string {
 	counts := fmt.Sprintf("%s was faster than %s on %d of %d prompts (sign test %s)", s.Endpoint, s.Baseline, s.Faster, s.N, fmtP(s.P))
 	med := fmt.Sprintf("median per-prompt speedup %s, 95%% CI %s", fmtRatio(s.Ratio), fmtCI(s.CI))
 	switch s.Verdict() {
-	case "too few":
+	case VerdictTooFew:
 		return fmt.Sprintf("%s, %s; %s, but %d pairs are too few to support a claim.", where, counts, med, s.N)
-	case "~":
+	case VerdictSame:
 		return fmt.Sprintf("%s, %s; %s: no significant difference (~).", where, counts, med)
 	}
 	return fmt.Sprintf("%s, %s; %s.", where, counts, med)

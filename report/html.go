@@ -116,7 +116,7 @@ func (r *Result) WriteHTML(w io.Writer, fo FileOptions) error {
 		}
 		g := r.group(s.Group)
 		p.Verdicts = append(p.Verdicts, []string{s.Group, g.Fingerprint.LoadText(), s.Endpoint,
-			s.Stat + " " + metricInfo[s.Metric].Name, fmtRatio(s.Ratio), fmtCI(s.CI), fmtP(s.P), s.Verdict()})
+			s.Stat + " " + metricInfo[s.Metric].Name, fmtRatio(s.Ratio), fmtCI(s.CI), fmtP(s.P), string(s.Verdict())})
 	}
 	p.Charts = r.charts()
 	var buf bytes.Buffer

@@ -141,7 +141,7 @@ func (r *Result) speedupCharts(cs *chartSet) {
 		for _, s := range chartedSpeedups(r, e) {
 			g := r.group(s.Group)
 			cats = append(cats, fmt.Sprintf("%s %s %s\nn=%d/%d", s.Group, g.Fingerprint.LoadText(), metricInfo[s.Metric].Name, s.N, s.NBaseline))
-			pts = append(pts, opts.ScatterData{Value: numOrDash(s.Ratio), Name: s.Verdict(), SymbolSize: 10})
+			pts = append(pts, opts.ScatterData{Value: numOrDash(s.Ratio), Name: string(s.Verdict()), SymbolSize: 10})
 			extent = append(extent, float64(s.Ratio), s.CI.Lo, s.CI.Hi)
 			if !Num(s.CI.Lo).Valid() || !Num(s.CI.Hi).Valid() {
 				whisk = append(whisk, opts.BoxPlotData{Value: []any{"-", "-", "-", "-", "-"}})

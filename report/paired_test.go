@@ -49,7 +49,7 @@ func TestPairingSeesWhatUnpairedCannot(t *testing.T) {
 		paired.CI.Lo > 1.1 || paired.CI.Hi < 1.1 {
 		t.Errorf("paired: %+v, want 20 of 20 faster, ratio 1.1 inside its interval, significant", paired)
 	}
-	if paired.Verdict() != "better" {
+	if paired.Verdict() != VerdictBetter {
 		t.Errorf("paired verdict %q", paired.Verdict())
 	}
 }

@@ -103,16 +103,16 @@ func TestFixtureFindings(t *testing.T) {
 	c1 := groupAt(t, res, 128, 1)
 	c8 := groupAt(t, res, 128, 8)
 	s1 := res.speedup(c1.ID, "sophia", MetricE2E, "median")
-	if s1.Verdict() != "better" || s1.Ratio < 2 {
+	if s1.Verdict() != VerdictBetter || s1.Ratio < 2 {
 		t.Errorf("c=1 sophia E2E speedup %v verdict %s, want > 2× better", s1.Ratio, s1.Verdict())
 	}
 	s8 := res.speedup(c8.ID, "sophia", MetricE2E, "median")
-	if s8.Verdict() != "worse" {
+	if s8.Verdict() != VerdictWorse {
 		t.Errorf("c=8 sophia E2E verdict %s (%v), want worse", s8.Verdict(), s8.Ratio)
 	}
 	// The max-tokens-256 run has 10 requests a side: too few.
 	small := groupAt(t, res, 256, 1)
-	if v := res.speedup(small.ID, "sophia", MetricE2E, "median").Verdict(); v != "too few" {
+	if v := res.speedup(small.ID, "sophia", MetricE2E, "median").Verdict(); v != VerdictTooFew {
 		t.Errorf("10-request comparison verdict %q, want too few", v)
 	}
 	// Load curve: sophia wins single-stream, saturates at once, metis overtakes.

@@ -54,17 +54,32 @@ type Speedup struct {
 	Faster        int      `json:"pairs_faster,omitempty"` // paired: pairs where the endpoint was faster
 }
 
-// Verdict is benchstat's notation: "~" when the difference is not significant.
-func (s Speedup) Verdict() string {
+// Verdict is what a speedup says, in benchstat's notation: "~" when the difference is not
+// significant. Its text is what the report prints.
+type Verdict string
+
+// The verdicts.
+const (
+	VerdictTooFew Verdict = "too few" // too few samples a side to test
+	VerdictSame   Verdict = "~"       // no significant difference
+	VerdictBetter Verdict = "better"  // significantly better than the baseline
+	VerdictWorse  Verdict = "worse"   // significantly worse than the baseline
+)
+
+// significant reports whether v is a significant difference, better or worse.
+func (v Verdict) significant() bool { return v == VerdictBetter || v == VerdictWorse }
+
+// Verdict is the speedup's verdict.
+func (s Speedup) Verdict() Verdict {
 	switch {
 	case s.SmallSample:
-		return "too few"
+		return VerdictTooFew
 	case !s.Significant:
-		return "~"
+		return VerdictSame
 	case s.Ratio > 1:
-		return "better"
+		return VerdictBetter
 	default:
-		return "worse"
+		return VerdictWorse
 	}
 }
 

@@ -93,7 +93,7 @@ func TestIdenticalSamplesAreNotDifferent(t *testing.T) {
 		if math.Abs(float64(s.Ratio)-1) > 1e-12 {
 			t.Errorf("%s: speedup %v, want exactly 1", k, s.Ratio)
 		}
-		if s.Significant || s.Verdict() != "~" {
+		if s.Significant || s.Verdict() != VerdictSame {
 			t.Errorf("%s: verdict %q (p %v, CI %v), want ~", k, s.Verdict(), s.P, s.CI)
 		}
 		if !s.CI.Contains(1) {
@@ -121,18 +121,18 @@ func TestShiftedDistributionRatioInsideCI(t *testing.T) {
 		}
 		if k == "output_tok_s/mean" {
 			// Three levels a side: the U test over levels cannot reach p < 0.05, so it must say ~.
-			if s.Verdict() != "~" || !strings.Contains(s.Test, "too few") {
+			if s.Verdict() != VerdictSame || !strings.Contains(s.Test, "too few") {
 				t.Errorf("%s: verdict %q test %q, want ~ with the reason", k, s.Verdict(), s.Test)
 			}
 			continue
 		}
-		if s.Verdict() != "better" {
+		if s.Verdict() != VerdictBetter {
 			t.Errorf("%s: verdict %q, want better (p %v)", k, s.Verdict(), s.P)
 		}
 	}
 	// Swapping sides inverts the verdict.
 	rev := compareSides(t, testSide("fast", other...), testSide("base", base...))
-	if s := rev["e2e_ms/median"]; s.Verdict() != "worse" || math.Abs(float64(s.Ratio)*float64(got["e2e_ms/median"].Ratio)-1) > 1e-9 {
+	if s := rev["e2e_ms/median"]; s.Verdict() != VerdictWorse || math.Abs(float64(s.Ratio)*float64(got["e2e_ms/median"].Ratio)-1) > 1e-9 {
 		t.Errorf("reversed: verdict %q ratio %v", s.Verdict(), s.Ratio)
 	}
 }
@@ -141,7 +141,7 @@ func TestSmallSampleSaysSo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	got := compareSides(t, testSide("a", lognormal(rng, 10, 1000)), testSide("b", lognormal(rng, 10, 300)))
 	s := got["e2e_ms/median"]
-	if !s.SmallSample || s.Verdict() != "too few" {
+	if !s.SmallSample || s.Verdict() != VerdictTooFew {
 		t.Fatalf("10 requests a side: small %v verdict %q", s.SmallSample, s.Verdict())
 	}
 	g := &Group{ID: "G1"}
