@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
 
 // Each text the runner matches, why it must be text, and where it comes from: the real
@@ -84,7 +85,7 @@ func netHTTPSource(t *testing.T) string {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	dir := filepath.Join(strings.TrimSpace(string(out)), "src", "net", "http")
 	if _, serr := os.Stat(filepath.Join(dir, "transport.go")); err != nil || serr != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		if testenv.InCI() {
 			t.Fatalf("no net/http source to check the texts against (go env GOROOT: %v, %v)", err, serr)
 		}
 		t.Log("no net/http source: the texts are checked against real errors only")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/ctxtime"
 )
 
 // limiter spaces an endpoint's requests at least 1/rps apart (a token bucket holding one
@@ -37,16 +39,8 @@ func (l *limiter) wait(ctx context.Context) error {
 	}
 	l.next = slot.Add(l.interval)
 	l.mu.Unlock()
-	d := slot.Sub(now)
-	if d <= 0 {
+	if !ctxtime.Sleep(ctx, slot.Sub(now)) {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
