@@ -64,30 +64,11 @@ func newRunner(t *testing.T) (*Runner, *store.DB) {
 
 func requests(t *testing.T, db *store.DB, where string) []map[string]any {
 	t.Helper()
-	tb, err := db.Query(context.Background(), "SELECT * FROM requests WHERE "+where+" ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, row := range tb.Rows {
-		m := map[string]any{}
-		for i, c := range tb.Columns {
-			m[c] = row[i]
-		}
-		out = append(out, m)
-	}
-	return out
+	return storetest.Rows(t, db, "SELECT * FROM requests WHERE "+where+" ORDER BY id")
 }
 
-func fl(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int64:
-		return float64(x)
-	}
-	return math.NaN()
-}
+// fl reads a numeric column; NULL is NaN.
+func fl(v any) float64 { return storetest.Float(v, math.NaN()) }
 
 // The recorded TTFT and E2E cannot be below what the server waited and are close above it.
 func TestTimingMatchesServer(t *testing.T) {

@@ -96,30 +96,11 @@ func squadPromptsFor(t *testing.T, n int, tok *tokens.Counter) *dataset.PromptSe
 
 func rowsOf(t *testing.T, db *store.DB, q string) []map[string]any {
 	t.Helper()
-	tb, err := db.Query(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, r := range tb.Rows {
-		m := map[string]any{}
-		for i, c := range tb.Columns {
-			m[c] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
+	return storetest.Rows(t, db, q)
 }
 
-func num(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int64:
-		return float64(x)
-	}
-	return -1
-}
+// num reads a numeric column; NULL is -1, below every duration the checks accept.
+func num(v any) float64 { return storetest.Float(v, -1) }
 
 // Every dialect, streaming, through the runner: all answers ok with reasoning first (TTFT
 // before TTFC); SambaNova's (and Metis's) server timings land in their columns and are

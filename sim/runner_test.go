@@ -83,14 +83,7 @@ func column(t *testing.T, db *store.DB, q string, args ...any) []float64 {
 	}
 	out := make([]float64, len(tb.Rows))
 	for i, r := range tb.Rows {
-		switch v := r[0].(type) {
-		case int64:
-			out[i] = float64(v)
-		case float64:
-			out[i] = v
-		default:
-			out[i] = math.NaN()
-		}
+		out[i] = storetest.Float(r[0], math.NaN())
 	}
 	return out
 }
