@@ -181,35 +181,34 @@ func (p Profile) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: field %s: %s", ErrProfile, field, fmt.Sprintf(format, args...))
 	}
+	for _, f := range []struct {
+		field    string
+		negative bool
+	}{
+		{"max_batched_tokens", p.MaxBatchedTokens < 0},
+		{"max_model_len", p.MaxModelLen < 0},
+		{"request_overhead", p.RequestOverhead < 0},
+		{"prefill_overhead", p.PrefillOverhead < 0},
+		{"prefill_per_token", p.PrefillPerToken < 0},
+		{"decode_base", p.DecodeBase < 0},
+		{"decode_per_seq", p.DecodePerSeq < 0},
+		{"decode_per_context_token", p.DecodePerContextToken < 0},
+		{"prompt_overhead_tokens", p.PromptOverheadTokens < 0},
+		{"output.reasoning_tokens", p.Output.ReasoningTokens < 0},
+	} {
+		if f.negative {
+			return bad(f.field, "must not be negative")
+		}
+	}
 	switch {
 	case p.MaxNumSeqs < 1:
 		return bad("max_num_seqs", "must be at least 1, got %d", p.MaxNumSeqs)
 	case p.KVCacheTokens < 1:
 		return bad("kv_cache_tokens", "must be at least 1, got %d", p.KVCacheTokens)
-	case p.MaxBatchedTokens < 0:
-		return bad("max_batched_tokens", "must not be negative")
-	case p.MaxModelLen < 0:
-		return bad("max_model_len", "must not be negative")
-	case p.RequestOverhead < 0:
-		return bad("request_overhead", "must not be negative")
-	case p.PrefillOverhead < 0:
-		return bad("prefill_overhead", "must not be negative")
-	case p.PrefillPerToken < 0:
-		return bad("prefill_per_token", "must not be negative")
-	case p.DecodeBase < 0:
-		return bad("decode_base", "must not be negative")
-	case p.DecodePerSeq < 0:
-		return bad("decode_per_seq", "must not be negative")
-	case p.DecodePerContextToken < 0:
-		return bad("decode_per_context_token", "must not be negative")
 	case p.DecodeBase+p.DecodePerSeq <= 0:
 		return bad("decode_base", "decode_base + decode_per_seq must be positive")
 	case p.Jitter < 0 || p.Jitter > 1:
 		return bad("jitter", "must be in [0, 1], got %g", p.Jitter)
-	case p.PromptOverheadTokens < 0:
-		return bad("prompt_overhead_tokens", "must not be negative")
-	case p.Output.ReasoningTokens < 0:
-		return bad("output.reasoning_tokens", "must not be negative")
 	}
 	switch p.Output.Length {
 	case LengthAnswer:
