@@ -158,19 +158,27 @@ func levelNote(t *testing.T, db *store.DB, id int64) string {
 	return tb.Rows[0][0].(string)
 }
 
-// A concurrency sweep on a server with a batch limit of 4 stops once doubling past it no
-// longer raises throughput, and says why.
-func TestSweepStopsAtBatchLimit(t *testing.T) {
-	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = 4; p.DecodeBase = 8 * time.Millisecond })
+// sweepToBatchLimit runs a concurrency sweep (up to 64, stopping below a 15% gain) over
+// nPrompts prompts on a simulated server that batches at most maxNumSeqs sequences, and
+// returns the levels' summaries.
+func sweepToBatchLimit(t *testing.T, maxNumSeqs, nPrompts int) []store.SummaryRow {
+	t.Helper()
+	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = maxNumSeqs; p.DecodeBase = 8 * time.Millisecond })
 	r, db := newRunner(t)
 	p := basePlan(0, ep("a", srv.URL))
-	p.Prompts = prompts(t, 32)
+	p.Prompts = prompts(t, nPrompts)
 	p.Sweep = &runner.Sweep{Kind: runner.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
 	out, err := r.Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := summary(t, db, out.RunID)
+	return summary(t, db, out.RunID)
+}
+
+// A concurrency sweep on a server with a batch limit of 4 stops once doubling past it no
+// longer raises throughput, and says why.
+func TestSweepStopsAtBatchLimit(t *testing.T) {
+	rows := sweepToBatchLimit(t, 4, 32)
 	var levels []int
 	last := rows[len(rows)-1]
 	for _, s := range rows {
@@ -428,16 +436,7 @@ func TestDurationWarmupAndTimeout(t *testing.T) {
 // A sweep on a handful of prompts still reaches the server's batch limit: each level sends
 // enough requests (prompts cycle) to hold its concurrency.
 func TestSweepWithFewPromptsReachesBatchLimit(t *testing.T) {
-	srv := simServer(t, func(p *sim.Profile) { p.MaxNumSeqs = 16; p.DecodeBase = 8 * time.Millisecond })
-	r, db := newRunner(t)
-	p := basePlan(0, ep("a", srv.URL))
-	p.Prompts = prompts(t, 4)
-	p.Sweep = &runner.Sweep{Kind: runner.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := summary(t, db, out.RunID)
+	rows := sweepToBatchLimit(t, 16, 4)
 	for _, s := range rows {
 		if s.N < 4*s.Concurrency {
 			t.Errorf("level %d sent %d requests: it cannot hold its concurrency", s.Concurrency, s.N)
