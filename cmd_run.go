@@ -38,7 +38,7 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "warmup", Usage: "requests per endpoint sent first, recorded but excluded from statistics"},
 		&cli.DurationFlag{Name: "warmup-duration", Usage: "warm each endpoint up for this long (with or after --warmup)"},
 		&cli.IntFlag{Name: "repeat", Usage: "run every level this many times (trials)", Value: 1},
-		&cli.StringFlag{Name: "order", Usage: "order across endpoints: interleaved, sequential or concurrent", Value: runner.OrderInterleaved},
+		&cli.StringFlag{Name: "order", Usage: "order across endpoints: interleaved, sequential or concurrent", Value: string(bench.OrderInterleaved)},
 		&cli.StringFlag{Name: "sweep", Usage: "search the load instead of fixed levels: concurrency (double until throughput stops rising) or rate"},
 		&cli.FloatFlag{Name: "sweep-min-gain", Usage: "a concurrency sweep stops when output throughput rises by less than this fraction", Value: 0.05},
 		&cli.IntFlag{Name: "sweep-max-concurrency", Usage: "highest concurrency a sweep tries (and the saturating level of a rate sweep)", Value: 256},
@@ -153,7 +153,7 @@ func configFromFlags(cmd *cli.Command) (bench.RunConfig, error) {
 	}
 	cfg := bench.RunConfig{Label: cmd.String("label"), Dataset: datasetConfig(cmd), Burstiness: cmd.String("burstiness"),
 		Requests: cmd.Int("requests"), Duration: cmd.Duration("duration"), Warmup: cmd.Int("warmup"),
-		WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"), Order: cmd.String("order"),
+		WarmupDuration: cmd.Duration("warmup-duration"), Repeat: cmd.Int("repeat"), Order: bench.Order(cmd.String("order")),
 		MaxErrorRate: cmd.Float("max-error-rate"), SLO: bench.SLOConfig{TTFT: slo.TTFT, TPOT: slo.TPOT, E2E: slo.E2E},
 		Request: bench.RequestConfig{MaxTokens: cmd.Int("max-tokens"), Temperature: cmd.Float("temperature"),
 			IgnoreEOS: cmd.Bool("ignore-eos"), Timeout: cmd.Duration("timeout"), StallTimeout: cmd.Duration("stall-timeout"),

@@ -36,7 +36,7 @@ type RunConfig struct {
 	Warmup         int           `json:"warmup"`
 	WarmupDuration time.Duration `json:"warmup_duration"`
 	Repeat         int           `json:"repeat"`
-	Order          string        `json:"order"`
+	Order          Order         `json:"order"`
 	Sweep          *SweepConfig  `json:"sweep,omitempty"`
 	MaxErrorRate   float64       `json:"max_error_rate"`
 	SLO            SLOConfig     `json:"slo"`

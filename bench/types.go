@@ -20,7 +20,7 @@ type Run struct {
 	Temperature   *float64
 	Stream        bool
 	LoadMode      LoadMode
-	Order         string
+	Order         Order
 	Error         string
 	SLO           SLO
 }
@@ -51,6 +51,16 @@ type LoadMode string
 const (
 	LoadClosed LoadMode = "closed" // a fixed number of requests in flight
 	LoadOpen   LoadMode = "open"   // requests sent on a schedule (a rate), in flight or not
+)
+
+// Order is how a run takes its endpoints in turn: runs.order and --order.
+type Order string
+
+// Orders across endpoints.
+const (
+	OrderInterleaved Order = "interleaved" // level by level, endpoints alternating
+	OrderSequential  Order = "sequential"  // every level of one endpoint, then the next
+	OrderConcurrent  Order = "concurrent"  // all endpoints at once, on the same arrival schedule
 )
 
 // Endpoint is one endpoint as a run resolved it.

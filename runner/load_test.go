@@ -297,7 +297,7 @@ func countRows(t *testing.T, db *store.DB, where string) int {
 func TestConcurrentOrderOverlaps(t *testing.T) {
 	a, b := simServer(t, nil), simServer(t, nil)
 	r, db := newRunner(t)
-	for _, order := range []string{runner.OrderConcurrent, runner.OrderInterleaved} {
+	for _, order := range []bench.Order{bench.OrderConcurrent, bench.OrderInterleaved} {
 		p := basePlan(0, ep("a", a.URL), ep("b", b.URL))
 		p.Prompts, p.Loads, p.Order = prompts(t, 10), runner.OpenLoads([]float64{30}, 0), order
 		out, err := r.Run(context.Background(), p)
@@ -308,7 +308,7 @@ func TestConcurrentOrderOverlaps(t *testing.T) {
 			FROM levels l JOIN requests r ON r.level_id = l.id WHERE l.run_id = ? GROUP BY l.id)`, out.RunID)
 		firstEnd, lastStart := tb.Rows[0][0].(string), tb.Rows[0][1].(string)
 		overlap := lastStart < firstEnd
-		if overlap != (order == runner.OrderConcurrent) {
+		if overlap != (order == bench.OrderConcurrent) {
 			t.Errorf("order %s: levels overlap %v (one ends %s, the other starts %s)", order, overlap, firstEnd, lastStart)
 		}
 	}

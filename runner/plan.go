@@ -12,13 +12,6 @@ import (
 	"github.com/trackerbench/tracker/dataset"
 )
 
-// Orders across endpoints.
-const (
-	OrderInterleaved = "interleaved" // level by level, endpoints alternating
-	OrderSequential  = "sequential"  // every level of one endpoint, then the next
-	OrderConcurrent  = "concurrent"  // all endpoints at once, on the same arrival schedule
-)
-
 // Sweep kinds.
 const (
 	SweepConcurrency = "concurrency"
@@ -143,7 +136,7 @@ type Plan struct {
 	WarmupDuration time.Duration // and/or warm up for this long
 	Repeat         int           // trials of every level (default 1)
 	Conn           ConnOptions   // connections: warm or cold, HTTP version (conn.go)
-	Order          string
+	Order          bench.Order
 	Sweep          *Sweep
 	MaxErrorRate   float64 // stop a level early when its error rate passes this (0 = never)
 	SLO            SLO
@@ -187,8 +180,8 @@ func (p *Plan) validate() error {
 	}
 	switch p.Order {
 	case "":
-		p.Order = OrderInterleaved
-	case OrderInterleaved, OrderSequential, OrderConcurrent:
+		p.Order = bench.OrderInterleaved
+	case bench.OrderInterleaved, bench.OrderSequential, bench.OrderConcurrent:
 	default:
 		return fmt.Errorf("%w: --order %q: want interleaved, sequential or concurrent", ErrPlan, p.Order)
 	}

@@ -38,7 +38,7 @@ func (p *Plan) checkFileLimit() error {
 	if p.Sweep != nil {
 		inFlight = max(inFlight, p.Sweep.MaxConcurrency)
 	}
-	if p.Order == OrderConcurrent {
+	if p.Order == bench.OrderConcurrent {
 		inFlight *= len(p.Endpoints)
 	}
 	limit, err := raiseFileLimit()

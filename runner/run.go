@@ -263,7 +263,7 @@ func (ex *executor) allStored(st *store.LevelState) bool {
 // runGroup runs several levels: one after another, or all at once for --order concurrent.
 func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResult, error) {
 	out := make([]levelResult, len(group))
-	if ex.plan.Order != OrderConcurrent {
+	if ex.plan.Order != bench.OrderConcurrent {
 		for i, lr := range group {
 			res, err := ex.runLevel(ctx, lr)
 			out[i] = res
@@ -314,7 +314,7 @@ func (ex *executor) warmGroup(ctx context.Context, group []levelRun) {
 // fixed runs the plan's loads in its order, Repeat times.
 func (ex *executor) fixed(ctx context.Context) error {
 	p := ex.plan
-	if p.Order == OrderSequential {
+	if p.Order == bench.OrderSequential {
 		for e := range p.Endpoints {
 			for trial := 1; trial <= p.Repeat; trial++ {
 				for _, load := range p.Loads {

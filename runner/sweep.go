@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // sweepConcurrency doubles each endpoint's concurrency from 1 until its output throughput
@@ -18,7 +20,7 @@ func (ex *executor) sweepConcurrency(ctx context.Context) error {
 	}
 	st := make([]state, len(p.Endpoints))
 	endpoints := make([][]int, 0)
-	if p.Order == OrderSequential {
+	if p.Order == bench.OrderSequential {
 		for e := range p.Endpoints {
 			endpoints = append(endpoints, []int{e})
 		}

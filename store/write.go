@@ -42,7 +42,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 		r.LoadMode = bench.LoadClosed
 	}
 	if r.Order == "" {
-		r.Order = "interleaved"
+		r.Order = bench.OrderInterleaved
 	}
 	var temp any
 	if r.Temperature != nil {
