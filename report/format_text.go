@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Number formatting shared by the markdown and the HTML page.
@@ -111,11 +113,12 @@ func mdCell(s string) string {
 	return r.Replace(s)
 }
 
+// fmtLoad is a load curve's x value as a load level (bench.LoadLabel).
 func fmtLoad(xname string, x float64) string {
 	if xname == "concurrency" {
-		return "c=" + fmtX(x)
+		return bench.LoadLabel(int(x), 0)
 	}
-	return fmtX(x) + " req/s"
+	return bench.LoadLabel(0, x)
 }
 
 func plural(n int, one, many string) string {

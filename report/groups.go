@@ -60,17 +60,8 @@ func (f Fingerprint) maxTokText() string {
 	return strconv.Itoa(f.MaxTokens)
 }
 
-// LoadText is the load level in words: "c=4" or "2 req/s (cap 8)".
-func (f Fingerprint) LoadText() string {
-	if f.Rate > 0 {
-		s := strconv.FormatFloat(f.Rate, 'g', -1, 64) + " req/s"
-		if f.Concurrency > 0 {
-			s += fmt.Sprintf(" (cap %d)", f.Concurrency)
-		}
-		return s
-	}
-	return fmt.Sprintf("c=%d", f.Concurrency)
-}
+// LoadText is the load level in words (bench.LoadLabel): "c=4" or "2 req/s (cap 8)".
+func (f Fingerprint) LoadText() string { return bench.LoadLabel(f.Concurrency, f.Rate) }
 
 // loadX is the load level as a number for curves: the rate for open loop, else concurrency.
 func (f Fingerprint) loadX() float64 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
 )
@@ -288,12 +289,7 @@ func (r *Result) writeServerMarkdown(m *mdWriter) {
 		"server p50 TTFT", "client p50 TTFT", "server p99 TTFT", "client p99 TTFT"}, rows)
 }
 
-func levelLoad(s ServerLevel) string {
-	if s.Rate > 0 {
-		return fmtX(s.Rate) + " req/s"
-	}
-	return "c=" + fmt.Sprint(s.Concurrency)
-}
+func levelLoad(s ServerLevel) string { return bench.LoadLabel(s.Concurrency, s.Rate) }
 
 // WriteServerLevelLines prints, for `tracker run`, one line per level whose server was
 // scraped: its batch and queue as it reported them. Nothing when none was.

@@ -21,14 +21,14 @@ func TestLiveView(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"live-a concurrency 2 #1", "done", "err", "req/s", "p50 TTFT", "ms"} {
+	for _, want := range []string{"live-a c=2 #1", "done", "err", "req/s", "p50 TTFT", "ms"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("live view lacks %q: %q", want, out)
 		}
 	}
 	// The server's own TTFT is 30 ms: the live p50 can be no lower (a tight lower bound); how much
 	// higher depends on the machine's load, so no upper bound is asserted.
-	m := regexp.MustCompile(`live-a concurrency 2 #1: [1-9][0-9]* done, 0 err, [0-9.]+ req/s, p50 TTFT ([0-9]+)ms`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`live-a c=2 #1: [1-9][0-9]* done, 0 err, [0-9.]+ req/s, p50 TTFT ([0-9]+)ms`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("live view never showed requests done with a p50 TTFT: %q", out)
 	}

@@ -25,16 +25,8 @@ type Load struct {
 	Rate        float64
 }
 
-func (l Load) String() string {
-	if l.Rate > 0 {
-		s := strconv.FormatFloat(l.Rate, 'g', 4, 64) + " req/s"
-		if l.Concurrency > 0 {
-			s += " (cap " + strconv.Itoa(l.Concurrency) + ")"
-		}
-		return s
-	}
-	return "concurrency " + strconv.Itoa(l.Concurrency)
-}
+// String is the level's label (bench.LoadLabel): "c=4" or "2 req/s (cap 8)".
+func (l Load) String() string { return bench.LoadLabel(l.Concurrency, l.Rate) }
 
 // Sweep searches for the load where an endpoint stops scaling.
 type Sweep struct {
