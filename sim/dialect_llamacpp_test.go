@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -17,8 +16,6 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/runner"
-	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
 
 	"github.com/trackerbench/tracker/internal/testenv"
 )
@@ -195,14 +192,8 @@ func TestConnectionClosingSimsThroughRunner(t *testing.T) {
 				p.MaxNumSeqs = 64
 				p.PrefillOverhead, p.DecodeBase, p.DecodePerSeq = time.Millisecond, time.Millisecond, 0
 				ts, _ := startConfigured(t, p, tc.opts)
-				db := storetest.Open(t)
-				tok, _ := tokens.New("sim-test")
-				r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
-				ep := runner.Endpoint{Name: "ep", BaseURL: ts.URL + "/v1", Model: "sim-test"}
-				_, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: []runner.Endpoint{ep},
-					Dataset: "test", Prompts: squadPromptsFor(t, 16, tok), Seed: 1, Requests: 128,
-					Loads:   runner.ClosedLoads([]int{1, 8, 64}),
-					Request: runner.RequestOptions{MaxTokens: 4, Timeout: 30 * time.Second, NoStream: noStream}})
+				db, _, err := measure(t, runner.Plan{Endpoints: simEndpoint(ts.URL), Prompts: squadPrompts(t, 16), Requests: 128,
+					Loads: runner.ClosedLoads([]int{1, 8, 64}), Request: runner.RequestOptions{MaxTokens: 4, NoStream: noStream}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -226,14 +217,8 @@ func TestConnectionClosingSimsThroughRunner(t *testing.T) {
 // tried against it; every request records the protocol.
 func TestSimSpeaksH2C(t *testing.T) {
 	ts, _ := startConfigured(t, dialectProfile(), Options{})
-	db := storetest.Open(t)
-	tok, _ := tokens.New("sim-test")
-	r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
-	ep := runner.Endpoint{Name: "ep", BaseURL: ts.URL + "/v1", Model: "sim-test"}
-	_, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: []runner.Endpoint{ep},
-		Dataset: "test", Prompts: squadPromptsFor(t, 4, tok), Seed: 1, Loads: runner.ClosedLoads([]int{4}),
-		Conn:    runner.ConnOptions{HTTP: runner.HTTP2},
-		Request: runner.RequestOptions{MaxTokens: 8, Timeout: 30 * time.Second}})
+	db, _, err := measure(t, runner.Plan{Endpoints: simEndpoint(ts.URL), Prompts: squadPrompts(t, 4), Loads: runner.ClosedLoads([]int{4}),
+		Conn: runner.ConnOptions{HTTP: runner.HTTP2}, Request: runner.RequestOptions{MaxTokens: 8}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,9 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
 )
 
 // dialectProfile is quick and jitter-free, with reasoning before the answer and a fixed
@@ -53,45 +51,16 @@ type dialectRun struct {
 
 func runWire(t *testing.T, url string, n, conc int, req runner.RequestOptions) dialectRun {
 	t.Helper()
-	db := storetest.Open(t)
-	tok, err := tokens.New("sim-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if req.Timeout == 0 {
-		req.Timeout = 30 * time.Second
-	}
 	if req.MaxTokens == 0 {
 		req.MaxTokens = 64
 	}
-	ep := runner.Endpoint{Name: "ep", BaseURL: url + "/v1", Model: "sim-test"}
-	if err := runner.Preflight(context.Background(), []runner.Endpoint{ep}, nil,
-		runner.PreflightOptions{Timeout: 10 * time.Second, NoStream: req.NoStream, Tokens: tok}); err != nil {
+	eps := simEndpoint(url)
+	if err := runner.Preflight(context.Background(), eps, nil,
+		runner.PreflightOptions{Timeout: 10 * time.Second, NoStream: req.NoStream, Tokens: simTokens(t)}); err != nil {
 		t.Fatalf("preflight: %v", err)
 	}
-	r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
-	out, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: []runner.Endpoint{ep},
-		Dataset: "test", Prompts: squadPromptsFor(t, n, tok), Seed: 1, Loads: runner.ClosedLoads([]int{conc}), Request: req})
+	db, out, err := measure(t, runner.Plan{Endpoints: eps, Prompts: squadPrompts(t, n), Loads: runner.ClosedLoads([]int{conc}), Request: req})
 	return dialectRun{db, out.RunID, err}
-}
-
-func squadPromptsFor(t *testing.T, n int, tok *tokens.Counter) *dataset.PromptSet {
-	t.Helper()
-	tmpl, err := dataset.NewTemplate("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := make([]dataset.Row, n)
-	for i := range rows {
-		rows[i] = dataset.Row{ID: "q" + string(rune('a'+i)), Index: i, Title: "Bridges",
-			Context:  "The old bridge crosses the river near the mill. It was opened in 1887 by the town council.",
-			Question: "When was the old bridge opened?", Answers: []string{"1887"}}
-	}
-	ps, err := dataset.Build(rows, tmpl, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &dataset.PromptSet{Source: "test", Hash: "test", Prompts: ps}
 }
 
 func rowsOf(t *testing.T, db *store.DB, q string) []map[string]any {
@@ -173,13 +142,9 @@ func TestDialectInBandErrors(t *testing.T) {
 	} {
 		t.Run(tc.wire, func(t *testing.T) {
 			ts := startWire(t, tc.wire, RelayOptions{}, Fault{Kind: FaultServerError, Rate: 1})
-			db := storetest.Open(t)
-			tok, _ := tokens.New("sim-test")
-			r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
-			ep := runner.Endpoint{Name: "ep", BaseURL: ts.URL + "/v1", Model: "sim-test"}
-			if _, err := r.Run(context.Background(), runner.Plan{Label: "x", Endpoints: []runner.Endpoint{ep}, Dataset: "test",
-				Prompts: squadPromptsFor(t, 2, tok), Seed: 1, Loads: runner.ClosedLoads([]int{1}),
-				Request: runner.RequestOptions{MaxTokens: 16, Timeout: 10 * time.Second}}); err != nil {
+			db, _, err := measure(t, runner.Plan{Endpoints: simEndpoint(ts.URL), Prompts: squadPrompts(t, 2),
+				Loads: runner.ClosedLoads([]int{1}), Request: runner.RequestOptions{MaxTokens: 16, Timeout: 10 * time.Second}})
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, row := range rowsOf(t, db, "SELECT * FROM requests") {
@@ -199,13 +164,9 @@ func TestSophiaSilentTruncation(t *testing.T) {
 	ts := startWire(t, WireALCFSophia, RelayOptions{Idle: 300 * time.Millisecond},
 		Fault{Kind: FaultStall, Rate: 1, AfterTokens: 5, Duration: 3 * time.Second})
 	start := time.Now()
-	db := storetest.Open(t)
-	tok, _ := tokens.New("sim-test")
-	r := &runner.Runner{DB: db, Tokens: tok, Version: "test"}
-	ep := runner.Endpoint{Name: "sophia", BaseURL: ts.URL + "/v1", Model: "sim-test"}
-	if _, err := r.Run(context.Background(), runner.Plan{Label: "x", Endpoints: []runner.Endpoint{ep}, Dataset: "test",
-		Prompts: squadPromptsFor(t, 1, tok), Seed: 1, Loads: runner.ClosedLoads([]int{1}),
-		Request: runner.RequestOptions{MaxTokens: 64, IgnoreEOS: true, Timeout: 10 * time.Second}}); err != nil {
+	db, _, err := measure(t, runner.Plan{Endpoints: simEndpoint(ts.URL), Prompts: squadPrompts(t, 1), Loads: runner.ClosedLoads([]int{1}),
+		Request: runner.RequestOptions{MaxTokens: 64, IgnoreEOS: true, Timeout: 10 * time.Second}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	row := rowsOf(t, db, "SELECT * FROM requests")[0]

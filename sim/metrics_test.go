@@ -11,12 +11,9 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
-	"github.com/trackerbench/tracker/store/storetest"
 	"github.com/trackerbench/tracker/telemetry"
-	"github.com/trackerbench/tracker/tokens"
 )
 
 func getMetrics(t *testing.T, url string) string {
@@ -78,14 +75,10 @@ func TestMetricsEndpointNames(t *testing.T) {
 func TestRunRecordsServerBatch(t *testing.T) {
 	p, _ := Builtin("illustrative-fast") // MaxNumSeqs 8
 	_, ts := startSim(t, p)
-	db := storetest.Open(t)
-	tok, _ := tokens.New("illustrative-model")
-	r := &runner.Runner{DB: db, Tokens: tok, Version: "test", Score: dataset.Score}
-	plan := runner.Plan{Label: "tel", Endpoints: []runner.Endpoint{{Name: "fast", BaseURL: ts.URL + "/v1", Model: "illustrative-model"}},
-		Dataset: "test", Prompts: squadPrompts(t, 16), Seed: 1, Loads: runner.ClosedLoads([]int{1, 16}),
+	db, out, err := measure(t, runner.Plan{Endpoints: []runner.Endpoint{{Name: "fast", BaseURL: ts.URL + "/v1", Model: "illustrative-model"}},
+		Prompts: squadPrompts(t, 16), Loads: runner.ClosedLoads([]int{1, 16}),
 		Request:       runner.RequestOptions{MaxTokens: 32, IgnoreEOS: true, Timeout: time.Minute},
-		ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 100 * time.Millisecond}}
-	out, err := r.Run(context.Background(), plan)
+		ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 100 * time.Millisecond}})
 	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("run: %v %s", err, out.Status)
 	}
@@ -165,15 +158,12 @@ func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 			p := testProfile()
 			p.Model = "illustrative-model"
 			_, ts := startSim(t, p)
-			db := storetest.Open(t)
-			tok, _ := tokens.New("illustrative-model")
 			var log lockedBuffer
-			r := &runner.Runner{DB: db, Tokens: tok, Version: "test", Log: &log}
-			plan := runner.Plan{Label: "bad", Dataset: "test", Prompts: squadPrompts(t, 24), Seed: 1, Loads: runner.ClosedLoads([]int{2}),
+			db, out, err := measure(t, runner.Plan{Prompts: squadPrompts(t, 24), Loads: runner.ClosedLoads([]int{2}),
 				Endpoints:     []runner.Endpoint{{Name: "fast", BaseURL: ts.URL + "/v1", Model: "illustrative-model", MetricsURL: bad.URL + "/metrics"}},
 				Request:       runner.RequestOptions{MaxTokens: 16, IgnoreEOS: true, Timeout: time.Minute},
-				ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 50 * time.Millisecond}}
-			out, err := r.Run(context.Background(), plan)
+				ServerMetrics: runner.ServerMetrics{Enabled: true, Interval: 50 * time.Millisecond}},
+				func(r *runner.Runner) { r.Log = &log })
 			if err != nil || out.Status != bench.RunCompleted {
 				t.Fatalf("run: %v %s", err, out.Status)
 			}

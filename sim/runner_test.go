@@ -16,16 +16,11 @@ import (
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
 )
 
 // squadPrompts renders n short SQuAD-style rows with dataset.DefaultTemplate.
 func squadPrompts(t testing.TB, n int) *dataset.PromptSet {
 	t.Helper()
-	tok, err := tokens.New("illustrative-model")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl, err := dataset.NewTemplate("", "")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +33,7 @@ func squadPrompts(t testing.TB, n int) *dataset.PromptSet {
 				i, year, 100+i),
 			Question: fmt.Sprintf("When was bridge number %d opened?", i), Answers: []string{year}}
 	}
-	ps, err := dataset.Build(rows, tmpl, tok)
+	ps, err := dataset.Build(rows, tmpl, simTokens(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +43,6 @@ func squadPrompts(t testing.TB, n int) *dataset.PromptSet {
 // runAgainst runs a plan against sims and returns the database and the run's id.
 func runAgainst(t *testing.T, prompts *dataset.PromptSet, levels []int, req runner.RequestOptions, sims map[string]string) (*store.DB, int64) {
 	t.Helper()
-	db := storetest.Open(t)
-	tok, _ := tokens.New("illustrative-model")
 	var eps []runner.Endpoint
 	names := make([]string, 0, len(sims))
 	for name := range sims {
@@ -62,9 +55,7 @@ func runAgainst(t *testing.T, prompts *dataset.PromptSet, levels []int, req runn
 	if req.Timeout == 0 {
 		req.Timeout = 60 * time.Second
 	}
-	r := &runner.Runner{DB: db, Tokens: tok, Version: "test", Score: dataset.Score}
-	out, err := r.Run(context.Background(), runner.Plan{Label: t.Name(), Endpoints: eps, Dataset: "test",
-		Prompts: prompts, Seed: 1, Loads: runner.ClosedLoads(levels), Request: req})
+	db, out, err := measure(t, runner.Plan{Endpoints: eps, Prompts: prompts, Loads: runner.ClosedLoads(levels), Request: req})
 	if err != nil {
 		t.Fatal(err)
 	}
