@@ -16,19 +16,9 @@ import (
 func TestNoSummaryNamesClientResourceFailures(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runID := storetest.Run(t, db, bench.Run{Status: bench.RunCompleted, Stream: true})
+	epID := storetest.Endpoint(t, db, runID, "x")
+	lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})
 	var reqs []bench.Request
 	for i := range 2 {
 		reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",

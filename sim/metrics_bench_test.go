@@ -75,9 +75,9 @@ func BenchmarkScrapeCost(b *testing.B) {
 	_, ts := startSim(b, p)
 	db := storetest.Open(b)
 	ctx := context.Background()
-	run, _ := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	ep, _ := db.AddEndpoint(ctx, bench.Endpoint{RunID: run, Name: "sim", BaseURL: ts.URL, Model: "m"})
-	lv, _ := db.StartLevel(ctx, bench.Level{RunID: run, EndpointID: ep, Concurrency: 1, StartedAt: time.Now()})
+	run := storetest.Run(b, db, bench.Run{ToolVersion: "b", Host: "h"})
+	ep := storetest.Endpoint(b, db, run, "sim")
+	lv := storetest.Level(b, db, bench.Level{RunID: run, EndpointID: ep, Concurrency: 1})
 	hc := telemetry.NewHTTPClient()
 	sel := telemetry.Selection{Allow: telemetry.NewAllowList()}
 	cache := store.NewSeriesCache()

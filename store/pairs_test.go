@@ -15,11 +15,7 @@ import (
 func TestPairCounts(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", ConfigJSON: "{}",
-		Dataset: "d", DatasetHash: "h", PromptSetHash: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runID := storetest.Run(t, db, bench.Run{})
 	type rec struct {
 		seq      int
 		e2e      float64
@@ -35,14 +31,8 @@ func TestPairCounts(t *testing.T) {
 		"c": {{seq: 5, e2e: 1}},
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "u", Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 2, StartedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		epID := storetest.Endpoint(t, db, runID, name)
+		lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 2})
 		var reqs []bench.Request
 		for _, r := range byEndpoint[name] {
 			seq, e2e := r.seq, r.e2e

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
@@ -77,9 +76,7 @@ func trackerFile(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CreateRun(context.Background(), bench.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Run(t, db, bench.Run{Label: "keep", Host: "h"})
 	db.Close()
 	return path
 }

@@ -28,20 +28,11 @@ func TestReportSelection(t *testing.T) {
 	}
 	var ids []int64
 	for _, d := range defs {
-		id, err := db.CreateRun(ctx, bench.Run{Label: d.label, StartedAt: d.at, ToolVersion: "t", Host: "h", ConfigJSON: "{}",
-			Dataset: "d", DatasetHash: "x", PromptSetHash: "p"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := storetest.Run(t, db, bench.Run{Label: d.label, StartedAt: d.at, Host: "h"})
 		ids = append(ids, id)
 		for _, e := range d.eps {
-			epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: id, Name: e, BaseURL: "http://127.0.0.1", Model: "m"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.StartLevel(ctx, bench.Level{RunID: id, EndpointID: epID, Concurrency: 1, StartedAt: d.at}); err != nil {
-				t.Fatal(err)
-			}
+			epID := storetest.Endpoint(t, db, id, e)
+			storetest.Level(t, db, bench.Level{RunID: id, EndpointID: epID, Concurrency: 1, StartedAt: d.at})
 		}
 	}
 	runIDs := func(sel store.ReportSelection) []int64 {
@@ -86,19 +77,9 @@ func TestReportSelection(t *testing.T) {
 func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}",
-		Dataset: "d", DatasetHash: "x", PromptSetHash: "p"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lvl, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runID := storetest.Run(t, db, bench.Run{Host: "h"})
+	epID := storetest.Endpoint(t, db, runID, "a")
+	lvl := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})
 	e2e := 100.0
 	reqs := []bench.Request{
 		{Status: "ok", Final: true, E2EMS: &e2e},
@@ -113,7 +94,7 @@ func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	err = db.EachLevelRequest(ctx, lvl, func(r *store.ReportRequest) error {
+	err := db.EachLevelRequest(ctx, lvl, func(r *store.ReportRequest) error {
 		got = append(got, string(r.Status)+":"+r.ErrorMessage)
 		if r.Status == "ok" && (r.E2EMS != 100 || !math.IsNaN(r.TTFTMS)) {
 			t.Errorf("ok row: e2e %v ttft %v, want 100 and NaN (NULL)", r.E2EMS, r.TTFTMS)

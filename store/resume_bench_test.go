@@ -28,21 +28,11 @@ func resumeBenchDB(b *testing.B) (string, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunInterrupted, StartedAt: time.Now(), ToolVersion: "bench",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	runID := storetest.Run(b, db, bench.Run{Status: bench.RunInterrupted, ToolVersion: "bench", Stream: true})
 	const perLevel, batch = 500_000, 10_000
 	for _, name := range []string{"alpha", "beta"} {
-		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 128, StartedAt: time.Now()})
-		if err != nil {
-			b.Fatal(err)
-		}
+		epID := storetest.Endpoint(b, db, runID, name)
+		lvID := storetest.Level(b, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 128})
 		reqs := make([]bench.Request, 0, batch)
 		for i := range perLevel {
 			seq, e2e, out := i, float64(100+i%50), 4

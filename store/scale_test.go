@@ -16,21 +16,11 @@ import (
 // level each, the same prompts in the same order) and returns its id.
 func scaleRun(t *testing.T, ctx context.Context, db *store.DB, n int) int64 {
 	t.Helper()
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runID := storetest.Run(t, db, bench.Run{Status: bench.RunCompleted, Stream: true})
 	var reqs []bench.Request
 	for e, name := range []string{"alpha", "beta"} {
-		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1", Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 8, StartedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		epID := storetest.Endpoint(t, db, runID, name)
+		lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 8})
 		for i := range n / 2 {
 			seq, e2e, ttft, out := i, float64(100+(i*7+e*13)%50), float64(10+i%9), 20
 			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 50,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
@@ -13,19 +12,9 @@ import (
 
 func serverLevel(t *testing.T, db *store.DB) (levelID, endpointID int64) {
 	t.Helper()
-	ctx := context.Background()
-	run, err := db.CreateRun(ctx, bench.Run{Label: "tel", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: run, Name: "sim", BaseURL: "http://x/v1", Model: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lv, err := db.StartLevel(ctx, bench.Level{RunID: run, EndpointID: ep, Concurrency: 16, Trial: 1, StartedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := storetest.Run(t, db, bench.Run{Label: "tel", Host: "h"})
+	ep := storetest.Endpoint(t, db, run, "sim")
+	lv := storetest.Level(t, db, bench.Level{RunID: run, EndpointID: ep, Concurrency: 16, Trial: 1})
 	return lv, ep
 }
 

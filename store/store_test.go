@@ -50,10 +50,7 @@ func TestMigrationsForwardOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := db.CreateRun(ctx, bench.Run{Label: "keep", StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := storetest.Run(t, db, bench.Run{Label: "keep", Host: "h"})
 	v1, _ := db.SchemaVersion(ctx)
 	db.Close()
 
@@ -98,9 +95,7 @@ func TestMigrationsForwardOnly(t *testing.T) {
 func TestReadOnlyRefusesWrites(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	if _, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Run(t, db, bench.Run{Host: "h"})
 	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
 	if err != nil {
 		t.Fatal(err)
@@ -125,9 +120,9 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 func TestWriterCommitsWhileRunning(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	runID, _ := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-	epID, _ := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
-	lvID, _ := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1, StartedAt: time.Now()})
+	runID := storetest.Run(t, db, bench.Run{Host: "h"})
+	epID := storetest.Endpoint(t, db, runID, "a")
+	lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})
 	w := db.NewWriter(store.WriterOptions{FlushEvery: 50 * time.Millisecond})
 	for i := range 5 {
 		w.Add(bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",

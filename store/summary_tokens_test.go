@@ -17,25 +17,15 @@ import (
 // one failed request beside them, and one with counts (5 each). It returns the run id.
 func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
 	t.Helper()
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "x", BaseURL: "http://127.0.0.1", Model: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runID := storetest.Run(t, db, bench.Run{Status: bench.RunCompleted, Stream: true})
+	epID := storetest.Endpoint(t, db, runID, "x")
 	five := 5
 	var reqs []bench.Request
 	for c, level := range []struct {
 		tokens *int
 		failed bool
 	}{{nil, false}, {nil, true}, {&five, false}} {
-		lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: c + 1, StartedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: c + 1})
 		for i := range 3 {
 			seq, e2e := i, 100.0
 			r := bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Seq: &seq,
