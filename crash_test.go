@@ -32,6 +32,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// trackerCommand is this test binary run as `tracker args...` (see TestMain).
+func trackerCommand(bin string, args []string) *exec.Cmd {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"))
+	return cmd
+}
+
+// startTracker starts `tracker args...` in another process, its stdout and stderr both in out.
+func startTracker(t *testing.T, args []string) (cmd *exec.Cmd, out *bytes.Buffer) {
+	t.Helper()
+	cmd, out = trackerCommand(os.Args[0], args), &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out
+}
+
 // A tracker process killed with SIGKILL mid-run loses nothing it had committed: the file is
 // intact, the run stays "running", and --resume finishes it with every request once.
 func TestCrashLosesNothingCommitted(t *testing.T) {
@@ -39,13 +57,7 @@ func TestCrashLosesNothingCommitted(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "t.db")
 	data := writeFile(t, "d.jsonl", strings.Repeat(`{"id":"1","question":"q?"}`+"\n", 80))
 	args := []string{"--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--concurrency", "2"}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startTracker(t, args)
 	// Wait until some requests are committed, then kill without warning.
 	deadline := time.Now().Add(20 * time.Second)
 	for committed(t, db) < 6 {
@@ -114,13 +126,7 @@ func TestSecondInterruptForcesExit(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "t.db")
 	data := writeFile(t, "d.jsonl", `{"id":"1","question":"q?"}`+"\n")
 	args := []string{"--db", db, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--dataset", data, "--no-preflight"}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startTracker(t, args)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {

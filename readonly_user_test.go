@@ -61,9 +61,9 @@ func TestReadOnlyCommandsOnAnotherUsersDatabase(t *testing.T) {
 
 func runAsNobody(t *testing.T, bin, dir string, args []string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(bin)
+	cmd := trackerCommand(bin, args)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"), "HOME="+dir)
+	cmd.Env = append(cmd.Env, "HOME="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
