@@ -31,15 +31,7 @@ func dialectProfile(faults ...Fault) Profile {
 
 func startWire(t *testing.T, wire string, relay RelayOptions, faults ...Fault) *httptest.Server {
 	t.Helper()
-	s, err := New(dialectProfile(faults...), Options{Wire: wire, Relay: relay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close()
-	})
+	_, ts := startSimWith(t, dialectProfile(faults...), Options{Wire: wire, Relay: relay})
 	return ts
 }
 

@@ -27,7 +27,14 @@ func testProfile() Profile {
 // startSim serves a profile on a loopback httptest server.
 func startSim(t testing.TB, p Profile) (*Server, *httptest.Server) {
 	t.Helper()
-	s, err := New(p, Options{})
+	return startSimWith(t, p, Options{})
+}
+
+// startSimWith serves a profile with opts (a wire dialect, a relay) on a loopback httptest
+// server; both close when the test ends.
+func startSimWith(t testing.TB, p Profile, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := New(p, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
