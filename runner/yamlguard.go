@@ -39,28 +39,19 @@ func checkYAMLSize(b []byte) error {
 // yamlWeight is how many nodes n stands for once aliases are expanded (capped, so sums of
 // huge weights cannot overflow).
 func yamlWeight(n ast.Node, anchors map[string]int) int {
-	capped := func(w int) int { return min(w, MaxConfigNodes+1) }
 	switch x := n.(type) {
 	case nil:
 		return 0
 	case *ast.DocumentNode:
 		return yamlWeight(x.Body, anchors)
 	case *ast.MappingNode:
-		w := 1
-		for _, v := range x.Values {
-			w = capped(w + yamlWeight(v, anchors))
-		}
-		return w
+		return collectionWeight(x.Values, anchors)
 	case *ast.MappingValueNode:
 		return capped(yamlWeight(x.Key, anchors) + yamlWeight(x.Value, anchors))
 	case *ast.MappingKeyNode:
 		return capped(1 + yamlWeight(x.Value, anchors))
 	case *ast.SequenceNode:
-		w := 1
-		for _, v := range x.Values {
-			w = capped(w + yamlWeight(v, anchors))
-		}
-		return w
+		return collectionWeight(x.Values, anchors)
 	case *ast.AnchorNode:
 		w := yamlWeight(x.Value, anchors)
 		if x.Name != nil {
@@ -77,3 +68,15 @@ func yamlWeight(n ast.Node, anchors map[string]int) int {
 	}
 	return 1
 }
+
+// collectionWeight is the weight of a mapping or a sequence: itself and its values.
+func collectionWeight[N ast.Node](values []N, anchors map[string]int) int {
+	w := 1
+	for _, v := range values {
+		w = capped(w + yamlWeight(v, anchors))
+	}
+	return w
+}
+
+// capped keeps a weight just above the limit, so that sums of huge weights cannot overflow.
+func capped(w int) int { return min(w, MaxConfigNodes+1) }
