@@ -1,5 +1,5 @@
 // Package report turns tracker's history into statistics, speedups, a markdown analysis and
-// static HTML charts. It reads the database only through package store.
+// static HTML charts. It reads history only through bench.History, which the store implements.
 //
 // It owns the analysis (per-level statistics, speedups with confidence intervals, the claims
 // a report may make) and its rendering to report.md and HTML. It does not measure anything,

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 )
 
 // Fingerprint is the workload of a measurement. Two measurements are comparable when their
@@ -25,7 +24,7 @@ type Fingerprint struct {
 	Rate          float64        `json:"rate,omitempty"` // requests/s, open loop
 }
 
-func fingerprintOf(r *bench.Run, l *store.ReportLevel) Fingerprint {
+func fingerprintOf(r *bench.Run, l *bench.ReportLevel) Fingerprint {
 	mode := r.LoadMode
 	if l.Rate > 0 {
 		mode = bench.LoadOpen

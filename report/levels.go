@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 )
 
 // Num is a number in the report: NaN and infinities (no data) are written to JSON as null.
@@ -112,7 +111,7 @@ func (c *cluster) value(col, j int) float64 {
 // levelData is what the report keeps of one level after streaming its requests: the
 // v_summary figures, the successful requests' numeric columns, and sums for pooling.
 type levelData struct {
-	lvl   store.ReportLevel
+	lvl   bench.ReportLevel
 	run   *bench.Run
 	stats LevelStats
 	ok    cluster // successful requests, columns as above
@@ -134,11 +133,11 @@ type failureCount struct {
 }
 
 // readLevel streams one level's requests and computes its figures.
-func readLevel(ctx context.Context, sc *store.RequestScanner, lvl store.ReportLevel, run *bench.Run) (*levelData, error) {
+func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLevel, run *bench.Run) (*levelData, error) {
 	d := &levelData{lvl: lvl, run: run}
 	d.ok.cols = make([][]float64, numCols)
 	acc := levelSums{minStart: math.Inf(1), maxEnd: math.Inf(-1)}
-	err := sc.Each(ctx, lvl.ID, func(r *store.ReportRequest) error {
+	err := sc.Each(ctx, lvl.ID, func(r *bench.ReportRequest) error {
 		d.add(r, &acc)
 		return nil
 	})
@@ -163,7 +162,7 @@ type levelSums struct {
 
 // add counts one request: a client-side resource failure in no statistic, any other request
 // in the level's window and quality, a failure by kind, a success in every latency statistic.
-func (d *levelData) add(r *store.ReportRequest, acc *levelSums) {
+func (d *levelData) add(r *bench.ReportRequest, acc *levelSums) {
 	if bench.OutcomeOf(r.Status, r.ErrorClass) == bench.OutcomeClientResource {
 		d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
 		d.countFailure(r)
@@ -188,7 +187,7 @@ func (d *levelData) add(r *store.ReportRequest, acc *levelSums) {
 }
 
 // addOK adds a successful request to the level's sums and to its columns.
-func (d *levelData) addOK(r *store.ReportRequest, acc *levelSums) {
+func (d *levelData) addOK(r *bench.ReportRequest, acc *levelSums) {
 	d.stats.OK++
 	if r.Relayed {
 		d.relayed++
@@ -265,7 +264,7 @@ func (d *levelData) summarize(acc *levelSums) {
 }
 
 // countFailure adds a failed request to the level's failures by status and error class.
-func (d *levelData) countFailure(r *store.ReportRequest) {
+func (d *levelData) countFailure(r *bench.ReportRequest) {
 	if d.failures == nil {
 		d.failures = map[string]*failureCount{}
 	}

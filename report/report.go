@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 )
 
 // ErrNoRuns is returned when the selection matches no run.
@@ -125,14 +124,14 @@ type Result struct {
 	ServerLevels   []ServerLevel    `json:"server_levels"` // the servers' own /metrics (telemetry.go)
 
 	opts         Options
-	serverSeries map[int64][]store.ServerPoint // by level: gauges over time, for the charts
+	serverSeries map[int64][]bench.ServerPoint // by level: gauges over time, for the charts
 	// figureErrs are the figures that could not be drawn (file -> why), set by WriteFiles
 	// before report.md is rendered so that it names them instead of linking a missing file.
 	figureErrs map[string]string
 }
 
 // Generate reads the selected history through db and computes the report.
-func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
+func Generate(ctx context.Context, db bench.History, o Options) (*Result, error) {
 	o.defaults()
 	runs, err := selectRuns(ctx, db, &o)
 	if err != nil {
@@ -174,14 +173,14 @@ func Generate(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 }
 
 // selectRuns reads the runs the options select; every run asked for by id must be among them.
-func selectRuns(ctx context.Context, db *store.DB, o *Options) ([]bench.Run, error) {
-	runs, err := db.ReportRuns(ctx, store.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
+func selectRuns(ctx context.Context, db bench.History, o *Options) ([]bench.Run, error) {
+	runs, err := db.ReportRuns(ctx, bench.ReportSelection{RunIDs: o.RunIDs, Label: o.Label, Since: o.Since, Endpoints: o.Endpoints})
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range o.RunIDs {
 		if !slices.ContainsFunc(runs, func(r bench.Run) bool { return r.ID == id }) {
-			return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, store.ErrNotFound)
+			return nil, fmt.Errorf("run %d: %w (or it does not match --label/--since/--endpoints)", id, bench.ErrNotFound)
 		}
 	}
 	if len(runs) == 0 {
@@ -200,7 +199,7 @@ type selectedLevels struct {
 
 // addLevels adds each level's statistics, endpoint and failures to the result, and notes the
 // levels that cannot be compared (nothing measured, nothing successful).
-func (res *Result) addLevels(lvls []store.ReportLevel, loaded []*levelData, byID map[int64]*bench.Run) selectedLevels {
+func (res *Result) addLevels(lvls []bench.ReportLevel, loaded []*levelData, byID map[int64]*bench.Run) selectedLevels {
 	sel := selectedLevels{prices: map[string]endpointPrice{}, runEndpoints: map[int64][]string{}}
 	for i, l := range lvls {
 		run := byID[l.RunID]
@@ -362,7 +361,7 @@ func configBaseline(runs []bench.Run) string {
 
 // readLevels streams every level's requests, a few levels at a time in parallel (each worker
 // holds one level's rows at most), and returns them in the order of lvls.
-func readLevels(ctx context.Context, db *store.DB, lvls []store.ReportLevel, runs map[int64]*bench.Run) ([]*levelData, error) {
+func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel, runs map[int64]*bench.Run) ([]*levelData, error) {
 	out := make([]*levelData, len(lvls))
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(lvls), 1))
 	var next atomic.Int64

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
 )
 
@@ -55,7 +54,7 @@ func ServerRoleFamilies() []string {
 func nanNum() Num { return Num(math.NaN()) }
 
 // serverLevels folds v_server_level rows (ordered by level) into one ServerLevel per level.
-func serverLevels(rows []store.ServerLevelRow) []ServerLevel {
+func serverLevels(rows []bench.ServerLevelRow) []ServerLevel {
 	allow := telemetry.NewAllowList()
 	var out []ServerLevel
 	var cur *ServerLevel
@@ -100,7 +99,7 @@ func addNum(n Num, v *float64) Num {
 }
 
 // pickHistogram keeps the label set with the most observations; seconds become ms.
-func pickHistogram(r store.ServerLevelRow, best float64, p50, p99 *Num) float64 {
+func pickHistogram(r bench.ServerLevelRow, best float64, p50, p99 *Num) float64 {
 	if r.Increase == nil || *r.Increase <= best || r.P50 == nil || r.P99 == nil {
 		return best
 	}
@@ -112,7 +111,7 @@ func pickHistogram(r store.ServerLevelRow, best float64, p50, p99 *Num) float64 
 const maxServerCharts = 12
 
 // readServer reads the server telemetry of the selected runs and ties it to the levels.
-func (r *Result) readServer(ctx context.Context, db *store.DB, runIDs []int64) error {
+func (r *Result) readServer(ctx context.Context, db bench.History, runIDs []int64) error {
 	rows, err := db.ServerLevelSummary(ctx, runIDs, ServerRoleFamilies())
 	if err != nil {
 		return err
@@ -145,7 +144,7 @@ func (r *Result) readServer(ctx context.Context, db *store.DB, runIDs []int64) e
 	if err != nil {
 		return err
 	}
-	r.serverSeries = map[int64][]store.ServerPoint{}
+	r.serverSeries = map[int64][]bench.ServerPoint{}
 	for _, p := range pts {
 		r.serverSeries[p.LevelID] = append(r.serverSeries[p.LevelID], p)
 	}
@@ -293,7 +292,7 @@ func levelLoad(s ServerLevel) string { return bench.LoadLabel(s.Concurrency, s.R
 
 // WriteServerLevelLines prints, for `tracker run`, one line per level whose server was
 // scraped: its batch and queue as it reported them. Nothing when none was.
-func WriteServerLevelLines(w io.Writer, rows []store.ServerLevelRow) error {
+func WriteServerLevelLines(w io.Writer, rows []bench.ServerLevelRow) error {
 	for _, s := range serverLevels(rows) {
 		if !s.MaxRunning.Valid() && !s.MaxWaiting.Valid() {
 			continue

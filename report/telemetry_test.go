@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 )
 
 func f64(v float64) *float64 { return &v }
 
 func TestServerLevelsFoldRoles(t *testing.T) {
-	rows := []store.ServerLevelRow{
+	rows := []bench.ServerLevelRow{
 		{LevelID: 1, Endpoint: "fast", Concurrency: 16, Family: "vllm:num_requests_running", Samples: 5, Mean: f64(7.5), Max: f64(8)},
 		{LevelID: 1, Family: "vllm:num_requests_waiting", Mean: f64(6), Max: f64(8)},
 		{LevelID: 1, Family: "vllm:kv_cache_usage_perc", Max: f64(0.25)},
@@ -81,7 +81,7 @@ func TestServerSentences(t *testing.T) {
 func TestTelemetryFigures(t *testing.T) {
 	r := &Result{Endpoints: []string{"fast"}, ServerLevels: []ServerLevel{serverLevel("G1", "fast", 8, 8, 0.1)}}
 	r.ServerLevels[0].LevelID = 3
-	r.serverSeries = map[int64][]store.ServerPoint{3: {
+	r.serverSeries = map[int64][]bench.ServerPoint{3: {
 		{LevelID: 3, Family: "vllm:num_requests_running", TMS: 0, Phase: "measure", Value: 2},
 		{LevelID: 3, Family: "vllm:num_requests_waiting", TMS: 0, Phase: "measure", Value: 0},
 		{LevelID: 3, Family: "vllm:num_requests_running", TMS: 500, Phase: "measure", Value: 8},

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 )
 
 // A running run holds a lease on its row, renewed every leaseRenew for leaseTTL, so that a
@@ -28,7 +27,7 @@ func leaseOwner() string {
 	return host + "/" + strconv.Itoa(os.Getpid())
 }
 
-func newLease() store.Lease { return store.Lease{Owner: leaseOwner(), Until: time.Now().Add(leaseTTL)} }
+func newLease() bench.Lease { return bench.Lease{Owner: leaseOwner(), Until: time.Now().Add(leaseTTL)} }
 
 // ownerDead reports whether owner is a process on this host that no longer exists.
 func ownerDead(owner string) bool {
@@ -48,7 +47,7 @@ func ownerDead(owner string) bool {
 
 // CheckResumable refuses, before anything is sent, a run that is completed or that another
 // live process is running.
-func CheckResumable(ctx context.Context, db *store.DB, runID int64) error {
+func CheckResumable(ctx context.Context, db bench.Resumer, runID int64) error {
 	status, lease, err := db.RunLease(ctx, runID)
 	switch {
 	case err != nil:

@@ -9,7 +9,6 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
 )
 
@@ -21,7 +20,7 @@ type level struct {
 	trial  int
 	id     int64
 	start0 time.Time    // monotonic origin of start_ms and scheduled_ms
-	done   store.SeqSet // resume: sequence numbers already completed
+	done   bench.SeqSet // resume: sequence numbers already completed
 	stats  *levelStats
 	stop   atomic.Pointer[string] // why the level stopped early, if it did
 
@@ -32,7 +31,7 @@ type level struct {
 // resumeOffset places a resumed level's clock so that the pause is not counted: a closed
 // loop continues from its last recorded end; an open loop continues its schedule at the
 // first request still to send.
-func (l *level) resumeOffset(st *store.LevelState) time.Duration {
+func (l *level) resumeOffset(st *bench.LevelState) time.Duration {
 	if l.load.Rate > 0 {
 		arr := newArrivals(l.load.Rate, l.ex.plan.Burstiness, l.ex.plan.Seed)
 		for seq := 0; ; seq++ {

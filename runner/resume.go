@@ -7,7 +7,6 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 )
 
 // ErrResume is returned when a run cannot be resumed.
@@ -40,13 +39,13 @@ func (r *Runner) Resume(ctx context.Context, runID int64, p Plan) (Outcome, erro
 		return Outcome{}, err
 	}
 	if err := r.DB.ReopenRun(ctx, runID, newLease(), ownerDead); err != nil {
-		if errors.Is(err, store.ErrLeased) {
+		if errors.Is(err, bench.ErrLeased) {
 			return Outcome{}, fmt.Errorf("%w: %w; wait for it to end, or stop it first", ErrResume, err)
 		}
 		return Outcome{}, err
 	}
 	stopLease := r.holdLease(ctx, runID)
-	ex := &executor{r: r, plan: &p, runID: runID, resume: map[levelKey]*store.LevelState{}}
+	ex := &executor{r: r, plan: &p, runID: runID, resume: map[levelKey]*bench.LevelState{}}
 	for i := range states {
 		st := &states[i]
 		ex.resume[levelKey{st.Endpoint, Load{Concurrency: st.Concurrency, Rate: st.Rate}, st.Trial}] = st

@@ -11,14 +11,21 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
 	"github.com/trackerbench/tracker/tokens"
 )
 
+// Store is what the runner records into: a new run (bench.Recorder) and, for --resume, the
+// recorded run it continues (bench.Resumer). The store's DB implements it; the runner's tests
+// use an in-memory one where they do not test the database.
+type Store interface {
+	bench.Recorder
+	bench.Resumer
+}
+
 // Runner executes plans and records them in a database.
 type Runner struct {
-	DB       *store.DB
+	DB       Store
 	Tokens   *tokens.Counter
 	Version  string
 	Progress io.Writer // where the live view goes; nil = none
@@ -98,13 +105,13 @@ type executor struct {
 	runID   int64
 	epIDs   []int64
 	clients []*Client
-	w       *store.Writer
+	w       bench.RequestSink
 	live    *liveView
 	warmMu  sync.Mutex
 	warmed  map[int]bool
 	// connsWarmed: levels whose connections were opened before their group started.
 	connsWarmed map[levelRun]bool
-	resume      map[levelKey]*store.LevelState // levels recorded before a resume
+	resume      map[levelKey]*bench.LevelState // levels recorded before a resume
 	tel         *serverTelemetry               // scrapers of the endpoints' /metrics (telemetry.go)
 	warnMu      sync.Mutex
 }
@@ -115,7 +122,7 @@ type levelKey struct {
 	trial    int
 }
 
-func (ex *executor) resumed(ep int, load Load, trial int) *store.LevelState {
+func (ex *executor) resumed(ep int, load Load, trial int) *bench.LevelState {
 	if ex.resume == nil {
 		return nil
 	}
@@ -143,7 +150,7 @@ func (ex *executor) execute(ctx context.Context) error {
 			return err
 		}
 	}
-	ex.w = ex.r.DB.NewWriter(store.WriterOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
+	ex.w = ex.r.DB.RecordRequests(bench.SinkOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
 	ex.startTelemetry(ctx)
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
@@ -247,7 +254,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 }
 
 // allStored reports whether a recorded level has a final row for every request it sends.
-func (ex *executor) allStored(st *store.LevelState) bool {
+func (ex *executor) allStored(st *bench.LevelState) bool {
 	n := ex.plan.levelRequests()
 	if n == 0 {
 		return st.Status == bench.LevelCompleted // bounded by time: resume refuses these

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/telemetry"
 )
 
@@ -113,9 +113,9 @@ func (ex *executor) serverSink(ep int) telemetry.Sink {
 	epID := ex.epIDs[ep]
 	return func(t telemetry.Target, at time.Time, samples []telemetry.Sample) {
 		tms := at.Sub(t.Origin).Milliseconds()
-		rows := make([]store.ServerSample, len(samples))
+		rows := make([]bench.ServerSample, len(samples))
 		for i, s := range samples {
-			rows[i] = store.ServerSample{LevelID: t.LevelID, EndpointID: epID, TMS: tms, Phase: string(t.Phase),
+			rows[i] = bench.ServerSample{LevelID: t.LevelID, EndpointID: epID, TMS: tms, Phase: string(t.Phase),
 				Family: s.Family, Name: s.Name, Labels: s.Labels, Kind: string(s.Kind), Value: s.Value}
 		}
 		ex.w.AddServerSamples(rows)

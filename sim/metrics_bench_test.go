@@ -88,9 +88,9 @@ func BenchmarkScrapeCost(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows := make([]store.ServerSample, len(samples))
+		rows := make([]bench.ServerSample, len(samples))
 		for j, s := range samples {
-			rows[j] = store.ServerSample{LevelID: lv, EndpointID: ep, TMS: int64(i), Phase: store.PhaseMeasure, Family: s.Family,
+			rows[j] = bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: int64(i), Phase: bench.PhaseMeasure, Family: s.Family,
 				Name: s.Name, Labels: s.Labels, Kind: string(s.Kind), Value: s.Value}
 		}
 		if err := db.InsertServerSamples(ctx, rows, cache); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/runner"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/telemetry"
 )
 
@@ -86,10 +85,10 @@ func TestRunRecordsServerBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[int]map[string]store.ServerLevelRow{}
+	got := map[int]map[string]bench.ServerLevelRow{}
 	for _, row := range rows {
 		if got[row.Concurrency] == nil {
-			got[row.Concurrency] = map[string]store.ServerLevelRow{}
+			got[row.Concurrency] = map[string]bench.ServerLevelRow{}
 		}
 		got[row.Concurrency][row.Family] = row
 	}

@@ -29,6 +29,17 @@ type (
 	SweepConfig    = bench.SweepConfig
 	SLOConfig      = bench.SLOConfig
 	RequestConfig  = bench.RequestConfig
+
+	Lease           = bench.Lease
+	LevelState      = bench.LevelState
+	SeqSet          = bench.SeqSet
+	ServerSample    = bench.ServerSample
+	ServerLevelRow  = bench.ServerLevelRow
+	ServerPoint     = bench.ServerPoint
+	ReportSelection = bench.ReportSelection
+	ReportLevel     = bench.ReportLevel
+	ReportRequest   = bench.ReportRequest
+	RequestScanner  = bench.RequestScanner
 )
 
 // Statuses, error classes, outcomes and token sources.
@@ -49,6 +60,9 @@ const (
 	SourceUsage           = bench.SourceUsage
 	SourceTokenizer       = bench.SourceTokenizer
 	RunConfigVersion      = bench.RunConfigVersion
+	PhaseWarmup           = bench.PhaseWarmup
+	PhaseMeasure          = bench.PhaseMeasure
+	PhasePause            = bench.PhasePause
 )
 
 // ErrLegacyConfig is bench.ErrLegacyConfig.

@@ -5,17 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
-// ErrLeased is returned when a run is still held by the process running it.
-var ErrLeased = errors.New("the run is still being run by another process")
-
-// Lease is a running process's claim on a run: Owner ("host/pid") renews Until while it runs.
-type Lease struct {
-	Owner string
-	Until time.Time
-}
+// ErrLeased is returned when a run is still held by the process running it (bench.ErrLeased).
+var ErrLeased = bench.ErrLeased
 
 // RunLease reads a run's status and lease (Until is zero when none is held).
 func (db *DB) RunLease(ctx context.Context, runID int64) (RunStatus, Lease, error) {
@@ -38,12 +33,6 @@ func runLease(ctx context.Context, q queryRower, runID int64) (RunStatus, Lease,
 		return "", Lease{}, fmt.Errorf("reading the lease of run %d: %w", runID, err)
 	}
 	return status, Lease{Owner: owner, Until: parseTime(until)}, nil
-}
-
-// Held reports whether the lease still stands at now for anyone but me: it has not expired
-// and its owner is not known to be dead (dead reports that, for an owner on this host).
-func (l Lease) Held(now time.Time, me string, dead func(owner string) bool) bool {
-	return l.Owner != "" && l.Owner != me && now.Before(l.Until) && !(dead != nil && dead(l.Owner))
 }
 
 // RenewLease sets the run's lease to l (the running process calls it every few seconds).

@@ -6,16 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"time"
 )
-
-// ReportSelection picks the runs a report covers. Empty fields select everything.
-type ReportSelection struct {
-	RunIDs    []int64   // only these runs
-	Label     string    // only runs with this label
-	Since     time.Time // only runs started at or after this time
-	Endpoints []string  // only these endpoint names (levels of other endpoints are left out)
-}
 
 // ReportRuns returns the selected runs, oldest first (by started_at, then id). Runs that are
 // still running are included; the report says which.
@@ -62,15 +53,6 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// ReportLevel is one load level of a selected run, with the endpoint it measured.
-type ReportLevel struct {
-	Level
-	Endpoint           string
-	Model              string
-	Hardware           string
-	EndpointConfigJSON string // without secrets
 }
 
 // ReportLevels lists the levels of the given runs, restricted to the named endpoints when
@@ -126,26 +108,6 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 	return out, nil
 }
 
-// ReportRequest is the part of one measured request the report reads. NULL numbers are NaN.
-type ReportRequest struct {
-	Status       RequestStatus
-	ErrorClass   ErrorClass
-	ErrorMessage string
-	StartMS      float64
-	ElapsedMS    float64
-	TTFTMS       float64
-	E2EMS        float64
-	TPOTMS       float64
-	ServerTTFTMS float64
-	InputTokens  float64
-	OutputTokens float64
-	EM           float64
-	F1           float64
-	Relayed      bool    // the stream arrived in a relay's bursts (relay_flag)
-	Cached       bool    // the server's prompt cache served part of the prompt (cached_tokens > 0)
-	Seq          float64 // position in its level (NaN when unknown): pairs requests across endpoints
-}
-
 // EachLevelRequest streams the measured requests of one level (warm-ups and superseded
 // attempts excluded, as in v_requests) in index order (status, then id), one row at a time: fn receives a struct
 // that is reused for the next row, so it must copy what it keeps. An error from fn stops the
@@ -159,15 +121,15 @@ func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*Repo
 	return sc.Each(ctx, levelID, fn)
 }
 
-// RequestScanner streams levels' measured requests through one prepared statement, so a
+// requestScanner streams levels' measured requests through one prepared statement, so a
 // report over thousands of levels does not prepare thousands of statements. One scanner is
 // used by one goroutine at a time; several scanners may read concurrently.
-type RequestScanner struct {
+type requestScanner struct {
 	stmt *sql.Stmt
 }
 
 // NewRequestScanner prepares the per-level request query. Close it when done.
-func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
+func (db *DB) NewRequestScanner(ctx context.Context) (RequestScanner, error) {
 	// No ORDER BY: rows come in the order of the requests_by_level index (status, then id),
 	// which costs no sort; every figure the report computes is order-independent.
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
@@ -177,14 +139,14 @@ func (db *DB) NewRequestScanner(ctx context.Context) (*RequestScanner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
-	return &RequestScanner{stmt: stmt}, nil
+	return &requestScanner{stmt: stmt}, nil
 }
 
 // Close releases the prepared statement.
-func (sc *RequestScanner) Close() error { return sc.stmt.Close() }
+func (sc *requestScanner) Close() error { return sc.stmt.Close() }
 
 // Each streams one level's measured requests, as EachLevelRequest does.
-func (sc *RequestScanner) Each(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
+func (sc *requestScanner) Each(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
 	rows, err := sc.stmt.QueryContext(ctx, levelID)
 	if err != nil {
 		return fmt.Errorf("reading requests of level %d: %w", levelID, err)

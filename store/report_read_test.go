@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
-	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
 
@@ -35,7 +34,7 @@ func TestReportSelection(t *testing.T) {
 			storetest.Level(t, db, bench.Level{RunID: id, EndpointID: epID, Concurrency: 1, StartedAt: d.at})
 		}
 	}
-	runIDs := func(sel store.ReportSelection) []int64 {
+	runIDs := func(sel bench.ReportSelection) []int64 {
 		t.Helper()
 		runs, err := db.ReportRuns(ctx, sel)
 		if err != nil {
@@ -48,18 +47,18 @@ func TestReportSelection(t *testing.T) {
 		return out
 	}
 	for name, c := range map[string]struct {
-		sel  store.ReportSelection
+		sel  bench.ReportSelection
 		want []int64
 	}{
-		"all, oldest first": {store.ReportSelection{}, []int64{ids[2], ids[0], ids[1]}},
-		"by id":             {store.ReportSelection{RunIDs: []int64{ids[1], ids[0]}}, []int64{ids[0], ids[1]}},
-		"by label":          {store.ReportSelection{Label: "hw5"}, []int64{ids[0], ids[1]}},
+		"all, oldest first": {bench.ReportSelection{}, []int64{ids[2], ids[0], ids[1]}},
+		"by id":             {bench.ReportSelection{RunIDs: []int64{ids[1], ids[0]}}, []int64{ids[0], ids[1]}},
+		"by label":          {bench.ReportSelection{Label: "hw5"}, []int64{ids[0], ids[1]}},
 		// Since compares times (julianday, millisecond precision), not text: a start with
 		// nanoseconds on the boundary is included.
-		"since, inclusive": {store.ReportSelection{Since: base}, []int64{ids[0], ids[1]}},
-		"since, later":     {store.ReportSelection{Since: base.Add(time.Second)}, []int64{ids[1]}},
-		"by endpoint":      {store.ReportSelection{Endpoints: []string{"sophia"}}, []int64{ids[2], ids[0]}},
-		"combined":         {store.ReportSelection{Label: "hw5", Endpoints: []string{"sophia"}}, []int64{ids[0]}},
+		"since, inclusive": {bench.ReportSelection{Since: base}, []int64{ids[0], ids[1]}},
+		"since, later":     {bench.ReportSelection{Since: base.Add(time.Second)}, []int64{ids[1]}},
+		"by endpoint":      {bench.ReportSelection{Endpoints: []string{"sophia"}}, []int64{ids[2], ids[0]}},
+		"combined":         {bench.ReportSelection{Label: "hw5", Endpoints: []string{"sophia"}}, []int64{ids[0]}},
 	} {
 		if got := runIDs(c.sel); !slices.Equal(got, c.want) {
 			t.Errorf("%s: runs %v, want %v", name, got, c.want)
@@ -94,7 +93,7 @@ func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	err := db.EachLevelRequest(ctx, lvl, func(r *store.ReportRequest) error {
+	err := db.EachLevelRequest(ctx, lvl, func(r *bench.ReportRequest) error {
 		got = append(got, string(r.Status)+":"+r.ErrorMessage)
 		if r.Status == "ok" && (r.E2EMS != 100 || !math.IsNaN(r.TTFTMS)) {
 			t.Errorf("ok row: e2e %v ttft %v, want 100 and NaN (NULL)", r.E2EMS, r.TTFTMS)

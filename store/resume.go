@@ -7,14 +7,6 @@ import (
 	"time"
 )
 
-// LevelState is what a resumed run needs to know of one recorded level.
-type LevelState struct {
-	Level
-	Endpoint string
-	Done     SeqSet  // seqs with a final record that is not canceled
-	LastEnd  float64 // max(start_ms + elapsed_ms) of its requests, ms after its start
-}
-
 // LevelStates reads every level of a run with the request sequence numbers it completed.
 func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,

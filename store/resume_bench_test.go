@@ -91,7 +91,7 @@ func BenchmarkResumePlan1M(b *testing.B) {
 		if len(ls) != 2 || ls[0].Done.Len() != 499_000 {
 			b.Fatalf("%d levels, %d done in the first", len(ls), ls[0].Done.Len())
 		}
-		if err := db.ReopenRun(ctx, runID, store.Lease{Owner: "bench", Until: time.Now().Add(time.Minute)}, func(string) bool { return true }); err != nil {
+		if err := db.ReopenRun(ctx, runID, bench.Lease{Owner: "bench", Until: time.Now().Add(time.Minute)}, func(string) bool { return true }); err != nil {
 			b.Fatal(err)
 		}
 		reopen = time.Since(start) - states

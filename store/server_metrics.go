@@ -6,26 +6,6 @@ import (
 	"fmt"
 )
 
-// Phases of a server metrics sample (server_metrics.phase).
-const (
-	PhaseWarmup  = "warmup"
-	PhaseMeasure = "measure"
-	PhasePause   = "pause"
-)
-
-// ServerSample is one scraped value of one series of an endpoint's /metrics.
-type ServerSample struct {
-	LevelID    int64
-	EndpointID int64
-	TMS        int64  // ms after the level's start
-	Phase      string // PhaseWarmup, PhaseMeasure, PhasePause
-	Family     string
-	Name       string
-	Labels     string // canonical JSON object
-	Kind       string // gauge, counter, histogram, summary, untyped
-	Value      float64
-}
-
 type seriesKey struct {
 	endpoint     int64
 	name, labels string
@@ -87,24 +67,6 @@ func (db *DB) InsertServerSamples(ctx context.Context, samples []ServerSample, c
 	return nil
 }
 
-// ServerLevelRow is one row of v_server_level: one level's summary of one family and label set.
-type ServerLevelRow struct {
-	RunID       int64
-	Endpoint    string
-	Concurrency int
-	Rate        float64 // 0 for a closed loop
-	Trial       int
-	LevelID     int64
-	Family      string
-	Labels      string
-	Kind        string
-	Samples     int
-	Mean        *float64 // gauges
-	Max         *float64 // gauges
-	Increase    *float64 // counters; histograms: observations
-	P50, P99    *float64 // histograms, in the family's unit
-}
-
 // ServerLevelSummary reads v_server_level for the given runs, limited to the given families
 // (none: every family).
 func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families []string) ([]ServerLevelRow, error) {
@@ -137,16 +99,6 @@ func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families [
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// ServerPoint is one sample of a series over time, for charts.
-type ServerPoint struct {
-	LevelID int64
-	Family  string
-	Labels  string
-	TMS     int64
-	Phase   string
-	Value   float64
 }
 
 // ServerSeries reads the samples of the given families (gauges: their names are their

@@ -25,37 +25,37 @@ func TestServerLevelView(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
 	lv, ep := serverLevel(t, db)
-	var samples []store.ServerSample
+	var samples []bench.ServerSample
 	add := func(tms int64, phase, family, name, labels, kind string, v float64) {
-		samples = append(samples, store.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase,
+		samples = append(samples, bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase,
 			Family: family, Name: name, Labels: labels, Kind: kind, Value: v})
 	}
 	const run = "vllm:num_requests_running"
-	add(0, store.PhaseWarmup, run, run, "{}", "gauge", 100) // warm-up: not in the level's figures
-	add(10, store.PhaseMeasure, run, run, "{}", "gauge", 2)
-	add(510, store.PhaseMeasure, run, run, "{}", "gauge", 8)
-	add(1010, store.PhaseMeasure, run, run, "{}", "gauge", 8)
-	add(1500, store.PhasePause, run, run, "{}", "gauge", 0)
+	add(0, bench.PhaseWarmup, run, run, "{}", "gauge", 100) // warm-up: not in the level's figures
+	add(10, bench.PhaseMeasure, run, run, "{}", "gauge", 2)
+	add(510, bench.PhaseMeasure, run, run, "{}", "gauge", 8)
+	add(1010, bench.PhaseMeasure, run, run, "{}", "gauge", 8)
+	add(1500, bench.PhasePause, run, run, "{}", "gauge", 0)
 	const tok = "vllm:generation_tokens_total"
-	add(10, store.PhaseMeasure, tok, tok, "{}", "counter", 100)
-	add(510, store.PhaseMeasure, tok, tok, "{}", "counter", 150)
-	add(1010, store.PhaseMeasure, tok, tok, "{}", "counter", 20) // the server restarted: +20
-	add(1500, store.PhasePause, tok, tok, "{}", "counter", 50)   // the end of the level: +30
-	add(2000, store.PhasePause, tok, tok, "{}", "counter", 900)  // later pause: not counted
+	add(10, bench.PhaseMeasure, tok, tok, "{}", "counter", 100)
+	add(510, bench.PhaseMeasure, tok, tok, "{}", "counter", 150)
+	add(1010, bench.PhaseMeasure, tok, tok, "{}", "counter", 20) // the server restarted: +20
+	add(1500, bench.PhasePause, tok, tok, "{}", "counter", 50)   // the end of the level: +30
+	add(2000, bench.PhasePause, tok, tok, "{}", "counter", 900)  // later pause: not counted
 	const h = "vllm:time_to_first_token_seconds"
 	bucket := func(tms int64, phase, le string, v float64) {
 		add(tms, phase, h, h+"_bucket", `{"le":"`+le+`","model_name":"m"}`, "histogram", v)
 	}
 	// Before: 10 observations all under 0.1. After: +100, of which 50 under 0.1, 40 in
 	// (0.1, 1], 10 above 1.
-	bucket(10, store.PhaseMeasure, "0.1", 10)
-	bucket(10, store.PhaseMeasure, "1", 10)
-	bucket(10, store.PhaseMeasure, "+Inf", 10)
-	add(10, store.PhaseMeasure, h, h+"_count", `{"model_name":"m"}`, "histogram", 10)
-	bucket(1500, store.PhasePause, "0.1", 60)
-	bucket(1500, store.PhasePause, "1", 100)
-	bucket(1500, store.PhasePause, "+Inf", 110)
-	add(1500, store.PhasePause, h, h+"_count", `{"model_name":"m"}`, "histogram", 110)
+	bucket(10, bench.PhaseMeasure, "0.1", 10)
+	bucket(10, bench.PhaseMeasure, "1", 10)
+	bucket(10, bench.PhaseMeasure, "+Inf", 10)
+	add(10, bench.PhaseMeasure, h, h+"_count", `{"model_name":"m"}`, "histogram", 10)
+	bucket(1500, bench.PhasePause, "0.1", 60)
+	bucket(1500, bench.PhasePause, "1", 100)
+	bucket(1500, bench.PhasePause, "+Inf", 110)
+	add(1500, bench.PhasePause, h, h+"_count", `{"model_name":"m"}`, "histogram", 110)
 	if err := db.InsertServerSamples(ctx, samples, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestServerLevelView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]store.ServerLevelRow{}
+	got := map[string]bench.ServerLevelRow{}
 	for _, r := range rows {
 		got[r.Family] = r
 	}
@@ -81,7 +81,7 @@ func TestServerLevelView(t *testing.T) {
 		t.Errorf("ttft: observations %v p50 %v p99 %v labels %s; want 100, 0.1, 1", deref(r.Increase), deref(r.P50), deref(r.P99), r.Labels)
 	}
 	pts, err := db.ServerSeries(ctx, []int64{lv}, []string{run})
-	if err != nil || len(pts) != 5 || pts[0].Phase != store.PhaseWarmup {
+	if err != nil || len(pts) != 5 || pts[0].Phase != bench.PhaseWarmup {
 		t.Errorf("series: %d points (%v), first %+v", len(pts), err, pts)
 	}
 }
@@ -99,7 +99,7 @@ func TestWriterServerSamples(t *testing.T) {
 	lv, ep := serverLevel(t, db)
 	w := db.NewWriter(store.WriterOptions{})
 	for i := range 10 {
-		ok := w.AddServerSamples([]store.ServerSample{{LevelID: lv, EndpointID: ep, TMS: int64(i * 500), Phase: store.PhaseMeasure,
+		ok := w.AddServerSamples([]bench.ServerSample{{LevelID: lv, EndpointID: ep, TMS: int64(i * 500), Phase: bench.PhaseMeasure,
 			Family: "g", Name: "g", Labels: "{}", Kind: "gauge", Value: float64(i)}})
 		if !ok {
 			t.Fatal("a scrape was dropped with an empty queue")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -22,8 +23,8 @@ var (
 	ErrReadOnly = errors.New("the database is open read-only")
 	// ErrNewerSchema is returned when the file was written by a newer tracker.
 	ErrNewerSchema = errors.New("database schema is newer than this tracker")
-	// ErrNotFound is returned when a run or row asked for does not exist.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound is returned when a run or row asked for does not exist (bench.ErrNotFound).
+	ErrNotFound = bench.ErrNotFound
 	// ErrNoDatabase is returned when a read-only open names a file that does not exist.
 	ErrNoDatabase = errors.New("no database at this path")
 	// ErrEmptyPath is returned for an empty database path (--db "" or TRACKER_DB=).

@@ -1,4 +1,4 @@
-package store
+package bench
 
 // SeqSet is a set of request sequence numbers, one bit each: a resumed level of a million
 // requests needs 125 kB to know which it completed, not a map of a million entries.
