@@ -13,7 +13,7 @@ import (
 // statistic, counts them in their own column, and still agrees with v_summary.
 func TestClientResourceFailuresNotInLevelFigures(t *testing.T) {
 	ctx := context.Background()
-	db := buildFixture(t)
+	db := buildFixtureSQL(t)
 	before := generate(t, db, Options{})
 	l0 := before.Levels[0]
 	tb, err := db.Query(ctx, "SELECT endpoint_id FROM levels WHERE id = ?", l0.LevelID)

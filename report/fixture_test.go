@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/memstore"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -45,7 +46,7 @@ type runSpec struct {
 
 // addRun writes one synthetic run: a closed loop per level, each worker sending requests
 // back to back, with one warm-up and one superseded retry per level that must be excluded.
-func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
+func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int64 {
 	t.Helper()
 	temp := s.temperature
 	if s.config == "" {
@@ -65,6 +66,7 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 	if err := db.AddPrompts(ctx, runID, prompts); err != nil {
 		t.Fatal(err)
 	}
+	sink := db.RecordRequests(bench.SinkOptions{})
 	rng := rand.New(rand.NewPCG(s.seed, uint64(runID)))
 	noise := func() float64 { return math.Max(0.5, 1+0.08*rng.NormFloat64()) }
 	for _, p := range s.endpoints {
@@ -130,13 +132,16 @@ func addRun(t testing.TB, ctx context.Context, db *store.DB, s runSpec) int64 {
 				}
 				reqs = append(reqs, r)
 			}
-			if err := db.InsertRequests(ctx, reqs); err != nil {
-				t.Fatal(err)
+			for _, r := range reqs {
+				sink.Add(r)
 			}
-			if err := db.FinishLevel(ctx, bench.Level{ID: lvlID, Status: "completed", EndedAt: s.started.Add(time.Minute)}); err != nil {
+			if err := db.FinishLevel(ctx, bench.Level{ID: lvlID, Status: bench.LevelCompleted, EndedAt: s.started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 		}
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.FinishRun(ctx, runID, bench.RunCompleted, s.started.Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
@@ -153,11 +158,19 @@ var (
 
 func day(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) }
 
-// buildFixture is the fixed database of the golden test: a concurrency sweep of two endpoints
-// (run 1), three more runs at concurrency 1 with a planted TPOT regression of sophia in the
-// last, a small run at another max tokens (too few requests to claim), and a run only sophia
-// measured at another temperature (not comparable).
-func buildFixture(t testing.TB) *store.DB {
+// buildFixture is the fixed history of the golden test, in memory: a concurrency sweep of two
+// endpoints (run 1), three more runs at concurrency 1 with a planted TPOT regression of sophia
+// in the last, a small run at another max tokens (too few requests to claim), and a run only
+// sophia measured at another temperature (not comparable).
+func buildFixture(t testing.TB) *memstore.Store {
+	t.Helper()
+	db := memstore.New()
+	fillFixture(t, db)
+	return db
+}
+
+// buildFixtureSQL is buildFixture in a real database, for the tests that read it with SQL.
+func buildFixtureSQL(t testing.TB) *store.DB {
 	t.Helper()
 	db := storetest.Open(t)
 	fillFixture(t, db)
@@ -165,7 +178,7 @@ func buildFixture(t testing.TB) *store.DB {
 }
 
 // fillFixture writes buildFixture's runs into db.
-func fillFixture(t testing.TB, db *store.DB) {
+func fillFixture(t testing.TB, db bench.Recorder) {
 	t.Helper()
 	ctx := context.Background()
 	both := []profile{metis, sophia}

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trackerbench/tracker/store"
-	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/memstore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func generate(t *testing.T, db *store.DB, o Options) *Result {
+func generate(t *testing.T, db bench.History, o Options) *Result {
 	t.Helper()
 	res, err := Generate(context.Background(), db, o)
 	if err != nil {
@@ -60,8 +60,15 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// TestGoldenMarkdown: the report of the fixture, read from a real database and from memory
+// (the two History implementations must agree to the last digit).
 func TestGoldenMarkdown(t *testing.T) {
-	db := buildFixture(t)
+	for name, db := range map[string]bench.History{"sqlite": buildFixtureSQL(t), "memory": buildFixture(t)} {
+		t.Run(name, func(t *testing.T) { goldenMarkdown(t, db) })
+	}
+}
+
+func goldenMarkdown(t *testing.T, db bench.History) {
 	res := generate(t, db, Options{})
 	var buf bytes.Buffer
 	if err := res.WriteMarkdown(&buf); err != nil {
@@ -179,7 +186,7 @@ func groupAt(t *testing.T, res *Result, maxTokens, c int) *Group {
 
 // TestLevelFiguresMatchSummaryView: the report's per-level figures are v_summary's.
 func TestLevelFiguresMatchSummaryView(t *testing.T) {
-	db := buildFixture(t)
+	db := buildFixtureSQL(t)
 	res := generate(t, db, Options{})
 	var ids []int64
 	for _, r := range res.Runs {
@@ -237,7 +244,7 @@ func TestLevelFiguresMatchSummaryView(t *testing.T) {
 
 func TestBaselineChoice(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db := memstore.New()
 	addRun(t, ctx, db, runSpec{label: "a", started: day(1), promptSet: "p", maxTokens: 64, prompts: 10, levels: []int{1},
 		perLevel: 30, endpoints: []profile{metis, sophia}, seed: 1, config: `{"baseline": "sophia", "seed": 1}`})
 	if res := generate(t, db, Options{}); res.Baseline != "sophia" || !strings.Contains(res.BaselineSource, "configuration") {
@@ -252,7 +259,7 @@ func TestBaselineChoice(t *testing.T) {
 	if _, err := Generate(ctx, db, Options{Label: "missing"}); !errors.Is(err, ErrNoRuns) {
 		t.Errorf("empty selection: %v, want ErrNoRuns", err)
 	}
-	if _, err := Generate(ctx, db, Options{RunIDs: []int64{1, 99}}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := Generate(ctx, db, Options{RunIDs: []int64{1, 99}}); !errors.Is(err, bench.ErrNotFound) {
 		t.Errorf("unknown run id: %v, want ErrNotFound", err)
 	}
 }
@@ -270,7 +277,7 @@ func TestCacheAsymmetryMarked(t *testing.T) {
 		{map[string]int{"a": 0, "b": 0}, false},
 		{nil, false},
 	} {
-		db := storetest.Open(t)
+		db := memstore.New()
 		addRun(t, context.Background(), db, runSpec{label: "c", started: day(1), promptSet: "ps", maxTokens: 128,
 			prompts: 4, levels: []int{1}, perLevel: 8, seed: 1, cached: tc.cached,
 			endpoints: []profile{{name: "a", ttftBase: 50, tpot: 10}, {name: "b", ttftBase: 50, tpot: 10}}})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/internal/memstore"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 	"github.com/trackerbench/tracker/tokens"
@@ -62,6 +63,20 @@ func newRunner(t *testing.T) (*Runner, *store.DB) {
 	return &Runner{DB: db, Tokens: counter(t), Version: "test"}, db
 }
 
+// newMemRunner is a runner recording into memory, for tests of what is measured rather than
+// of how it is stored.
+func newMemRunner(t *testing.T) (*Runner, *memstore.Store) {
+	m := memstore.New()
+	return &Runner{DB: m, Tokens: counter(t), Version: "test"}, m
+}
+
+func val[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
 func requests(t *testing.T, db *store.DB, where string) []map[string]any {
 	t.Helper()
 	return storetest.Rows(t, db, "SELECT * FROM requests WHERE "+where+" ORDER BY id")
@@ -74,17 +89,17 @@ func fl(v any) float64 { return storetest.Float(v, math.NaN()) }
 func TestTimingMatchesServer(t *testing.T) {
 	f := &fakeServer{ttft: 80 * time.Millisecond, gap: 15 * time.Millisecond, tokens: words(8)}
 	srv := f.start(t)
-	r, db := newRunner(t)
+	r, m := newMemRunner(t)
 	out, err := r.Run(context.Background(), plan(3, []int{1}, ep("a", srv.URL)))
 	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("run: %v %v", out, err)
 	}
-	rows := requests(t, db, "1")
-	if len(rows) != 3 {
-		t.Fatalf("%d rows, want 3", len(rows))
+	recs := m.Requests()
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3", len(recs))
 	}
-	for i, row := range rows {
-		ttft, e2e := fl(row["ttft_ms"]), fl(row["e2e_ms"])
+	for i, rec := range recs {
+		ttft, e2e := *rec.TTFTMS, *rec.E2EMS
 		s := f.servedAt(i)
 		// Lower bounds: the server's own delays. Upper bounds: loose, for a noisy CI machine.
 		if ttft < 80 || ttft < ms(s.firstToken) || ttft > ms(s.firstToken)+250 {
@@ -96,16 +111,16 @@ func TestTimingMatchesServer(t *testing.T) {
 		if e2e < wantE2E || e2e < ms(s.lastToken) || e2e > ms(s.lastToken)+250 {
 			t.Errorf("request %d: e2e %.1f ms, server sent its last token at %.1f ms", i, e2e, ms(s.lastToken))
 		}
-		if row["status"] != "ok" || row["output_tokens"] != int64(8) || row["output_tokens_source"] != "usage" ||
-			row["input_tokens"] != int64(42) || row["chunks"] != int64(8) {
-			t.Errorf("request %d: %v", i, row)
+		if rec.Status != bench.StatusOK || val(rec.OutputTokens) != 8 || rec.OutputTokensSource != bench.SourceUsage ||
+			val(rec.InputTokens) != 42 || rec.Chunks != 8 {
+			t.Errorf("request %d: %+v", i, rec)
 		}
-		tpot := fl(row["tpot_ms"])
+		tpot := *rec.TPOTMS
 		if want := (e2e - ttft) / 7; math.Abs(tpot-want) > 1e-6 || tpot < 15 {
 			t.Errorf("tpot %.3f, want (e2e-ttft)/7 = %.3f and >= 15", tpot, want)
 		}
-		if !strings.HasPrefix(row["itl_ms"].(string), "[") || strings.Count(row["itl_ms"].(string), ",") != 6 {
-			t.Errorf("itl_ms %v: want 7 gaps", row["itl_ms"])
+		if len(rec.ITLMS) != 7 {
+			t.Errorf("itl_ms %v: want 7 gaps", rec.ITLMS)
 		}
 	}
 	// Temperature 0 must really be sent (go-openai would drop it), with streamed usage asked for.
@@ -123,15 +138,15 @@ func TestTimingMatchesServer(t *testing.T) {
 func TestNoUsageCountsWithTokenizer(t *testing.T) {
 	f := &fakeServer{tokens: []string{"Denver", " Broncos", " won"}, noUsage: true}
 	srv := f.start(t)
-	r, db := newRunner(t)
+	r, m := newMemRunner(t)
 	if _, err := r.Run(context.Background(), plan(2, []int{1}, ep("a", srv.URL))); err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range requests(t, db, "1") {
-		want := int64(counter(t).Count("Denver Broncos won"))
-		if row["output_tokens"] != want || row["output_tokens_source"] != "tokenizer" ||
-			row["input_tokens_source"] != "tokenizer" || row["usage_json"] != nil || row["status"] != "ok" {
-			t.Errorf("row %v: want %d tokenizer-counted output tokens", row, want)
+	for _, rec := range m.Requests() {
+		want := counter(t).Count("Denver Broncos won")
+		if val(rec.OutputTokens) != want || rec.OutputTokensSource != bench.SourceTokenizer ||
+			rec.InputTokensSource != bench.SourceTokenizer || rec.UsageJSON != "" || rec.Status != bench.StatusOK {
+			t.Errorf("record %+v: want %d tokenizer-counted output tokens", rec, want)
 		}
 	}
 }
@@ -144,20 +159,20 @@ func TestReasoningDeltas(t *testing.T) {
 			f := &fakeServer{ttft: 30 * time.Millisecond, gap: 40 * time.Millisecond, reasoning: []string{"think", " more"},
 				reasonField: field, tokens: []string{"Paris"}, usage: map[string]any{"completion_tokens_details": map[string]any{"reasoning_tokens": 2}}}
 			srv := f.start(t)
-			r, db := newRunner(t)
+			r, m := newMemRunner(t)
 			if _, err := r.Run(context.Background(), plan(1, []int{1}, ep("a", srv.URL))); err != nil {
 				t.Fatal(err)
 			}
-			row := requests(t, db, "1")[0]
-			ttft, ttfc := fl(row["ttft_ms"]), fl(row["ttfc_ms"])
+			rec := m.Requests()[0]
+			ttft, ttfc := *rec.TTFTMS, *rec.TTFCMS
 			// Ground truth: the server sends the first reasoning token at 30 ms and the first content
 			// token two 40 ms gaps later. A late read of the first chunk compresses the gaps the
 			// client sees, so the bounds are the server's own times, not ttft + 80.
 			if ttft < 30 || ttfc < 30+80 || ttfc <= ttft || ttft > 30+250 {
 				t.Errorf("ttft %.1f ttfc %.1f: want ttft >= 30, ttfc >= 110 (the server's first content) and ttfc > ttft", ttft, ttfc)
 			}
-			if row["reasoning_text"] != "think more" || row["response_text"] != "Paris" || row["reasoning_tokens"] != int64(2) {
-				t.Errorf("row %v", row)
+			if rec.ReasoningText != "think more" || rec.ResponseText != "Paris" || val(rec.ReasoningTokens) != 2 {
+				t.Errorf("record %+v", rec)
 			}
 		})
 	}
@@ -168,11 +183,11 @@ func TestReasoningDeltas(t *testing.T) {
 func TestRoleOnlyChunkIsNotFirstToken(t *testing.T) {
 	f := &fakeServer{ttft: 120 * time.Millisecond, tokens: words(2)}
 	srv := f.start(t)
-	r, db := newRunner(t)
+	r, m := newMemRunner(t)
 	if _, err := r.Run(context.Background(), plan(1, []int{1}, ep("a", srv.URL))); err != nil {
 		t.Fatal(err)
 	}
-	if ttft := fl(requests(t, db, "1")[0]["ttft_ms"]); ttft < 120 {
+	if ttft := *m.Requests()[0].TTFTMS; ttft < 120 {
 		t.Errorf("ttft %.1f ms < 120 ms: the role-only chunk was counted", ttft)
 	}
 }
@@ -339,7 +354,7 @@ func TestHTTPErrorsRecorded(t *testing.T) {
 func TestTruncatedAndMalformedStreams(t *testing.T) {
 	cases := []struct {
 		name, body string
-		status     string
+		status     bench.RequestStatus
 		cls        bench.ErrorClass
 	}{
 		{"done without finish or usage", `data: {"choices":[{"delta":{"content":"a"}}]}` + "\n\ndata: [DONE]\n\n", "truncated", ClassNoFinish},
@@ -355,13 +370,13 @@ func TestTruncatedAndMalformedStreams(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeServer{custom: func(w http.ResponseWriter, flush func()) { io.WriteString(w, tc.body); flush() }}
 			srv := f.start(t)
-			r, db := newRunner(t)
+			r, m := newMemRunner(t)
 			if _, err := r.Run(context.Background(), plan(1, []int{1}, ep("a", srv.URL))); err != nil {
 				t.Fatal(err)
 			}
-			row := requests(t, db, "1")[0]
-			if row["status"] != tc.status || row["error_class"] != string(tc.cls) {
-				t.Errorf("status %v class %v (%v), want %s %s", row["status"], row["error_class"], row["error_message"], tc.status, tc.cls)
+			rec := m.Requests()[0]
+			if rec.Status != tc.status || rec.ErrorClass != tc.cls {
+				t.Errorf("status %v class %v (%v), want %s %s", rec.Status, rec.ErrorClass, rec.ErrorMessage, tc.status, tc.cls)
 			}
 		})
 	}
@@ -371,7 +386,7 @@ func TestTruncatedAndMalformedStreams(t *testing.T) {
 func TestStallTimeout(t *testing.T) {
 	f := &fakeServer{hang: 5 * time.Second}
 	srv := f.start(t)
-	r, db := newRunner(t)
+	r, m := newMemRunner(t)
 	p := plan(2, []int{2}, ep("a", srv.URL))
 	p.Request.StallTimeout = 150 * time.Millisecond
 	start := time.Now()
@@ -381,9 +396,9 @@ func TestStallTimeout(t *testing.T) {
 	if el := time.Since(start); el > 4*time.Second {
 		t.Errorf("the level waited %v on stalled streams", el)
 	}
-	for _, row := range requests(t, db, "1") {
-		if row["status"] != "timeout" || row["error_class"] != string(ClassStall) {
-			t.Errorf("row %v", row)
+	for _, rec := range m.Requests() {
+		if rec.Status != bench.StatusTimeout || rec.ErrorClass != ClassStall {
+			t.Errorf("record %+v", rec)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // LevelStates reads every level of a run with the request sequence numbers it completed.
 func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,
-		l.status, l.started_at, l.note, l.stop_reason
+		l.status, l.started_at, l.ended_at, l.note, l.lag_flag, l.stop_reason
 		FROM levels l JOIN endpoints e ON e.id = l.endpoint_id WHERE l.run_id = ? ORDER BY l.id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
@@ -19,13 +19,13 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error
 	for rows.Next() {
 		var ls LevelState
 		var rate sql.NullFloat64
-		var started sql.NullString
+		var started, ended sql.NullString
 		if err := rows.Scan(&ls.ID, &ls.EndpointID, &ls.Endpoint, &ls.Concurrency, &rate, &ls.Trial, &ls.Status,
-			&started, &ls.Note, &ls.StopReason); err != nil {
+			&started, &ended, &ls.Note, &ls.LagFlag, &ls.StopReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
 		}
-		ls.RunID, ls.Rate, ls.StartedAt = runID, rate.Float64, parseTime(started)
+		ls.RunID, ls.Rate, ls.StartedAt, ls.EndedAt = runID, rate.Float64, parseTime(started), parseTime(ended)
 		out = append(out, ls)
 	}
 	rows.Close()
