@@ -64,7 +64,7 @@ func (s *Store) CreateRun(_ context.Context, r bench.Run) (int64, error) {
 		r.LoadMode = bench.LoadClosed
 	}
 	if r.Order == "" {
-		r.Order = "interleaved"
+		r.Order = bench.OrderInterleaved
 	}
 	r.ID, r.StartedAt, r.EndedAt = int64(len(s.runs)+1), stored(r.StartedAt), time.Time{}
 	s.runs = append(s.runs, r)
