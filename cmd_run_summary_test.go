@@ -22,7 +22,8 @@ func TestNoSummaryNamesClientResourceFailures(t *testing.T) {
 	var reqs []bench.Request
 	for i := range 2 {
 		reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
-			Attempt: 1, Final: true, Status: bench.StatusError, ErrorClass: bench.ClassClientResource, StartedAt: time.Now()})
+			Attempt: 1, Final: true, Measurement: bench.Measurement{Status: bench.StatusError,
+				ErrorClass: bench.ClassClientResource, StartedAt: time.Now()}})
 	}
 	if err := db.InsertRequests(ctx, reqs); err != nil {
 		t.Fatal(err)

@@ -163,26 +163,40 @@ const (
 	SourceTokenizer TokenSource = "tokenizer" // counted by the client
 )
 
-// Request is one request's record. Pointer fields are NULL when nil.
+// Request is one attempt's record: a Measurement placed in its run (which level, which
+// prompt, which position in the level's sequence, which attempt) with its offsets from the
+// level's start and its score. Pointer fields are NULL when nil. Its StartedAt is a wall-clock
+// time only: the runner takes the offsets from the measurement's monotonic reading and drops it.
 type Request struct {
-	RunID        int64
-	LevelID      int64
-	EndpointID   int64
-	PromptIdx    int
-	PromptID     string
-	Seq          *int // position in the level's request sequence; nil for warm-ups
-	Warmup       bool
-	Attempt      int
-	Final        bool
+	RunID       int64
+	LevelID     int64
+	EndpointID  int64
+	PromptIdx   int
+	PromptID    string
+	Seq         *int // position in the level's request sequence; nil for warm-ups
+	Warmup      bool
+	Attempt     int // 1, 2, ... (retries and re-sent 401s); 0 is taken as 1
+	Final       bool
+	ScheduledMS *float64 // open loop: when it was due, ms after the level's start
+	StartMS     float64  // when it was sent, ms after the level's start
+	QueueMS     float64  // from ready to sent (the rate limiter, a free connection)
+	EM          *float64
+	F1          *float64
+	Measurement
+}
+
+// Measurement is what the client measured of one attempt of one request: when it was sent,
+// how it ended, its timings, token counts and text, what the server reported and how the
+// connection was made. It knows nothing of the run: the runner places it (Request).
+type Measurement struct {
+	// StartedAt is when the request was sent. As the client returns it, it carries the
+	// monotonic clock reading that the runner takes offsets from.
+	StartedAt    time.Time
 	Status       RequestStatus
 	HTTPStatus   int // 0 = none
 	ErrorClass   ErrorClass
 	ErrorMessage string
 	FinishReason string
-	StartedAt    time.Time
-	ScheduledMS  *float64
-	StartMS      float64
-	QueueMS      float64
 	ElapsedMS    float64
 	TTFTMS       *float64
 	TTFCMS       *float64
@@ -203,8 +217,6 @@ type Request struct {
 	ServerTTFTMS  *float64
 	ServerE2EMS   *float64
 	ServerJSON    string // "" = NULL
-	EM            *float64
-	F1            *float64
 	RelayFlag     bool
 
 	// Connection and cache (issue 10).

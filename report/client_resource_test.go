@@ -23,9 +23,10 @@ func TestClientResourceFailuresNotInLevelFigures(t *testing.T) {
 	epID := tb.Rows[0][0].(int64)
 	var reqs []bench.Request
 	for i := range 3 { // late, so that counting them would stretch the window
-		reqs = append(reqs, bench.Request{RunID: l0.RunID, LevelID: l0.LevelID, EndpointID: epID, PromptIdx: i, PromptID: "p0",
-			Final: true, Status: bench.StatusError, ErrorClass: bench.ClassClientResource, StartedAt: day(1),
-			StartMS: 1e7, ElapsedMS: 1, ErrorMessage: "dial tcp: socket: too many open files (the client's limit, not the endpoint)"})
+		reqs = append(reqs, bench.Request{RunID: l0.RunID, LevelID: l0.LevelID, EndpointID: epID, PromptIdx: i,
+			PromptID: "p0", Final: true, StartMS: 1e7, Measurement: bench.Measurement{Status: bench.StatusError,
+				ErrorClass: bench.ClassClientResource, StartedAt: day(1), ElapsedMS: 1,
+				ErrorMessage: "dial tcp: socket: too many open files (the client's limit, not the endpoint)"}})
 	}
 	if err := db.InsertRequests(ctx, reqs); err != nil {
 		t.Fatal(err)

@@ -68,7 +68,6 @@ func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int
 	}
 	sink := db.RecordRequests(bench.SinkOptions{})
 	rng := rand.New(rand.NewPCG(s.seed, uint64(runID)))
-	noise := func() float64 { return math.Max(0.5, 1+0.08*rng.NormFloat64()) }
 	for _, p := range s.endpoints {
 		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: p.name, BaseURL: "http://127.0.0.1/" + p.name,
 			Model: "model-" + p.name, ConfigJSON: p.config})
@@ -80,58 +79,7 @@ func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int
 			if err != nil {
 				t.Fatal(err)
 			}
-			workers := make([]float64, c) // next free time per worker, ms
-			var reqs []bench.Request
-			nFail := 0
-			if c == s.levels[len(s.levels)-1] {
-				nFail = s.failures[p.name]
-			}
-			total := s.perLevel + 2 + nFail
-			for i := range total {
-				w := i % c
-				start := workers[w]
-				idx := i % s.prompts
-				in := 100 * (idx + 1)
-				scale := 1.0
-				if f, ok := s.tpotScale[p.name]; ok {
-					scale = f
-				}
-				out := 80 + rng.IntN(41)
-				ttft := (p.ttftBase + p.ttftPerTok*float64(in)) * noise()
-				tpot := p.tpot * (1 + p.slow*float64(c-1)) * scale * noise()
-				e2e := ttft + tpot*float64(out-1)
-				r := bench.Request{RunID: runID, LevelID: lvlID, EndpointID: epID, PromptIdx: idx, PromptID: fmt.Sprintf("p%d", idx),
-					Final: true, Status: bench.StatusOK, StartedAt: s.started, StartMS: start, ElapsedMS: e2e,
-					TTFTMS: ptr(ttft), E2EMS: ptr(e2e), TPOTMS: ptr(tpot), InputTokens: ptr(in), OutputTokens: ptr(out),
-					Seq: ptr(i)}
-				switch {
-				case i == 0: // warm-up: absurd numbers that must not count
-					r.Warmup, r.E2EMS, r.TTFTMS = true, ptr(1e6), ptr(1e6)
-				case i == 1: // a superseded attempt
-					r.Final, r.Status, r.ErrorClass = false, bench.StatusError, "http_5xx"
-					r.E2EMS, r.TTFTMS, r.TPOTMS = nil, nil, nil
-				case i >= s.perLevel+2: // failures, with server text that must be escaped
-					r.Status, r.ErrorClass, r.HTTPStatus = bench.StatusError, "http_5xx", 502
-					r.ErrorMessage = `upstream said <script>alert("x")</script> & gave up`
-					r.TTFTMS, r.E2EMS, r.TPOTMS, r.OutputTokens = nil, nil, nil, nil
-					r.ElapsedMS = 30
-				}
-				if s.quality && r.Status == bench.StatusOK {
-					em := 0.0
-					if rng.Float64() < 0.8 {
-						em = 1
-					}
-					f1 := math.Min(1, em*0.9+0.1+0.2*rng.Float64())
-					r.EM, r.F1 = &em, &f1
-				}
-				if n, ok := s.cached[p.name]; ok && r.Status == bench.StatusOK {
-					r.CachedTokens = ptr(n)
-				}
-				if !r.Warmup {
-					workers[w] = start + r.ElapsedMS
-				}
-				reqs = append(reqs, r)
-			}
+			reqs := levelRequests(&s, p, c, bench.Request{RunID: runID, LevelID: lvlID, EndpointID: epID}, rng)
 			for _, r := range reqs {
 				sink.Add(r)
 			}
@@ -147,6 +95,65 @@ func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int
 		t.Fatal(err)
 	}
 	return runID
+}
+
+// levelRequests makes one level's requests: c workers sending back to back, the first a
+// warm-up, the second a superseded attempt, failures at the end of the highest level.
+func levelRequests(s *runSpec, p profile, c int, base bench.Request, rng *rand.Rand) []bench.Request {
+	noise := func() float64 { return math.Max(0.5, 1+0.08*rng.NormFloat64()) }
+	workers := make([]float64, c) // next free time per worker, ms
+	var reqs []bench.Request
+	nFail := 0
+	if c == s.levels[len(s.levels)-1] {
+		nFail = s.failures[p.name]
+	}
+	total := s.perLevel + 2 + nFail
+	for i := range total {
+		w := i % c
+		start := workers[w]
+		idx := i % s.prompts
+		in := 100 * (idx + 1)
+		scale := 1.0
+		if f, ok := s.tpotScale[p.name]; ok {
+			scale = f
+		}
+		out := 80 + rng.IntN(41)
+		ttft := (p.ttftBase + p.ttftPerTok*float64(in)) * noise()
+		tpot := p.tpot * (1 + p.slow*float64(c-1)) * scale * noise()
+		e2e := ttft + tpot*float64(out-1)
+		r := base
+		r.PromptIdx, r.PromptID, r.Final, r.StartMS, r.Seq = idx, fmt.Sprintf("p%d", idx), true, start, ptr(i)
+		r.Measurement = bench.Measurement{Status: bench.StatusOK, StartedAt: s.started, ElapsedMS: e2e,
+			TTFTMS: ptr(ttft), E2EMS: ptr(e2e), TPOTMS: ptr(tpot), InputTokens: ptr(in), OutputTokens: ptr(out)}
+		switch {
+		case i == 0: // warm-up: absurd numbers that must not count
+			r.Warmup, r.E2EMS, r.TTFTMS = true, ptr(1e6), ptr(1e6)
+		case i == 1: // a superseded attempt
+			r.Final, r.Status, r.ErrorClass = false, bench.StatusError, "http_5xx"
+			r.E2EMS, r.TTFTMS, r.TPOTMS = nil, nil, nil
+		case i >= s.perLevel+2: // failures, with server text that must be escaped
+			r.Status, r.ErrorClass, r.HTTPStatus = bench.StatusError, "http_5xx", 502
+			r.ErrorMessage = `upstream said <script>alert("x")</script> & gave up`
+			r.TTFTMS, r.E2EMS, r.TPOTMS, r.OutputTokens = nil, nil, nil, nil
+			r.ElapsedMS = 30
+		}
+		if s.quality && r.Status == bench.StatusOK {
+			em := 0.0
+			if rng.Float64() < 0.8 {
+				em = 1
+			}
+			f1 := math.Min(1, em*0.9+0.1+0.2*rng.Float64())
+			r.EM, r.F1 = &em, &f1
+		}
+		if n, ok := s.cached[p.name]; ok && r.Status == bench.StatusOK {
+			r.CachedTokens = ptr(n)
+		}
+		if !r.Warmup {
+			workers[w] = start + r.ElapsedMS
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs
 }
 
 func ptr[T any](v T) *T { return &v }

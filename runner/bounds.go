@@ -154,7 +154,7 @@ var ErrNotOpenAI = errors.New("not an OpenAI-compatible endpoint")
 
 // hostileCheckError words a preflight failure of this file's classes accurately: the
 // endpoint answered (it is not unreachable), or the client itself failed.
-func hostileCheckError(where string, r bench.Request) error {
+func hostileCheckError(where string, r bench.Measurement) error {
 	switch r.ErrorClass {
 	case ClassNotSSE:
 		return fmt.Errorf("%w: %s answered, but not with an event stream (wrong base_url, or a login page?): %s", ErrNotOpenAI, where, r.ErrorMessage)

@@ -90,7 +90,7 @@ var errStall = errors.New("stream stalled")
 
 // Do sends one prompt once, with the client's current key and without waiting for the
 // rate limiter, and returns its measured record (ids unset).
-func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) bench.Request {
+func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) bench.Measurement {
 	key, _, err := c.keys.current(ctx)
 	if err != nil {
 		return failedBeforeSend(p, failure{bench.StatusError, ClassAuth, err.Error()})
@@ -100,8 +100,8 @@ func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) ben
 }
 
 // attempt sends one prompt once and returns its record and the server's Retry-After.
-func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, time.Duration) {
-	var rec bench.Request
+func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, time.Duration) {
+	var rec bench.Measurement
 	var x *exchange
 	if o.CacheBust {
 		p = bustCache(p, c.tok)
@@ -151,7 +151,7 @@ func requestContext(parent context.Context, timeout time.Duration) (context.Cont
 
 // streamOnce sends one prompt, streams the answer and returns its measured record (ids
 // unset). parent canceled means the run was interrupted: the record says canceled.
-func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, *exchange) {
+func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
 	extra, maxTokens := generation(p, o)
@@ -173,7 +173,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		req.MaxTokens = maxTokens //lint:ignore SA1019 see above
 	}
 	wall := time.Now()
-	rec := bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}
+	rec := bench.Measurement{StartedAt: wall}
 	m := measurement{}
 
 	stream, err := c.openStream(withExchange(ctx, x), req)
@@ -290,8 +290,8 @@ func statusClass(status int, msg string) bench.ErrorClass {
 }
 
 // failedBeforeSend is the record of a request that failed before anything was sent.
-func failedBeforeSend(p dataset.Prompt, f failure) bench.Request {
-	return bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: time.Now(), Final: true, Attempt: 1,
+func failedBeforeSend(p dataset.Prompt, f failure) bench.Measurement {
+	return bench.Measurement{StartedAt: time.Now(),
 		Status: f.status, ErrorClass: f.class, ErrorMessage: f.message, ITLMS: []float64{}}
 }
 

@@ -245,7 +245,7 @@ func (o ConnOptions) httpVersion() string {
 }
 
 // applyConn stores what the request's connection did in its record.
-func (x *exchange) applyConn(rec *bench.Request) {
+func (x *exchange) applyConn(rec *bench.Measurement) {
 	c := x.conn
 	rec.ConnRetries = c.retries
 	if c.t0.IsZero() {

@@ -42,7 +42,7 @@ func fuzzClient(t *testing.T, tr bodyTransport) *Client {
 var fuzzPrompt = promptSet(1).Prompts[0]
 
 // checkRecord holds for every record, whatever the server sent.
-func checkRecord(t *testing.T, rec bench.Request) {
+func checkRecord(t *testing.T, rec bench.Measurement) {
 	t.Helper()
 	switch rec.Status {
 	case bench.StatusOK, bench.StatusError, bench.StatusTruncated, bench.StatusTimeout:

@@ -184,25 +184,22 @@ loop:
 func (l *level) send(ctx context.Context, seq int, due time.Time, scheduledMS *float64) {
 	p := l.prompt(seq)
 	attempts := l.client().Send(ctx, p, l.ex.plan.Request)
-	for i := range attempts {
-		rec := &attempts[i]
-		t0 := rec.StartedAt // wall clock with the monotonic reading of t0
-		rec.RunID, rec.LevelID, rec.EndpointID = l.ex.runID, l.id, l.ex.epIDs[l.ep]
-		rec.StartMS = ms(t0.Sub(l.start0))
+	var final bench.Request
+	for i, m := range attempts {
+		rec := l.place(m, p, i+1, i == len(attempts)-1)
 		rec.Seq = ptr(seq)
 		if i == 0 {
-			rec.QueueMS = max(0, ms(t0.Sub(due)))
+			rec.QueueMS = max(0, ms(m.StartedAt.Sub(due)))
 			rec.ScheduledMS = scheduledMS
 		}
-		rec.Attempt, rec.Final = i+1, i == len(attempts)-1
-		l.ex.score(rec, p)
-		l.ex.w.Add(*rec)
+		l.ex.score(&rec, p)
+		l.ex.w.Add(rec)
+		final = rec
 	}
-	final := &attempts[len(attempts)-1]
 	if final.ScheduledMS == nil {
 		final.ScheduledMS = scheduledMS
 	}
-	l.stats.add(final)
+	l.stats.add(&final)
 	l.ex.live.add()
 	if max := l.ex.plan.MaxErrorRate; max > 0 {
 		if s := l.stats.snapshot(); s.N >= minSampleForStop && float64(s.Failed)/float64(s.N) > max {
@@ -222,13 +219,24 @@ func (l *level) warmup(ctx context.Context, n int, d time.Duration) {
 	began := time.Now()
 	for i := 0; ctx.Err() == nil && (i < n || (d > 0 && time.Since(began) < d)); i++ {
 		p := ps[i%len(ps)]
-		for _, rec := range l.client().Send(ctx, p, l.ex.plan.Request) {
-			rec.RunID, rec.LevelID, rec.EndpointID, rec.Warmup = l.ex.runID, l.id, l.ex.epIDs[l.ep], true
-			rec.StartMS = ms(rec.StartedAt.Sub(l.start0))
+		attempts := l.client().Send(ctx, p, l.ex.plan.Request)
+		for i, m := range attempts {
+			rec := l.place(m, p, i+1, i == len(attempts)-1)
+			rec.Warmup = true
 			l.ex.w.Add(rec)
 		}
 		l.ex.live.add()
 	}
+}
+
+// place makes attempt n of a prompt's request, as the client measured it, a record of this
+// level: its ids, its start as an offset from the level's start (both on the monotonic
+// clock), and its send time as a wall-clock time, without the monotonic reading.
+func (l *level) place(m bench.Measurement, p dataset.Prompt, attempt int, final bool) bench.Request {
+	rec := bench.Request{RunID: l.ex.runID, LevelID: l.id, EndpointID: l.ex.epIDs[l.ep], PromptIdx: p.Idx,
+		PromptID: p.ID, Attempt: attempt, Final: final, StartMS: ms(m.StartedAt.Sub(l.start0)), Measurement: m}
+	rec.StartedAt = m.StartedAt.Round(0)
+	return rec
 }
 
 // finish records the level's end: status, lag flag, early stop.

@@ -13,7 +13,8 @@ func TestLevelStatsLeaveOutClientResourceFailures(t *testing.T) {
 	ls := newLevelStats(SLO{})
 	tokens, e2e := 10, 100.0
 	add := func(status bench.RequestStatus, class bench.ErrorClass, start float64) {
-		ls.add(&bench.Request{Status: status, ErrorClass: class, StartMS: start, ElapsedMS: 100, E2EMS: &e2e, OutputTokens: &tokens})
+		ls.add(&bench.Request{StartMS: start, Measurement: bench.Measurement{Status: status, ErrorClass: class,
+			ElapsedMS: 100, E2EMS: &e2e, OutputTokens: &tokens}})
 	}
 	add(bench.StatusOK, "", 0)
 	add(bench.StatusOK, "", 50)

@@ -39,7 +39,7 @@ func parseLlamaTimings(raw json.RawMessage) (llamaTimings, map[string]json.RawMe
 // applyLlamaTimings stores llama.cpp's timings: server_ttft_ms = prompt_ms (prefill, from
 // the slot starting the prompt: queueing before a free slot is not in it), server_e2e_ms =
 // prompt_ms + predicted_ms; every field of the object goes to server_json.
-func applyLlamaTimings(rec *bench.Request, raw json.RawMessage) {
+func applyLlamaTimings(rec *bench.Measurement, raw json.RawMessage) {
 	t, fields, ok := parseLlamaTimings(raw)
 	if !ok {
 		return

@@ -121,7 +121,7 @@ func TestCachedTokensSources(t *testing.T) {
 
 // An impossible llama.cpp timing (huge, negative) is neither a server TTFT nor kept.
 func TestImplausibleLlamaTimings(t *testing.T) {
-	var rec bench.Request
+	var rec bench.Measurement
 	applyLlamaTimings(&rec, json.RawMessage(`{"prompt_n":3,"prompt_ms":1e305,"predicted_ms":-4,"predicted_n":2}`))
 	if rec.ServerTTFTMS != nil || rec.ServerE2EMS != nil || strings.Contains(rec.ServerJSON, "e+305") || strings.Contains(rec.ServerJSON, "-4") {
 		t.Errorf("server ttft %v e2e %v json %s: want impossible timings left out", rec.ServerTTFTMS, rec.ServerE2EMS, rec.ServerJSON)

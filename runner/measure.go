@@ -58,7 +58,7 @@ func (m *measurement) fail(f failure) {
 }
 
 // record turns the measurement into the request's row (ids are the caller's).
-func (m *measurement) record(rec bench.Request, x *exchange, p dataset.Prompt, tok *tokens.Counter) bench.Request {
+func (m *measurement) record(rec bench.Measurement, x *exchange, p dataset.Prompt, tok *tokens.Counter) bench.Measurement {
 	t0 := x.t0
 	if t0.IsZero() { // never written: the failure happened before t0
 		t0 = m.end
@@ -110,7 +110,7 @@ func (m *measurement) record(rec bench.Request, x *exchange, p dataset.Prompt, t
 }
 
 // countTokens takes counts from the server's usage when it sent them, else from the tokenizer.
-func (m *measurement) countTokens(rec *bench.Request, p dataset.Prompt, tok *tokens.Counter) {
+func (m *measurement) countTokens(rec *bench.Measurement, p dataset.Prompt, tok *tokens.Counter) {
 	u, ok := parseUsage(m.usageRaw)
 	if ok {
 		rec.UsageJSON = string(m.usageRaw)
@@ -140,7 +140,7 @@ func (m *measurement) countTokens(rec *bench.Request, p dataset.Prompt, tok *tok
 }
 
 // applyCache stores llama.cpp's timings and the prompt tokens the server's cache served.
-func (m *measurement) applyCache(rec *bench.Request) {
+func (m *measurement) applyCache(rec *bench.Measurement) {
 	applyLlamaTimings(rec, m.timingsRaw)
 	u, _ := parseUsage(m.usageRaw)
 	rec.CachedTokens = cachedTokens(u, m.timingsRaw)

@@ -3,11 +3,14 @@ package runner
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/memstore"
 )
 
 // A recorder that stops accepting requests stops the run at once, as failed with its error,
@@ -51,6 +54,57 @@ func TestRecorderFailureStopsRunAndResumeFinishes(t *testing.T) {
 	for seq := range planned {
 		if seqs[seq] != 1 {
 			t.Errorf("seq %d has %d final records, want 1", seq, seqs[seq])
+		}
+	}
+}
+
+// rawRecorder keeps the records exactly as the runner hands them to its sink.
+type rawRecorder struct {
+	*memstore.Store
+	mu   sync.Mutex
+	recs []bench.Request
+}
+
+type rawSink struct {
+	bench.RequestSink
+	r *rawRecorder
+}
+
+func (r *rawRecorder) RecordRequests(o bench.SinkOptions) bench.RequestSink {
+	return rawSink{r.Store.RecordRequests(o), r}
+}
+
+func (s rawSink) Add(rec bench.Request) {
+	s.r.mu.Lock()
+	s.r.recs = append(s.r.recs, rec)
+	s.r.mu.Unlock()
+	s.RequestSink.Add(rec)
+}
+
+// A record leaves the runner with a wall-clock send time only (the monotonic reading it was
+// measured with is dropped) and with its offset from the level's start taken on the
+// monotonic clock: the two agree with each other.
+func TestRecordsCarryNoMonotonicReading(t *testing.T) {
+	f := &fakeServer{ttft: 2 * time.Millisecond, tokens: words(2)}
+	srv := f.start(t)
+	raw := &rawRecorder{Store: memstore.New()}
+	r := &Runner{DB: raw, Tokens: counter(t), Version: "test"}
+	p := plan(4, []int{2}, ep("a", srv.URL))
+	p.Warmup = 1
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.recs) != 5 {
+		t.Fatalf("%d records, want 4 and a warm-up", len(raw.recs))
+	}
+	level := raw.Levels()[0]
+	for _, rec := range raw.recs {
+		if rec.StartedAt != rec.StartedAt.Round(0) {
+			t.Errorf("record of prompt %s, attempt %d: StartedAt %v carries a monotonic clock reading", rec.PromptID, rec.Attempt, rec.StartedAt)
+		}
+		wall := float64(rec.StartedAt.Sub(level.StartedAt)) / float64(time.Millisecond)
+		if math.Abs(wall-rec.StartMS) > 50 {
+			t.Errorf("start %.3f ms after the level by the wall clock, StartMS %.3f", wall, rec.StartMS)
 		}
 	}
 }

@@ -34,7 +34,7 @@ type completion struct {
 // the response body (there is no first token to time, so TTFT, ITL and TPOT are NULL);
 // token counts come from usage (the tokenizer when there is none); the gateway's extra
 // top-level fields (response_time, throughput_tokens_per_second) go to server_json.
-func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Request, *exchange) {
+func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
 	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
@@ -47,7 +47,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	}
 	wall := time.Now()
 	call := &nonStreamCall{x: x, wall: wall,
-		rec: bench.Request{PromptIdx: p.Idx, PromptID: p.ID, StartedAt: wall, Final: true, Attempt: 1}}
+		rec: bench.Measurement{StartedAt: wall}}
 	resp, raw, f, err := c.postNonStream(ctx, x, p, o)
 	end := time.Now()
 	if f != nil {
@@ -67,11 +67,11 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 type nonStreamCall struct {
 	x    *exchange
 	wall time.Time // when the request was started, on the wall clock
-	rec  bench.Request
+	rec  bench.Measurement
 }
 
 // fail records the request as failed, its elapsed time ending now.
-func (n *nonStreamCall) fail(f failure) (bench.Request, *exchange) {
+func (n *nonStreamCall) fail(f failure) (bench.Measurement, *exchange) {
 	end := time.Now()
 	t0 := n.x.t0
 	if t0.IsZero() {
@@ -142,7 +142,7 @@ func decodeCompletion(resp *http.Response, raw []byte) (completion, map[string]j
 // measure records a decoded answer that ended at end: its text, token counts, server
 // timings and status.
 func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, end time.Time,
-	p dataset.Prompt, tok *tokens.Counter) (bench.Request, *exchange) {
+	p dataset.Prompt, tok *tokens.Counter) (bench.Measurement, *exchange) {
 	rec := &n.rec
 	rec.StartedAt = n.wall.Add(n.x.t0.Sub(n.wall))
 	rec.HTTPStatus = n.x.status
@@ -178,7 +178,7 @@ func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, e
 
 // setNonStreamStatus decides a complete answer's status: an error when nothing was
 // generated, truncated when neither a finish_reason nor usage says it ended, else ok.
-func setNonStreamStatus(rec *bench.Request, hasUsage bool) {
+func setNonStreamStatus(rec *bench.Measurement, hasUsage bool) {
 	switch {
 	case rec.ResponseText == "" && rec.ReasoningText == "":
 		rec.Status, rec.ErrorClass = bench.StatusError, ClassEmpty

@@ -85,7 +85,7 @@ func preflightOne(ctx context.Context, c *Client, o PreflightOptions) error {
 
 // preflightError turns a check request's record into an error naming the endpoint, what
 // is probably wrong and the server's own message; nil when the endpoint answered.
-func preflightError(e Endpoint, r bench.Request) error {
+func preflightError(e Endpoint, r bench.Measurement) error {
 	where := fmt.Sprintf("endpoint %s (%s, model %s)", e.Name, e.BaseURL, e.Model)
 	msg := r.ErrorMessage
 	switch {

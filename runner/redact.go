@@ -49,7 +49,7 @@ func (b *secretBook) redactor() *textsafe.Redactor {
 // a server wrote, control characters in the error message made visible, and any
 // non-finite or negative duration dropped (a server's timing of 1e308 s is not a number
 // the views may divide by).
-func (c *Client) clean(rec bench.Request) bench.Request {
+func (c *Client) clean(rec bench.Measurement) bench.Measurement {
 	r := c.secrets.redactor()
 	rec.ErrorMessage = textsafe.Terminal(r.Redact(rec.ErrorMessage))
 	if len(rec.ErrorMessage) > maxErrorMessage {

@@ -26,8 +26,8 @@ const (
 // o.Retries > 0, a retryable failure (see retryable) is sent again after a backoff:
 // o.RetryBackoff doubled per retry, or the server's Retry-After when it sent one. Every
 // attempt keeps its own timings: nothing is reset or merged.
-func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []bench.Request {
-	var out []bench.Request
+func (c *Client) Send(ctx context.Context, p dataset.Prompt, o RequestOptions) []bench.Measurement {
+	var out []bench.Measurement
 	retries := 0
 	for {
 		_ = c.limit.wait(ctx) // canceled: the attempt below is recorded as canceled
@@ -70,7 +70,7 @@ func (c *Client) stop(err error) {
 // cold or briefly broken (408, 429, 500, 502, 503, 504, an in-band error), or the
 // connection failed. Timeouts, truncations and client errors (400, 404, ...) are not:
 // they would fail the same way, or they are what the benchmark measures.
-func retryable(r bench.Request) bool {
+func retryable(r bench.Measurement) bool {
 	if r.Status != bench.StatusError {
 		return false
 	}

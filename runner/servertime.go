@@ -47,7 +47,7 @@ func serverTimings(usageRaw json.RawMessage, top map[string]json.RawMessage) map
 // to ms: server TTFT from time_to_first_token; server E2E from total_latency (SambaNova) or
 // response_time (ALCF gateway, measured on the compute node around the vLLM call). The
 // fields themselves go to server_json, as sent.
-func applyServerTimings(rec *bench.Request, t map[string]json.RawMessage) {
+func applyServerTimings(rec *bench.Measurement, t map[string]json.RawMessage) {
 	if len(t) == 0 {
 		return
 	}

@@ -52,7 +52,7 @@ func (m *measurement) note(name, text string) {
 
 // noteTextSizes records the full sizes of the answer when the stored text is a prefix, and
 // that a tokenizer count is the prefix's (a lower bound) when the server sent no usage.
-func (m *measurement) noteTextSizes(rec *bench.Request, content, reasoning *boundedText) {
+func (m *measurement) noteTextSizes(rec *bench.Measurement, content, reasoning *boundedText) {
 	if content.truncated() || reasoning.truncated() {
 		m.notes = notesWith(m.notes, "text_truncated_to_bytes", maxStoredText)
 		m.notes["response_bytes"] = content.Len()
@@ -72,7 +72,7 @@ func notesWith(n map[string]any, k string, v any) map[string]any {
 }
 
 // applyNotes adds m's notes to the record's server_json under notesKey.
-func (m *measurement) applyNotes(rec *bench.Request) {
+func (m *measurement) applyNotes(rec *bench.Measurement) {
 	if len(m.notes) == 0 {
 		return
 	}

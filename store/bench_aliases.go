@@ -14,6 +14,7 @@ type (
 	Prompt         = bench.Prompt
 	Level          = bench.Level
 	Request        = bench.Request
+	Measurement    = bench.Measurement
 	Outcome        = bench.Outcome
 	RunStatus      = bench.RunStatus
 	LevelStatus    = bench.LevelStatus

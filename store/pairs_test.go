@@ -41,7 +41,8 @@ func TestPairCounts(t *testing.T) {
 				st = bench.StatusOK
 			}
 			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq,
-				Warmup: r.warmup, Attempt: 1, Final: !r.nonFinal, Status: st, StartedAt: time.Now(), E2EMS: &e2e})
+				Warmup: r.warmup, Attempt: 1, Final: !r.nonFinal, Measurement: bench.Measurement{Status: st,
+					StartedAt: time.Now(), E2EMS: &e2e}})
 		}
 		if err := db.InsertRequests(ctx, reqs); err != nil {
 			t.Fatal(err)

@@ -81,10 +81,10 @@ func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
 	lvl := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})
 	e2e := 100.0
 	reqs := []bench.Request{
-		{Status: "ok", Final: true, E2EMS: &e2e},
-		{Status: "ok", Final: true, Warmup: true, E2EMS: &e2e},
-		{Status: "error", Final: false, ErrorMessage: "retried"},
-		{Status: "error", Final: true, ErrorMessage: "gave up"},
+		{Final: true, Measurement: bench.Measurement{Status: "ok", E2EMS: &e2e}},
+		{Final: true, Warmup: true, Measurement: bench.Measurement{Status: "ok", E2EMS: &e2e}},
+		{Final: false, Measurement: bench.Measurement{Status: "error", ErrorMessage: "retried"}},
+		{Final: true, Measurement: bench.Measurement{Status: "error", ErrorMessage: "gave up"}},
 	}
 	for i := range reqs {
 		reqs[i].RunID, reqs[i].LevelID, reqs[i].EndpointID, reqs[i].StartedAt = runID, lvl, epID, time.Now()

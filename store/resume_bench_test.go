@@ -41,8 +41,9 @@ func resumeBenchDB(b *testing.B) (string, int64) {
 				st = bench.StatusCanceled
 			}
 			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 100,
-				PromptID: fmt.Sprint(i % 100), Seq: &seq, Attempt: 1, Final: true, Status: st, StartedAt: time.Now(),
-				StartMS: float64(i), ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: &out})
+				PromptID: fmt.Sprint(i % 100), Seq: &seq, Attempt: 1, Final: true, StartMS: float64(i),
+				Measurement: bench.Measurement{Status: st, StartedAt: time.Now(), ElapsedMS: e2e, E2EMS: &e2e,
+					TTFTMS: &e2e, OutputTokens: &out}})
 			if len(reqs) == batch {
 				if err := db.InsertRequests(ctx, reqs); err != nil {
 					b.Fatal(err)

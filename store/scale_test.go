@@ -24,8 +24,9 @@ func scaleRun(t *testing.T, ctx context.Context, db *store.DB, n int) int64 {
 		for i := range n / 2 {
 			seq, e2e, ttft, out := i, float64(100+(i*7+e*13)%50), float64(10+i%9), 20
 			reqs = append(reqs, bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i % 50,
-				PromptID: fmt.Sprint(i % 50), Seq: &seq, Attempt: 1, Final: true, Status: bench.StatusOK,
-				StartedAt: time.Now(), StartMS: float64(i), ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &ttft, OutputTokens: &out})
+				PromptID: fmt.Sprint(i % 50), Seq: &seq, Attempt: 1, Final: true, StartMS: float64(i),
+				Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: time.Now(), ElapsedMS: e2e,
+					E2EMS: &e2e, TTFTMS: &ttft, OutputTokens: &out}})
 		}
 	}
 	if err := db.InsertRequests(ctx, reqs); err != nil {

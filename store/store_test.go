@@ -125,8 +125,8 @@ func TestWriterCommitsWhileRunning(t *testing.T) {
 	lvID := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})
 	w := db.NewWriter(store.WriterOptions{FlushEvery: 50 * time.Millisecond})
 	for i := range 5 {
-		w.Add(bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p",
-			Status: bench.StatusOK, StartedAt: time.Now(), Final: true, ITLMS: []float64{1.5, 2.25}})
+		w.Add(bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Final: true,
+			Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: time.Now(), ITLMS: []float64{1.5, 2.25}}})
 	}
 	ro, err := store.OpenReadOnly(ctx, db.Path(), storetest.Schema(t))
 	if err != nil {

@@ -29,8 +29,9 @@ func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
 		for i := range 3 {
 			seq, e2e := i, 100.0
 			r := bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptIdx: i, PromptID: "p", Seq: &seq,
-				Attempt: 1, Final: true, Status: bench.StatusOK, StartedAt: time.Now(), StartMS: float64(10 * i),
-				ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: level.tokens}
+				Attempt: 1, Final: true, StartMS: float64(10 * i),
+				Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: time.Now(), ElapsedMS: e2e,
+					E2EMS: &e2e, TTFTMS: &e2e, OutputTokens: level.tokens}}
 			if level.failed && i == 2 {
 				r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS = bench.StatusError, "http_500", nil, nil
 			}

@@ -64,8 +64,9 @@ func record(t *testing.T, b backend) {
 
 func request(run, lv, ep int64, i int, t0 time.Time) bench.Request {
 	r := bench.Request{RunID: run, LevelID: lv, EndpointID: ep, PromptID: "p", Seq: ptr(i / 2), Attempt: 1 + i%2,
-		Final: i%2 == 1, Status: bench.StatusOK, StartedAt: t0, StartMS: float64(10 * i), ElapsedMS: float64(5 + i),
-		E2EMS: ptr(float64(5 + i)), TTFTMS: ptr(1.5), OutputTokens: ptr(i), CachedTokens: ptr(i % 3)}
+		Final: i%2 == 1, StartMS: float64(10 * i), Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: t0,
+			ElapsedMS: float64(5 + i), E2EMS: ptr(float64(5 + i)), TTFTMS: ptr(1.5), OutputTokens: ptr(i),
+			CachedTokens: ptr(i % 3)}}
 	switch i {
 	case 1:
 		r.Warmup, r.Seq = true, nil
