@@ -6,35 +6,18 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/testenv"
 )
-
-// simLog is a bytes.Buffer safe to read while the command writes.
-type simLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *simLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *simLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSimCommand runs two sims in one process, talks to both, stops them with a canceled
 // context (what SIGINT does) and reads what they served.
 func TestSimCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr simLog
+	var stdout, stderr testenv.LockedBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"tracker", "sim", "--listen", "127.0.0.1:0", "--profile", "illustrative-fast",

@@ -372,62 +372,62 @@ func TestHFErrorsListWhatExists(t *testing.T) {
 
 func TestHFRetryBackoffAndRetryAfter(t *testing.T) {
 	rows := squadLikeRows(5)
-	t.Run("5xx backoff doubles", func(t *testing.T) {
-		f := newFakeHub(t, rows, "features_list.json")
-		f.rowsStatus = []int{503, 502}
-		spec := f.spec(t.TempDir())
-		spec.Retry = Retry{Backoff: 40 * time.Millisecond}
-		t0 := time.Now()
-		if _, err := LoadHF(context.Background(), spec); err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(t0); d < 120*time.Millisecond || d > 20*time.Second { // 40ms + 80ms
-			t.Errorf("took %v, want at least 120ms of backoff", d)
-		}
-		if f.count("/rows") != 3 {
-			t.Errorf("/rows called %d times, want 3", f.count("/rows"))
-		}
-	})
-	t.Run("Retry-After honoured", func(t *testing.T) {
-		f := newFakeHub(t, rows, "features_list.json")
-		f.rowsStatus = []int{429}
-		f.retryAfter = "1"
-		spec := f.spec(t.TempDir())
-		t0 := time.Now()
-		if _, err := LoadHF(context.Background(), spec); err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(t0); d < time.Second || d > 30*time.Second {
-			t.Errorf("took %v, want the 1s Retry-After", d)
-		}
-	})
-	t.Run("bounded attempts", func(t *testing.T) {
-		f := newFakeHub(t, rows, "features_list.json")
-		f.rowsStatus = []int{429, 429, 429, 429, 429}
-		spec := f.spec(t.TempDir())
-		spec.Retry.Attempts = 3
-		spec.HFVia = "rows"
-		_, err := LoadHF(context.Background(), spec)
-		if err == nil || !strings.Contains(err.Error(), "after 3 attempts") || !strings.Contains(err.Error(), "429") {
-			t.Errorf("error %v", err)
-		}
-		if f.count("/rows") != 3 {
-			t.Errorf("/rows called %d times, want 3", f.count("/rows"))
-		}
-	})
-	t.Run("canceled during backoff", func(t *testing.T) {
-		f := newFakeHub(t, rows, "features_list.json")
-		f.rowsStatus = []int{429}
-		f.retryAfter = "30"
-		spec := f.spec(t.TempDir())
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		t0 := time.Now()
-		_, err := LoadHF(ctx, spec)
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 10*time.Second {
-			t.Errorf("err %v after %v", err, time.Since(t0))
-		}
-	})
+	for _, c := range []struct {
+		name       string
+		statuses   []int // what /rows answers before its 200
+		retryAfter string
+		retry      Retry // zero: f.spec's (1 ms backoff)
+		via        string
+		timeout    time.Duration    // the caller's deadline (0 = none)
+		took       [2]time.Duration // the load takes at least [0] and less than [1] (0 = unbounded)
+		calls      int              // /rows requests (0 = not checked)
+		wantErr    func(error) bool // nil: the load succeeds
+	}{
+		{name: "5xx backoff doubles", statuses: []int{503, 502}, retry: Retry{Backoff: 40 * time.Millisecond},
+			took: [2]time.Duration{120 * time.Millisecond, 20 * time.Second}, calls: 3}, // 40ms + 80ms
+		{name: "Retry-After honoured", statuses: []int{429}, retryAfter: "1",
+			took: [2]time.Duration{time.Second, 30 * time.Second}},
+		{name: "bounded attempts", statuses: []int{429, 429, 429, 429, 429}, retry: Retry{Attempts: 3, Backoff: time.Millisecond}, via: "rows", calls: 3,
+			wantErr: func(err error) bool {
+				return err != nil && strings.Contains(err.Error(), "after 3 attempts") && strings.Contains(err.Error(), "429")
+			}},
+		{name: "canceled during backoff", statuses: []int{429}, retryAfter: "30", timeout: 100 * time.Millisecond,
+			took:    [2]time.Duration{0, 10 * time.Second},
+			wantErr: func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeHub(t, rows, "features_list.json")
+			f.rowsStatus, f.retryAfter = c.statuses, c.retryAfter
+			spec := f.spec(t.TempDir())
+			if c.retry != (Retry{}) {
+				spec.Retry = c.retry
+			}
+			if c.via != "" {
+				spec.HFVia = c.via
+			}
+			ctx := context.Background()
+			if c.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.timeout)
+				defer cancel()
+			}
+			t0 := time.Now()
+			_, err := LoadHF(ctx, spec)
+			took := time.Since(t0)
+			if c.wantErr == nil && err != nil {
+				t.Fatal(err)
+			}
+			if c.wantErr != nil && !c.wantErr(err) {
+				t.Errorf("error %v", err)
+			}
+			if took < c.took[0] || (c.took[1] > 0 && took >= c.took[1]) {
+				t.Errorf("took %v, want at least %v and less than %v", took, c.took[0], c.took[1])
+			}
+			if n := f.count("/rows"); c.calls > 0 && n != c.calls {
+				t.Errorf("/rows called %d times, want %d", n, c.calls)
+			}
+		})
+	}
 }
 
 func TestHFParquetExport(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // Defaults of the HuggingFace services, each overridable by Spec or environment.
@@ -34,15 +36,9 @@ type Retry struct {
 }
 
 func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = 6
-	}
-	if r.Backoff <= 0 {
-		r.Backoff = time.Second
-	}
-	if r.MaxWait <= 0 {
-		r.MaxWait = time.Minute
-	}
+	defaults.Positive(&r.Attempts, 6)
+	defaults.Positive(&r.Backoff, time.Second)
+	defaults.Positive(&r.MaxWait, time.Minute)
 	return r
 }
 

@@ -157,11 +157,7 @@ func parseJSONL(path string, b []byte, m FieldMap) ([]Row, error) {
 		if len(text) == 0 {
 			continue
 		}
-		var fields map[string]any
-		if err := json.Unmarshal(text, &fields); err != nil {
-			return nil, fmt.Errorf("dataset %s line %d: invalid JSON: %v", path, line, err)
-		}
-		r, err := RowFromFields(fields, len(rows), m)
+		r, err := rowFromJSON(text, len(rows), m)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s line %d: %w", path, line, err)
 		}
@@ -173,6 +169,16 @@ func parseJSONL(path string, b []byte, m FieldMap) ([]Row, error) {
 	return rows, nil
 }
 
+// rowFromJSON reads one record, a JSON object (a JSONL line, an element of a JSON array),
+// as row idx.
+func rowFromJSON(raw []byte, idx int, m FieldMap) (Row, error) {
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Row{}, fmt.Errorf("invalid JSON (want an object): %v", err)
+	}
+	return RowFromFields(fields, idx, m)
+}
+
 func parseJSONArray(path string, b []byte, m FieldMap) ([]Row, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(b, &items); err != nil {
@@ -180,11 +186,7 @@ func parseJSONArray(path string, b []byte, m FieldMap) ([]Row, error) {
 	}
 	rows := make([]Row, 0, len(items))
 	for i, it := range items {
-		var fields map[string]any
-		if err := json.Unmarshal(it, &fields); err != nil {
-			return nil, fmt.Errorf("dataset %s: element %d: want a JSON object: %v", path, i, err)
-		}
-		r, err := RowFromFields(fields, len(rows), m)
+		r, err := rowFromJSON(it, len(rows), m)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: element %d: %w", path, i, err)
 		}

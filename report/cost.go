@@ -91,20 +91,10 @@ type CostCrossover struct {
 // costCrossover is the cost analogue of crossover: nil when fewer than two endpoints have a
 // cost at a common level, or when the cheapest stays cheapest.
 func costCrossover(c *Curve) *CostCrossover {
-	var x0 float64
-	found := false
-	for _, x := range c.Xs {
-		all := len(c.Endpoints) >= 2
-		for _, e := range c.Endpoints {
-			if p := c.point(e, x); p == nil || !p.CostPerMTokOut.Valid() {
-				all = false
-			}
-		}
-		if all {
-			x0, found = x, true
-			break
-		}
+	if len(c.Endpoints) < 2 {
+		return nil
 	}
+	x0, found := c.firstCommonLevel(func(p *CurvePoint) Num { return p.CostPerMTokOut })
 	if !found {
 		return nil
 	}

@@ -70,6 +70,24 @@ func (c *Curve) point(endpoint string, x float64) *CurvePoint {
 	return nil
 }
 
+// firstCommonLevel is the lowest level at which every endpoint of the curve has a point
+// whose value (what value reads from it) is valid; found is false when there is none.
+func (c *Curve) firstCommonLevel(value func(*CurvePoint) Num) (x float64, found bool) {
+	for _, x := range c.Xs {
+		all := true
+		for _, e := range c.Endpoints {
+			if p := c.point(e, x); p == nil || !value(p).Valid() {
+				all = false
+				break
+			}
+		}
+		if all {
+			return x, true
+		}
+	}
+	return 0, false
+}
+
 // WorkloadText describes the workload without its load level.
 func (f Fingerprint) WorkloadText() string {
 	stream := ""
@@ -171,20 +189,7 @@ func crossover(c *Curve) (string, float64, *Crossover) {
 	if len(c.Endpoints) < 2 {
 		return "", 0, nil
 	}
-	var x0 float64
-	found := false
-	for _, x := range c.Xs {
-		all := true
-		for _, e := range c.Endpoints {
-			if p := c.point(e, x); p == nil || !p.OutputTokS.Valid() {
-				all = false
-			}
-		}
-		if all {
-			x0, found = x, true
-			break
-		}
-	}
+	x0, found := c.firstCommonLevel(func(p *CurvePoint) Num { return p.OutputTokS })
 	if !found {
 		return "", 0, nil
 	}

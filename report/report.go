@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // ErrNoRuns is returned when the selection matches no run.
@@ -45,33 +46,15 @@ func (o *Options) defaults() {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	if o.Resamples <= 0 {
-		o.Resamples = 1000
-	}
-	if o.Budget <= 0 {
-		o.Budget = 10000
-	}
-	if o.Alpha <= 0 {
-		o.Alpha = 0.05
-	}
-	if o.MinSample <= 0 {
-		o.MinSample = 30
-	}
-	if o.Saturation <= 0 {
-		o.Saturation = 0.10
-	}
-	if o.HistoryWindow <= 0 {
-		o.HistoryWindow = 5
-	}
-	if o.HistoryK <= 0 {
-		o.HistoryK = 1.5
-	}
-	if o.HistoryMinRel <= 0 {
-		o.HistoryMinRel = 0.05
-	}
-	if o.HistoryAlpha <= 0 {
-		o.HistoryAlpha = 0.01
-	}
+	defaults.Positive(&o.Resamples, 1000)
+	defaults.Positive(&o.Budget, 10000)
+	defaults.Positive(&o.Alpha, 0.05)
+	defaults.Positive(&o.MinSample, 30)
+	defaults.Positive(&o.Saturation, 0.10)
+	defaults.Positive(&o.HistoryWindow, 5)
+	defaults.Positive(&o.HistoryK, 1.5)
+	defaults.Positive(&o.HistoryMinRel, 0.05)
+	defaults.Positive(&o.HistoryAlpha, 0.01)
 }
 
 // RunRef is one selected run.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // arrivals generates an open-loop schedule: inter-arrival gaps drawn from a gamma
@@ -26,9 +28,7 @@ func newArrivals(rate, burstiness float64, seed int64) *arrivals {
 		a.constant = true
 		return a
 	}
-	if burstiness <= 0 {
-		burstiness = 1
-	}
+	defaults.Positive(&burstiness, 1)
 	src := rand.NewPCG(uint64(seed), 0x617272697661) // "arriva"
 	a.gamma = distuv.Gamma{Alpha: burstiness, Beta: rate * burstiness, Src: src}
 	return a

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // Bounds on everything read from a server (docs/security.md, "Hostile servers"). A server
@@ -43,9 +44,7 @@ var (
 // as an overrun: twice its max_tokens (the unset ceiling when it has none) plus slack for
 // servers that split a token's bytes across chunks.
 func overrunLimit(maxTokens int) int {
-	if maxTokens <= 0 {
-		maxTokens = unsetMaxTokensCeiling
-	}
+	defaults.Positive(&maxTokens, unsetMaxTokensCeiling)
 	return 2*maxTokens + 64
 }
 

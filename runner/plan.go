@@ -10,6 +10,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // Sweep kinds.
@@ -183,15 +184,9 @@ func (p *Plan) validate() error {
 		default:
 			return fmt.Errorf("%w: --sweep %q: want concurrency or rate", ErrPlan, s.Kind)
 		}
-		if s.MinGain <= 0 {
-			s.MinGain = 0.05
-		}
-		if s.MaxConcurrency <= 0 {
-			s.MaxConcurrency = 256
-		}
-		if s.Steps <= 0 {
-			s.Steps = 5
-		}
+		defaults.Positive(&s.MinGain, 0.05)
+		defaults.Positive(&s.MaxConcurrency, 256)
+		defaults.Positive(&s.Steps, 5)
 		if s.SLOTarget < 0 || s.SLOTarget > 1 {
 			return fmt.Errorf("%w: --slo-target %g: want a fraction between 0 and 1", ErrPlan, s.SLOTarget)
 		}

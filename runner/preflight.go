@@ -10,6 +10,7 @@ import (
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/dataset"
 	"github.com/trackerbench/tracker/internal/ctxtime"
+	"github.com/trackerbench/tracker/internal/defaults"
 	"github.com/trackerbench/tracker/tokens"
 )
 
@@ -34,12 +35,8 @@ type PreflightOptions struct {
 // o.WaitCold, else fails with ErrCold. The request also warms the endpoint (connection,
 // lazy model load); it is not recorded.
 func Preflight(ctx context.Context, eps []Endpoint, keys map[string]string, o PreflightOptions) error {
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Minute
-	}
-	if o.Poll <= 0 {
-		o.Poll = 15 * time.Second
-	}
+	defaults.Positive(&o.Timeout, 2*time.Minute)
+	defaults.Positive(&o.Poll, 15*time.Second)
 	d := newDoer(len(eps), o.Conn)
 	var errs []error
 	clients := make([]*Client, len(eps))

@@ -94,10 +94,7 @@ func (llamacpp) response(c *call, content, reasoning, finish string, u *usage) [
 	if !c.chat {
 		return vllm{}.response(c, content, reasoning, finish, u)
 	}
-	msg := map[string]any{"role": "assistant", "content": content}
-	if reasoning != "" {
-		msg["reasoning_content"] = reasoning
-	}
+	msg := assistantMessage(content, "reasoning_content", reasoning)
 	b := map[string]any{"choices": []any{map[string]any{"finish_reason": finish, "index": 0, "message": msg}},
 		"created": c.created, "model": c.model, "system_fingerprint": llamaFingerprint, "object": "chat.completion",
 		"id": c.id}

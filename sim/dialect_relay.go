@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/trackerbench/tracker/internal/defaults"
 )
 
 // RelayOptions shape a gateway's relay (ALCF Sophia's): the compute node forwards chunks in
@@ -19,18 +21,10 @@ type RelayOptions struct {
 }
 
 func (o *RelayOptions) setDefaults() {
-	if o.Batch <= 0 {
-		o.Batch = 20
-	}
-	if o.Period <= 0 {
-		o.Period = 500 * time.Millisecond
-	}
-	if o.Poll <= 0 {
-		o.Poll = 25 * time.Millisecond
-	}
-	if o.Idle <= 0 {
-		o.Idle = 5 * time.Second
-	}
+	defaults.Positive(&o.Batch, 20)
+	defaults.Positive(&o.Period, 500*time.Millisecond)
+	defaults.Positive(&o.Poll, 25*time.Millisecond)
+	defaults.Positive(&o.Idle, 5*time.Second)
 }
 
 var errRelayClosed = errors.New("the relay ended the stream")

@@ -99,10 +99,7 @@ func (sambanova) response(c *call, content, reasoning, finish string, u *usage) 
 	if !c.chat {
 		return vllm{}.response(c, content, reasoning, finish, u)
 	}
-	msg := map[string]any{"role": "assistant", "content": content}
-	if reasoning != "" {
-		msg["reasoning"] = reasoning
-	}
+	msg := assistantMessage(content, "reasoning", reasoning)
 	b := map[string]any{"id": c.id, "object": "chat.completion", "created": floatCreated(c), "model": c.model,
 		"system_fingerprint": "fastcoe",
 		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": finish}}}

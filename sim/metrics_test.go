@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/internal/testenv"
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/telemetry"
 )
@@ -116,23 +116,6 @@ func TestRunRecordsServerBatch(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Bad input: a metrics URL that hangs, sends garbage or 10 MB is skipped with one warning
 // for the endpoint; every request still succeeds and none waits for the scraper (the
 // hanging one holds each scrape for the scraper's whole 1 s timeout, longer than any
@@ -157,7 +140,7 @@ func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 			p := testProfile()
 			p.Model = "illustrative-model"
 			_, ts := startSim(t, p)
-			var log lockedBuffer
+			var log testenv.LockedBuffer
 			db, out, err := measure(t, runner.Plan{Prompts: squadPrompts(t, 24), Loads: runner.ClosedLoads([]int{2}),
 				Endpoints:     []runner.Endpoint{{Name: "fast", BaseURL: ts.URL + "/v1", Model: "illustrative-model", MetricsURL: bad.URL + "/metrics"}},
 				Request:       runner.RequestOptions{MaxTokens: 16, IgnoreEOS: true, Timeout: time.Minute},

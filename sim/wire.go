@@ -86,7 +86,9 @@ type vllmTextChoice struct {
 	StopReason   any     `json:"stop_reason"`
 }
 
-type vllmChunk struct {
+// vllmEnvelope is what every vLLM answer is wrapped in: a stream's chunks and a whole
+// (non-streamed) answer alike.
+type vllmEnvelope struct {
 	ID      string `json:"id"`
 	Object  string `json:"object"`
 	Created int64  `json:"created"`
@@ -113,7 +115,7 @@ func mustJSON(v any) []byte {
 }
 
 func (vllm) chunk(c *call, ev event) []byte {
-	out := vllmChunk{ID: c.id, Created: c.created, Model: c.model}
+	out := vllmEnvelope{ID: c.id, Created: c.created, Model: c.model}
 	if !c.chat {
 		if ev.kind == evRole {
 			return nil
@@ -141,7 +143,7 @@ func (vllm) usageChunk(c *call, u usage) []byte {
 	if !c.chat {
 		obj = "text_completion"
 	}
-	return mustJSON(vllmChunk{ID: c.id, Object: obj, Created: c.created, Model: c.model, Choices: []any{}, Usage: &u})
+	return mustJSON(vllmEnvelope{ID: c.id, Object: obj, Created: c.created, Model: c.model, Choices: []any{}, Usage: &u})
 }
 
 func (vllm) done() []byte { return []byte("[DONE]") }
@@ -160,15 +162,7 @@ func (vllm) response(c *call, content, reasoning, finish string, u *usage) []byt
 		FinishReason string  `json:"finish_reason"`
 		StopReason   any     `json:"stop_reason"`
 	}
-	type body struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		Model   string `json:"model"`
-		Choices any    `json:"choices"`
-		Usage   *usage `json:"usage,omitempty"`
-	}
-	b := body{ID: c.id, Created: c.created, Model: c.model, Usage: u}
+	b := vllmEnvelope{ID: c.id, Created: c.created, Model: c.model, Usage: u}
 	if c.chat {
 		m := message{Role: "assistant", Content: content, ToolCalls: []any{}}
 		if reasoning != "" {
@@ -193,4 +187,14 @@ func (vllm) errorBody(status int, typ, msg string) []byte {
 	return mustJSON(struct {
 		Error detail `json:"error"`
 	}{detail{Message: msg, Type: typ, Code: status}})
+}
+
+// assistantMessage is a non-streamed answer's message; its reasoning, when there is any,
+// under the dialect's key (reasoning, reasoning_content).
+func assistantMessage(content, reasoningKey, reasoning string) map[string]any {
+	msg := map[string]any{"role": "assistant", "content": content}
+	if reasoning != "" {
+		msg[reasoningKey] = reasoning
+	}
+	return msg
 }

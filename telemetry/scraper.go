@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trackerbench/tracker/internal/defaults"
 	"github.com/trackerbench/tracker/textsafe"
 )
 
@@ -69,15 +70,9 @@ func (s *Scraper) SetTarget(t *Target) {
 
 // Init sets the defaults; call it once before Run or SetTarget.
 func (s *Scraper) Init() {
-	if s.Interval <= 0 {
-		s.Interval = 500 * time.Millisecond
-	}
-	if s.Timeout <= 0 {
-		s.Timeout = min(max(s.Interval, time.Second), 5*time.Second)
-	}
-	if s.MaxFailures <= 0 {
-		s.MaxFailures = 3
-	}
+	defaults.Positive(&s.Interval, 500*time.Millisecond)
+	defaults.Positive(&s.Timeout, min(max(s.Interval, time.Second), 5*time.Second))
+	defaults.Positive(&s.MaxFailures, 3)
 	if s.Client == nil {
 		s.Client = NewHTTPClient()
 	}

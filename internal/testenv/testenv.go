@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -17,4 +19,23 @@ func Missing(t testing.TB, format string, args ...any) {
 		t.Fatalf("CI=true and a test input is missing: %s", msg)
 	}
 	t.Skip(msg)
+}
+
+// LockedBuffer is a buffer a test can read (String) while the code under test writes to it
+// from other goroutines.
+type LockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
