@@ -185,7 +185,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		m.fail(c.classify(parent, ctx, x, err))
 		return m.record(rec, x, p, c.tok), x
 	}
-	defer stream.Close()
+	defer stream.finish(cancel)
 	limit := overrunLimit(maxTokens)
 	for {
 		raw, err := stream.next()

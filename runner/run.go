@@ -131,9 +131,12 @@ func (ex *executor) resumed(ep int, load Load, trial int) *bench.LevelState {
 
 func (ex *executor) execute(ctx context.Context) error {
 	p := ex.plan
+	// The pool keeps as many idle connections per endpoint as any level warms (warmCount: an
+	// open loop without a cap warms up to its rate), else the warmed ones beyond the pool's
+	// limit are closed as soon as they are given back and the level dials them again.
 	maxConc := 1
 	for _, l := range p.Loads {
-		maxConc = max(maxConc, l.Concurrency)
+		maxConc = max(maxConc, l.warmCount())
 	}
 	if p.Sweep != nil {
 		maxConc = max(maxConc, p.Sweep.MaxConcurrency)

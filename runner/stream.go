@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -30,6 +32,30 @@ type sseStream struct {
 }
 
 func (s *sseStream) Close() error { return s.body.Close() }
+
+// After [DONE], what is left of a body is read before it is closed, at most maxDrain bytes
+// and drainWait long (then the request is canceled): net/http closes the connection of a
+// body closed before its end, and a server that ends its response after [DONE] in a write
+// of its own (the chunked terminator: vLLM's uvicorn, llama.cpp, Go servers that flush
+// every event) would otherwise cost the next request on that connection a new one, its
+// warmed connection thrown away. The wait is after the measured end of the request.
+const (
+	maxDrain  = 64 << 10
+	drainWait = 25 * time.Millisecond
+)
+
+var errDrain = errors.New("the body did not end after [DONE]")
+
+// finish closes the answer, reading first to the body's end after [DONE] (see maxDrain).
+// cancel cancels the request.
+func (s *sseStream) finish(cancel context.CancelCauseFunc) {
+	if s.done {
+		t := time.AfterFunc(drainWait, func() { cancel(errDrain) })
+		io.CopyN(io.Discard, s.body, maxDrain)
+		t.Stop()
+	}
+	s.body.Close()
+}
 
 // openStream sends a streaming chat request through the client's doer (ctx carries the
 // exchange) and returns the answer's bounded SSE reader. An HTTP error status is an
