@@ -28,7 +28,7 @@ type sseReader struct {
 }
 
 func newSSEReader(body io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(body, 32<<10)}
+	return &sseReader{r: bufio.NewReaderSize(body, 4<<10)}
 }
 
 // next returns the payload of the next data line (valid until the next call); io.EOF after
