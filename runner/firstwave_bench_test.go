@@ -3,11 +3,16 @@ package runner
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"sort"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,10 +25,69 @@ const fixedServerEnv = "TRACKER_BENCH_FIXED_SERVER"
 // fixedTTFT is the bench server's own time to first token.
 const fixedTTFT = 50 * time.Millisecond
 
+// fixedTimingsPath is where the bench server hands out (and forgets) what its own clock saw.
+const fixedTimingsPath = "/bench/timings"
+
+// serverTimes is what the bench server saw of its connections and requests, in
+// CLOCK_MONOTONIC ns (monoNS), so that the benchmark can place them on its own timeline.
+type serverTimes struct {
+	Accepts []serverAccept  `json:"accepts"`
+	Reqs    []serverRequest `json:"reqs"`
+	CPU     time.Duration   `json:"cpu"` // the server process's CPU time so far (user + system)
+}
+
+type serverAccept struct {
+	Port int   `json:"port"` // the client's port
+	At   int64 `json:"at"`   // ConnState StateNew: the accept loop had the connection
+}
+
+type serverRequest struct {
+	Begin int64 `json:"begin"` // the handler started (the request was read)
+	Write int64 `json:"write"` // just before the first token was written
+	Flush int64 `json:"flush"` // the first token's Flush returned (it is in the kernel)
+	Port  int   `json:"port"`
+}
+
+// serverLog collects serverTimes under a mutex; take hands them out and starts afresh.
+type serverLog struct {
+	mu sync.Mutex
+	t  serverTimes
+}
+
+func (l *serverLog) accept(c net.Conn) {
+	at, _ := monoNS()
+	l.mu.Lock()
+	l.t.Accepts = append(l.t.Accepts, serverAccept{Port: remotePort(c.RemoteAddr().String()), At: at})
+	l.mu.Unlock()
+}
+
+func (l *serverLog) request(r serverRequest) {
+	l.mu.Lock()
+	l.t.Reqs = append(l.t.Reqs, r)
+	l.mu.Unlock()
+}
+
+func (l *serverLog) take() serverTimes {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.t
+	l.t = serverTimes{}
+	t.CPU = cpuTime()
+	return t
+}
+
+func remotePort(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
 // TestBenchFixedDelayServer is not a test: with fixedServerEnv set it is the other process
 // of BenchmarkFirstWave, a loopback server that waits 50 ms, streams 8 tokens 10 ms apart and
 // reports in usage.time_to_first_token the time from entering its handler to just before
-// writing the first token. It stops when its standard input closes.
+// writing the first token, and in usage.start_time (as seconds, with every ns) the
+// CLOCK_MONOTONIC reading of entering its handler (a key to its record in fixedTimingsPath,
+// not a Unix time). It stops when its standard input closes.
 func TestBenchFixedDelayServer(t *testing.T) {
 	if os.Getenv(fixedServerEnv) == "" {
 		t.Skip("the server process of BenchmarkFirstWave")
@@ -33,35 +97,59 @@ func TestBenchFixedDelayServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println(ln.Addr().String())
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	log := &serverLog{}
+	srv := &http.Server{Handler: fixedDelayHandler(log), ConnState: func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			log.accept(c)
+		}
+	}}
+	go srv.Serve(ln)
+	bufio.NewReader(os.Stdin).ReadString('\n')
+}
+
+func fixedDelayHandler(log *serverLog) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == fixedTimingsPath {
+			json.NewEncoder(w).Encode(log.take())
+			return
+		}
 		if r.Method != http.MethodPost {
 			fmt.Fprint(w, `{"object":"list","data":[]}`)
 			return
 		}
-		begin := time.Now()
+		begin, _ := monoNS()
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
 		time.Sleep(fixedTTFT)
-		ttft := time.Since(begin)
+		rec := serverRequest{Begin: begin, Port: remotePort(r.RemoteAddr)}
 		for i := range 8 {
 			if i > 0 {
 				time.Sleep(10 * time.Millisecond)
+			} else {
+				rec.Write, _ = monoNS()
 			}
 			fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"},\"finish_reason\":null}]}\n\n")
 			fl.Flush()
+			if i == 0 {
+				rec.Flush, _ = monoNS()
+				log.request(rec)
+			}
 		}
-		fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":8,\"time_to_first_token\":%.9f}}\n\ndata: [DONE]\n\n", ttft.Seconds())
-	}))
-	bufio.NewReader(os.Stdin).ReadString('\n')
+		ttft := time.Duration(rec.Write - begin)
+		fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":8,\"time_to_first_token\":%.9f,\"start_time\":%d.%09d}}\n\ndata: [DONE]\n\n",
+			ttft.Seconds(), begin/1e9, begin%1e9)
+		fl.Flush() // as servers do: the end of the body (the chunked terminator) is a write of its own
+	}
 }
 
 // BenchmarkFirstWave runs 1,024 requests at concurrency 256 through the whole runner (real
 // SQLite) against a server in another process whose TTFT is a fixed 50 ms, with warm
 // connections (the default) and with --cold-connections, and reports client p99 TTFT minus
 // the server's own p99, and the first wave's mean TTFT, the first wave included in every
-// figure.
+// figure. On Linux it also splits each request's TTFT on the CLOCK_MONOTONIC both processes
+// share (see firstWaveSplit).
 //
-//	go test -run '^$' -bench FirstWave -benchtime 1x ./runner
+//	go test -run '^$' -bench FirstWave -benchtime 1x -count 3 ./runner
 func BenchmarkFirstWave(b *testing.B) {
 	url := startServerProcess(b, "TestBenchFixedDelayServer", fixedServerEnv)
 	for _, cold := range []bool{false, true} {
@@ -73,6 +161,16 @@ func BenchmarkFirstWave(b *testing.B) {
 	}
 }
 
+// waveRequest is one request of the benchmark as the client recorded it.
+type waveRequest struct {
+	seq                  int64
+	ttft, serverTTFT     float64 // ms
+	t0                   int64   // CLOCK_MONOTONIC ns (converted from started_at)
+	serverBegin          int64   // the server's handler start, from usage.start_time
+	reused               bool
+	startedAt, startTime string
+}
+
 func firstWave(b *testing.B, url string, cold bool) {
 	const c, n = 256, 1024
 	db := storetest.Open(b)
@@ -80,10 +178,15 @@ func firstWave(b *testing.B, url string, cold bool) {
 	p := plan(c, []int{c}, ep("fixed", url))
 	p.Requests, p.Conn.Cold = n, cold
 	p.Request.MaxTokens = 8
+	before := fetchServerTimes(b, url) // and forget the earlier runs'
+	use := startUsage()
 	if _, err := r.Run(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
-	tb, err := db.Query(context.Background(), `SELECT ttft_ms, server_ttft_ms, seq FROM requests
+	st := fetchServerTimes(b, url)
+	use.report(b, n, st.CPU-before.CPU)
+	tb, err := db.Query(context.Background(), `SELECT seq, ttft_ms, server_ttft_ms, started_at,
+		server_json, conn_reused FROM requests
 		WHERE warmup = 0 AND status = 'ok' ORDER BY seq`)
 	if err != nil {
 		b.Fatal(err)
@@ -91,18 +194,154 @@ func firstWave(b *testing.B, url string, cold bool) {
 	if len(tb.Rows) != n {
 		b.Fatalf("%d of %d requests ok", len(tb.Rows), n)
 	}
+	reqs := make([]waveRequest, len(tb.Rows))
 	var client, server []float64
 	first := 0.0
-	for _, row := range tb.Rows {
-		client, server = append(client, row[0].(float64)), append(server, row[1].(float64))
-		if row[2].(int64) < c {
-			first += row[0].(float64) / c
+	for i, row := range tb.Rows {
+		w := waveRequest{seq: row[0].(int64), ttft: row[1].(float64), serverTTFT: row[2].(float64),
+			startedAt: row[3].(string), reused: row[5].(int64) == 1}
+		var sj map[string]json.RawMessage
+		json.Unmarshal([]byte(row[4].(string)), &sj)
+		w.startTime = string(sj["start_time"])
+		reqs[i] = w
+		client, server = append(client, w.ttft), append(server, w.serverTTFT)
+		if w.seq < c {
+			first += w.ttft / c
 		}
 	}
-	sort.Float64s(client)
-	sort.Float64s(server)
 	b.ReportMetric(percentile(client, 0.99), "client-p99-ttft-ms")
 	b.ReportMetric(percentile(server, 0.99), "server-p99-ttft-ms")
 	b.ReportMetric(percentile(client, 0.99)-percentile(server, 0.99), "p99-gap-ms")
 	b.ReportMetric(first, "first-wave-mean-ttft-ms")
+	b.ReportMetric(float64(len(st.Accepts)), "server-accepts")
+	firstWaveSplit(b, reqs, st)
+}
+
+// runCost is what the run cost the machine: this process's CPU time and scheduling
+// latencies, and the CPU time of every process (/proc/stat).
+type runCost struct {
+	wall         time.Time
+	cpu, machine time.Duration
+	sched        *metrics.Float64Histogram
+}
+
+const schedLatencies = "/sched/latencies:seconds"
+
+func startUsage() runCost {
+	u := runCost{wall: time.Now(), cpu: cpuTime(), sched: schedHistogram()}
+	u.machine, _ = machineBusy()
+	return u
+}
+
+func schedHistogram() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: schedLatencies}}
+	metrics.Read(s)
+	return s[0].Value.Float64Histogram()
+}
+
+// report: client and server CPU µs per request; the share of the 2 cores the machine's
+// other users took during the run (the noise); and this process's p99 scheduling latency,
+// the time its goroutines waited, runnable, for a core (Go's runtime/metrics histogram).
+func (u runCost) report(b *testing.B, n int, serverCPU time.Duration) {
+	wall, cpu := time.Since(u.wall), cpuTime()-u.cpu
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "client-cpu-µs/req")
+	b.ReportMetric(float64(serverCPU.Microseconds())/float64(n), "server-cpu-µs/req")
+	if m, ok := machineBusy(); ok {
+		others := m - u.machine - cpu - serverCPU
+		b.ReportMetric(max(0, float64(others)/float64(time.Duration(runtime.NumCPU())*wall)), "others-cpu-share")
+	}
+	b.ReportMetric(histogramQuantile(u.sched, schedHistogram(), 0.99)*1000, "client-sched-p99-ms")
+}
+
+// histogramQuantile is the upper bound of the bucket holding quantile q of the
+// observations added between two readings of a runtime/metrics histogram.
+func histogramQuantile(before, after *metrics.Float64Histogram, q float64) float64 {
+	var total uint64
+	d := make([]uint64, len(after.Counts))
+	for i := range d {
+		d[i] = after.Counts[i] - before.Counts[i]
+		total += d[i]
+	}
+	var seen uint64
+	for i, c := range d {
+		seen += c
+		if c > 0 && float64(seen) >= q*float64(total) {
+			return after.Buckets[i+1]
+		}
+	}
+	return 0
+}
+
+// fetchServerTimes asks the bench server for what its clock saw since the last call.
+func fetchServerTimes(b *testing.B, url string) serverTimes {
+	resp, err := http.Get(url + fixedTimingsPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st serverTimes
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		b.Fatalf("reading the bench server's timings: %v", err)
+	}
+	return st
+}
+
+// firstWaveSplit divides each request's client TTFT on CLOCK_MONOTONIC into: up, from t0
+// (the client's request headers written) to the server's handler start (the client's write,
+// loopback, the server's wake-up, accept queue and request parsing); the server's own TTFT
+// (handler start to its first write); and down, from the server's first write to the
+// client's reading the first token (the server's write, loopback, the client's wake-up and
+// parsing). up + server + down = client TTFT. The client's t0 is its started_at, a wall-clock
+// time, turned into CLOCK_MONOTONIC with this process's offset between the two clocks (an
+// NTP slew during the run moves it by at most ~0.5 ms a second).
+func firstWaveSplit(b *testing.B, reqs []waveRequest, st serverTimes) {
+	off, ok := wallMinusMonoNS()
+	if !ok {
+		return
+	}
+	byBegin := make(map[int64]serverRequest, len(st.Reqs))
+	for _, r := range st.Reqs {
+		byBegin[r.Begin] = r
+	}
+	var up, down, write []float64
+	var rows []string
+	for _, w := range reqs {
+		t, err := time.Parse(time.RFC3339Nano, w.startedAt)
+		begin, ok := monoFromSeconds(w.startTime)
+		sr, found := byBegin[begin]
+		if err != nil || !ok || !found {
+			b.Fatalf("seq %d: no server record (started_at %q, start_time %q)", w.seq, w.startedAt, w.startTime)
+		}
+		t0 := t.UnixNano() - off
+		firstByte := t0 + int64(w.ttft*float64(time.Millisecond))
+		up = append(up, float64(sr.Begin-t0)/1e6)
+		down = append(down, float64(firstByte-sr.Write)/1e6)
+		write = append(write, float64(sr.Flush-sr.Write)/1e6)
+		rows = append(rows, fmt.Sprintf("%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%v",
+			w.seq, w.ttft, w.serverTTFT, up[len(up)-1], down[len(down)-1], write[len(write)-1], t0, sr.Port, w.reused))
+	}
+	b.ReportMetric(percentile(up, 0.5), "up-p50-ms")
+	b.ReportMetric(percentile(up, 0.99), "up-p99-ms")
+	b.ReportMetric(percentile(down, 0.5), "down-p50-ms")
+	b.ReportMetric(percentile(down, 0.99), "down-p99-ms")
+	b.ReportMetric(percentile(write, 0.99), "server-write-p99-ms")
+	if path := os.Getenv("TRACKER_BENCH_FIRSTWAVE_DUMP"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintln(f, "# seq\tttft\tserver_ttft\tup\tdown\tserver_write\tt0\tport\treused")
+			fmt.Fprintln(f, strings.Join(rows, "\n"))
+			f.Close()
+		}
+	}
+}
+
+// monoFromSeconds parses the bench server's start_time ("seconds.nanoseconds") exactly.
+func monoFromSeconds(s string) (int64, bool) {
+	sec, frac, ok := strings.Cut(s, ".")
+	if !ok || len(frac) != 9 {
+		return 0, false
+	}
+	a, err1 := strconv.ParseInt(sec, 10, 64)
+	c, err2 := strconv.ParseInt(frac, 10, 64)
+	return a*1e9 + c, err1 == nil && err2 == nil
 }
