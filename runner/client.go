@@ -190,6 +190,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 	for {
 		raw, err := stream.next()
 		now := time.Now()
+		at := arrived(x.conn.rx, now, m.floor(x.t0)) // when the bytes came (rxstamp.go)
 		if errors.Is(err, io.EOF) {
 			m.end = now
 			m.done = stream.done
@@ -215,7 +216,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 			m.fail(failure{bench.StatusError, ClassInBand, msg})
 			break
 		}
-		m.add(now, ch.delta())
+		m.add(at, ch.delta())
 		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
 			m.usageRaw = ch.Usage
 		}

@@ -31,7 +31,8 @@ type connTrace struct {
 	replayed  bool      // sent again after a stale connection (sendTraced)
 	reused    bool      // the last connection had served an earlier request
 	connect   time.Duration
-	firstByte bool // a byte of the response arrived (on the last attempt)
+	firstByte bool      // a byte of the response arrived (on the last attempt)
+	rx        rxStamper // the connection's receive stamps (rxstamp.go); nil = none
 }
 
 func (ct *connTrace) hooks() *httptrace.ClientTrace {
@@ -44,7 +45,7 @@ func (ct *connTrace) hooks() *httptrace.ClientTrace {
 		GotConn: func(info httptrace.GotConnInfo) {
 			now := time.Now()
 			ct.mu.Lock()
-			ct.gotConn, ct.reused = now, info.Reused
+			ct.gotConn, ct.reused, ct.rx = now, info.Reused, stamperOf(info.Conn)
 			ct.gotConns++
 			ct.connect = 0
 			if !info.Reused && !ct.getConn.IsZero() {
@@ -73,12 +74,13 @@ type connInfo struct {
 	reused  bool
 	connect *time.Duration // nil when the connection was reused
 	retries int            // 1 when it was replayed after a stale connection
+	rx      rxStamper      // the connection's receive stamps; nil = none
 }
 
 func (ct *connTrace) info() connInfo {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	ci := connInfo{t0: ct.wrote, reused: ct.reused}
+	ci := connInfo{t0: ct.wrote, reused: ct.reused, rx: ct.rx}
 	if ct.replayed {
 		ci.retries = 1
 	}

@@ -51,6 +51,14 @@ func (m *measurement) add(now time.Time, d delta) {
 	m.chunks++
 }
 
+// floor is the earliest a chunk can be timed: after the previous token, else after t0.
+func (m *measurement) floor(t0 time.Time) time.Time {
+	if !m.last.IsZero() {
+		return m.last
+	}
+	return t0
+}
+
 func (m *measurement) fail(f failure) {
 	if m.failed == nil {
 		m.failed = &f

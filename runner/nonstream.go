@@ -49,7 +49,7 @@ func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptio
 	call := &nonStreamCall{x: x, wall: wall,
 		rec: bench.Measurement{StartedAt: wall}}
 	resp, raw, f, err := c.postNonStream(ctx, x, p, o)
-	end := time.Now()
+	end := arrived(x.conn.rx, time.Now(), x.t0) // when the answer's last bytes came (rxstamp.go)
 	if f != nil {
 		return call.fail(*f)
 	}

@@ -41,7 +41,7 @@ func (s *sseStream) Close() error { return s.body.Close() }
 // warmed connection thrown away. The wait is after the measured end of the request.
 const (
 	maxDrain  = 64 << 10
-	drainWait = 25 * time.Millisecond
+	drainWait = 100 * time.Millisecond
 )
 
 var errDrain = errors.New("the body did not end after [DONE]")

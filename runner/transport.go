@@ -126,5 +126,6 @@ func newHTTPClient(maxConns int) *http.Client {
 	tr.MaxConnsPerHost = 0
 	tr.ResponseHeaderTimeout = 0
 	tr.MaxResponseHeaderBytes = maxResponseHeaders // bounds.go
+	tr.DialContext = stampedDialer()               // chunk times are arrival times (rxstamp.go)
 	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 }
