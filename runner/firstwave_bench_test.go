@@ -163,12 +163,11 @@ func BenchmarkFirstWave(b *testing.B) {
 
 // waveRequest is one request of the benchmark as the client recorded it.
 type waveRequest struct {
-	seq                  int64
-	ttft, serverTTFT     float64 // ms
-	t0                   int64   // CLOCK_MONOTONIC ns (converted from started_at)
-	serverBegin          int64   // the server's handler start, from usage.start_time
-	reused               bool
-	startedAt, startTime string
+	seq              int64
+	ttft, serverTTFT float64 // ms
+	reused           bool
+	startedAt        string // t0, wall clock (RFC 3339)
+	startTime        string // the server's handler start, CLOCK_MONOTONIC seconds (usage.start_time)
 }
 
 func firstWave(b *testing.B, url string, cold bool) {
