@@ -18,8 +18,8 @@ var (
 // level's start and end, and every request through a RequestSink. The store implements it
 // (SQLite, and the PostgreSQL store next); tests use an in-memory one (internal/memstore).
 //
-// Errors say what was being recorded. A run's end and a level's end are recorded with a
-// fresh context, so that an interrupted run is still closed.
+// Errors say what was being recorded. The runner records a run's end and a level's end with
+// a fresh context, so that an interrupted run is still closed.
 type Recorder interface {
 	CreateRun(ctx context.Context, r Run) (int64, error)
 	FinishRun(ctx context.Context, runID int64, status RunStatus, ended time.Time, errText string) error

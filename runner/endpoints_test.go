@@ -359,7 +359,7 @@ func sortFloats(xs []float64) {
 func TestNonStreaming(t *testing.T) {
 	for _, tc := range []struct {
 		file                 string
-		out                  int64
+		out                  int
 		serverE2E, serverTTF any
 		keep                 string
 	}{
@@ -375,7 +375,7 @@ func TestNonStreaming(t *testing.T) {
 				time.Sleep(30 * time.Millisecond)
 				h(w, r)
 			}))
-			r, db := newRunner(t)
+			r, m := newMemRunner(t)
 			p := plan(1, []int{1}, ep("s", srv.URL))
 			p.Request.NoStream = true
 			out, err := r.Run(context.Background(), p)
@@ -385,21 +385,21 @@ func TestNonStreaming(t *testing.T) {
 			if body["stream"] != false || body["temperature"] != 0.0 || body["model"] != "m" {
 				t.Errorf("request body %v", body)
 			}
-			row := requests(t, db, "1")[0]
-			if row["status"] != "ok" || row["ttft_ms"] != nil || row["tpot_ms"] != nil || fl(row["e2e_ms"]) < 30 ||
-				row["output_tokens"] != tc.out || row["output_tokens_source"] != "usage" || row["response_text"] != "Denver Broncos" {
-				t.Errorf("row %v", row)
+			rec := m.Requests()[0]
+			if rec.Status != bench.StatusOK || rec.TTFTMS != nil || rec.TPOTMS != nil || rec.E2EMS == nil || *rec.E2EMS < 30 ||
+				val(rec.OutputTokens) != tc.out || rec.OutputTokensSource != bench.SourceUsage || rec.ResponseText != "Denver Broncos" {
+				t.Errorf("record %+v", rec)
 			}
-			if math.Abs(fl(row["server_e2e_ms"])-tc.serverE2E.(float64)) > 1e-6 {
-				t.Errorf("server_e2e_ms %v, want %v", row["server_e2e_ms"], tc.serverE2E)
+			if rec.ServerE2EMS == nil || math.Abs(*rec.ServerE2EMS-tc.serverE2E.(float64)) > 1e-6 {
+				t.Errorf("server e2e %v, want %v", val(rec.ServerE2EMS), tc.serverE2E)
 			}
-			if tc.serverTTF != nil && math.Abs(fl(row["server_ttft_ms"])-tc.serverTTF.(float64)) > 1e-6 {
-				t.Errorf("server_ttft_ms %v, want %v", row["server_ttft_ms"], tc.serverTTF)
+			if tc.serverTTF != nil && (rec.ServerTTFTMS == nil || math.Abs(*rec.ServerTTFTMS-tc.serverTTF.(float64)) > 1e-6) {
+				t.Errorf("server ttft %v, want %v", val(rec.ServerTTFTMS), tc.serverTTF)
 			}
-			if !strings.Contains(fmt.Sprint(row["server_json"]), tc.keep) {
-				t.Errorf("server_json %v lacks %s", row["server_json"], tc.keep)
+			if !strings.Contains(rec.ServerJSON, tc.keep) {
+				t.Errorf("server json %s lacks %s", rec.ServerJSON, tc.keep)
 			}
-			run, _ := db.GetRun(context.Background(), out.RunID)
+			run, _ := m.GetRun(context.Background(), out.RunID)
 			if run.Stream {
 				t.Error("runs.stream = 1 for a non-streaming run")
 			}
@@ -412,7 +412,7 @@ func TestNonStreamingErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		status     int
-		wantStatus string
+		wantStatus bench.RequestStatus
 		class      bench.ErrorClass
 		want       string
 	}{
@@ -427,15 +427,15 @@ func TestNonStreamingErrors(t *testing.T) {
 				w.WriteHeader(tc.status)
 				io.WriteString(w, tc.body)
 			}))
-			r, db := newRunner(t)
+			r, m := newMemRunner(t)
 			p := plan(1, []int{1}, ep("s", srv.URL))
 			p.Request.NoStream = true
 			if _, err := r.Run(context.Background(), p); err != nil {
 				t.Fatal(err)
 			}
-			row := requests(t, db, "1")[0]
-			if row["status"] != tc.wantStatus || row["error_class"] != string(tc.class) || !strings.Contains(row["error_message"].(string), tc.want) {
-				t.Errorf("%v %v %q, want %s %s %q", row["status"], row["error_class"], row["error_message"], tc.wantStatus, tc.class, tc.want)
+			rec := m.Requests()[0]
+			if rec.Status != tc.wantStatus || rec.ErrorClass != tc.class || !strings.Contains(rec.ErrorMessage, tc.want) {
+				t.Errorf("%v %v %q, want %s %s %q", rec.Status, rec.ErrorClass, rec.ErrorMessage, tc.wantStatus, tc.class, tc.want)
 			}
 		})
 	}

@@ -70,6 +70,8 @@ func newMemRunner(t *testing.T) (*Runner, *memstore.Store) {
 	return &Runner{DB: m, Tokens: counter(t), Version: "test"}, m
 }
 
+// val is *p, or nil for a nil p: a record's optional number, comparable with == to a value
+// of its own type.
 func val[T any](p *T) any {
 	if p == nil {
 		return nil
