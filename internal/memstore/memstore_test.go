@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -140,4 +141,28 @@ func scanAll(b backend) (any, error) {
 		out = append(out, level)
 	}
 	return out, nil
+}
+
+// Both say the same sentinel errors: a run that does not exist, a run another live process holds.
+func TestSameErrorsAsTheStore(t *testing.T) {
+	ctx := context.Background()
+	for name, b := range map[string]backend{"store": storetest.Open(t), "memory": memstore.New()} {
+		if _, err := b.GetRun(ctx, 99); !errors.Is(err, bench.ErrNotFound) {
+			t.Errorf("%s: GetRun of no run: %v, want ErrNotFound", name, err)
+		}
+		id, err := b.CreateRun(ctx, bench.Run{Label: "x", StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.RenewLease(ctx, id, bench.Lease{Owner: "other/1", Until: time.Now().Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		err = b.ReopenRun(ctx, id, bench.Lease{Owner: "me/2", Until: time.Now().Add(time.Minute)}, nil)
+		if !errors.Is(err, bench.ErrLeased) {
+			t.Errorf("%s: reopening a run another process holds: %v, want ErrLeased", name, err)
+		}
+		if err := b.ReopenRun(ctx, id, bench.Lease{Owner: "me/2"}, func(string) bool { return true }); err != nil {
+			t.Errorf("%s: reopening a run whose holder is dead: %v", name, err)
+		}
+	}
 }
