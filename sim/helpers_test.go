@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -68,6 +69,25 @@ func post(t testing.TB, url string, body any) *http.Response {
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// postAll posts body to url n times at once and reads every answer to its end.
+func postAll(t testing.TB, url string, n int, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+			if err != nil {
+				t.Error(err) // not Fatal: this is not the test's goroutine
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
 }
 
 // readSSE reads every "data:" event of a stream; lines that are not events fail the test.

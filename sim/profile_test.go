@@ -2,11 +2,9 @@ package sim
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,17 +155,7 @@ func TestBuiltinLongPrompts(t *testing.T) {
 		if want == 0 {
 			want = int64(p.KVCacheTokens / (promptTokens + 8))
 		}
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp := post(t, ts.URL+"/v1/chat/completions", chatBody(long, map[string]any{"max_tokens": 8, "ignore_eos": true}))
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}()
-		}
-		wg.Wait()
+		postAll(t, ts.URL+"/v1/chat/completions", 8, chatBody(long, map[string]any{"max_tokens": 8, "ignore_eos": true}))
 		if st := s.Stats(); st.Finished != 8 || st.MaxBatch != want {
 			t.Errorf("%s with %d-token prompts: max batch %d, want %d (finished %d)", tc.name, promptTokens, st.MaxBatch, want, st.Finished)
 		}

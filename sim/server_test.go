@@ -260,17 +260,7 @@ func TestKVBudgetLimitsBatch(t *testing.T) {
 	}()
 	p.KVCacheTokens = 2*(tok+10) + 5 // room for two sequences of this prompt + 10 tokens
 	s, ts := startSim(t, p)
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := post(t, ts.URL+"/v1/chat/completions", chatBody(squadPrompt, map[string]any{"max_tokens": 10, "ignore_eos": true}))
-			io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}()
-	}
-	wg.Wait()
+	postAll(t, ts.URL+"/v1/chat/completions", 6, chatBody(squadPrompt, map[string]any{"max_tokens": 10, "ignore_eos": true}))
 	if st := s.Stats(); st.Finished != 6 || st.MaxBatch != 2 {
 		t.Errorf("finished %d, max batch %d: want 6 and 2 (the KV budget's limit)", st.Finished, st.MaxBatch)
 	}
