@@ -44,15 +44,22 @@ func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
 	return runID
 }
 
-// A level whose successful requests have no output-token count reads as unknown (NULL
-// output_tokens and output_tok_s), not as a measured 0 tok/s, and does not fail the read.
-func TestSummaryUnknownOutputTokens(t *testing.T) {
+// unknownTokensSummary is the summary of unknownTokensRun's run in a fresh database.
+func unknownTokensSummary(t *testing.T) []store.SummaryRow {
+	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t)
 	rows, err := db.Summary(ctx, unknownTokensRun(t, ctx, db))
 	if err != nil {
 		t.Fatalf("Summary: %v", err)
 	}
+	return rows
+}
+
+// A level whose successful requests have no output-token count reads as unknown (NULL
+// output_tokens and output_tok_s), not as a measured 0 tok/s, and does not fail the read.
+func TestSummaryUnknownOutputTokens(t *testing.T) {
+	rows := unknownTokensSummary(t)
 	if len(rows) != 3 {
 		t.Fatalf("%d rows, want 3", len(rows))
 	}
@@ -69,12 +76,7 @@ func TestSummaryUnknownOutputTokens(t *testing.T) {
 // The run summary printed at the end of `tracker run` shows those levels' throughput as
 // unknown ("-"), and the level with counts as a number.
 func TestRunSummaryUnknownOutputTokens(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t)
-	rows, err := db.Summary(ctx, unknownTokensRun(t, ctx, db))
-	if err != nil {
-		t.Fatalf("Summary: %v", err)
-	}
+	rows := unknownTokensSummary(t)
 	var b strings.Builder
 	if err := report.WriteRunSummary(&b, rows, nil); err != nil {
 		t.Fatal(err)
