@@ -168,7 +168,7 @@ func configFromFlags(cmd *cli.Command) (bench.RunConfig, error) {
 			return cfg, usagef("--sweep chooses the levels itself: drop --concurrency and --rate")
 		}
 		cfg.Loads = nil
-		cfg.Sweep = &bench.SweepConfig{Kind: k, MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
+		cfg.Sweep = &bench.SweepConfig{Kind: bench.SweepKind(k), MinGain: cmd.Float("sweep-min-gain"), MaxConcurrency: cmd.Int("sweep-max-concurrency"),
 			Steps: cmd.Int("sweep-steps"), SLOTarget: cmd.Float("slo-target")}
 	}
 	return cfg, nil

@@ -103,11 +103,11 @@ type LoadConfig struct {
 
 // SweepConfig is a sweep's settings.
 type SweepConfig struct {
-	Kind           string  `json:"kind"`
-	MinGain        float64 `json:"min_gain"`
-	MaxConcurrency int     `json:"max_concurrency"`
-	Steps          int     `json:"steps"`
-	SLOTarget      float64 `json:"slo_target"`
+	Kind           SweepKind `json:"kind"`
+	MinGain        float64   `json:"min_gain"`
+	MaxConcurrency int       `json:"max_concurrency"`
+	Steps          int       `json:"steps"`
+	SLOTarget      float64   `json:"slo_target"`
 }
 
 // SLOConfig is the --slo targets (0 = none).

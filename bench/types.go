@@ -56,6 +56,15 @@ const (
 // Order is how a run takes its endpoints in turn: runs.order and --order.
 type Order string
 
+// SweepKind is what a sweep varies: --sweep.
+type SweepKind string
+
+// Sweep kinds.
+const (
+	SweepConcurrency SweepKind = "concurrency" // closed-loop levels, doubling
+	SweepRate        SweepKind = "rate"        // open-loop rates between single-stream and saturated throughput
+)
+
 // Orders across endpoints.
 const (
 	OrderInterleaved Order = "interleaved" // level by level, endpoints alternating

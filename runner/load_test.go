@@ -167,7 +167,7 @@ func sweepToBatchLimit(t *testing.T, maxNumSeqs, nPrompts int) []store.SummaryRo
 	r, db := newRunner(t)
 	p := basePlan(0, ep("a", srv.URL))
 	p.Prompts = prompts(t, nPrompts)
-	p.Sweep = &runner.Sweep{Kind: runner.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
+	p.Sweep = &runner.Sweep{Kind: bench.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
 	out, err := r.Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +369,7 @@ func TestRateSweep(t *testing.T) {
 	r, db := newRunner(t)
 	p := basePlan(0, ep("a", srv.URL))
 	p.Prompts, p.Requests = prompts(t, 16), 16
-	p.Sweep = &runner.Sweep{Kind: runner.SweepRate, MaxConcurrency: 8, Steps: 3}
+	p.Sweep = &runner.Sweep{Kind: bench.SweepRate, MaxConcurrency: 8, Steps: 3}
 	out, err := r.Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,6 @@ import (
 	"github.com/trackerbench/tracker/internal/defaults"
 )
 
-// Sweep kinds.
-const (
-	SweepConcurrency = "concurrency"
-	SweepRate        = "rate"
-)
-
 // Load is one load level: a closed loop of Concurrency requests in flight, or (Rate > 0) an
 // open loop of Rate requests/s with at most Concurrency in flight (0 = no cap).
 type Load struct {
@@ -31,7 +25,7 @@ func (l Load) String() string { return bench.LoadLabel(l.Concurrency, l.Rate) }
 
 // Sweep searches for the load where an endpoint stops scaling.
 type Sweep struct {
-	Kind           string  // concurrency or rate
+	Kind           bench.SweepKind
 	MinGain        float64 // stop when output throughput rises by less than this fraction (default 0.05)
 	MaxConcurrency int     // concurrency sweep: the highest level tried; rate sweep: the saturating level
 	Steps          int     // rate sweep: rates between single-stream and saturated throughput
@@ -180,7 +174,7 @@ func (p *Plan) validate() error {
 	}
 	if s := p.Sweep; s != nil {
 		switch s.Kind {
-		case SweepConcurrency, SweepRate:
+		case bench.SweepConcurrency, bench.SweepRate:
 		default:
 			return fmt.Errorf("%w: --sweep %q: want concurrency or rate", ErrPlan, s.Kind)
 		}
@@ -202,7 +196,7 @@ func (p *Plan) validate() error {
 
 // openLoop reports whether any level is rate-driven.
 func (p *Plan) openLoop() bool {
-	if p.Sweep != nil && p.Sweep.Kind == SweepRate {
+	if p.Sweep != nil && p.Sweep.Kind == bench.SweepRate {
 		return true
 	}
 	for _, l := range p.Loads {

@@ -159,9 +159,9 @@ func (ex *executor) execute(ctx context.Context) error {
 	ex.live = newLiveView(ex.r.Progress)
 	var err error
 	switch {
-	case p.Sweep != nil && p.Sweep.Kind == SweepConcurrency:
+	case p.Sweep != nil && p.Sweep.Kind == bench.SweepConcurrency:
 		err = ex.sweepConcurrency(ctx)
-	case p.Sweep != nil && p.Sweep.Kind == SweepRate:
+	case p.Sweep != nil && p.Sweep.Kind == bench.SweepRate:
 		err = ex.sweepRate(ctx)
 	default:
 		err = ex.fixed(ctx)
