@@ -45,6 +45,12 @@ type Crossover struct {
 	WinnerValue Num     `json:"winner_output_tok_s"`
 }
 
+// A curve's x axis: the name it is drawn and written with (Curve.XName).
+const (
+	xConcurrency = "concurrency"  // closed loop: requests in flight
+	xRate        = "rate (req/s)" // open loop: requests sent per second
+)
+
 // Curve is throughput and latency against load for one workload swept over several levels.
 type Curve struct {
 	ID         string       `json:"id"`
@@ -116,9 +122,9 @@ func buildCurves(groups []*Group, baseline string, o *Options) []Curve {
 		if len(gs) < 2 {
 			continue
 		}
-		c := Curve{ID: fmt.Sprintf("L%d", len(curves)+1), Workload: gs[0].Fingerprint.WorkloadText(), XName: "concurrency"}
+		c := Curve{ID: fmt.Sprintf("L%d", len(curves)+1), Workload: gs[0].Fingerprint.WorkloadText(), XName: xConcurrency}
 		if gs[0].Fingerprint.LoadMode == bench.LoadOpen {
-			c.XName = "rate (req/s)"
+			c.XName = xRate
 		}
 		for _, g := range gs {
 			x := g.Fingerprint.loadX()

@@ -115,7 +115,7 @@ func mdCell(s string) string {
 
 // fmtLoad is a load curve's x value as a load level (bench.LoadLabel).
 func fmtLoad(xname string, x float64) string {
-	if xname == "concurrency" {
+	if xname == xConcurrency {
 		return bench.LoadLabel(int(x), 0)
 	}
 	return bench.LoadLabel(0, x)
