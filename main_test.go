@@ -85,7 +85,7 @@ func TestRunQueryEndToEnd(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"Run 1 (completed)", "fast", "slow", "At concurrency 1: fast was", "At concurrency 4: fast was", "n=10 vs 10",
+	for _, want := range []string{"Run 1 (completed)", "fast", "slow", "At c=1: fast was", "At c=4: fast was", "n=10 vs 10",
 		"paired by prompt, faster on 10 of 10 prompts (sign test p = 0.002)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
@@ -268,7 +268,7 @@ func TestRateSLOAndSweepOutput(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"achieved req/s", "slo %", "20/s"} {
+	for _, want := range []string{"achieved req/s", "slo %", "20 req/s"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("rate summary lacks %q:\n%s", want, r.stdout)
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 )
 
@@ -106,14 +108,9 @@ func deref(p *float64) float64 {
 	return *p
 }
 
+// levelText is the level's load label (bench.LoadLabel), with its trial from the second on.
 func levelText(r store.SummaryRow) string {
-	s := strconv.Itoa(r.Concurrency)
-	if r.Rate != nil {
-		s = strconv.FormatFloat(*r.Rate, 'g', 4, 64) + "/s"
-		if r.Concurrency > 0 {
-			s += " cap " + strconv.Itoa(r.Concurrency)
-		}
-	}
+	s := bench.LoadLabel(r.Concurrency, deref(r.Rate))
 	if r.Trial > 1 {
 		s += " #" + strconv.Itoa(r.Trial)
 	}
@@ -156,10 +153,7 @@ func LevelSentences(rows []store.SummaryRow, pairs []store.PairCount) []string {
 				ok = append(ok, r)
 			}
 		}
-		where := "At concurrency " + k.level
-		if g[0].Rate != nil {
-			where = "At " + k.level
-		}
+		where := "At " + k.level
 		if len(ok) < 2 {
 			if len(g) > 1 {
 				out = append(out, where+": fewer than two endpoints had successful requests; no comparison.")

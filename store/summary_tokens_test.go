@@ -82,7 +82,7 @@ func TestRunSummaryUnknownOutputTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + b.String())
-	want := map[string]string{"1": "-", "2": "-", "3": "125.0"} // 15 tokens over a 120 ms window
+	want := map[string]string{"c=1": "-", "c=2": "-", "c=3": "125.0"} // 15 tokens over a 120 ms window
 	for _, line := range strings.Split(b.String(), "\n") {
 		cells := strings.FieldsFunc(line, func(r rune) bool { return r == '|' || r == '│' })
 		if len(cells) < 11 || strings.TrimSpace(cells[0]) != "x" {
