@@ -11,7 +11,7 @@ import (
 // Every sentence here is built from computed numbers, with the figure and its interval beside
 // it; nothing is said that the data did not produce.
 
-func (r *Result) speedup(group, endpoint, metric, stat string) *Speedup {
+func (r *Result) speedup(group, endpoint, metric string, stat Stat) *Speedup {
 	for i := range r.Speedups {
 		s := &r.Speedups[i]
 		if s.Group == group && s.Endpoint == endpoint && s.Metric == metric && s.Stat == stat {
@@ -55,7 +55,7 @@ func valueFormatter(metric string) func(Num) string {
 // claim is the one-sentence statement of a speedup.
 func claim(s *Speedup, g *Group) string {
 	info := metricInfo[s.Metric]
-	what := s.Stat + " " + info.Name
+	what := string(s.Stat) + " " + info.Name
 	if s.Metric == MetricOutTokS {
 		what = info.Name
 	}
@@ -116,7 +116,7 @@ func (r *Result) gapSentences() []string {
 
 // gapSentence splits a significant E2E gap into time to first token and decode.
 func gapSentence(r *Result, g *Group, endpoint string) string {
-	s := r.speedup(g.ID, endpoint, MetricE2E, "median")
+	s := r.speedup(g.ID, endpoint, MetricE2E, StatMedian)
 	if s == nil || !s.Verdict().significant() {
 		return ""
 	}
@@ -135,8 +135,8 @@ func gapSentence(r *Result, g *Group, endpoint string) string {
 		faster, slower = slower, faster
 		dE2E, dTTFT, dDec = -dE2E, -dTTFT, -dDec
 	}
-	tpot := r.speedup(g.ID, endpoint, MetricTPOT, "median")
-	ttft := r.speedup(g.ID, endpoint, MetricTTFT, "median")
+	tpot := r.speedup(g.ID, endpoint, MetricTPOT, StatMedian)
+	ttft := r.speedup(g.ID, endpoint, MetricTTFT, StatMedian)
 	if tpot == nil || ttft == nil {
 		return ""
 	}
@@ -176,13 +176,13 @@ func findings(r *Result) []string {
 			if name == r.Baseline {
 				continue
 			}
-			if s := r.speedup(g.ID, name, MetricE2E, "median"); s != nil {
+			if s := r.speedup(g.ID, name, MetricE2E, StatMedian); s != nil {
 				out = append(out, claim(s, g))
 			}
 			if s := r.speedup(g.ID, name, MetricE2E, "paired median"); s != nil {
 				out = append(out, pairedClaim(s, g))
 			}
-			if s := r.speedup(g.ID, name, MetricOutTokS, "mean"); s != nil && len(r.Groups) <= 12 {
+			if s := r.speedup(g.ID, name, MetricOutTokS, StatMean); s != nil && len(r.Groups) <= 12 {
 				out = append(out, claim(s, g))
 			}
 		}
@@ -212,7 +212,7 @@ func winsSentences(r *Result) []string {
 		}
 		var better, worse, same, few []string
 		for _, s := range r.Speedups {
-			if s.Endpoint != e || s.Metric != MetricE2E || s.Stat != "median" {
+			if s.Endpoint != e || s.Metric != MetricE2E || s.Stat != StatMedian {
 				continue
 			}
 			switch s.Verdict() {
@@ -283,7 +283,7 @@ func curveSentences(r *Result, c *Curve) []string {
 			if p == nil {
 				continue
 			}
-			if s := r.speedup(p.Group, e, MetricE2E, "median"); s != nil {
+			if s := r.speedup(p.Group, e, MetricE2E, StatMedian); s != nil {
 				pts = append(pts, fmt.Sprintf("%s at %s (%s)", fmtRatio(s.Ratio), fmtLoad(c.XName, x), s.Verdict()))
 			}
 		}
@@ -308,7 +308,7 @@ func regressionSentence(h *HistorySeries) string {
 		test = ", one-sided U test " + fmtP(h.P)
 	}
 	what := metricInfo[h.Metric].Name
-	if h.Stat == "median" {
+	if h.Stat == StatMedian {
 		what = "median " + what
 	}
 	return fmt.Sprintf("Regression: %s's %s on %s in run %d (%s) was %s against a median of %s over runs %s (%+.1f%% worse; threshold %s%s).",

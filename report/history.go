@@ -24,7 +24,7 @@ type HistorySeries struct {
 	Group      string         `json:"group"`
 	Endpoint   string         `json:"endpoint"`
 	Metric     string         `json:"metric"`
-	Stat       string         `json:"stat"`
+	Stat       Stat           `json:"stat"`
 	Points     []HistoryPoint `json:"points"`
 	Checked    bool           `json:"checked"` // enough earlier runs to apply the rule
 	Regression bool           `json:"regression"`
@@ -80,7 +80,7 @@ func buildHistory(groups []*Group, o *Options) []HistorySeries {
 				metric string
 				col    int
 			}{{MetricE2E, colE2E}, {MetricTTFT, colTTFT}, {MetricTPOT, colTPOT}, {MetricOutTokS, -1}} {
-				hs := HistorySeries{Group: g.ID, Endpoint: name, Metric: m.metric, Stat: "median",
+				hs := HistorySeries{Group: g.ID, Endpoint: name, Metric: m.metric, Stat: StatMedian,
 					Previous: Num(math.NaN()), Threshold: Num(math.NaN()), Change: Num(math.NaN()), P: Num(math.NaN())}
 				if m.col < 0 {
 					hs.Stat = "mean over the run's levels"

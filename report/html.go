@@ -111,12 +111,12 @@ func (r *Result) WriteHTML(w io.Writer, fo FileOptions) error {
 	p.Gaps = r.gapSentences()
 	p.SpeedHead = []string{"group", "load", "endpoint", "metric", "speedup", "95% CI", "p", "verdict"}
 	for _, s := range r.Speedups {
-		if s.Stat == "mean" && s.Metric != MetricOutTokS {
+		if s.Stat == StatMean && s.Metric != MetricOutTokS {
 			continue
 		}
 		g := r.group(s.Group)
 		p.Verdicts = append(p.Verdicts, []string{s.Group, g.Fingerprint.LoadText(), s.Endpoint,
-			s.Stat + " " + metricInfo[s.Metric].Name, fmtRatio(s.Ratio), fmtCI(s.CI), fmtP(s.P), string(s.Verdict())})
+			string(s.Stat) + " " + metricInfo[s.Metric].Name, fmtRatio(s.Ratio), fmtCI(s.CI), fmtP(s.P), string(s.Verdict())})
 	}
 	p.Charts = r.charts()
 	var buf bytes.Buffer

@@ -173,7 +173,7 @@ func (r *Result) speedupCharts(cs *chartSet) {
 func chartedSpeedups(r *Result, endpoint string) []Speedup {
 	var out []Speedup
 	for _, s := range r.Speedups {
-		if s.Endpoint != endpoint || s.Metric == MetricReqTokS || (s.Stat != "median" && s.Metric != MetricOutTokS) {
+		if s.Endpoint != endpoint || s.Metric == MetricReqTokS || (s.Stat != StatMedian && s.Metric != MetricOutTokS) {
 			continue
 		}
 		out = append(out, s)
@@ -315,7 +315,7 @@ func (r *Result) historyChart(cs *chartSet, g *Group, series []HistorySeries) (s
 	}
 	info := metricInfo[series[0].Metric]
 	yName := info.Name + " (" + info.Unit + ")"
-	if series[0].Stat == "median" {
+	if series[0].Stat == StatMedian {
 		yName = "median " + yName
 	}
 	line := charts.NewLine()

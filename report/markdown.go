@@ -163,7 +163,7 @@ func (r *Result) writeSpeedupsMarkdown(m *mdWriter, figs []Figure) {
 					continue
 				}
 				f := valueFormatter(s.Metric)
-				rows = append(rows, []string{s.Endpoint, metricInfo[s.Metric].Name, s.Stat, f(s.BaselineValue), f(s.Value),
+				rows = append(rows, []string{s.Endpoint, metricInfo[s.Metric].Name, string(s.Stat), f(s.BaselineValue), f(s.Value),
 					fmtRatio(s.Ratio), fmtCI(s.CI), fmtP(s.P), string(s.Verdict())})
 			}
 			if len(rows) == 0 {

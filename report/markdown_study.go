@@ -45,7 +45,7 @@ func (r *Result) studyRow(g *Group, e *EndpointSummary) []string {
 	speed := "1× (baseline)"
 	if e.Endpoint != r.Baseline {
 		speed = "–"
-		if sp := r.speedup(g.ID, e.Endpoint, MetricE2E, "mean"); sp != nil {
+		if sp := r.speedup(g.ID, e.Endpoint, MetricE2E, StatMean); sp != nil {
 			speed = fmt.Sprintf("%s [%s] (n=%d/%d) %s", fmtRatio(sp.Ratio), fmtCI(sp.CI), sp.N, sp.NBaseline, sp.Verdict())
 		}
 	}
@@ -60,7 +60,7 @@ func (r *Result) verdict(g *Group) string {
 			continue
 		}
 		for _, metric := range []string{MetricE2E, MetricOutTokS} {
-			if sp := r.speedup(g.ID, e.Endpoint, metric, "mean"); sp != nil {
+			if sp := r.speedup(g.ID, e.Endpoint, metric, StatMean); sp != nil {
 				parts = append(parts, claim(sp, g))
 			}
 		}

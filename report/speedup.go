@@ -38,7 +38,7 @@ type Speedup struct {
 	Endpoint      string   `json:"endpoint"`
 	Baseline      string   `json:"baseline"`
 	Metric        string   `json:"metric"`
-	Stat          string   `json:"stat"` // median, mean
+	Stat          Stat     `json:"stat"`
 	BaselineValue Num      `json:"baseline_value"`
 	Value         Num      `json:"value"`
 	Ratio         Num      `json:"speedup"`
@@ -53,6 +53,15 @@ type Speedup struct {
 	Note          string   `json:"note,omitempty"`
 	Faster        int      `json:"pairs_faster,omitempty"` // paired: pairs where the endpoint was faster
 }
+
+// Stat is the statistic a speedup compares.
+type Stat string
+
+// The statistics.
+const (
+	StatMedian Stat = "median"
+	StatMean   Stat = "mean"
+)
 
 // Verdict is what a speedup says, in benchstat's notation: "~" when the difference is not
 // significant. Its text is what the report prints.
@@ -136,8 +145,8 @@ func compareRequests(g *Group, base, other *side, o *Options) []Speedup {
 		mb, mo := mean(pb), mean(po)
 		medB, medO := medianInPlace(pb), medianInPlace(po) // after the test and the means: reorders pb, po
 		out = append(out,
-			newSpeedup(g, base, other, metric, "median", medB, medO, medB/medO, reps[i], p, test, len(pb), len(po), "requests", o),
-			newSpeedup(g, base, other, metric, "mean", mb, mo, mb/mo, reps[i+1], p, test, len(pb), len(po), "requests", o))
+			newSpeedup(g, base, other, metric, StatMedian, medB, medO, medB/medO, reps[i], p, test, len(pb), len(po), "requests", o),
+			newSpeedup(g, base, other, metric, StatMean, mb, mo, mb/mo, reps[i+1], p, test, len(pb), len(po), "requests", o))
 		i += 2
 	}
 	{
@@ -148,7 +157,7 @@ func compareRequests(g *Group, base, other *side, o *Options) []Speedup {
 			test = "no test: a side has no values"
 		}
 		mb, mo := mean(pb), mean(po)
-		out = append(out, newSpeedup(g, base, other, MetricReqTokS, "mean", mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
+		out = append(out, newSpeedup(g, base, other, MetricReqTokS, StatMean, mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
 	}
 	return out
 }
@@ -188,7 +197,7 @@ func compareThroughput(g *Group, base, other *side, o *Options) Speedup {
 	}
 	mb, mo := mean(tb), mean(to)
 	nb, no := requestsOK(base), requestsOK(other)
-	sp := newSpeedup(g, base, other, MetricOutTokS, "mean", mb, mo, mo/mb, reps, p, test, nb, no, "requests", o)
+	sp := newSpeedup(g, base, other, MetricOutTokS, StatMean, mb, mo, mo/mb, reps, p, test, nb, no, "requests", o)
 	return sp
 }
 
@@ -200,7 +209,7 @@ func requestsOK(s *side) int {
 	return n
 }
 
-func newSpeedup(g *Group, base, other *side, metric, stat string, vb, vo, ratio float64, reps []float64,
+func newSpeedup(g *Group, base, other *side, metric string, stat Stat, vb, vo, ratio float64, reps []float64,
 	p float64, test string, nb, no int, unit string, o *Options) Speedup {
 	s := Speedup{Group: g.ID, Endpoint: other.endpoint, Baseline: base.endpoint, Metric: metric, Stat: stat,
 		BaselineValue: Num(vb), Value: Num(vo), Ratio: Num(ratio), CI: percentileInterval(reps, o.Alpha),

@@ -80,7 +80,7 @@ func compareSides(t *testing.T, base, other *side) map[string]Speedup {
 	g := &Group{ID: "G1", sides: map[string]*side{base.endpoint: base, other.endpoint: other}}
 	out := map[string]Speedup{}
 	for _, s := range compare(g, base, other, &o) {
-		out[s.Metric+"/"+s.Stat] = s
+		out[s.Metric+"/"+string(s.Stat)] = s
 	}
 	return out
 }
