@@ -1,0 +1,91 @@
+package levelstat
+
+import (
+	"fmt"
+	"iter"
+	"math"
+)
+
+// The percentiles every level reports.
+const (
+	P50 = 0.5
+	P90 = 0.9
+	P99 = 0.99
+)
+
+// Percentile is the p-quantile (0 ≤ p ≤ 1) of sorted values, interpolating linearly between
+// closest ranks, numpy's default and v_summary's: h = (n−1)·p, lo = ⌊h⌋, f = h − lo, and
+// x[lo]·(1−f) + x[lo+1]·f. NaN for no values. This is tracker's one percentile definition.
+func Percentile(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	lo, f := rank(n, p)
+	if lo+1 >= n {
+		return interpolate(sorted[n-1], math.NaN(), f)
+	}
+	return interpolate(sorted[lo], sorted[lo+1], f)
+}
+
+// rank is the lower closest rank of the p-quantile of n values and the fraction past it.
+func rank(n int, p float64) (lo int, f float64) {
+	h := float64(n-1) * p
+	lo = int(h)
+	return lo, h - float64(lo)
+}
+
+// interpolate is x·(1−f) + next·f, written as v_summary's SQL writes it (a sum of the two
+// weighted ranks) so that Go and SQL round alike; next is not read when f is 0 and there is
+// no next rank.
+func interpolate(x, next, f float64) float64 {
+	if math.IsNaN(next) {
+		return x * (1 - f)
+	}
+	return x*(1-f) + next*f
+}
+
+// FromSorted returns the ps-quantiles (as Percentile defines them) of the n values that
+// sorted yields in ascending order, reading them once and keeping two values per quantile:
+// the way to take percentiles of a level too large to hold. It stops reading past the last
+// rank it needs. NaN for each p when n is 0; an error when sorted yields fewer than n values.
+func FromSorted(n int, sorted iter.Seq[float64], ps ...float64) ([]float64, error) {
+	out := make([]float64, len(ps))
+	if n <= 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return out, nil
+	}
+	type need struct{ lo, hi float64 }
+	vals := make([]need, len(ps))
+	last := 0
+	for i, p := range ps {
+		lo, _ := rank(n, p)
+		last = max(last, min(lo+1, n-1))
+		vals[i] = need{math.NaN(), math.NaN()}
+	}
+	read := 0
+	for x := range sorted {
+		for k, p := range ps {
+			switch lo, _ := rank(n, p); read {
+			case lo:
+				vals[k].lo = x
+			case lo + 1:
+				vals[k].hi = x
+			}
+		}
+		read++
+		if read > last {
+			break
+		}
+	}
+	if read <= last {
+		return nil, fmt.Errorf("percentiles of %d sorted values: only %d were read", n, read)
+	}
+	for k, p := range ps {
+		_, f := rank(n, p)
+		out[k] = interpolate(vals[k].lo, vals[k].hi, f)
+	}
+	return out, nil
+}
