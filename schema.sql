@@ -192,6 +192,43 @@ CREATE TABLE server_metrics (
     PRIMARY KEY (level_id, series_id, t_ms)
 ) STRICT, WITHOUT ROWID;
 
+-- migration: 9
+-- Level statistics computed once (issue 15): when a level ends, tracker computes its figures in
+-- Go (package levelstat, the definitions of docs/metrics.md) from its requests and stores them
+-- here; v_summary reads this row instead of ranking the level's requests again. A level without
+-- a row (still running, or recorded by an older tracker) is computed in SQL by v_level_stats.
+-- Derived figures (success rate, throughputs, SLO attainment) are computed by v_summary from
+-- these, for both kinds of level alike.
+CREATE TABLE level_summary (
+    level_id         INTEGER PRIMARY KEY REFERENCES levels (id),
+    n                INTEGER NOT NULL,          -- requests with an outcome
+    ok               INTEGER NOT NULL,
+    good             INTEGER NOT NULL,          -- ok and within every SLO target
+    canceled         INTEGER NOT NULL,          -- not in n
+    client_resource  INTEGER NOT NULL,          -- not in n
+    relayed          INTEGER NOT NULL,          -- ok requests flagged relay_flag
+    mean_e2e_ms      REAL,
+    p50_e2e_ms       REAL,
+    p90_e2e_ms       REAL,
+    p99_e2e_ms       REAL,
+    mean_ttft_ms     REAL,
+    p50_ttft_ms      REAL,
+    p90_ttft_ms      REAL,
+    p99_ttft_ms      REAL,
+    mean_tpot_ms     REAL,
+    p50_tpot_ms      REAL,
+    p90_tpot_ms      REAL,
+    p99_tpot_ms      REAL,
+    output_tokens    INTEGER,                   -- NULL: no ok request has a count
+    window_ms        REAL,                      -- last end - first start; NULL when n = 0
+    send_span_ms     REAL,                      -- last t0 - first t0
+    mean_req_tok_s   REAL,
+    em               REAL,                      -- 100 x mean
+    f1               REAL,
+    mean_send_lag_ms REAL,
+    max_send_lag_ms  REAL
+) STRICT;
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -262,19 +299,23 @@ JOIN endpoints e ON e.id = r.endpoint_id
 JOIN levels l    ON l.id = r.level_id
 WHERE r.warmup = 0 AND r.final = 1;
 
--- One pass over the measured requests, carrying run_id and level_id through every step so that
--- "WHERE run_id = ?" reaches the requests_by_run index: window functions rank each metric within
--- its level, then window aggregates read every figure (percentiles by linear interpolation between
--- closest ranks, numpy's default). Canceled requests are counted apart, in no statistic.
-CREATE VIEW v_summary AS
+-- Every level's statistics computed in SQL from its requests, in one pass: the analysts' form
+-- of docs/metrics.md's definitions, equal to what tracker computes in Go (package levelstat) and
+-- stores in level_summary when a level ends (TestLevelSummaryEqualsSQL proves it on generated
+-- data). Read from levels to their requests, carrying run_id and level_id through every step so
+-- that "WHERE run_id = ?" or "WHERE level_id = ?" reaches the indexes: window functions rank each
+-- metric within its level, then window aggregates read every figure (percentiles by linear
+-- interpolation between closest ranks, numpy's default). Canceled requests and client-resource
+-- failures are counted apart, in no statistic. Derived figures are v_summary's.
+CREATE VIEW v_level_stats AS
 WITH base AS (
-    SELECT r.run_id, r.level_id, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+    SELECT l.run_id, l.id AS level_id, l.status AS level_status, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
            -- No outcome of the endpoint: canceled by an interruption, or failed for want of a
            -- client resource (store.OutcomeOf): in no statistic, counted apart.
            CASE WHEN r.status = 'canceled' THEN 'canceled'
                 WHEN r.status <> 'ok' AND r.error_class = 'client_resource' THEN 'client_resource'
            END AS no_outcome,
-           r.em, r.f1, r.e2e_ms, r.start_ms - r.scheduled_ms AS lag_ms,
+           r.em, r.f1, r.e2e_ms, r.relay_flag, r.start_ms - r.scheduled_ms AS lag_ms,
            CASE WHEN r.status = 'ok' THEN r.e2e_ms END  AS ok_e2e,
            CASE WHEN r.status = 'ok' THEN r.ttft_ms END AS ok_ttft,
            CASE WHEN r.status = 'ok' THEN r.tpot_ms END AS ok_tpot,
@@ -283,27 +324,30 @@ WITH base AS (
                 WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
                 WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
                 ELSE 1 END AS good
-    FROM requests r JOIN runs ru ON ru.id = r.run_id
+    FROM levels l
+    JOIN requests r ON r.level_id = l.id
+    JOIN runs ru    ON ru.id = l.run_id
     WHERE r.warmup = 0 AND r.final = 1
 ),
 ranked AS (
     SELECT base.*,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
-           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id)                                AS e2e_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
-           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id)                               AS ttft_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
-           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id)                               AS tpot_n
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
+           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id, level_status)                                AS e2e_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
+           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id, level_status)                               AS ttft_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
+           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id, level_status)                               AS tpot_n
     FROM base
 ),
 agg AS (
     -- Window aggregates over the whole level, kept on its first row (k = 1): unlike a GROUP BY,
     -- this lets "WHERE run_id = ?" through to the requests.
-    SELECT run_id, level_id,
+    SELECT run_id, level_id, level_status,
            ROW_NUMBER() OVER w                                              AS k,
            SUM(no_outcome IS NULL) OVER w                                   AS n,
            SUM(status = 'ok') OVER w                                        AS ok,
            SUM(good) OVER w                                                 AS good,
+           SUM(CASE WHEN status = 'ok' THEN relay_flag END) OVER w          AS relayed,
            SUM(no_outcome IS 'canceled') OVER w                             AS canceled,
            SUM(no_outcome IS 'client_resource') OVER w                      AS client_resource,
            AVG(ok_e2e) OVER w                                               AS mean_e2e_ms,
@@ -339,7 +383,38 @@ agg AS (
            AVG(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS mean_send_lag_ms,
            MAX(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS max_send_lag_ms
     FROM ranked
-    WINDOW w AS (PARTITION BY run_id, level_id)
+    WINDOW w AS (PARTITION BY run_id, level_id, level_status)
+)
+SELECT run_id, level_id, level_status, n, ok, good, canceled, client_resource, coalesce(relayed, 0) AS relayed,
+       mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
+       mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms,
+       mean_tpot_ms, p50_tpot_ms, p90_tpot_ms, p99_tpot_ms,
+       output_tokens, window_ms, send_span_ms, mean_req_tok_s, em, f1, mean_send_lag_ms, max_send_lag_ms
+FROM agg
+WHERE k = 1;
+
+-- One row per level with an outcome: level_summary's figures where the level has a row (every
+-- level that ended), v_level_stats' for the others (running, or recorded by an older tracker),
+-- and the figures derived from them. A level's row is read by its primary key: over levels
+-- that all have one, no request is read.
+CREATE VIEW v_summary AS
+WITH stats AS (
+    SELECT l.run_id, s.level_id, s.n, s.ok, s.good, s.canceled, s.client_resource, s.relayed,
+           s.mean_e2e_ms, s.p50_e2e_ms, s.p90_e2e_ms, s.p99_e2e_ms,
+           s.mean_ttft_ms, s.p50_ttft_ms, s.p90_ttft_ms, s.p99_ttft_ms,
+           s.mean_tpot_ms, s.p50_tpot_ms, s.p90_tpot_ms, s.p99_tpot_ms,
+           s.output_tokens, s.window_ms, s.send_span_ms, s.mean_req_tok_s, s.em, s.f1,
+           s.mean_send_lag_ms, s.max_send_lag_ms
+    FROM level_summary s JOIN levels l ON l.id = s.level_id
+    UNION ALL
+    SELECT v.run_id, v.level_id, v.n, v.ok, v.good, v.canceled, v.client_resource, v.relayed,
+           v.mean_e2e_ms, v.p50_e2e_ms, v.p90_e2e_ms, v.p99_e2e_ms,
+           v.mean_ttft_ms, v.p50_ttft_ms, v.p90_ttft_ms, v.p99_ttft_ms,
+           v.mean_tpot_ms, v.p50_tpot_ms, v.p90_tpot_ms, v.p99_tpot_ms,
+           v.output_tokens, v.window_ms, v.send_span_ms, v.mean_req_tok_s, v.em, v.f1,
+           v.mean_send_lag_ms, v.max_send_lag_ms
+    FROM v_level_stats v
+    WHERE v.level_status = 'running' AND v.level_id NOT IN (SELECT level_id FROM level_summary)
 )
 SELECT a.run_id                                   AS run_id,
        ru.label                                   AS label,
@@ -374,12 +449,13 @@ SELECT a.run_id                                   AS run_id,
        CASE WHEN a.window_ms > 0 THEN a.good * 1000.0 / a.window_ms END          AS goodput_rps,
        l.stop_reason                              AS stop_reason,
        a.canceled                                 AS canceled,
-       a.client_resource                          AS client_resource
-FROM agg a
+       a.client_resource                          AS client_resource,
+       CASE WHEN a.ok > 0 THEN 1.0 * a.relayed / a.ok END                       AS relay_share
+FROM stats a
 JOIN levels l     ON l.id = a.level_id
 JOIN runs ru      ON ru.id = a.run_id
 JOIN endpoints e  ON e.id = l.endpoint_id
-WHERE a.k = 1 AND a.n > 0;
+WHERE a.n > 0;
 
 -- One row per run, newest first when ordered by run_id DESC.
 CREATE VIEW v_runs AS

@@ -28,8 +28,12 @@ type Recorder interface {
 	AddEndpoint(ctx context.Context, e Endpoint) (int64, error)
 	AddPrompts(ctx context.Context, runID int64, prompts []Prompt) error
 	StartLevel(ctx context.Context, l Level) (int64, error)
-	// FinishLevel records l.Status, EndedAt, Note, LagFlag and StopReason of level l.ID.
+	// FinishLevel records l.Status, EndedAt, Note, LagFlag and StopReason of level l.ID, and
+	// the level's statistics computed from its recorded requests (all of them: Flush first).
 	FinishLevel(ctx context.Context, l Level) error
+	// EndOpenLevels ends the run's levels still running when the run ends (with status),
+	// with their statistics.
+	EndOpenLevels(ctx context.Context, runID int64, status LevelStatus, ended time.Time) error
 	SetStopReason(ctx context.Context, levelID int64, reason string) error
 	// RecordRequests starts a sink for the run's requests and server samples.
 	RecordRequests(o SinkOptions) RequestSink
@@ -41,6 +45,8 @@ type Recorder interface {
 type RequestSink interface {
 	// Add queues one request record. It must not be called after Close.
 	Add(r Request)
+	// Flush returns once every record Added before it is written (or the sink has failed).
+	Flush()
 	// AddServerSamples queues scraped server metrics without blocking; false when they
 	// were dropped because the sink is behind.
 	AddServerSamples(samples []ServerSample) bool
@@ -72,6 +78,9 @@ type Resumer interface {
 	// process holds its lease (dead reports an owner on this host that no longer exists).
 	// Its canceled requests stop being final: the resumed run sends them again.
 	ReopenRun(ctx context.Context, runID int64, l Lease, dead func(owner string) bool) error
+	// ReopenLevel marks a level the resume sends more requests to as running again: its
+	// statistics are recorded anew when it ends.
+	ReopenLevel(ctx context.Context, levelID int64) error
 }
 
 // Lease is a running process's claim on a run: Owner ("host/pid") renews Until while it runs.

@@ -5,8 +5,8 @@
 // The SQL form of the same definitions (the v_level_stats view) is the analysts'; a store test
 // proves the two equal on generated data.
 //
-// It depends on nothing in tracker: callers classify a request (Sample) and read the figures
-// (Stats). Memory is bounded by the number of figures, never by the level's size: percentiles
+// It depends only on the domain types (bench): callers describe a request (Sample) and read
+// the figures (Stats). Memory is bounded by the number of figures, never by the level's size: percentiles
 // are read from values streamed in sorted order (FromSorted) or from a sorted slice the caller
 // already holds (Percentile).
 package levelstat

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Percentile follows numpy's default (linear): the expected values are numpy.percentile's.
@@ -60,16 +62,16 @@ func TestFromSortedEqualsPercentile(t *testing.T) {
 // success rate and the window, counts them apart, and derives the figures from what is left.
 func TestAccumulatorOutcomes(t *testing.T) {
 	nan := math.NaN()
-	a := NewAccumulator(SLO{TTFTMS: ptr(50)})
-	add := func(o Outcome, ok bool, start, ttft, out float64) {
+	a := NewAccumulator(bench.SLO{TTFTMS: ptr(50)})
+	add := func(o bench.Outcome, ok bool, start, ttft, out float64) {
 		a.Add(&Sample{Outcome: o, OK: ok, StartMS: start, ElapsedMS: 100, ScheduledMS: nan, TTFTMS: ttft,
 			E2EMS: 100, TPOTMS: nan, OutputTokens: out, EM: nan, F1: nan})
 	}
-	add(Measured, true, 0, 40, 10)
-	add(Measured, true, 50, 60, nan)
-	add(Measured, false, 100, nan, nan)
-	add(ClientResource, false, 5000, nan, nan) // would stretch the window
-	add(Canceled, false, 6000, nan, nan)
+	add(bench.OutcomeMeasured, true, 0, 40, 10)
+	add(bench.OutcomeMeasured, true, 50, 60, nan)
+	add(bench.OutcomeMeasured, false, 100, nan, nan)
+	add(bench.OutcomeClientResource, false, 5000, nan, nan) // would stretch the window
+	add(bench.OutcomeCanceled, false, 6000, nan, nan)
 	s := a.Stats()
 	if s.N != 3 || s.OK != 2 || s.Good != 1 || s.ClientResource != 1 || s.Canceled != 1 {
 		t.Errorf("counts %+v: want n 3, ok 2, good 1, client resource 1, canceled 1", s)
@@ -80,7 +82,7 @@ func TestAccumulatorOutcomes(t *testing.T) {
 	if m := s.Latency[TTFT].Mean; m != 50 || a.Count(TTFT) != 2 {
 		t.Errorf("mean TTFT %v over %d, want 50 over 2", m, a.Count(TTFT))
 	}
-	if e := NewAccumulator(SLO{}).Stats(); !math.IsNaN(e.OutputTokS()) {
+	if e := NewAccumulator(bench.SLO{}).Stats(); !math.IsNaN(e.OutputTokS()) {
 		t.Error("an empty level has an output throughput")
 	}
 }

@@ -3,20 +3,13 @@ package levelstat
 import (
 	"iter"
 	"math"
-)
 
-// Outcome says what a final, measured request (no warm-up, last attempt) counts as.
-type Outcome int
-
-const (
-	Measured       Outcome = iota // a success or a failure of the endpoint: in n
-	Canceled                      // canceled by an interruption: in no statistic, counted apart
-	ClientResource                // failed for want of a client resource: in no statistic, counted apart
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Sample is one final, measured request as the statistics see it. NaN is a NULL column.
 type Sample struct {
-	Outcome      Outcome
+	Outcome      bench.Outcome
 	OK           bool    // status ok
 	StartMS      float64 // t0, ms after the level's start
 	ElapsedMS    float64 // t0 to the end of the response or the failure
@@ -32,14 +25,15 @@ type Sample struct {
 // lag is the send lag (start − scheduled); NaN without a schedule.
 func (s *Sample) lag() float64 { return s.StartMS - s.ScheduledMS }
 
-// SLO is a run's latency targets in ms; nil = no target.
-type SLO struct {
-	TTFTMS, TPOTMS, E2EMS *float64
+// SampleOf starts a request's sample from its status and error class (the rest is the
+// caller's to fill).
+func SampleOf(status bench.RequestStatus, class bench.ErrorClass) Sample {
+	return Sample{Outcome: bench.OutcomeOf(status, class), OK: status == bench.StatusOK}
 }
 
 // Good applies v_requests.good: status ok and every target met, TTFT and E2E counted from the
 // scheduled time (a one-token answer has no TPOT and passes).
-func (o SLO) Good(s *Sample) bool {
+func Good(o bench.SLO, s *Sample) bool {
 	if !s.OK {
 		return false
 	}
@@ -91,7 +85,7 @@ func (m *mean) value() float64 {
 // Accumulator counts a level's samples in constant memory: everything but the percentiles,
 // which need the values in order (FromSorted, Stats.SetPercentiles). Not safe for concurrent use.
 type Accumulator struct {
-	slo                              SLO
+	slo                              bench.SLO
 	n, ok, good, canceled, clientRes int
 	relayed                          int
 	lat                              [NumMetrics]mean // ok requests
@@ -103,17 +97,17 @@ type Accumulator struct {
 }
 
 // NewAccumulator starts a level's statistics under the run's SLO.
-func NewAccumulator(slo SLO) *Accumulator {
+func NewAccumulator(slo bench.SLO) *Accumulator {
 	return &Accumulator{slo: slo, maxLag: math.NaN(), minStart: math.Inf(1), maxStart: math.Inf(-1), maxEnd: math.Inf(-1)}
 }
 
 // Add counts one sample.
 func (a *Accumulator) Add(s *Sample) {
 	switch s.Outcome {
-	case Canceled:
+	case bench.OutcomeCanceled:
 		a.canceled++
 		return
-	case ClientResource:
+	case bench.OutcomeClientResource:
 		a.clientRes++
 		return
 	}
@@ -129,7 +123,7 @@ func (a *Accumulator) Add(s *Sample) {
 			a.maxLag = lag
 		}
 	}
-	if a.slo.Good(s) {
+	if Good(a.slo, s) {
 		a.good++
 	}
 	if s.OK {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/levelstat"
 )
 
 // Num is a number in the report: NaN and infinities (no data) are written to JSON as null.
@@ -136,9 +137,9 @@ type failureCount struct {
 func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLevel, run *bench.Run) (*levelData, error) {
 	d := &levelData{lvl: lvl, run: run}
 	d.ok.cols = make([][]float64, numCols)
-	acc := levelSums{minStart: math.Inf(1), maxEnd: math.Inf(-1)}
+	acc := levelstat.NewAccumulator(run.SLO)
 	err := sc.Each(ctx, lvl.ID, func(r *bench.ReportRequest) error {
-		d.add(r, &acc)
+		d.add(r, acc)
 		return nil
 	})
 	if err != nil {
@@ -148,29 +149,29 @@ func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLev
 	for i, c := range d.ok.cols {
 		d.ok.cols[i] = slices.Clip(slices.Clone(c))
 	}
-	d.summarize(&acc)
+	d.summarize(acc)
 	return d, nil
 }
 
-// levelSums are the running sums and counts readLevel keeps while it reads a level's requests.
-type levelSums struct {
-	minStart, maxEnd                  float64 // the level's window, over measured requests
-	sumE2E, sumTTFT, sumTPOT, sumTokS float64
-	nE2E, nTTFT, nTPOT, nTokS, nOut   int
-	outTok                            int64
+// sampleOf is a request as levelstat sees it.
+func sampleOf(r *bench.ReportRequest) levelstat.Sample {
+	s := levelstat.SampleOf(r.Status, r.ErrorClass)
+	s.StartMS, s.ElapsedMS, s.ScheduledMS, s.Relayed = r.StartMS, r.ElapsedMS, math.NaN(), r.Relayed
+	s.TTFTMS, s.E2EMS, s.TPOTMS, s.OutputTokens, s.EM, s.F1 = r.TTFTMS, r.E2EMS, r.TPOTMS, r.OutputTokens, r.EM, r.F1
+	return s
 }
 
-// add counts one request: a client-side resource failure in no statistic, any other request
-// in the level's window and quality, a failure by kind, a success in every latency statistic.
-func (d *levelData) add(r *bench.ReportRequest, acc *levelSums) {
-	if bench.OutcomeOf(r.Status, r.ErrorClass) == bench.OutcomeClientResource {
-		d.stats.ClientRes++ // the client's failure, not the endpoint's: in no statistic
+// add counts one request in the level's statistics (levelstat: a client-side resource failure
+// in none), a failure by kind, a success's sums for pooling and its columns.
+func (d *levelData) add(r *bench.ReportRequest, acc *levelstat.Accumulator) {
+	s := sampleOf(r)
+	acc.Add(&s)
+	if s.Outcome != bench.OutcomeMeasured || !s.OK {
 		d.countFailure(r)
+	}
+	if s.Outcome != bench.OutcomeMeasured {
 		return
 	}
-	d.stats.N++
-	acc.minStart = math.Min(acc.minStart, r.StartMS)
-	acc.maxEnd = math.Max(acc.maxEnd, r.StartMS+r.ElapsedMS)
 	if !math.IsNaN(r.EM) {
 		d.emSum += r.EM
 		d.emN++
@@ -179,41 +180,20 @@ func (d *levelData) add(r *bench.ReportRequest, acc *levelSums) {
 		d.f1Sum += r.F1
 		d.f1N++
 	}
-	if r.Status != bench.StatusOK {
-		d.countFailure(r)
-		return
+	if s.OK {
+		d.addOK(r)
 	}
-	d.addOK(r, acc)
 }
 
-// addOK adds a successful request to the level's sums and to its columns.
-func (d *levelData) addOK(r *bench.ReportRequest, acc *levelSums) {
-	d.stats.OK++
+// addOK adds a successful request to the level's pooling sums and to its columns.
+func (d *levelData) addOK(r *bench.ReportRequest) {
 	if r.Relayed {
 		d.relayed++
 	}
 	if r.Cached {
 		d.cached++
 	}
-	if !math.IsNaN(r.E2EMS) {
-		acc.sumE2E += r.E2EMS
-		acc.nE2E++
-		if r.E2EMS > 0 && !math.IsNaN(r.OutputTokens) {
-			acc.sumTokS += r.OutputTokens * 1000.0 / r.E2EMS
-			acc.nTokS++
-		}
-	}
-	if !math.IsNaN(r.TTFTMS) {
-		acc.sumTTFT += r.TTFTMS
-		acc.nTTFT++
-	}
-	if !math.IsNaN(r.TPOTMS) {
-		acc.sumTPOT += r.TPOTMS
-		acc.nTPOT++
-	}
 	if !math.IsNaN(r.OutputTokens) {
-		acc.outTok += int64(r.OutputTokens)
-		acc.nOut++
 		d.outTokOK += r.OutputTokens
 	}
 	if !math.IsNaN(r.InputTokens) {
@@ -232,33 +212,32 @@ func (d *levelData) addOK(r *bench.ReportRequest, acc *levelSums) {
 	c[colSeq] = append(c[colSeq], r.Seq)
 }
 
-// summarize fills the level's statistics from its sums and columns once every request is read.
-func (d *levelData) summarize(acc *levelSums) {
+// summarize fills the level's statistics once every request is read: levelstat's figures (the
+// ones v_summary stores), percentiles from the level's columns.
+func (d *levelData) summarize(acc *levelstat.Accumulator) {
+	st := acc.Stats()
+	for m, col := range [levelstat.NumMetrics]int{levelstat.E2E: colE2E, levelstat.TTFT: colTTFT, levelstat.TPOT: colTPOT} {
+		sorted := dropNaN(d.ok.cols[col])
+		slices.Sort(sorted)
+		st.SetPercentilesOf(levelstat.Metric(m), sorted)
+	}
 	lvl := d.lvl
 	s := &d.stats
 	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model
 	s.Concurrency, s.Rate, s.Trial, s.LevelStatus = lvl.Concurrency, lvl.Rate, lvl.Trial, lvl.Status
-	s.SuccessRate = ratioOrNaN(float64(s.OK), float64(s.N))
-	s.MeanE2EMS = ratioOrNaN(acc.sumE2E, float64(acc.nE2E))
-	s.MeanTTFTMS = ratioOrNaN(acc.sumTTFT, float64(acc.nTTFT))
-	s.MeanTPOTMS = ratioOrNaN(acc.sumTPOT, float64(acc.nTPOT))
-	s.MeanReqTokS = ratioOrNaN(acc.sumTokS, float64(acc.nTokS))
-	s.P50E2EMS, s.P90E2EMS, s.P99E2EMS = percentiles(d.ok.cols[colE2E])
-	s.P50TTFTMS, s.P90TTFTMS, s.P99TTFTMS = percentiles(d.ok.cols[colTTFT])
-	s.P50TPOTMS, s.P90TPOTMS, s.P99TPOTMS = percentiles(d.ok.cols[colTPOT])
-	s.OutputTokens = acc.outTok
-	s.EM = Num(100 * float64(ratioOrNaN(d.emSum, float64(d.emN))))
-	s.F1 = Num(100 * float64(ratioOrNaN(d.f1Sum, float64(d.f1N))))
-	s.DurationS, s.OutputTokS, s.ReqS = Num(math.NaN()), Num(math.NaN()), Num(math.NaN())
-	if s.N > 0 {
-		d.win = acc.maxEnd - acc.minStart
-		s.DurationS = Num(d.win / 1000)
-		if d.win > 0 {
-			if acc.nOut > 0 { // no ok request with a token count: unknown, not 0 tok/s
-				s.OutputTokS = Num(float64(acc.outTok) * 1000.0 / d.win)
-			}
-			s.ReqS = Num(float64(s.OK) * 1000.0 / d.win)
-		}
+	s.N, s.OK, s.ClientRes = st.N, st.OK, st.ClientResource
+	s.SuccessRate = Num(st.SuccessRate())
+	e2e, ttft, tpot := st.Latency[levelstat.E2E], st.Latency[levelstat.TTFT], st.Latency[levelstat.TPOT]
+	s.MeanE2EMS, s.P50E2EMS, s.P90E2EMS, s.P99E2EMS = Num(e2e.Mean), Num(e2e.P50), Num(e2e.P90), Num(e2e.P99)
+	s.MeanTTFTMS, s.P50TTFTMS, s.P90TTFTMS, s.P99TTFTMS = Num(ttft.Mean), Num(ttft.P50), Num(ttft.P90), Num(ttft.P99)
+	s.MeanTPOTMS, s.P50TPOTMS, s.P90TPOTMS, s.P99TPOTMS = Num(tpot.Mean), Num(tpot.P50), Num(tpot.P90), Num(tpot.P99)
+	s.MeanReqTokS, s.EM, s.F1 = Num(st.MeanReqTokS), Num(st.EM), Num(st.F1)
+	if !math.IsNaN(st.OutputTokens) {
+		s.OutputTokens = int64(st.OutputTokens)
+	}
+	s.DurationS, s.OutputTokS, s.ReqS = Num(st.DurationS()), Num(st.OutputTokS()), Num(st.ReqS())
+	if st.N > 0 {
+		d.win = st.WindowMS
 	}
 	d.ok.windowMS = d.win
 }
@@ -285,13 +264,6 @@ func ratioOrNaN(a, b float64) Num {
 		return Num(math.NaN())
 	}
 	return Num(a / b)
-}
-
-// percentiles returns p50, p90 and p99 (numpy-linear) of the non-NaN values of xs.
-func percentiles(xs []float64) (Num, Num, Num) {
-	s := dropNaN(xs)
-	slices.Sort(s)
-	return Num(quantileSorted(s, 0.5)), Num(quantileSorted(s, 0.9)), Num(quantileSorted(s, 0.99))
 }
 
 // dropNaN returns a new slice with the non-NaN values of xs.

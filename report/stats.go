@@ -7,24 +7,13 @@ import (
 	"slices"
 
 	"github.com/aclements/go-moremath/stats"
+
+	"github.com/trackerbench/tracker/levelstat"
 )
 
-// quantileSorted is the p-quantile of sorted data with linear interpolation between closest
-// ranks (numpy's default, the same as v_summary): rank h = (n-1)p, and the value
-// v[lo]*(1-f) + v[lo+1]*f with lo = floor(h), f = h - lo. NaN for no data.
-func quantileSorted(sorted []float64, p float64) float64 {
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	h := float64(n-1) * p
-	lo := int(h)
-	f := h - float64(lo)
-	if lo+1 >= n {
-		return sorted[n-1] * (1 - f)
-	}
-	return sorted[lo]*(1-f) + sorted[lo+1]*f
-}
+// quantileSorted is the p-quantile of sorted data: levelstat.Percentile, tracker's one
+// definition (linear between closest ranks, numpy's default, v_summary's). NaN for no data.
+func quantileSorted(sorted []float64, p float64) float64 { return levelstat.Percentile(sorted, p) }
 
 // quantile sorts a copy of xs and returns its p-quantile (numpy-linear).
 func quantile(xs []float64, p float64) float64 {

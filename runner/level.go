@@ -61,7 +61,7 @@ func (l *level) begin(ctx context.Context) error {
 	if st := l.ex.resumed(l.ep, l.load, l.trial); st != nil {
 		l.id, l.done, l.resumedLevel = st.ID, st.Done, true
 		l.start0 = time.Now().Add(-l.resumeOffset(st))
-		return nil
+		return l.ex.r.DB.ReopenLevel(ctx, l.id) // running again: its summary is computed anew at its end
 	}
 	l.start0 = time.Now()
 	id, err := l.ex.r.DB.StartLevel(ctx, bench.Level{RunID: l.ex.runID, EndpointID: l.ex.epIDs[l.ep],
@@ -259,6 +259,8 @@ func (l *level) finish(ctx context.Context) (levelResult, error) {
 	if ctx.Err() != nil {
 		lv.Status, lv.Note, err = bench.LevelInterrupted, "interrupted", ctx.Err()
 	}
+	// The level's summary is computed from its recorded rows: every one must be written first.
+	l.ex.w.Flush()
 	if ferr := l.ex.r.DB.FinishLevel(context.Background(), lv); ferr != nil {
 		return res, ferr
 	}

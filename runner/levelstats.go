@@ -5,80 +5,55 @@ import (
 	"sync"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/levelstat"
 )
 
-// levelStats accumulates a level's results as they complete, with the definitions of
-// v_summary (docs/metrics.md), for the live view, early stops and sweep decisions.
+// levelStats accumulates a level's results as they complete with levelstat, the one
+// implementation of v_summary's definitions (docs/metrics.md), for the live view, early stops
+// and sweep decisions; the figures stored when the level ends come from the same code. Memory
+// is bounded: levelstat's counts and sums, a log histogram for the live p50 TTFT and the send
+// lags by sequence range.
 type levelStats struct {
-	mu           sync.Mutex
-	slo          SLO
-	n, ok, good  int
-	failed       int
-	clientRes    int // failed for want of a client resource: not in n (bench.OutcomeClientResource)
-	outputTokens int
-	firstStart   float64
-	lastEnd      float64
-	firstSend    float64
-	lastSend     float64
-	ttfts        *logHistogram // bounded: the live p50 TTFT
-	lags         seqLags       // open loop: send lag by sequence number, bounded
+	mu    sync.Mutex
+	acc   *levelstat.Accumulator
+	ttfts *logHistogram // bounded: the live p50 TTFT
+	lags  seqLags       // open loop: send lag by sequence number, bounded
 }
 
 func newLevelStats(slo SLO) *levelStats {
-	return &levelStats{slo: slo, firstStart: math.Inf(1), lastEnd: math.Inf(-1),
-		firstSend: math.Inf(1), lastSend: math.Inf(-1), ttfts: newLogHistogram()}
+	return &levelStats{acc: levelstat.NewAccumulator(slo.store()), ttfts: newLogHistogram()}
 }
 
-// good applies the SLO rule of v_requests.good to one record.
-func (s SLO) good(r *bench.Request) bool {
-	if r.Status != bench.StatusOK {
-		return false
+// sampleOf is a record as levelstat sees it.
+func sampleOf(r *bench.Request) levelstat.Sample {
+	s := levelstat.SampleOf(r.Status, r.ErrorClass)
+	s.StartMS, s.ElapsedMS, s.Relayed = r.StartMS, r.ElapsedMS, r.RelayFlag
+	s.ScheduledMS, s.TTFTMS, s.E2EMS, s.TPOTMS = nanIfNil(r.ScheduledMS), nanIfNil(r.TTFTMS), nanIfNil(r.E2EMS), nanIfNil(r.TPOTMS)
+	s.EM, s.F1 = nanIfNil(r.EM), nanIfNil(r.F1)
+	s.OutputTokens = math.NaN()
+	if r.OutputTokens != nil {
+		s.OutputTokens = float64(*r.OutputTokens)
 	}
-	lag := 0.0
-	if r.ScheduledMS != nil {
-		lag = r.StartMS - *r.ScheduledMS
+	return s
+}
+
+func nanIfNil(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
 	}
-	if s.TTFT > 0 && (r.TTFTMS == nil || *r.TTFTMS+lag > ms(s.TTFT)) {
-		return false
-	}
-	if s.TPOT > 0 && r.TPOTMS != nil && *r.TPOTMS > ms(s.TPOT) {
-		return false
-	}
-	if s.E2E > 0 && (r.E2EMS == nil || *r.E2EMS+lag > ms(s.E2E)) {
-		return false
-	}
-	return true
+	return *p
 }
 
 func (ls *levelStats) add(r *bench.Request) {
-	outcome := bench.OutcomeOf(r.Status, r.ErrorClass)
-	if outcome == bench.OutcomeCanceled {
-		return // no outcome: not a success, not a failure (as in v_summary)
-	}
+	s := sampleOf(r)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if outcome == bench.OutcomeClientResource {
-		ls.clientRes++ // the client's failure, not the endpoint's: counted apart, as in v_summary
+	ls.acc.Add(&s)
+	if s.Outcome != bench.OutcomeMeasured {
 		return
 	}
-	ls.n++
-	ls.firstStart = math.Min(ls.firstStart, r.StartMS)
-	ls.lastEnd = math.Max(ls.lastEnd, r.StartMS+r.ElapsedMS)
-	ls.firstSend = math.Min(ls.firstSend, r.StartMS)
-	ls.lastSend = math.Max(ls.lastSend, r.StartMS)
-	if r.Status == bench.StatusOK {
-		ls.ok++
-		if r.OutputTokens != nil {
-			ls.outputTokens += *r.OutputTokens
-		}
-		if r.TTFTMS != nil {
-			ls.ttfts.add(*r.TTFTMS)
-		}
-	} else {
-		ls.failed++
-	}
-	if ls.slo.good(r) {
-		ls.good++
+	if s.OK && !math.IsNaN(s.TTFTMS) {
+		ls.ttfts.add(s.TTFTMS)
 	}
 	if r.ScheduledMS != nil && r.Seq != nil {
 		ls.lags.add(*r.Seq, r.StartMS-*r.ScheduledMS)
@@ -89,7 +64,7 @@ func (ls *levelStats) add(r *bench.Request) {
 type snapshot struct {
 	N, OK, Failed  int
 	ClientResource int     // requests that failed for want of a client resource: not in N
-	OutputTokS     float64 // Σ ok output tokens / (last end − first start)
+	OutputTokS     float64 // Σ ok output tokens / (last end − first start); 0 when unknown
 	ReqS           float64 // ok / window
 	AchievedRPS    float64 // (n − 1) / (last send − first send)
 	SuccessRate    float64
@@ -100,21 +75,23 @@ type snapshot struct {
 func (ls *levelStats) snapshot() snapshot {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	s := snapshot{N: ls.n, OK: ls.ok, Failed: ls.failed, ClientResource: ls.clientRes, P50TTFT: math.NaN()}
-	if ls.n == 0 {
+	st := ls.acc.Stats()
+	s := snapshot{N: st.N, OK: st.OK, Failed: st.N - st.OK, ClientResource: st.ClientResource, P50TTFT: math.NaN()}
+	if st.N == 0 {
 		return s
 	}
-	if w := ls.lastEnd - ls.firstStart; w > 0 {
-		s.OutputTokS = float64(ls.outputTokens) * 1000 / w
-		s.ReqS = float64(ls.ok) * 1000 / w
-	}
-	if span := ls.lastSend - ls.firstSend; span > 0 {
-		s.AchievedRPS = float64(ls.n-1) * 1000 / span
-	}
-	s.SuccessRate = float64(ls.ok) / float64(ls.n)
-	s.SLOAttainment = float64(ls.good) / float64(ls.n)
+	s.OutputTokS, s.ReqS, s.AchievedRPS = zeroIfNaN(st.OutputTokS()), zeroIfNaN(st.ReqS()), zeroIfNaN(st.AchievedRPS())
+	s.SuccessRate, s.SLOAttainment = st.SuccessRate(), st.SLOAttainment()
 	s.P50TTFT = ls.ttfts.quantile(0.5)
 	return s
+}
+
+// zeroIfNaN keeps the live figures numeric (sweeps compare them): no data is 0 here.
+func zeroIfNaN(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
 }
 
 // lagGrew reports whether an open-loop level's send lag grew: the median lag of the last

@@ -91,7 +91,11 @@ func (r *Runner) finish(ctx context.Context, runID int64, err error) (Outcome, e
 	if err != nil && out.Status == bench.RunFailed {
 		errText = err.Error()
 	}
-	// A fresh context: the run's end is recorded even when ctx was canceled.
+	// A fresh context: the run's end is recorded even when ctx was canceled. A level left
+	// running (a failure, or a resume that did not reach it) ends with the run.
+	if ferr := r.DB.EndOpenLevels(context.Background(), runID, bench.LevelStatus(out.Status), time.Now()); ferr != nil && err == nil {
+		err = ferr
+	}
 	if ferr := r.DB.FinishRun(context.Background(), runID, out.Status, time.Now(), errText); ferr != nil && err == nil {
 		err = ferr
 	}

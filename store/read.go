@@ -188,17 +188,16 @@ type SummaryRow struct {
 
 // Summary reads v_summary for one run, in level order.
 func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
-	// Both views are filtered by run inside (run_id reaches the requests_by_run index): a
-	// correlated v_relay lookup would aggregate the whole table once per level.
+	// A level that ended is read from level_summary by its key; one still running is computed
+	// from its requests, reached through the run's levels (v_summary, schema.sql).
 	rows, err := db.sql.QueryContext(ctx, `SELECT s.run_id, label, s.endpoint, model, concurrency, rate, trial,
 		s.level_id, level_status, s.n, ok, success_rate, mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
 		mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, mean_tpot_ms, p50_tpot_ms, p90_tpot_ms,
 		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1,
 		achieved_rps, mean_send_lag_ms, max_send_lag_ms, lag_flag, slo_attainment, goodput_rps, stop_reason,
 		(SELECT coalesce(slo_ttft_ms, slo_tpot_ms, slo_e2e_ms) IS NOT NULL FROM runs WHERE id = s.run_id), canceled,
-		client_resource, rl.relay_share
-		FROM v_summary s LEFT JOIN v_relay rl ON rl.run_id = ?1 AND rl.level_id = s.level_id
-		WHERE s.run_id = ?1 ORDER BY s.level_id`, runID)
+		client_resource, relay_share
+		FROM v_summary s WHERE s.run_id = ? ORDER BY s.level_id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
 	}

@@ -110,8 +110,66 @@ func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(own
 		lease_owner = ?, lease_until = ? WHERE id = ?`, l.Owner, timeText(l.Until), runID); err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
+	// A level whose canceled requests stop being final changes its figures: it is running again
+	// (it will be resumed) and has no summary until it ends (v_summary computes it meanwhile).
+	if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = 'running' WHERE id IN
+		(SELECT level_id FROM requests WHERE run_id = ? AND status = 'canceled' AND final = 1)`, runID); err != nil {
+		return fmt.Errorf("reopening run %d: %w", runID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM level_summary WHERE level_id IN
+		(SELECT id FROM levels WHERE run_id = ? AND status = 'running')`, runID); err != nil {
+		return fmt.Errorf("reopening run %d: %w", runID, err)
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE requests SET final = 0 WHERE run_id = ? AND status = 'canceled' AND final = 1`, runID); err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	return tx.Commit()
+}
+
+// ReopenLevel marks a level of a resumed run as running again and drops its summary: the
+// requests the resume adds change its figures, which FinishLevel stores anew at its end.
+func (db *DB) ReopenLevel(ctx context.Context, levelID int64) error {
+	err := retryBusy(ctx, DefaultRetryBudget, func() error {
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = 'running', ended_at = NULL WHERE id = ?`, levelID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM level_summary WHERE level_id = ?`, levelID); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("reopening level %d: %w", levelID, err)
+	}
+	return nil
+}
+
+// EndOpenLevels ends the levels of a run that are still running when the run ends (a level a
+// failure left behind, or one a resume reopened and did not reach) with the given status, and
+// stores their summaries: every level of an ended run has one.
+func (db *DB) EndOpenLevels(ctx context.Context, runID int64, status LevelStatus, ended time.Time) error {
+	err := retryBusy(ctx, DefaultRetryBudget, func() error {
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = coalesce(ended_at, ?)
+			WHERE run_id = ? AND status = 'running'`, status, timeText(ended), runID); err != nil {
+			return err
+		}
+		if err := summarizeEnded(ctx, tx, runID); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("ending the open levels of run %d: %w", runID, err)
+	}
+	return nil
 }

@@ -426,6 +426,13 @@ func (db *DB) migrate(ctx context.Context, schema Schema) error {
 	if err := syncViews(ctx, tx, schema.Views, v < len(schema.Migrations)); err != nil {
 		return err
 	}
+	if v < levelSummaryMigration && len(schema.Migrations) >= levelSummaryMigration {
+		// Levels recorded before level_summary existed get their row now, in the migration's
+		// transaction: v_summary computes in SQL only the levels still running.
+		if err := summarizeEnded(ctx, tx, 0); err != nil {
+			return fmt.Errorf("migration %d: %w", levelSummaryMigration, err)
+		}
+	}
 	if v < len(schema.Migrations) {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(schema.Migrations))); err != nil {
 			return fmt.Errorf("setting schema version %d: %w", len(schema.Migrations), err)

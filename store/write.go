@@ -144,13 +144,28 @@ func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 	return res.LastInsertId()
 }
 
-// FinishLevel sets a level's final status, end time, note, lag flag and stop reason.
+// FinishLevel sets a level's final status, end time, note, lag flag and stop reason, and stores
+// its statistics (level_summary, computed by levelstat from its recorded requests), in one
+// transaction: a level that has ended always has its summary. Every request of the level must
+// be recorded before (a Writer's Flush).
 func (db *DB) FinishLevel(ctx context.Context, l Level) error {
-	levelID := l.ID
-	_, err := db.execRetry(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ?, lag_flag = ?,
-		stop_reason = ? WHERE id = ?`, l.Status, timeText(l.EndedAt), l.Note, boolInt(l.LagFlag), l.StopReason, levelID)
+	err := retryBusy(ctx, DefaultRetryBudget, func() error {
+		tx, err := db.sql.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = ?, ended_at = ?, note = ?, lag_flag = ?,
+			stop_reason = ? WHERE id = ?`, l.Status, timeText(l.EndedAt), l.Note, boolInt(l.LagFlag), l.StopReason, l.ID); err != nil {
+			return err
+		}
+		if err := summarizeLevel(ctx, tx, l.ID); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 	if err != nil {
-		return fmt.Errorf("finishing level %d: %w", levelID, err)
+		return fmt.Errorf("finishing level %d: %w", l.ID, err)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ type Writer struct {
 	budget   time.Duration
 	onFail   func(error)
 	server   serverQueue // scraped server metrics (server_metrics.go)
+	flushReq chan chan struct{}
 }
 
 // WriterOptions tune a Writer; zero values take the defaults.
@@ -58,13 +59,21 @@ func (db *DB) NewWriter(opts WriterOptions) *Writer {
 	}
 	w := &Writer{db: db, in: make(chan Request, opts.Buffer), done: make(chan struct{}),
 		maxBatch: opts.MaxBatch, every: opts.FlushEvery, budget: opts.RetryBudget, onFail: opts.OnFail,
-		server: newServerQueue()}
+		server: newServerQueue(), flushReq: make(chan chan struct{})}
 	go w.loop()
 	return w
 }
 
 // Add queues one request row. It must not be called after Close.
 func (w *Writer) Add(r Request) { w.in <- r }
+
+// Flush returns once every row Added before it was called is committed (or the writer has
+// failed: Close says so). It must not be called after Close.
+func (w *Writer) Flush() {
+	ack := make(chan struct{})
+	w.flushReq <- ack
+	<-ack
+}
 
 // Close writes everything queued and returns the first write error, if any.
 func (w *Writer) Close() error {
@@ -121,6 +130,25 @@ func (w *Writer) loop() {
 			if len(batch) >= w.maxBatch {
 				flush()
 			}
+		case ack := <-w.flushReq:
+			// Every row Added before Flush was called is in the channel's buffer by now.
+			for drained := false; !drained; {
+				select {
+				case r, ok := <-w.in:
+					if !ok {
+						drained = true
+						break
+					}
+					batch = append(batch, r)
+					if len(batch) >= w.maxBatch {
+						flush()
+					}
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(ack)
 		case s := <-w.server.in:
 			w.server.batch = append(w.server.batch, s...)
 		case <-tick.C:

@@ -158,6 +158,30 @@ func (s *Store) FinishLevel(_ context.Context, l bench.Level) error {
 	return nil
 }
 
+// EndOpenLevels ends the run's levels still running with status.
+func (s *Store) EndOpenLevels(_ context.Context, runID int64, status bench.LevelStatus, ended time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.levels {
+		if lv := &s.levels[i]; lv.RunID == runID && lv.Status == bench.LevelRunning {
+			lv.Status, lv.EndedAt = status, stored(ended)
+		}
+	}
+	return nil
+}
+
+// ReopenLevel marks a level running again.
+func (s *Store) ReopenLevel(_ context.Context, levelID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lv, err := s.level(levelID)
+	if err != nil {
+		return fmt.Errorf("reopening level: %w", err)
+	}
+	lv.Status, lv.EndedAt = bench.LevelRunning, time.Time{}
+	return nil
+}
+
 // SetStopReason records why a sweep or an early stop ended at a level.
 func (s *Store) SetStopReason(_ context.Context, levelID int64, reason string) error {
 	s.mu.Lock()

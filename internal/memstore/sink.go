@@ -54,6 +54,9 @@ func (k *sink) AddServerSamples(samples []bench.ServerSample) bool {
 	return true
 }
 
+// Flush has nothing to wait for: Add records at once.
+func (k *sink) Flush() {}
+
 func (k *sink) DroppedServerScrapes() int { return 0 }
 
 func (k *sink) ServerErr() error { return nil }

@@ -1,0 +1,214 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// genLevel is one generated level: how many request records, and what kinds they may be.
+type genLevel struct {
+	n        int
+	openLoop bool
+}
+
+// generateRuns records runs of random levels through the store's API (each level finished
+// by FinishLevel, which stores its summary): with and without SLOs, open and closed loops,
+// n = 1, odd and even n, levels with no outcome at all, NULL latencies, errors, timeouts,
+// truncated answers, canceled requests, client-resource failures, warm-ups, retried attempts,
+// relayed streams, scored answers. It returns the level ids.
+func generateRuns(t *testing.T, ctx context.Context, db *store.DB, rng *rand.Rand) []int64 {
+	t.Helper()
+	slos := []store.SLO{{}, {TTFTMS: ptrF(60), TPOTMS: ptrF(8), E2EMS: ptrF(900)}, {E2EMS: ptrF(500)}, {TPOTMS: ptrF(5)}}
+	sizes := []genLevel{{n: 1}, {n: 2}, {n: 3}, {n: 4, openLoop: true}, {n: 7}, {n: 100}, {n: 101, openLoop: true}, {n: 250}, {n: 0}}
+	var ids []int64
+	for r, slo := range slos {
+		runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+			ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true, SLO: slo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: fmt.Sprint("ep", r), BaseURL: "http://127.0.0.1", Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, g := range sizes {
+			lv := store.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + i, StartedAt: time.Now()}
+			if g.openLoop {
+				lv.Rate = 5
+			}
+			lvID, err := db.StartLevel(ctx, lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := generateRequests(rng, runID, lvID, epID, g)
+			if g.n == 0 { // only canceled requests and client failures: no outcome, n = 0
+				reqs = append(generateRequests(rng, runID, lvID, epID, genLevel{n: 3}), reqs...)
+				for k := range reqs {
+					reqs[k].Status, reqs[k].ErrorClass = store.StatusCanceled, "canceled"
+				}
+			}
+			if err := db.InsertRequests(ctx, reqs); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.FinishLevel(ctx, store.Level{ID: lvID, Status: bench.LevelCompleted, EndedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, lvID)
+		}
+	}
+	return ids
+}
+
+func ptrF(x float64) *float64 { return &x }
+
+// maybe returns a pointer to x, or nil one time in k.
+func maybe(rng *rand.Rand, k int, x float64) *float64 {
+	if rng.IntN(k) == 0 {
+		return nil
+	}
+	return &x
+}
+
+// generateRequests makes g.n measured requests of random kinds, plus warm-ups and superseded
+// attempts that no statistic may count.
+func generateRequests(rng *rand.Rand, runID, lvID, epID int64, g genLevel) []store.Request {
+	statuses := []bench.RequestStatus{store.StatusOK, store.StatusOK, store.StatusOK, store.StatusOK, store.StatusError,
+		store.StatusTimeout, store.StatusTruncated, store.StatusCanceled, store.StatusError}
+	var out []store.Request
+	for i := range g.n {
+		seq := i
+		r := store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq, Attempt: 1,
+			Final: true, StartMS: rng.Float64() * 1000, Measurement: bench.Measurement{
+				Status: statuses[rng.IntN(len(statuses))], StartedAt: time.Now(), ElapsedMS: rng.Float64() * 2000}}
+		if r.Status == store.StatusError {
+			r.ErrorClass = []bench.ErrorClass{"http_500", store.ClassClientResource}[rng.IntN(2)]
+		}
+		if g.openLoop {
+			r.ScheduledMS = ptrF(r.StartMS - rng.Float64()*50 + 5)
+		}
+		// Latencies are set (or not) whatever the status: only ok ones may count.
+		r.TTFTMS, r.E2EMS, r.TPOTMS = maybe(rng, 6, 20+rng.Float64()*80), maybe(rng, 8, 100+rng.Float64()*900), maybe(rng, 5, rng.Float64()*10)
+		if rng.IntN(4) > 0 {
+			n := rng.IntN(300)
+			r.OutputTokens = &n
+		}
+		r.EM, r.F1 = maybe(rng, 3, float64(rng.IntN(2))), maybe(rng, 3, rng.Float64())
+		r.RelayFlag = rng.IntN(5) == 0
+		out = append(out, r)
+		if rng.IntN(10) == 0 { // a superseded attempt and a warm-up: in no statistic
+			old := r
+			old.Final, old.Status, old.E2EMS = false, store.StatusOK, ptrF(1e6)
+			warm := r
+			warm.Warmup, warm.Seq, warm.Status, warm.E2EMS = true, nil, store.StatusOK, ptrF(1e6)
+			out = append(out, old, warm)
+		}
+	}
+	return out
+}
+
+// levelFigures reads one row per level of a table or view with level_summary's columns.
+func levelFigures(t *testing.T, ctx context.Context, db *store.DB, from string) map[int64][]any {
+	t.Helper()
+	tab, err := db.Query(ctx, `SELECT `+store.LevelSummaryColumns+` FROM `+from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64][]any{}
+	for _, row := range tab.Rows {
+		out[row[0].(int64)] = row
+	}
+	return out
+}
+
+// TestLevelSummaryEqualsSQL proves the one Go implementation of the level statistics
+// (levelstat, stored in level_summary when a level ends) equal to their SQL form (the
+// v_level_stats view) on generated data, field by field within 1e-9.
+func TestLevelSummaryEqualsSQL(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	ids := generateRuns(t, ctx, db, rand.New(rand.NewPCG(13, 15)))
+	goRows := levelFigures(t, ctx, db, "level_summary")
+	sqlRows := levelFigures(t, ctx, db, "v_level_stats")
+	cols := splitColumns(store.LevelSummaryColumns)
+	for _, id := range ids {
+		g, s := goRows[id], sqlRows[id]
+		if g == nil || s == nil {
+			t.Errorf("level %d: Go row %v, SQL row %v", id, g, s)
+			continue
+		}
+		for i, col := range cols {
+			if !sameFigure(g[i], s[i]) {
+				t.Errorf("level %d %s: Go %v, SQL %v", id, col, g[i], s[i])
+			}
+		}
+	}
+}
+
+// sameFigure compares two column values: both NULL, or numbers within 1e-9 (relative above 1).
+func sameFigure(a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	x, y := toFloat(a), toFloat(b)
+	return math.Abs(x-y) <= 1e-9*math.Max(1, math.Abs(y))
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return math.NaN()
+}
+
+func splitColumns(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(f))
+	}
+	return out
+}
+
+// v_summary reads an ended level's stored row and no request of it: changing every request
+// afterwards changes nothing in it, and its plan reaches requests only through a level id
+// (the levels still running), never by scanning the table.
+func TestSummaryReadsStoredLevels(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	generateRuns(t, ctx, db, rand.New(rand.NewPCG(1, 2)))
+	const q = `SELECT * FROM v_summary ORDER BY level_id`
+	before, err := db.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Query(ctx, `UPDATE requests SET e2e_ms = 1, ttft_ms = 1, status = 'ok'`); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(before.Rows) != fmt.Sprint(after.Rows) || len(before.Rows) == 0 {
+		t.Errorf("v_summary of ended levels changed with their requests (%d rows)", len(before.Rows))
+	}
+	plan, err := db.Query(ctx, `EXPLAIN QUERY PLAN `+q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range plan.Rows {
+		if d := fmt.Sprint(row[len(row)-1]); d == "SCAN r" || strings.HasPrefix(d, "SCAN r ") {
+			t.Errorf("v_summary scans the requests: %s", d)
+		}
+	}
+}
