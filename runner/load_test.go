@@ -254,6 +254,7 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 	if !runner.IsInterrupted(err) || out.Status != bench.RunInterrupted {
 		t.Fatalf("%+v %v", out, err)
 	}
+	checkLevelSummaries(t, db, out.RunID, "after the interruption")
 	before := countRows(t, db, "status <> 'canceled'")
 	canceled := countRows(t, db, "status = 'canceled'")
 	if before == 0 || before >= 48 {
@@ -276,12 +277,31 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 	if resent != 48-before {
 		t.Errorf("resume sent %d requests, want exactly the %d missing (%d completed, %d canceled)", resent, 48-before, before, canceled)
 	}
+	checkLevelSummaries(t, db, out.RunID, "after the resume")
 	tb, _ := db.Query(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT level_id || ':' || seq) FROM v_requests`)
 	if tb.Rows[0][0] != int64(48) || tb.Rows[0][1] != int64(48) {
 		t.Errorf("v_requests %v: want every (level, seq) exactly once", tb.Rows[0])
 	}
 	if _, err := r2.Resume(context.Background(), out.RunID, p2); err == nil || !strings.Contains(err.Error(), "already completed") {
 		t.Errorf("resuming a completed run: %v", err)
+	}
+}
+
+// checkLevelSummaries checks that every level of an ended run has its stored summary and
+// that it agrees with the SQL form (v_level_stats) on the figures a resume changes.
+func checkLevelSummaries(t *testing.T, db *store.DB, runID int64, when string) {
+	t.Helper()
+	tb, err := db.Query(context.Background(), `SELECT
+		(SELECT COUNT(*) FROM levels WHERE run_id = ?1 AND id NOT IN (SELECT level_id FROM level_summary)),
+		(SELECT COUNT(*) FROM levels WHERE run_id = ?1 AND status = 'running'),
+		(SELECT COUNT(*) FROM level_summary s JOIN v_level_stats v ON v.level_id = s.level_id
+		 WHERE v.run_id = ?1 AND (s.n <> v.n OR s.ok <> v.ok OR s.canceled <> v.canceled
+		   OR abs(s.p50_e2e_ms - v.p50_e2e_ms) > 1e-9 OR (s.p50_e2e_ms IS NULL) <> (v.p50_e2e_ms IS NULL)))`, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := tb.Rows[0]; row[0] != int64(0) || row[1] != int64(0) || row[2] != int64(0) {
+		t.Errorf("%s: %v levels without a summary, %v still running, %v whose summary disagrees with v_level_stats", when, row[0], row[1], row[2])
 	}
 }
 
