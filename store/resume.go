@@ -112,8 +112,9 @@ func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(own
 	}
 	// A level whose canceled requests stop being final changes its figures: it is running again
 	// (it will be resumed) and has no summary until it ends (v_summary computes it meanwhile).
-	if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = 'running' WHERE id IN
-		(SELECT level_id FROM requests WHERE run_id = ? AND status = 'canceled' AND final = 1)`, runID); err != nil {
+	// (Each of the run's levels looked up by requests_by_level: only canceled rows are read.)
+	if _, err := tx.ExecContext(ctx, `UPDATE levels SET status = 'running' WHERE run_id = ? AND EXISTS
+		(SELECT 1 FROM requests r WHERE r.level_id = levels.id AND r.status = 'canceled' AND r.final = 1)`, runID); err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM level_summary WHERE level_id IN
