@@ -196,7 +196,8 @@ CREATE TABLE server_metrics (
 -- Level statistics computed once (issue 15): when a level ends, tracker computes its figures in
 -- Go (package levelstat, the definitions of docs/metrics.md) from its requests and stores them
 -- here; v_summary reads this row instead of ranking the level's requests again. A level without
--- a row (still running, or recorded by an older tracker) is computed in SQL by v_level_stats.
+-- a row (still running) is computed in SQL by v_level_stats. Opening an older database for
+-- writing stores a row for each of its ended levels, in the migration's transaction.
 -- Derived figures (success rate, throughputs, SLO attainment) are computed by v_summary from
 -- these, for both kinds of level alike.
 CREATE TABLE level_summary (
@@ -302,14 +303,16 @@ WHERE r.warmup = 0 AND r.final = 1;
 -- Every level's statistics computed in SQL from its requests, in one pass: the analysts' form
 -- of docs/metrics.md's definitions, equal to what tracker computes in Go (package levelstat) and
 -- stores in level_summary when a level ends (TestLevelSummaryEqualsSQL proves it on generated
--- data). Read from levels to their requests, carrying run_id and level_id through every step so
--- that "WHERE run_id = ?" or "WHERE level_id = ?" reaches the indexes: window functions rank each
--- metric within its level, then window aggregates read every figure (percentiles by linear
--- interpolation between closest ranks, numpy's default). Canceled requests and client-resource
--- failures are counted apart, in no statistic. Derived figures are v_summary's.
+-- data); stored says whether level_summary has the level's row. Read from levels to their
+-- requests, carrying run_id, level_id and stored through every step (they partition every
+-- window) so that "WHERE run_id = ?", "WHERE level_id = ?" or "WHERE stored = 0" reaches the
+-- indexes: window functions rank each metric within its level, then window aggregates read every
+-- figure (percentiles by linear interpolation between closest ranks, numpy's default). Canceled
+-- requests and client-resource failures are counted apart, in no statistic. Derived figures are
+-- v_summary's.
 CREATE VIEW v_level_stats AS
 WITH base AS (
-    SELECT l.run_id, l.id AS level_id, l.status AS level_status, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+    SELECT l.run_id, l.id AS level_id, l.status AS level_status, ls.level_id IS NOT NULL AS stored, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
            -- No outcome of the endpoint: canceled by an interruption, or failed for want of a
            -- client resource (store.OutcomeOf): in no statistic, counted apart.
            CASE WHEN r.status = 'canceled' THEN 'canceled'
@@ -325,24 +328,25 @@ WITH base AS (
                 WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
                 ELSE 1 END AS good
     FROM levels l
-    JOIN requests r ON r.level_id = l.id
+    LEFT JOIN level_summary ls ON ls.level_id = l.id
+    CROSS JOIN requests r -- SQLite keeps levels as the outer loop: requests by level, through the index
     JOIN runs ru    ON ru.id = l.run_id
-    WHERE r.warmup = 0 AND r.final = 1
+    WHERE r.level_id = l.id AND r.warmup = 0 AND r.final = 1
 ),
 ranked AS (
     SELECT base.*,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
-           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id, level_status)                                AS e2e_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
-           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id, level_status)                               AS ttft_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, level_status ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
-           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id, level_status)                               AS tpot_n
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
+           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id, stored)                                AS e2e_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
+           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id, stored)                               AS ttft_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
+           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id, stored)                               AS tpot_n
     FROM base
 ),
 agg AS (
     -- Window aggregates over the whole level, kept on its first row (k = 1): unlike a GROUP BY,
     -- this lets "WHERE run_id = ?" through to the requests.
-    SELECT run_id, level_id, level_status,
+    SELECT run_id, level_id, level_status, stored,
            ROW_NUMBER() OVER w                                              AS k,
            SUM(no_outcome IS NULL) OVER w                                   AS n,
            SUM(status = 'ok') OVER w                                        AS ok,
@@ -383,9 +387,9 @@ agg AS (
            AVG(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS mean_send_lag_ms,
            MAX(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS max_send_lag_ms
     FROM ranked
-    WINDOW w AS (PARTITION BY run_id, level_id, level_status)
+    WINDOW w AS (PARTITION BY run_id, level_id, stored)
 )
-SELECT run_id, level_id, level_status, n, ok, good, canceled, client_resource, coalesce(relayed, 0) AS relayed,
+SELECT run_id, level_id, level_status, stored, n, ok, good, canceled, client_resource, coalesce(relayed, 0) AS relayed,
        mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
        mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms,
        mean_tpot_ms, p50_tpot_ms, p90_tpot_ms, p99_tpot_ms,
@@ -395,8 +399,9 @@ WHERE k = 1;
 
 -- One row per level with an outcome: level_summary's figures where the level has a row (every
 -- level that ended), v_level_stats' for the others (running, or recorded by an older tracker),
--- and the figures derived from them. A level's row is read by its primary key: over levels
--- that all have one, no request is read.
+-- and the figures derived from them. A stored row is read by its key; "stored = 0" reaches
+-- v_level_stats' inner query (it is one of its partition columns), so over levels that all have
+-- a row no request is read.
 CREATE VIEW v_summary AS
 WITH stats AS (
     SELECT l.run_id, s.level_id, s.n, s.ok, s.good, s.canceled, s.client_resource, s.relayed,
@@ -414,7 +419,7 @@ WITH stats AS (
            v.output_tokens, v.window_ms, v.send_span_ms, v.mean_req_tok_s, v.em, v.f1,
            v.mean_send_lag_ms, v.max_send_lag_ms
     FROM v_level_stats v
-    WHERE v.level_status = 'running' AND v.level_id NOT IN (SELECT level_id FROM level_summary)
+    WHERE v.stored = 0
 )
 SELECT a.run_id                                   AS run_id,
        ru.label                                   AS label,
