@@ -83,6 +83,7 @@ func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int
 			for _, r := range reqs {
 				sink.Add(r)
 			}
+			sink.Flush() // a level's statistics are stored from its recorded requests when it ends
 			if err := db.FinishLevel(ctx, bench.Level{ID: lvlID, Status: bench.LevelCompleted, EndedAt: s.started.Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}

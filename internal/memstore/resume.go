@@ -94,6 +94,10 @@ func (s *Store) ReopenRun(_ context.Context, runID int64, l bench.Lease, dead fu
 		q := &s.requests[i]
 		if q.RunID == runID && q.Status == bench.StatusCanceled && q.Final {
 			q.Final = false
+			// Its level's figures change: it is running again, as in the store.
+			if lv, err := s.level(q.LevelID); err == nil {
+				lv.Status = bench.LevelRunning
+			}
 		}
 	}
 	return nil
