@@ -48,8 +48,39 @@ func interpolate(x, next, f float64) float64 {
 // FromSorted returns the ps-quantiles (as Percentile defines them) of the n values that
 // sorted yields in ascending order, reading them once and keeping two values per quantile:
 // the way to take percentiles of a level too large to hold. It stops reading past the last
-// rank it needs. NaN for each p when n is 0; an error when sorted yields fewer than n values.
+// rank it needs (AscendingRows says how many). NaN for each p when n is 0; an error when
+// sorted yields fewer values than it needs.
 func FromSorted(n int, sorted iter.Seq[float64], ps ...float64) ([]float64, error) {
+	return pick(n, sorted, ps, func(k int) int { return k })
+}
+
+// FromSortedDesc is FromSorted over the same n values yielded in descending order: high
+// percentiles are read from the top, past far fewer values (DescendingRows says how many).
+func FromSortedDesc(n int, sortedDesc iter.Seq[float64], ps ...float64) ([]float64, error) {
+	return pick(n, sortedDesc, ps, func(k int) int { return n - 1 - k })
+}
+
+// AscendingRows is how many of n ascending values FromSorted reads for the p-quantile.
+func AscendingRows(n int, p float64) int {
+	if n <= 0 {
+		return 0
+	}
+	lo, _ := rank(n, p)
+	return min(lo+2, n)
+}
+
+// DescendingRows is how many of n descending values FromSortedDesc reads for the p-quantile.
+func DescendingRows(n int, p float64) int {
+	if n <= 0 {
+		return 0
+	}
+	lo, _ := rank(n, p)
+	return n - lo
+}
+
+// pick reads the values at the ranks the quantiles need (at, from an ascending rank, gives
+// its position in the stream) and interpolates them.
+func pick(n int, stream iter.Seq[float64], ps []float64, at func(k int) int) ([]float64, error) {
 	out := make([]float64, len(ps))
 	if n <= 0 {
 		for i := range out {
@@ -62,17 +93,22 @@ func FromSorted(n int, sorted iter.Seq[float64], ps ...float64) ([]float64, erro
 	last := 0
 	for i, p := range ps {
 		lo, _ := rank(n, p)
-		last = max(last, min(lo+1, n-1))
+		last = max(last, at(lo))
+		if lo+1 < n {
+			last = max(last, at(lo+1))
+		}
 		vals[i] = need{math.NaN(), math.NaN()}
 	}
 	read := 0
-	for x := range sorted {
+	for x := range stream {
 		for k, p := range ps {
 			switch lo, _ := rank(n, p); read {
-			case lo:
+			case at(lo):
 				vals[k].lo = x
-			case lo + 1:
-				vals[k].hi = x
+			case at(lo + 1):
+				if lo+1 < n {
+					vals[k].hi = x
+				}
 			}
 		}
 		read++

@@ -46,10 +46,21 @@ func TestFromSortedEqualsPercentile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		desc := slices.Clone(xs)
+		slices.Reverse(desc)
 		for i, p := range ps {
 			want := Percentile(xs, p)
 			if got[i] != want && !(math.IsNaN(got[i]) && math.IsNaN(want)) {
 				t.Errorf("n %d p %v: FromSorted %v, Percentile %v", n, p, got[i], want)
+			}
+			// Each direction needs only its announced number of rows.
+			up, err := FromSorted(n, slices.Values(xs[:AscendingRows(n, p)]), p)
+			if err != nil || up[0] != want && !(math.IsNaN(up[0]) && math.IsNaN(want)) {
+				t.Errorf("n %d p %v: FromSorted over %d rows %v (%v), Percentile %v", n, p, AscendingRows(n, p), up, err, want)
+			}
+			down, err := FromSortedDesc(n, slices.Values(desc[:DescendingRows(n, p)]), p)
+			if err != nil || down[0] != want && !(math.IsNaN(down[0]) && math.IsNaN(want)) {
+				t.Errorf("n %d p %v: FromSortedDesc over %d rows %v (%v), Percentile %v", n, p, DescendingRows(n, p), down, err, want)
 			}
 		}
 	}

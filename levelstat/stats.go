@@ -1,7 +1,6 @@
 package levelstat
 
 import (
-	"iter"
 	"math"
 
 	"github.com/trackerbench/tracker/bench"
@@ -83,7 +82,8 @@ func (m *mean) value() float64 {
 }
 
 // Accumulator counts a level's samples in constant memory: everything but the percentiles,
-// which need the values in order (FromSorted, Stats.SetPercentiles). Not safe for concurrent use.
+// which need the values in order (FromSorted, FromSortedDesc, Stats.SetPercentilesOf). Not safe
+// for concurrent use.
 type Accumulator struct {
 	slo                              bench.SLO
 	n, ok, good, canceled, clientRes int
@@ -151,7 +151,7 @@ func (a *Accumulator) addOK(s *Sample) {
 // Count is how many successful samples have a value of metric m: the n of its percentiles.
 func (a *Accumulator) Count(m Metric) int { return a.lat[m].n }
 
-// Stats is the level's figures so far, percentiles NaN (set them with SetPercentiles).
+// Stats is the level's figures so far, percentiles NaN (FromSorted and FromSortedDesc give them).
 func (a *Accumulator) Stats() Stats {
 	nan := math.NaN()
 	s := Stats{N: a.n, OK: a.ok, Good: a.good, Canceled: a.canceled, ClientResource: a.clientRes,
@@ -194,17 +194,6 @@ type Stats struct {
 	EM, F1        float64             // 100 × mean of the scored requests' values
 	MeanSendLagMS float64
 	MaxSendLagMS  float64
-}
-
-// SetPercentiles sets metric m's p50, p90 and p99 from the Count(m) values sorted yields in
-// ascending order.
-func (s *Stats) SetPercentiles(m Metric, n int, sorted iter.Seq[float64]) error {
-	ps, err := FromSorted(n, sorted, P50, P90, P99)
-	if err != nil {
-		return err
-	}
-	s.Latency[m].P50, s.Latency[m].P90, s.Latency[m].P99 = ps[0], ps[1], ps[2]
-	return nil
 }
 
 // SetPercentilesOf sets metric m's p50, p90 and p99 from a sorted slice of its values.

@@ -22,17 +22,14 @@ const levelSampleSQL = `SELECT status, error_class, start_ms, elapsed_ms, schedu
 	tpot_ms, output_tokens, em, f1, relay_flag
 	FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1`
 
-// sortedMetricSQL reads one latency of a level's successful measured requests in ascending
-// order (SQLite sorts in bounded memory, spilling to disk for a large level).
-var sortedMetricSQL = [levelstat.NumMetrics]string{
-	levelstat.E2E:  sortedSQL("e2e_ms"),
-	levelstat.TTFT: sortedSQL("ttft_ms"),
-	levelstat.TPOT: sortedSQL("tpot_ms"),
-}
+// metricColumns are the latency columns whose percentiles a level reports, by levelstat.Metric.
+var metricColumns = [levelstat.NumMetrics]string{levelstat.E2E: "e2e_ms", levelstat.TTFT: "ttft_ms", levelstat.TPOT: "tpot_ms"}
 
-func sortedSQL(col string) string {
+// sortedSQL reads one latency of a level's successful measured requests in order, at most
+// LIMIT rows (SQLite keeps only that many in its sorter).
+func sortedSQL(col, order string) string {
 	return `SELECT ` + col + ` FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status = 'ok'
-		AND ` + col + ` IS NOT NULL ORDER BY ` + col
+		AND ` + col + ` IS NOT NULL ORDER BY ` + col + ` ` + order + ` LIMIT ?`
 }
 
 // computeLevelStats computes one level's statistics with levelstat: one pass over its
@@ -50,15 +47,36 @@ func computeLevelStats(ctx context.Context, q querier, levelID int64) (levelstat
 	}
 	st := acc.Stats()
 	for m := range levelstat.NumMetrics {
-		var readErr error
-		if err := st.SetPercentiles(m, acc.Count(m), sortedValues(ctx, q, sortedMetricSQL[m], levelID, &readErr)); err != nil {
+		if err := levelPercentiles(ctx, q, levelID, m, acc.Count(m), &st.Latency[m]); err != nil {
 			return st, fmt.Errorf("summarizing level %d: %w", levelID, err)
-		}
-		if readErr != nil {
-			return st, fmt.Errorf("summarizing level %d: %w", levelID, readErr)
 		}
 	}
 	return st, nil
+}
+
+// levelPercentiles sets one metric's p50, p90 and p99 over its n values: p50 read from the
+// bottom, p90 and p99 from the top, each read stopping at the last rank it needs (about 60 %
+// of the values in all, through a bounded sorter).
+func levelPercentiles(ctx context.Context, q querier, levelID int64, m levelstat.Metric, n int, l *levelstat.Latency) error {
+	var readErr error
+	up, err := levelstat.FromSorted(n, sortedValues(ctx, q, sortedSQL(metricColumns[m], "ASC"), &readErr,
+		levelID, levelstat.AscendingRows(n, levelstat.P50)), levelstat.P50)
+	if err == nil {
+		err = readErr
+	}
+	if err != nil {
+		return err
+	}
+	down, err := levelstat.FromSortedDesc(n, sortedValues(ctx, q, sortedSQL(metricColumns[m], "DESC"), &readErr,
+		levelID, levelstat.DescendingRows(n, levelstat.P90)), levelstat.P90, levelstat.P99)
+	if err == nil {
+		err = readErr
+	}
+	if err != nil {
+		return err
+	}
+	l.P50, l.P90, l.P99 = up[0], down[0], down[1]
+	return nil
 }
 
 // accumulateLevel adds every measured request of a level to acc, in one pass.
@@ -89,11 +107,11 @@ func accumulateLevel(ctx context.Context, q querier, levelID int64, acc *levelst
 	return nil
 }
 
-// sortedValues yields the values query returns for levelID, in its order; a read error is
-// left in *errp.
-func sortedValues(ctx context.Context, q querier, query string, levelID int64, errp *error) iter.Seq[float64] {
+// sortedValues yields the values query returns for args, in its order; a read error is left
+// in *errp.
+func sortedValues(ctx context.Context, q querier, query string, errp *error, args ...any) iter.Seq[float64] {
 	return func(yield func(float64) bool) {
-		rows, err := q.QueryContext(ctx, query, levelID)
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			*errp = err
 			return
