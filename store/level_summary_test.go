@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,64 @@ func TestSummaryReadsStoredLevels(t *testing.T) {
 		if d := fmt.Sprint(row[len(row)-1]); d == "SCAN r" || strings.HasPrefix(d, "SCAN r ") {
 			t.Errorf("v_summary scans the requests: %s", d)
 		}
+	}
+}
+
+// A database written before level_summary existed gets a row for each of its ended levels when
+// it is first opened for writing (migration 9), equal to v_level_stats; a level still running
+// gets none (v_summary computes it).
+func TestMigrationSummarizesEndedLevels(t *testing.T) {
+	ctx := context.Background()
+	full := storetest.Schema(t)
+	cut := strings.Index(full, "-- migration: 9")
+	views := strings.Index(full, "\n-- views\n")
+	if cut < 0 || views < cut {
+		t.Fatal("schema.sql: no migration 9 before the views")
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := store.Open(ctx, path, full[:cut]+full[views:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	runID, err := old.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "old",
+		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epID, err := old.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for c := range 2 {
+		lvID, err := old.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + c, StartedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.InsertRequests(ctx, generateRequests(rng, runID, lvID, epID, genLevel{n: 50})); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, lvID)
+	}
+	// The first level ended (an old tracker's FinishLevel), the second is still running.
+	if _, err := old.Query(ctx, `UPDATE levels SET status = 'completed' WHERE id = ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.OpenAt(t, path)
+	goRows, sqlRows := levelFigures(t, ctx, db, "level_summary"), levelFigures(t, ctx, db, "v_level_stats")
+	if len(goRows) != 1 || goRows[ids[0]] == nil {
+		t.Fatalf("after the migration, level_summary holds %d rows, want the ended level %d's", len(goRows), ids[0])
+	}
+	for i, col := range splitColumns(store.LevelSummaryColumns) {
+		if g, s := goRows[ids[0]][i], sqlRows[ids[0]][i]; !sameFigure(g, s) {
+			t.Errorf("%s: stored %v, SQL %v", col, g, s)
+		}
+	}
+	if rows, err := db.Summary(ctx, runID); err != nil || len(rows) != 2 {
+		t.Errorf("v_summary of the run: %d rows (%v), want both levels", len(rows), err)
 	}
 }
