@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
+
+	"github.com/urfave/cli/v3"
 )
 
 // Every way of getting the command line wrong exits 2, at the root and in a subcommand:
@@ -33,4 +36,20 @@ func TestCommandLineMistakesExitUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// urfave/cli calls only the failing command's own OnUsageError, so every command in the tree
+// must set one (the root, and command() for the rest): a command declared another way would
+// turn its parse errors into run-time failures (exit 1).
+func TestEveryCommandMarksUsageErrors(t *testing.T) {
+	var walk func(path string, cmd *cli.Command)
+	walk = func(path string, cmd *cli.Command) {
+		if cmd.OnUsageError == nil {
+			t.Errorf("%s: no OnUsageError", path)
+		}
+		for _, sub := range cmd.Commands {
+			walk(path+" "+sub.Name, sub)
+		}
+	}
+	walk("tracker", rootCommand(io.Discard, io.Discard))
 }

@@ -14,14 +14,10 @@ import (
 )
 
 func endpointsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "endpoints",
-		Usage:     "list the endpoint presets (preset: NAME in endpoints.yaml) and their defaults",
-		UsageText: "tracker endpoints [--verbose]",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print each preset's quirks"},
-		},
-		Action: func(ctx context.Context, cmd *cli.Command) error {
+	return command("endpoints", "list the endpoint presets (preset: NAME in endpoints.yaml) and their defaults",
+		"tracker endpoints [--verbose]",
+		[]cli.Flag{&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print each preset's quirks"}},
+		func(ctx context.Context, cmd *cli.Command) error {
 			w := cmd.Root().Writer
 			for _, p := range runner.Presets() {
 				model := p.Model
@@ -49,19 +45,13 @@ func endpointsCommand() *cli.Command {
 			}
 			fmt.Fprintln(w, "\nEvery field can be overridden in endpoints.yaml; docs/endpoints.md explains each system.")
 			return nil
-		},
-	}
+		})
 }
 
 func initCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "init",
-		Usage:     "write a commented endpoints.yaml to start from",
-		UsageText: "tracker init [--output endpoints.yaml]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "endpoints.yaml", Usage: "the file to write (never overwritten)"},
-		},
-		Action: func(ctx context.Context, cmd *cli.Command) error {
+	return command("init", "write a commented endpoints.yaml to start from", "tracker init [--output endpoints.yaml]",
+		[]cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "endpoints.yaml", Usage: "the file to write (never overwritten)"}},
+		func(ctx context.Context, cmd *cli.Command) error {
 			path := cmd.String("output")
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if errors.Is(err, fs.ErrExist) {
@@ -79,8 +69,7 @@ func initCommand() *cli.Command {
 			}
 			fmt.Fprintf(cmd.Root().Writer, "wrote %s: edit it, then: tracker run --config %s --dataset squad --limit 20\n", path, path)
 			return nil
-		},
-	}
+		})
 }
 
 // starterConfig is the file `tracker init` writes. It parses as it is (the tests load it).

@@ -15,15 +15,12 @@ import (
 )
 
 func queryCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "query",
-		Usage: "run one read-only SQL statement (SELECT, WITH, VALUES, EXPLAIN or a reading PRAGMA) against the database",
-		UsageText: `tracker query [--format table|csv|json|markdown] "SELECT ... FROM v_summary ..."
+	return command("query",
+		"run one read-only SQL statement (SELECT, WITH, VALUES, EXPLAIN or a reading PRAGMA) against the database",
+		`tracker query [--format table|csv|json|markdown] "SELECT ... FROM v_summary ..."
 (csv, json and markdown stream every row; the table format shows the first 10000)`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "table, csv, json or markdown", Value: "table"},
-		},
-		Action: func(ctx context.Context, cmd *cli.Command) error {
+		[]cli.Flag{formatFlag()},
+		func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() != 1 {
 				return usagef("query: want exactly one SQL statement as an argument, got %d", cmd.NArg())
 			}
@@ -37,8 +34,12 @@ func queryCommand() *cli.Command {
 			}
 			defer db.Close()
 			return streamQuery(ctx, db, cmd.Args().First(), cmd.Root().Writer, format)
-		},
-	}
+		})
+}
+
+// formatFlag is --format of the commands that write a table (query, runs, datasets).
+func formatFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "format", Usage: "table, csv, json or markdown", Value: "table"}
 }
 
 // streamQuery runs one read-only statement and writes its rows as they come.

@@ -70,12 +70,9 @@ func runFlags() []cli.Flag {
 }
 
 func runCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "run",
-		Usage:     "send a workload to endpoints and record every request",
-		UsageText: "tracker run --config endpoints.yaml --dataset FILE [--limit N] [--concurrency 1,8 | --rate 2,4] [--label L]",
-		Flags:     runFlags(),
-		Action: func(ctx context.Context, cmd *cli.Command) error {
+	return command("run", "send a workload to endpoints and record every request",
+		"tracker run --config endpoints.yaml --dataset FILE [--limit N] [--concurrency 1,8 | --rate 2,4] [--label L]",
+		runFlags(), func(ctx context.Context, cmd *cli.Command) error {
 			if _, err := dbPath(cmd); err != nil {
 				return err
 			}
@@ -87,8 +84,7 @@ func runCommand() *cli.Command {
 				return err
 			}
 			return execute(ctx, cmd, plan, tok, 0)
-		},
-	}
+		})
 }
 
 // planFromFlags builds a run's plan from its flags: its typed configuration (what is

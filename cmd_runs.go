@@ -14,14 +14,9 @@ import (
 )
 
 func runsCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "runs",
-		Usage: "list recorded runs, newest first",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "limit", Usage: "show at most this many runs (0 = all)", Value: 50},
-			&cli.StringFlag{Name: "format", Usage: "table, csv, json or markdown", Value: "table"},
-		},
-		Action: func(ctx context.Context, cmd *cli.Command) error {
+	return command("runs", "list recorded runs, newest first", "",
+		[]cli.Flag{&cli.IntFlag{Name: "limit", Usage: "show at most this many runs (0 = all)", Value: 50}, formatFlag()},
+		func(ctx context.Context, cmd *cli.Command) error {
 			db, err := openForReading(ctx, cmd)
 			if err != nil {
 				return err
@@ -41,6 +36,5 @@ func runsCommand() *cli.Command {
 				return err
 			}
 			return report.WriteTable(cmd.Root().Writer, cmd.String("format"), t)
-		},
-	}
+		})
 }

@@ -15,26 +15,26 @@ import (
 )
 
 func simCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "sim",
-		Usage: "serve simulated OpenAI-compatible endpoints (a latency model of a serving engine; docs/sim.md)",
-		UsageText: "tracker sim --listen 127.0.0.1:8001 --profile illustrative-fast [--listen ADDR --profile NAME|FILE ...]\n" +
+	return command("sim", "serve simulated OpenAI-compatible endpoints (a latency model of a serving engine; docs/sim.md)",
+		"tracker sim --listen 127.0.0.1:8001 --profile illustrative-fast [--listen ADDR --profile NAME|FILE ...]\n"+
 			"tracker sim --list-profiles",
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "listen", Usage: "address to serve on (repeatable: one sim per address)", Value: []string{"127.0.0.1:8001"}},
-			&cli.StringSliceFlag{Name: "profile", Usage: "a built-in profile name or a YAML file, one per --listen (or one for all)", Value: []string{"illustrative-fast"}},
-			&cli.StringFlag{Name: "model", Usage: "serve this model name instead of the profile's"},
-			&cli.Int64Flag{Name: "seed", Usage: "seed for jitter, faults, ids and output lengths (0 = the profile's)"},
-			&cli.GenericFlag{Name: "fault", Value: &repeated{}, Usage: "inject a fault: KIND=RATE[,after=N][,duration=D][,retry_after=S] (repeatable; replaces the profile's fault of that kind)"},
-			&cli.DurationFlag{Name: "drain-timeout", Usage: "on SIGINT/SIGTERM, wait this long for requests in flight", Value: 30 * time.Second},
-			&cli.BoolFlag{Name: "list-profiles", Usage: "list the built-in profiles and exit"},
-			&cli.StringSliceFlag{Name: "wire", Usage: "the dialect spoken, one per --listen (or one for all): " + strings.Join(sim.Wires(), ", ") + " (docs/endpoints.md)", Value: []string{sim.WireVLLM}},
-			&cli.BoolFlag{Name: "close-after-stream", Usage: "close the connection after every streamed answer without saying so (as llama-server does; the llamacpp wire always does)"},
-			&cli.IntFlag{Name: "keepalive-max", Usage: "close a connection after this many requests, without saying so (older llama.cpp: 5; nginx keepalive_requests); 0 = never"},
-			&cli.DurationFlag{Name: "idle-close", Usage: "close a connection idle this long (a keep-alive timeout; 0 = Go's default)"},
-			&cli.DurationFlag{Name: "relay-idle", Usage: "alcf-sophia: the relay ends a stream with [DONE] after this long without a chunk (default 5s)"},
-		},
-		Action: simAction,
+		simFlags(), simAction)
+}
+
+func simFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "listen", Usage: "address to serve on (repeatable: one sim per address)", Value: []string{"127.0.0.1:8001"}},
+		&cli.StringSliceFlag{Name: "profile", Usage: "a built-in profile name or a YAML file, one per --listen (or one for all)", Value: []string{"illustrative-fast"}},
+		&cli.StringFlag{Name: "model", Usage: "serve this model name instead of the profile's"},
+		&cli.Int64Flag{Name: "seed", Usage: "seed for jitter, faults, ids and output lengths (0 = the profile's)"},
+		&cli.GenericFlag{Name: "fault", Value: &repeated{}, Usage: "inject a fault: KIND=RATE[,after=N][,duration=D][,retry_after=S] (repeatable; replaces the profile's fault of that kind)"},
+		&cli.DurationFlag{Name: "drain-timeout", Usage: "on SIGINT/SIGTERM, wait this long for requests in flight", Value: 30 * time.Second},
+		&cli.BoolFlag{Name: "list-profiles", Usage: "list the built-in profiles and exit"},
+		&cli.StringSliceFlag{Name: "wire", Usage: "the dialect spoken, one per --listen (or one for all): " + strings.Join(sim.Wires(), ", ") + " (docs/endpoints.md)", Value: []string{sim.WireVLLM}},
+		&cli.BoolFlag{Name: "close-after-stream", Usage: "close the connection after every streamed answer without saying so (as llama-server does; the llamacpp wire always does)"},
+		&cli.IntFlag{Name: "keepalive-max", Usage: "close a connection after this many requests, without saying so (older llama.cpp: 5; nginx keepalive_requests); 0 = never"},
+		&cli.DurationFlag{Name: "idle-close", Usage: "close a connection idle this long (a keep-alive timeout; 0 = Go's default)"},
+		&cli.DurationFlag{Name: "relay-idle", Usage: "alcf-sophia: the relay ends a stream with [DONE] after this long without a chunk (default 5s)"},
 	}
 }
 

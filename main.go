@@ -58,7 +58,21 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 // run is the whole program, testable: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := &cli.Command{
+	if err := rootCommand(stdout, stderr).Run(ctx, args); err != nil {
+		fmt.Fprintf(stderr, "tracker: %v\n", err)
+		var ue usageError
+		var ec cli.ExitCoder // tracker never calls cli.Exit: cli's own is "No help topic for 'x'"
+		if errors.As(err, &ue) || errors.As(err, &ec) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return exitOK
+}
+
+// rootCommand is the command tree: `tracker` and its subcommands.
+func rootCommand(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
 		Name:                  "tracker",
 		Usage:                 "benchmark LLM inference endpoints and keep every result in SQLite",
 		Version:               version,
@@ -78,28 +92,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			reportCommand(),
 		},
 		ExitErrHandler: func(ctx context.Context, cmd *cli.Command, err error) {},
+		OnUsageError:   onUsageError,
 	}
-	markUsageErrors(root)
-	if err := root.Run(ctx, args); err != nil {
-		fmt.Fprintf(stderr, "tracker: %v\n", err)
-		var ue usageError
-		var ec cli.ExitCoder // tracker never calls cli.Exit: cli's own is "No help topic for 'x'"
-		if errors.As(err, &ue) || errors.As(err, &ec) {
-			return exitUsage
-		}
-		return exitFailure
-	}
-	return exitOK
 }
 
-// markUsageErrors makes every command's parse errors (unknown flag, missing or invalid
-// value, required flag or argument not set) usage errors. urfave/cli calls a command's own
-// OnUsageError only, so each command in the tree gets one.
-func markUsageErrors(cmd *cli.Command) {
-	cmd.OnUsageError = func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
-		return usageError{err}
-	}
-	for _, sub := range cmd.Commands {
-		markUsageErrors(sub)
-	}
+// command is a subcommand: its name, one-line usage, usage text (may be empty), flags and
+// action, with what every command shares: its parse errors are usage errors (exit 2).
+func command(name, usage, usageText string, flags []cli.Flag, action cli.ActionFunc) *cli.Command {
+	return &cli.Command{Name: name, Usage: usage, UsageText: usageText, Flags: flags, Action: action,
+		OnUsageError: onUsageError}
+}
+
+// onUsageError makes a command's parse errors (unknown flag, missing or invalid value,
+// required flag or argument not set) usage errors. urfave/cli calls a command's own
+// OnUsageError only, so every command in the tree sets it (root, and command for the rest).
+func onUsageError(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+	return usageError{err}
 }
