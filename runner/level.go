@@ -216,17 +216,42 @@ const minSampleForStop = 10
 // start of the set, cycling), recorded with warmup = 1 in this level.
 func (l *level) warmup(ctx context.Context, n int, d time.Duration) {
 	ps := l.ex.plan.Prompts.Prompts
-	began := time.Now()
-	for i := 0; ctx.Err() == nil && (i < n || (d > 0 && time.Since(began) < d)); i++ {
+	var w window
+	for i := 0; ctx.Err() == nil && (i < n || (d > 0 && w.ms() < ms(d))); i++ {
 		p := ps[i%len(ps)]
 		attempts := l.client().Send(ctx, p, l.ex.plan.Request)
 		for i, m := range attempts {
 			rec := l.place(m, p, i+1, i == len(attempts)-1)
 			rec.Warmup = true
+			w.add(rec)
 			l.ex.w.Add(rec)
 		}
 		l.ex.live.add()
 	}
+}
+
+// window is the time a set of requests spans as a level's duration_s counts it: from the
+// first t0 to the last end, from the start_ms and elapsed_ms they are recorded with. A
+// --warmup-duration D warm-up sends until its requests span D: the client's own time
+// between them (building a request, queuing its record) is not warm-up for the server.
+type window struct {
+	n              int
+	first, lastEnd float64 // ms after the level's start
+}
+
+func (w *window) add(r bench.Request) {
+	if w.n == 0 || r.StartMS < w.first {
+		w.first = r.StartMS
+	}
+	w.lastEnd = max(w.lastEnd, r.StartMS+r.ElapsedMS)
+	w.n++
+}
+
+func (w *window) ms() float64 {
+	if w.n == 0 {
+		return 0
+	}
+	return w.lastEnd - w.first
 }
 
 // place makes attempt n of a prompt's request, as the client measured it, a record of this
