@@ -301,15 +301,10 @@ func tlsServer(t *testing.T, h http.Handler, maxStreams uint32) (*httptest.Serve
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
 	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: int(maxStreams)}
-	var conns atomic.Int32
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	conns := countConns(srv)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv, &conns
+	return srv, conns
 }
 
 // Over TLS with a self-signed certificate the run trusts: --http 2 speaks HTTP/2 and a

@@ -16,15 +16,21 @@ import (
 // countingServer serves h over HTTP/1.1 and counts the connections it accepts.
 func countingServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int32) {
 	srv := httptest.NewUnstartedServer(h)
+	conns := countConns(srv)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, conns
+}
+
+// countConns counts the connections an unstarted srv will accept.
+func countConns(srv *httptest.Server) *atomic.Int32 {
 	var conns atomic.Int32
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			conns.Add(1)
 		}
 	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, &conns
+	return &conns
 }
 
 // The connections warmed before a level are the ones its requests use: the server accepts
