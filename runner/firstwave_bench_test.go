@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -89,22 +88,13 @@ func remotePort(addr string) int {
 // CLOCK_MONOTONIC reading of entering its handler (a key to its record in fixedTimingsPath,
 // not a Unix time). It stops when its standard input closes.
 func TestBenchFixedDelayServer(t *testing.T) {
-	if os.Getenv(fixedServerEnv) == "" {
-		t.Skip("the server process of BenchmarkFirstWave")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
 	log := &serverLog{}
-	srv := &http.Server{Handler: fixedDelayHandler(log), ConnState: func(c net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			log.accept(c)
-		}
-	}}
-	go srv.Serve(ln)
-	bufio.NewReader(os.Stdin).ReadString('\n')
+	serveServerProcess(t, fixedServerEnv, "BenchmarkFirstWave", &http.Server{Handler: fixedDelayHandler(log),
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				log.accept(c)
+			}
+		}})
 }
 
 func fixedDelayHandler(log *serverLog) http.HandlerFunc {

@@ -29,33 +29,42 @@ const benchServerEnv = "TRACKER_BENCH_STREAM_SERVER"
 // and reports in usage.time_to_first_token the time from entering its handler to just before
 // writing the first token. It stops when its standard input closes.
 func TestBenchStreamServer(t *testing.T) {
-	if os.Getenv(benchServerEnv) == "" {
-		t.Skip("the server process of BenchmarkStreamOverhead")
+	serveServerProcess(t, benchServerEnv, "BenchmarkStreamOverhead", &http.Server{Handler: http.HandlerFunc(streamOverheadHandler)})
+}
+
+func streamOverheadHandler(w http.ResponseWriter, r *http.Request) {
+	begin := time.Now()
+	seed, _ := strconv.ParseUint(r.Header.Get("X-Seed"), 10, 64)
+	delay := 50*time.Millisecond + time.Duration(rand.New(rand.NewPCG(seed, 1)).Int64N(int64(100*time.Millisecond)))
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	time.Sleep(delay)
+	var ttft time.Duration
+	for i := range 32 {
+		if i == 0 {
+			ttft = time.Since(begin)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"},\"finish_reason\":null}]}\n\n")
+		fl.Flush()
+	}
+	fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":32,\"time_to_first_token\":%.9f}}\n\ndata: [DONE]\n\n", ttft.Seconds())
+}
+
+// serveServerProcess is the server side of startServerProcess: unless env is set the test
+// is skipped (it is not a test, but the server process of the benchmark named bench); with
+// it, srv serves on a loopback port whose address is printed, until standard input closes.
+func serveServerProcess(t *testing.T, env, bench string, srv *http.Server) {
+	if os.Getenv(env) == "" {
+		t.Skip("the server process of " + bench)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println(ln.Addr().String())
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		begin := time.Now()
-		seed, _ := strconv.ParseUint(r.Header.Get("X-Seed"), 10, 64)
-		delay := 50*time.Millisecond + time.Duration(rand.New(rand.NewPCG(seed, 1)).Int64N(int64(100*time.Millisecond)))
-		w.Header().Set("Content-Type", "text/event-stream")
-		fl := w.(http.Flusher)
-		time.Sleep(delay)
-		var ttft time.Duration
-		for i := range 32 {
-			if i == 0 {
-				ttft = time.Since(begin)
-			} else {
-				time.Sleep(20 * time.Millisecond)
-			}
-			fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"},\"finish_reason\":null}]}\n\n")
-			fl.Flush()
-		}
-		fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":32,\"time_to_first_token\":%.9f}}\n\ndata: [DONE]\n\n", ttft.Seconds())
-	}))
+	go srv.Serve(ln)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes our stdin
 }
 
