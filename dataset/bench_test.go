@@ -3,6 +3,8 @@ package dataset
 import (
 	"context"
 	"testing"
+
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // BenchmarkScore: one response against three gold answers.
@@ -19,7 +21,7 @@ func BenchmarkLongContext128k(b *testing.B) {
 	if err != nil {
 		b.Skipf("real SQuAD data not available: %v", err)
 	}
-	tok := counter(b)
+	tok := tokenstest.Counter(b)
 	tmpl, _ := NewTemplate("", "")
 	rows := Sample(src.Rows, 1, 3)
 	for b.Loop() {
@@ -31,7 +33,7 @@ func BenchmarkLongContext128k(b *testing.B) {
 
 // BenchmarkSynthetic4k makes one exact 4096-token prompt.
 func BenchmarkSynthetic4k(b *testing.B) {
-	tok := counter(b)
+	tok := tokenstest.Counter(b)
 	for b.Loop() {
 		if _, err := SyntheticPrompts(Spec{Name: Synthetic, Limit: 1, InputTokens: 4096}, tok); err != nil {
 			b.Fatal(err)

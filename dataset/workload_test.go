@@ -7,16 +7,8 @@ import (
 	"testing"
 
 	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
-
-func counter(t testing.TB) *tokens.Counter {
-	t.Helper()
-	tok, err := tokens.New("gpt-oss-20b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
 
 func countMsgs(tok *tokens.Counter, msgs []Message) int {
 	n := 0
@@ -27,7 +19,7 @@ func countMsgs(tok *tokens.Counter, msgs []Message) int {
 }
 
 func TestSyntheticExactLengths(t *testing.T) {
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	for _, target := range []int{20, 64, 128, 512, 1000, 4096, 16384} {
 		t.Run(fmt.Sprint(target), func(t *testing.T) {
 			ps, err := Prepare(context.Background(), Spec{Name: "synthetic", Limit: 5, Seed: 3, InputTokens: target, OutputTokens: 128}, tok)
@@ -55,7 +47,7 @@ func TestSyntheticExactLengths(t *testing.T) {
 }
 
 func TestSyntheticSpreadSystemAndDeterminism(t *testing.T) {
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	spec := Spec{Name: "synthetic", Limit: 40, Seed: 9, InputTokens: 300, OutputTokens: 100, Spread: 0.25, System: "You are a terse assistant."}
 	a, err := Prepare(context.Background(), spec, tok)
 	if err != nil {
@@ -105,7 +97,7 @@ func longPool(n int) []Row {
 }
 
 func TestLongContextPacking(t *testing.T) {
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	pool := longPool(400)
 	tmpl, _ := NewTemplate("", "")
 	rows := Sample(pool, 6, 1)
@@ -157,7 +149,7 @@ func TestLongContextRealSquad(t *testing.T) {
 		t.Skip("long")
 	}
 	src := realSquad(t, "squad_v1.1_validation.jsonl")
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	tmpl, _ := NewTemplate("", "")
 	rows := Sample(src.Rows, 3, 7)
 	ps, err := LongContext(context.Background(), rows, src.Rows, []int{1000, 8000, 32000}, tmpl, tok, 7)
@@ -195,7 +187,7 @@ func TestParseTokenCounts(t *testing.T) {
 }
 
 func TestPrepareDispatch(t *testing.T) {
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	rows := squadLikeRows(120)
 	f := newFakeHub(t, rows, "features_list.json")
 	spec := f.spec(t.TempDir())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // fixedServerEnv makes the test binary serve fixed-delay streams instead of testing.
@@ -163,7 +164,7 @@ type waveRequest struct {
 func firstWave(b *testing.B, url string, cold bool) {
 	const c, n = 256, 1024
 	db := storetest.Open(b)
-	r := &Runner{DB: db, Tokens: counter(b), Version: "bench"}
+	r := &Runner{DB: db, Tokens: tokenstest.Counter(b), Version: "bench"}
 	p := plan(c, []int{c}, ep("fixed", url))
 	p.Requests, p.Conn.Cold = n, cold
 	p.Request.MaxTokens = 8

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 const fuzzKey = "sk-fuzz-secret-key-0123"
@@ -36,7 +37,7 @@ func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func fuzzClient(t *testing.T, tr bodyTransport) *Client {
 	e := Endpoint{Name: "f", BaseURL: "http://fuzz.invalid/v1", Model: "m", Headers: map[string]string{"X-Api-Key": "hdr-fuzz-secret"}}
-	return NewClient(e, fuzzKey, &doer{hc: &http.Client{Transport: tr}}, counter(t))
+	return NewClient(e, fuzzKey, &doer{hc: &http.Client{Transport: tr}}, tokenstest.Counter(t))
 }
 
 var fuzzPrompt = promptSet(1).Prompts[0]

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // The run's secrets, which hostile servers echo back.
@@ -319,7 +320,7 @@ func TestHostileServers(t *testing.T) {
 func runHostile(t *testing.T, tc hostileCase, srv *httptest.Server) (map[string]any, uint64) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	db := storetest.OpenAt(t, path)
-	r := &Runner{DB: db, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}
 	e := ep("h", srv.URL)
 	e.Headers = map[string]string{"X-Api-Key": hostileHeader}
 	p := plan(1, []int{1}, e)
@@ -406,7 +407,7 @@ func TestCancelEndlessStreamIsQuick(t *testing.T) {
 	}))
 	defer srv.Close()
 	db := storetest.Open(t)
-	r := &Runner{DB: db, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}
 	p := plan(1, []int{1}, ep("h", srv.URL))
 	p.Request.MaxTokens = 0
 	ctx, cancel := context.WithCancel(context.Background())
@@ -477,7 +478,7 @@ func TestNonStreamEndlessAnswer(t *testing.T) {
 		endless(w, r, bytes.Repeat([]byte("a"), 64<<10), w.(http.Flusher).Flush)
 	}))
 	defer srv.Close()
-	c := NewClient(ep("h", srv.URL), "", &doer{hc: newHTTPClient(1)}, counter(t))
+	c := NewClient(ep("h", srv.URL), "", &doer{hc: newHTTPClient(1)}, tokenstest.Counter(t))
 	stop := watchHeap()
 	rec := c.Do(context.Background(), fuzzPrompt, RequestOptions{MaxTokens: 16, NoStream: true, Timeout: 20 * time.Second})
 	peak := stop()

@@ -17,7 +17,7 @@ import (
 	"github.com/trackerbench/tracker/sim"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // simServer starts a simulator with a profile whose timing is fixed (no jitter, no faults).
@@ -46,7 +46,7 @@ func simServer(t *testing.T, edit func(*sim.Profile)) *httptest.Server {
 }
 
 func prompts(t *testing.T, n int) *dataset.PromptSet {
-	tok := counter(t)
+	tok := tokenstest.Counter(t)
 	var rows []dataset.Row
 	for i := range n {
 		rows = append(rows, dataset.Row{ID: "q" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Index: i,
@@ -60,19 +60,9 @@ func prompts(t *testing.T, n int) *dataset.PromptSet {
 	return &dataset.PromptSet{Source: "test", Hash: "h", Prompts: ps}
 }
 
-var (
-	once sync.Once
-	tokc *tokens.Counter
-)
-
-func counter(t testing.TB) *tokens.Counter {
-	once.Do(func() { tokc, _ = tokens.New("gpt-oss-120b") })
-	return tokc
-}
-
 func newRunner(t *testing.T) (*runner.Runner, *store.DB) {
 	db := storetest.Open(t)
-	return &runner.Runner{DB: db, Tokens: counter(t), Version: "test"}, db
+	return &runner.Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}, db
 }
 
 func ep(name, url string) runner.Endpoint {
@@ -264,7 +254,7 @@ func TestResumeSendsOnlyMissing(t *testing.T) {
 	sentBefore := sent["/v1/chat/completions"]
 	mu.Unlock()
 
-	r2 := &runner.Runner{DB: db, Tokens: counter(t), Version: "test"}
+	r2 := &runner.Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}
 	p2 := basePlan(0, ep("a", counting.URL), ep("b", counting2.URL))
 	p2.Prompts, p2.Loads = prompts(t, 12), runner.ClosedLoads([]int{1, 3})
 	out2, err := r2.Resume(context.Background(), out.RunID, p2)

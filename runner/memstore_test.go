@@ -11,6 +11,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/internal/memstore"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // A recorder that stops accepting requests stops the run at once, as failed with its error,
@@ -88,7 +89,7 @@ func TestRecordsCarryNoMonotonicReading(t *testing.T) {
 	f := &fakeServer{ttft: 2 * time.Millisecond, tokens: words(2)}
 	srv := f.start(t)
 	raw := &rawRecorder{Store: memstore.New()}
-	r := &Runner{DB: raw, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: raw, Tokens: tokenstest.Counter(t), Version: "test"}
 	p := plan(4, []int{2}, ep("a", srv.URL))
 	p.Warmup = 1
 	if _, err := r.Run(context.Background(), p); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/dataset"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // benchServerEnv makes the test binary serve fixed-delay streams instead of testing.
@@ -105,7 +106,7 @@ func BenchmarkStreamOverhead(b *testing.B) {
 	base := startServerProcess(b, "TestBenchStreamServer", benchServerEnv) + "/v1"
 	for _, n := range []int{1, 64, 1000} {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
-			tok := counter(b)
+			tok := tokenstest.Counter(b)
 			d := &doer{hc: newHTTPClient(n)}
 			msgs := []dataset.Message{{Role: "user", Content: "hello"}}
 			const rounds = 4

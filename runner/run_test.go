@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,8 @@ import (
 	"github.com/trackerbench/tracker/internal/memstore"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
-
-var (
-	tokOnce sync.Once
-	tokC    *tokens.Counter
-)
-
-func counter(t testing.TB) *tokens.Counter {
-	tokOnce.Do(func() {
-		var err error
-		tokC, err = tokens.New("gpt-oss-120b")
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	return tokC
-}
 
 func promptSet(n int) *dataset.PromptSet {
 	ps := &dataset.PromptSet{Source: "test", Hash: "h"}
@@ -60,14 +43,14 @@ func ep(name, url string) Endpoint { return Endpoint{Name: name, BaseURL: url + 
 
 func newRunner(t *testing.T) (*Runner, *store.DB) {
 	db := storetest.Open(t)
-	return &Runner{DB: db, Tokens: counter(t), Version: "test"}, db
+	return &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}, db
 }
 
 // newMemRunner is a runner recording into memory, for tests of what is measured rather than
 // of how it is stored.
 func newMemRunner(t *testing.T) (*Runner, *memstore.Store) {
 	m := memstore.New()
-	return &Runner{DB: m, Tokens: counter(t), Version: "test"}, m
+	return &Runner{DB: m, Tokens: tokenstest.Counter(t), Version: "test"}, m
 }
 
 // val is *p, or nil for a nil p: a record's optional number, comparable with == to a value
@@ -145,7 +128,7 @@ func TestNoUsageCountsWithTokenizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range m.Requests() {
-		want := counter(t).Count("Denver Broncos won")
+		want := tokenstest.Counter(t).Count("Denver Broncos won")
 		if val(rec.OutputTokens) != want || rec.OutputTokensSource != bench.SourceTokenizer ||
 			rec.InputTokensSource != bench.SourceTokenizer || rec.UsageJSON != "" || rec.Status != bench.StatusOK {
 			t.Errorf("record %+v: want %d tokenizer-counted output tokens", rec, want)
@@ -410,7 +393,7 @@ func TestKeyNeverStored(t *testing.T) {
 	f := &fakeServer{tokens: words(2)}
 	srv := f.start(t)
 	db := storetest.OpenAt(t, filepath.Join(t.TempDir(), "k.db"))
-	r := &Runner{DB: db, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}
 	e := ep("a", srv.URL)
 	e.APIKeyEnv = "TRACKER_TEST_KEY"
 	e.Headers = map[string]string{"X-Secret": "header-secret-value"}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // countingServer serves h over HTTP/1.1 and counts the connections it accepts.
@@ -96,7 +97,7 @@ func TestBodyLeftOpenAfterDone(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := NewClient(ep("e", srv.URL), "", newDoer(1, ConnOptions{}), counter(t))
+	c := NewClient(ep("e", srv.URL), "", newDoer(1, ConnOptions{}), tokenstest.Counter(t))
 	began := time.Now()
 	rec := c.Do(context.Background(), promptSet(1).Prompts[0], RequestOptions{MaxTokens: 8})
 	if took := time.Since(began); rec.Status != store.StatusOK || took > time.Second {

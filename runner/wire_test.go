@@ -16,6 +16,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // replay serves a recorded stream from testdata/wire (the format is in its README): lines
@@ -136,7 +137,7 @@ func TestWireDialects(t *testing.T) {
 			}
 			want := tc.outTokens
 			if want == 0 {
-				want = int64(counter(t).Count(tc.answer + tc.reasoning))
+				want = int64(tokenstest.Counter(t).Count(tc.answer + tc.reasoning))
 			}
 			if row["output_tokens"] != want || row["output_tokens_source"] != tc.source {
 				t.Errorf("output tokens %v (%v), want %d (%s)", row["output_tokens"], row["output_tokens_source"], want, tc.source)

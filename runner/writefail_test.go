@@ -11,6 +11,7 @@ import (
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 func (f *fakeServer) count() int {
@@ -67,7 +68,7 @@ func resumeFinishes(t *testing.T, path string, p Plan, runID int64, planned int)
 	f := &fakeServer{ttft: time.Millisecond, tokens: words(2)}
 	srv := f.start(t)
 	p.Endpoints[0].BaseURL = srv.URL + "/v1"
-	r := &Runner{DB: db, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test"}
 	out, err := r.Resume(context.Background(), runID, p)
 	if err != nil || out.Status != bench.RunCompleted {
 		t.Fatalf("resume: %+v %v", out, err)
@@ -98,7 +99,7 @@ func TestDiskFullStopsRun(t *testing.T) {
 	const planned = 3000
 	p := plan(20, []int{2}, ep("a", srv.URL))
 	p.Requests = planned
-	r := &Runner{DB: full, Tokens: counter(t), Version: "test"}
+	r := &Runner{DB: full, Tokens: tokenstest.Counter(t), Version: "test"}
 	out, err := r.Run(context.Background(), p)
 	checkStoppedAtOnce(t, f, full, out, err, "full", planned, 200)
 	full.Close()
@@ -127,7 +128,7 @@ func TestLockedDatabase(t *testing.T) {
 			planned := c.planned
 			p := plan(20, []int{2}, ep("a", srv.URL))
 			p.Requests = planned
-			r := &Runner{DB: db, Tokens: counter(t), Version: "test", WriteRetryBudget: 800 * time.Millisecond}
+			r := &Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test", WriteRetryBudget: 800 * time.Millisecond}
 			go holdLockAfterRows(t, path, db, c.hold)
 			out, err := r.Run(context.Background(), p)
 			if c.fails {

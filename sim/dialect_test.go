@@ -17,6 +17,7 @@ import (
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // dialectProfile is quick and jitter-free, with reasoning before the answer and a fixed
@@ -48,7 +49,7 @@ func runWire(t *testing.T, url string, n, conc int, req runner.RequestOptions) d
 	}
 	eps := simEndpoint(url)
 	if err := runner.Preflight(context.Background(), eps, nil,
-		runner.PreflightOptions{Timeout: 10 * time.Second, NoStream: req.NoStream, Tokens: simTokens(t)}); err != nil {
+		runner.PreflightOptions{Timeout: 10 * time.Second, NoStream: req.NoStream, Tokens: tokenstest.Counter(t)}); err != nil {
 		t.Fatalf("preflight: %v", err)
 	}
 	db, out, err := measure(t, runner.Plan{Endpoints: eps, Prompts: squadPrompts(t, n), Loads: runner.ClosedLoads([]int{conc}), Request: req})

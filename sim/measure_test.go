@@ -9,7 +9,7 @@ import (
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
-	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // measure runs p through the real runner (real HTTP on loopback, a fresh SQLite file), as
@@ -32,22 +32,12 @@ func measure(t testing.TB, p runner.Plan, edit ...func(*runner.Runner)) (*store.
 		p.Request.Timeout = 30 * time.Second
 	}
 	db := storetest.Open(t)
-	r := &runner.Runner{DB: db, Tokens: simTokens(t), Version: "test", Score: dataset.Score}
+	r := &runner.Runner{DB: db, Tokens: tokenstest.Counter(t), Version: "test", Score: dataset.Score}
 	for _, e := range edit {
 		e(r)
 	}
 	out, err := r.Run(context.Background(), p)
 	return db, out, err
-}
-
-// simTokens is tracker's token counter (o200k_base, whatever the model).
-func simTokens(t testing.TB) *tokens.Counter {
-	t.Helper()
-	tok, err := tokens.New("sim-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // simEndpoint is a sim served at url as the plan's one endpoint, "ep".

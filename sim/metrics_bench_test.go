@@ -13,7 +13,7 @@ import (
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 	"github.com/trackerbench/tracker/telemetry"
-	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 func processCPU() time.Duration {
@@ -29,7 +29,7 @@ func processCPU() time.Duration {
 func BenchmarkScrapingTTFT(b *testing.B) {
 	p, _ := Builtin("illustrative-scaling")
 	_, ts := startSim(b, p)
-	tok, _ := tokens.New("illustrative-model")
+	tok := tokenstest.Counter(b)
 	prompts := squadPrompts(b, 80)
 	ttft := map[bool][]float64{}
 	cpu := map[bool]time.Duration{}

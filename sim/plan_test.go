@@ -5,14 +5,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/trackerbench/tracker/tokens"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 func TestPlanOutput(t *testing.T) {
-	tok, err := tokens.New("m")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := tokenstest.Counter(t)
 	answer := tok.Count("1889")
 	base := testProfile()
 	reasoning := base
@@ -65,7 +62,7 @@ func TestPlanOutput(t *testing.T) {
 
 // TestPiecesKeepCharactersWhole: a character split across tokens arrives whole, in one chunk.
 func TestPiecesKeepCharactersWhole(t *testing.T) {
-	tok, _ := tokens.New("m")
+	tok := tokenstest.Counter(t)
 	text := "Gödel, Escher — 日本語のテキスト 🎉 done"
 	ps := pieces(tok, tok.Encode(text))
 	if strings.Join(ps, "") != text {

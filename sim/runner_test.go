@@ -16,6 +16,7 @@ import (
 	"github.com/trackerbench/tracker/runner"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
+	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
 // squadPrompts renders n short SQuAD-style rows with dataset.DefaultTemplate.
@@ -33,7 +34,7 @@ func squadPrompts(t testing.TB, n int) *dataset.PromptSet {
 				i, year, 100+i),
 			Question: fmt.Sprintf("When was bridge number %d opened?", i), Answers: []string{year}}
 	}
-	ps, err := dataset.Build(rows, tmpl, simTokens(t))
+	ps, err := dataset.Build(rows, tmpl, tokenstest.Counter(t))
 	if err != nil {
 		t.Fatal(err)
 	}
