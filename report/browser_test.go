@@ -39,7 +39,7 @@ func TestBrowserRendersCharts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("TRACKER_ECHARTS_JS: %v", err)
 		}
-		res := generate(t, buildFixture(t), Options{})
+		res := fixtureReport(t)
 		if err := res.WriteFiles(dir, FileOptions{EChartsJS: string(js)}); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestBrowserOfflineBanner(t *testing.T) {
 		testenv.Missing(t, "set TRACKER_CHROMIUM to run the browser test")
 	}
 	dir := t.TempDir()
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	if err := res.WriteFiles(dir, FileOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // latency, an unbounded interval) are not drawn and are named on the figure; no figure
 // panics and the whole report is written, figures included, with no temporary file left.
 func TestFiguresSurviveNonFiniteValues(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	if len(res.Curves) == 0 || len(res.Curves[0].Points) == 0 || len(res.Groups) == 0 || len(res.Speedups) == 0 {
 		t.Fatal("the fixture has no curves, groups or speedups")
 	}
@@ -68,7 +68,7 @@ func TestFigurePanicIsAnError(t *testing.T) {
 	if _, err := f.Render("svg"); !errors.Is(err, ErrFigure) || !strings.Contains(err.Error(), "panicked") {
 		t.Errorf("err = %v, want ErrFigure saying the library panicked", err)
 	}
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	res.figureErrs = map[string]string{"fig-latency.svg": "drawing a figure fig-latency.svg: the plotting library panicked"}
 	var md bytes.Buffer
 	if err := res.WriteMarkdown(&md); err != nil {

@@ -69,7 +69,7 @@ func svgStructure(t *testing.T, b []byte) (map[string]int, []svgText) {
 // report.md references, and keep their structure (elements, texts; not pixels):
 // testdata/figures.golden, rewritten with -update.
 func TestFiguresGolden(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	dir := t.TempDir()
 	if err := res.WriteFiles(dir, FileOptions{}); err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func textPos(t *testing.T, texts []svgText, s string) svgText {
 // TestFigureAxesLogarithmic: load levels 1, 2, 4, 8 sit equally spaced on the load axis, and
 // speedups 0.5×, 1×, 2× equally spaced on the speedup axis, with 1× midway between its ends.
 func TestFigureAxesLogarithmic(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	byFile := map[string][]svgText{}
 	for _, f := range res.Figures() {
 		b, err := f.Render("svg")
@@ -153,7 +153,7 @@ func TestFigureAxesLogarithmic(t *testing.T) {
 // TestPaletteSameInBothOutputs: every endpoint has one colour, used for it in the SVG figures and
 // in index.html's charts.
 func TestPaletteSameInBothOutputs(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	pal := NewPalette(res.Endpoints)
 	var page bytes.Buffer
 	if err := res.WriteHTML(&page, FileOptions{}); err != nil {

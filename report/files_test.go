@@ -14,7 +14,7 @@ import (
 // A number JSON cannot carry is written as null; every other value is as encoding/json
 // writes it (field names, order, omitempty, custom marshalers).
 func TestReportJSONSurvivesNaN(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	var clean bytes.Buffer
 	if err := res.WriteJSON(&clean); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 
 // Files are replaced whole: an existing report folder ends with exactly the new files.
 func TestWriteFilesReplacesWhole(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	dir := t.TempDir()
 	for _, f := range []string{"index.html", "report.md", "report.json"} {
 		os.WriteFile(filepath.Join(dir, f), []byte("old"), 0o644)

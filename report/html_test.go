@@ -11,7 +11,7 @@ import (
 // TestHTMLEscapesServerText: text from servers and models reaches the page only escaped, in
 // the HTML body and inside chart scripts alike.
 func TestHTMLEscapesServerText(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	var buf bytes.Buffer
 	if err := res.WriteHTML(&buf, FileOptions{}); err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestHTMLEscapesNamesInCharts(t *testing.T) {
 }
 
 func TestWriteFiles(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := res.WriteFiles(dir, FileOptions{}); err != nil {
 		t.Fatal(err)

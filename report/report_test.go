@@ -27,6 +27,12 @@ func generate(t *testing.T, db bench.History, o Options) *Result {
 	return res
 }
 
+// fixtureReport is the report of buildFixture's history with the default options.
+func fixtureReport(t *testing.T) *Result {
+	t.Helper()
+	return generate(t, buildFixture(t), Options{})
+}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -88,7 +94,7 @@ func goldenMarkdown(t *testing.T, db bench.History) {
 
 // TestFixtureFindings checks what the fixture was built to show, independently of wording.
 func TestFixtureFindings(t *testing.T) {
-	res := generate(t, buildFixture(t), Options{})
+	res := fixtureReport(t)
 	if res.Baseline != "metis" || res.BaselineSource != "the first endpoint alphabetically" {
 		t.Errorf("baseline %q (%s), want metis alphabetically", res.Baseline, res.BaselineSource)
 	}
