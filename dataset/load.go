@@ -184,11 +184,19 @@ func parseJSONArray(path string, b []byte, m FieldMap) ([]Row, error) {
 	if err := json.Unmarshal(b, &items); err != nil {
 		return nil, fmt.Errorf("dataset %s: JSON array: %w", path, err)
 	}
+	return rowsFrom(path, "element", items, m, func(it json.RawMessage, idx int, m FieldMap) (Row, error) {
+		return rowFromJSON(it, idx, m)
+	})
+}
+
+// rowsFrom makes row i of items[i] (a JSON array's elements, a parquet file's records);
+// what names an item in the error of one that is not a row.
+func rowsFrom[T any](path, what string, items []T, m FieldMap, row func(T, int, FieldMap) (Row, error)) ([]Row, error) {
 	rows := make([]Row, 0, len(items))
 	for i, it := range items {
-		r, err := rowFromJSON(it, len(rows), m)
+		r, err := row(it, i, m)
 		if err != nil {
-			return nil, fmt.Errorf("dataset %s: element %d: %w", path, i, err)
+			return nil, fmt.Errorf("dataset %s: %s %d: %w", path, what, i, err)
 		}
 		rows = append(rows, r)
 	}

@@ -57,15 +57,7 @@ func parseParquet(path string, b []byte, m FieldMap) ([]Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", path, err)
 	}
-	rows := make([]Row, 0, len(records))
-	for i, rec := range records {
-		r, err := RowFromFields(rec, len(rows), m)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s: parquet row %d: %w", path, i, err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	return rowsFrom(path, "parquet row", records, m, RowFromFields)
 }
 
 // readParquetRecords decodes a parquet file's rows as generic records, in file order.
