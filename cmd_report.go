@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ tracker report --label hw5 --since 2026-11-01 --endpoints metis,sophia`,
 
 func reportFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "runs", Usage: "comma-separated run ids (default: all runs)"},
+		&cli.StringFlag{Name: "runs", Usage: "comma-separated runs: ids, UUIDs or unique UUID prefixes as `tracker runs` shows them (default: all runs)"},
 		&cli.StringFlag{Name: "label", Usage: "only runs with this label"},
 		&cli.StringFlag{Name: "since", Usage: "only runs started on or after this date (2006-01-02) or time (RFC 3339)"},
 		&cli.StringFlag{Name: "endpoints", Usage: "comma-separated endpoint names (default: all)"},
@@ -44,13 +43,6 @@ func reportAction(ctx context.Context, cmd *cli.Command) error {
 	}
 	o := report.Options{Label: cmd.String("label"), Baseline: cmd.String("baseline"),
 		Endpoints: splitList(cmd.String("endpoints")), Seed: cmd.Uint64("seed"), Resamples: int(cmd.Int("resamples"))}
-	for _, s := range splitList(cmd.String("runs")) {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return usagef("report: --runs: %q is not a run id", s)
-		}
-		o.RunIDs = append(o.RunIDs, id)
-	}
 	if s := cmd.String("since"); s != "" {
 		t, err := parseSince(s)
 		if err != nil {
@@ -69,6 +61,9 @@ func reportAction(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer db.Close()
+	if o.RunIDs, err = resolveRuns(ctx, db, splitList(cmd.String("runs"))); err != nil {
+		return err
+	}
 	res, err := report.Generate(ctx, db, o)
 	if errors.Is(err, report.ErrNoRuns) || errors.Is(err, report.ErrNoBaseline) || errors.Is(err, store.ErrNotFound) {
 		return usageError{fmt.Errorf("report: %w", err)}
@@ -83,6 +78,22 @@ func reportAction(ctx context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(cmd.Root().Writer, "report: %d run(s), %d requests, baseline %s -> %s (ECharts: %s), %s, %s\n", len(res.Runs), res.Requests,
 		res.Baseline, filepath.Join(out, "index.html"), source, filepath.Join(out, "report.md"), filepath.Join(out, "report.json"))
 	return nil
+}
+
+// resolveRuns turns --runs values (run ids, UUIDs or unique UUID prefixes) into run ids.
+func resolveRuns(ctx context.Context, db *store.DB, refs []string) ([]int64, error) {
+	var ids []int64
+	for _, ref := range refs {
+		id, err := db.ResolveRun(ctx, ref)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguousRun) {
+			return nil, usagef("report: --runs: %v", err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("report: --runs: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 func splitList(s string) []string {

@@ -90,6 +90,7 @@ func rootCommand(stdout, stderr io.Writer) *cli.Command {
 			endpointsCommand(), initCommand(),
 			datasetsCommand(),
 			reportCommand(),
+			mergeCommand(),
 		},
 		ExitErrHandler: func(ctx context.Context, cmd *cli.Command, err error) {},
 		OnUsageError:   onUsageError,

@@ -230,6 +230,16 @@ CREATE TABLE level_summary (
     max_send_lag_ms  REAL
 ) STRICT;
 
+-- migration: 10
+-- Stable run identity (issue 14): every run has a UUID, the same in every database it is
+-- merged into (`tracker merge`); run ids are local to one file. New runs get a random
+-- (version 4) UUID when they are created. Runs recorded before this block get one after the
+-- block runs, derived from the run itself (store: fillRunUUIDs, a version 5 UUID of its id,
+-- host, start time and prompt set), so every copy of an older file migrated anywhere, in
+-- place or in a temporary copy, gives its runs the same UUIDs and merging it twice adds nothing.
+ALTER TABLE runs ADD COLUMN uuid TEXT;          -- lower-case 8-4-4-4-12 hex; NULL only inside this block
+CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -468,7 +478,8 @@ SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.data
        ru.max_tokens, ru.temperature, ru.load_mode, ru.tool_version, ru.host,
        (SELECT group_concat(name, ',') FROM (SELECT name FROM endpoints WHERE run_id = ru.id ORDER BY name)) AS endpoints,
        (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1) AS requests,
-       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok,
+       ru.uuid AS uuid
 FROM runs ru;
 
 -- One row per level with relayed streams counted: when relay_share is high, the level's

@@ -5,6 +5,7 @@ import "time"
 // Run is one invocation of `tracker run`.
 type Run struct {
 	ID            int64
+	UUID          string // stable across databases (runs.uuid); set by CreateRun when empty
 	Label         string
 	Status        RunStatus
 	StartedAt     time.Time

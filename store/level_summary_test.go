@@ -231,11 +231,15 @@ func TestMigrationSummarizesEndedLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
-	runID, err := old.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "old",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
+	// The run row as an older tracker wrote it: CreateRun would also write runs.uuid, a column
+	// of a later migration than this file's.
+	tb, err := old.Query(ctx, `INSERT INTO runs (status, started_at, tool_version, host, config_json, dataset, dataset_hash,
+		prompt_set_hash, seed, stream) VALUES ('completed', ?, 'old', '', '{}', 'synthetic', 'h', 'p', 0, 1) RETURNING id`,
+		time.Now().UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		t.Fatal(err)
 	}
+	runID := tb.Rows[0][0].(int64)
 	epID, err := old.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)

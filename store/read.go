@@ -103,7 +103,7 @@ func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
 // runColumns are the runs columns scanRun reads, in its order (alias r).
 const runColumns = `r.id, r.label, r.status, r.started_at, r.ended_at, r.tool_version, r.host, r.config_json,
 	r.dataset, r.dataset_hash, r.prompt_set_hash, r.seed, r.max_tokens, r.temperature, r.stream,
-	r.load_mode, r.run_order, r.error, r.slo_ttft_ms, r.slo_tpot_ms, r.slo_e2e_ms`
+	r.load_mode, r.run_order, r.error, r.slo_ttft_ms, r.slo_tpot_ms, r.slo_e2e_ms, coalesce(r.uuid, '')`
 
 // scanRun reads one row that starts with runColumns; extra receives the columns after them.
 func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
@@ -114,7 +114,7 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	var stream int
 	dest := append([]any{&r.ID, &r.Label, &r.Status, &started, &ended, &r.ToolVersion, &r.Host,
 		&r.ConfigJSON, &r.Dataset, &r.DatasetHash, &r.PromptSetHash, &r.Seed, &maxTok, &temp, &stream,
-		&r.LoadMode, &r.Order, &r.Error, &r.SLO.TTFTMS, &r.SLO.TPOTMS, &r.SLO.E2EMS}, extra...)
+		&r.LoadMode, &r.Order, &r.Error, &r.SLO.TTFTMS, &r.SLO.TPOTMS, &r.SLO.E2EMS, &r.UUID}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}

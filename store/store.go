@@ -423,6 +423,11 @@ func (db *DB) migrate(ctx context.Context, schema Schema) error {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
+	if v < len(schema.Migrations) {
+		if err := fillRunUUIDs(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if err := syncViews(ctx, tx, schema.Views, v < len(schema.Migrations)); err != nil {
 		return err
 	}

@@ -44,6 +44,9 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 	if r.Order == "" {
 		r.Order = bench.OrderInterleaved
 	}
+	if r.UUID == "" {
+		r.UUID = NewRunUUID()
+	}
 	var temp any
 	if r.Temperature != nil {
 		temp = *r.Temperature
@@ -51,11 +54,11 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 	res, err := db.execRetry(ctx, `INSERT INTO runs
 		(label, status, started_at, tool_version, host, config_json, dataset, dataset_hash,
 		 prompt_set_hash, seed, max_tokens, temperature, stream, load_mode, run_order,
-		 slo_ttft_ms, slo_tpot_ms, slo_e2e_ms)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		 slo_ttft_ms, slo_tpot_ms, slo_e2e_ms, uuid)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.Label, r.Status, timeText(r.StartedAt), r.ToolVersion, r.Host, r.ConfigJSON, r.Dataset,
 		r.DatasetHash, r.PromptSetHash, r.Seed, nullInt(r.MaxTokens), temp, boolInt(r.Stream),
-		r.LoadMode, r.Order, nullFloat(r.SLO.TTFTMS), nullFloat(r.SLO.TPOTMS), nullFloat(r.SLO.E2EMS))
+		r.LoadMode, r.Order, nullFloat(r.SLO.TTFTMS), nullFloat(r.SLO.TPOTMS), nullFloat(r.SLO.E2EMS), r.UUID)
 	if err != nil {
 		return 0, fmt.Errorf("recording run: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/trackerbench/tracker/bench"
 )
 
@@ -53,7 +55,8 @@ func (s *Store) level(id int64) (*bench.Level, error) {
 	return &s.levels[id-1], nil
 }
 
-// CreateRun records a run, with the store's defaults (running, closed loop, interleaved).
+// CreateRun records a run, with the store's defaults (running, closed loop, interleaved, a
+// random UUID).
 func (s *Store) CreateRun(_ context.Context, r bench.Run) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,6 +68,9 @@ func (s *Store) CreateRun(_ context.Context, r bench.Run) (int64, error) {
 	}
 	if r.Order == "" {
 		r.Order = bench.OrderInterleaved
+	}
+	if r.UUID == "" {
+		r.UUID = uuid.NewString()
 	}
 	r.ID, r.StartedAt, r.EndedAt = int64(len(s.runs)+1), stored(r.StartedAt), time.Time{}
 	s.runs = append(s.runs, r)

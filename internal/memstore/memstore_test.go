@@ -30,7 +30,8 @@ func record(t *testing.T, b backend) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	for run := range 2 {
-		id, err := b.CreateRun(ctx, bench.Run{Label: fmt.Sprint("l", run), StartedAt: t0.Add(time.Duration(1-run) * time.Hour)})
+		id, err := b.CreateRun(ctx, bench.Run{Label: fmt.Sprint("l", run), StartedAt: t0.Add(time.Duration(1-run) * time.Hour),
+			UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", run)})
 		if err != nil {
 			t.Fatal(err)
 		}

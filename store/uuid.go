@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// runNamespace is the namespace of the name-based (version 5) UUIDs given to runs recorded
+// before runs.uuid existed (fillRunUUIDs).
+var runNamespace = uuid.MustParse("362fe5b5-1f79-4dea-9bf3-422d1525e5ed")
+
+// NewRunUUID is a fresh random (version 4) UUID for a new run.
+func NewRunUUID() string { return uuid.NewString() }
+
+// legacyRunUUID is the UUID of a run recorded before runs.uuid existed: derived from what
+// identifies the run in its file, so every migrated copy of one file gives it the same UUID.
+func legacyRunUUID(id int64, host, startedAt, promptSetHash string) string {
+	return uuid.NewSHA1(runNamespace, fmt.Appendf(nil, "%d\x00%s\x00%s\x00%s", id, host, startedAt, promptSetHash)).String()
+}
+
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// fillRunUUIDs gives every run without a UUID its legacy one (migration 10 adds the column
+// NULL). It runs inside the migration's transaction, after the blocks; a schema without the
+// column (tests' own schemas) is left alone.
+func fillRunUUIDs(ctx context.Context, tx execQuerier) error {
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'uuid'`).Scan(&has); err != nil {
+		return fmt.Errorf("giving runs their UUIDs: %w", err)
+	}
+	if has == 0 {
+		return nil
+	}
+	type legacy struct {
+		id                       int64
+		host, started, promptSet string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, host, started_at, prompt_set_hash FROM runs WHERE uuid IS NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("giving runs their UUIDs: %w", err)
+	}
+	var todo []legacy
+	for rows.Next() {
+		var l legacy
+		if err := rows.Scan(&l.id, &l.host, &l.started, &l.promptSet); err != nil {
+			rows.Close()
+			return fmt.Errorf("giving runs their UUIDs: %w", err)
+		}
+		todo = append(todo, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("giving runs their UUIDs: %w", err)
+	}
+	for _, l := range todo {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET uuid = ? WHERE id = ?`, legacyRunUUID(l.id, l.host, l.started, l.promptSet), l.id); err != nil {
+			return fmt.Errorf("giving run %d its UUID: %w", l.id, err)
+		}
+	}
+	return nil
+}
+
+// ErrAmbiguousRun is returned when a UUID prefix matches more than one run (or a number is
+// both a run id and the start of another run's UUID).
+var ErrAmbiguousRun = errors.New("names more than one run")
+
+// minRunPrefix is the shortest UUID prefix accepted, so that a typo is not a match.
+const minRunPrefix = 4
+
+// ResolveRun finds the run a user named: a run id (digits), a full UUID, or a unique prefix
+// of one (at least 4 hex digits, as `tracker runs` shows 8). A number that is a run id and
+// also the start of another run's UUID is ambiguous.
+func (db *DB) ResolveRun(ctx context.Context, ref string) (int64, error) {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	if ref == "" || strings.Trim(ref, "0123456789abcdef-") != "" {
+		return 0, fmt.Errorf("run %q: %w: want a run id or a UUID (or its first %d+ characters)", ref, ErrNotFound, minRunPrefix)
+	}
+	var ids []int64
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		err := db.sql.QueryRowContext(ctx, `SELECT id FROM runs WHERE id = ?`, id).Scan(&id)
+		if err == nil {
+			ids = append(ids, id)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("finding run %s: %w", ref, err)
+		}
+	}
+	if len(ref) >= minRunPrefix {
+		more, err := db.runsByUUIDPrefix(ctx, ref)
+		if err != nil {
+			return 0, err
+		}
+		for _, id := range more {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return 0, fmt.Errorf("run %s: %w", ref, ErrNotFound)
+	case 1:
+		return ids[0], nil
+	}
+	return 0, fmt.Errorf("run %s %w (%d matches): give more of its UUID", ref, ErrAmbiguousRun, len(ids))
+}
+
+// runsByUUIDPrefix lists up to two runs whose UUID starts with prefix.
+func (db *DB) runsByUUIDPrefix(ctx context.Context, prefix string) ([]int64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM runs WHERE substr(uuid, 1, ?) = ? ORDER BY id LIMIT 2`, len(prefix), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("finding run %s: %w", prefix, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("finding run %s: %w", prefix, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
