@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/trackerbench/tracker/bench"
 )
 
@@ -94,7 +96,7 @@ func (db *DB) MergeFrom(ctx context.Context, src *DB, opts MergeOptions) ([]Merg
 	if sameFile(db.path, src.path) {
 		return nil, fmt.Errorf("merging %s: %w", src.path, ErrSameDatabase)
 	}
-	cols, err := src.schemaColumns(ctx)
+	cols, err := mergeColumns(ctx, src, db)
 	if err != nil {
 		return nil, fmt.Errorf("merging %s: %w", src.path, err)
 	}
@@ -180,8 +182,8 @@ func (m *merger) mergeRun(ctx context.Context, r sourceRun) (MergedRun, error) {
 		res.Action, res.Reason = MergeRunning, "still running in the source (--include-running copies it as it is)"
 		return res, nil
 	}
-	if r.uuid == "" {
-		return res, errors.New("the run has no UUID")
+	if u, err := uuid.Parse(r.uuid); err != nil || u.String() != r.uuid {
+		return res, fmt.Errorf("%w: the run's uuid %q is not a UUID in canonical form", ErrNotTracker, r.uuid)
 	}
 	targetID, err := m.dst.runByUUID(ctx, r.uuid)
 	if err != nil {

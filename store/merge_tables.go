@@ -51,45 +51,70 @@ var mergeTables = []mergeTable{
 // runMutable are the runs columns --resume and the lease change.
 var runMutable = []string{"status", "ended_at", "error", "lease_owner", "lease_until"}
 
-// tableColumns are a table's columns in the source, in order, without id: the source is an
-// SQLite file at this tracker's schema version (an older one is read through a migrated
-// copy), so they are the target's columns too, whatever its dialect.
+// tableColumns are a table's columns, in order, without id, as the database reports them for
+// "SELECT *" (the same query in both dialects).
 func (db *DB) tableColumns(ctx context.Context, table string) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+	rows, err := db.sql.QueryContext(ctx, `SELECT * FROM `+table+` WHERE 1 = 0`)
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
 	}
 	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
-		}
-		if c != "id" {
-			cols = append(cols, c)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	all, err := rows.Columns()
+	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
 	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("table %s: %w (it has no columns)", table, ErrNotTracker)
+	cols := slices.DeleteFunc(all, func(c string) bool { return strings.EqualFold(c, "id") })
+	for i, c := range cols {
+		cols[i] = strings.ToLower(c)
 	}
 	return cols, nil
 }
 
-// schemaColumns reads every merged table's columns once per source.
-func (db *DB) schemaColumns(ctx context.Context) (map[string][]string, error) {
+// mergeColumns reads every merged table's columns in the source and checks that the target
+// has the same ones. Both are at this tracker's schema version (a source at an older one is
+// read through a migrated copy), so they differ only for a file this tracker did not write;
+// and since the names are written into the merge's statements, each must be a plain
+// lower-case identifier.
+func mergeColumns(ctx context.Context, src, dst *DB) (map[string][]string, error) {
 	out := map[string][]string{}
-	for _, name := range append([]string{tableRuns}, mergeTableNames()...) {
-		cols, err := db.tableColumns(ctx, name)
+	for _, name := range MergedTables() {
+		cols, err := src.tableColumns(ctx, name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", ErrNotTracker, err)
+		}
+		want, err := dst.tableColumns(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("the target: %w", err)
+		}
+		for _, c := range cols {
+			if !plainIdentifier(c) {
+				return nil, fmt.Errorf("%w: table %s has a column named %q", ErrNotTracker, name, c)
+			}
+		}
+		if !sameSet(cols, want) {
+			return nil, fmt.Errorf("%w: table %s has columns %s, this tracker's has %s", ErrNotTracker, name,
+				strings.Join(cols, ", "), strings.Join(want, ", "))
 		}
 		out[name] = cols
 	}
 	return out, nil
+}
+
+func plainIdentifier(s string) bool {
+	if s == "" || len(s) > 64 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	sa, sb := slices.Clone(a), slices.Clone(b)
+	slices.Sort(sa)
+	slices.Sort(sb)
+	return slices.Equal(sa, sb)
 }
 
 func mergeTableNames() []string {

@@ -511,3 +511,35 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// A source crafted to look like a tracker database is refused before a row is written: a
+// column name that would be SQL, a column the schema does not have, a run whose uuid is not
+// a UUID.
+func TestMergeRefusesCraftedSources(t *testing.T) {
+	for _, c := range []struct{ name, sql, want string }{
+		{"column name with SQL", `ALTER TABLE requests ADD COLUMN "x FROM runs; --" TEXT`, "has a column named"},
+		{"extra column", `ALTER TABLE levels ADD COLUMN extra TEXT`, "table levels has columns"},
+		{"uuid not a UUID", `UPDATE runs SET uuid = 'x'' OR 1 = 1'`, "not a UUID"},
+		{"uuid not canonical", `UPDATE runs SET uuid = upper(uuid)`, "not a UUID"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "crafted.db")
+			src := storetest.OpenAt(t, path)
+			recordRun(t, src, "c", 1, 3, 0, bench.RunCompleted)
+			if _, err := src.Query(context.Background(), c.sql); err != nil {
+				t.Fatal(err)
+			}
+			src.Close()
+			team := storetest.OpenAt(t, filepath.Join(dir, "team.db"))
+			ro := openSource(t, path)
+			_, err := team.MergeFrom(context.Background(), ro, store.MergeOptions{})
+			if !errors.Is(err, store.ErrNotTracker) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("merge: %v, want ErrNotTracker naming the file and %q", err, c.want)
+			}
+			if got := counts(t, team); got["runs"] != 0 || got["requests"] != 0 {
+				t.Errorf("rows written: %v", got)
+			}
+		})
+	}
+}

@@ -106,10 +106,12 @@ func (db *DB) ResolveRun(ctx context.Context, ref string) (int64, error) {
 			}
 		}
 	}
-	switch len(ids) {
-	case 0:
+	switch {
+	case len(ids) == 0 && len(ref) < minRunPrefix && strings.Trim(ref, "0123456789") != "":
+		return 0, fmt.Errorf("run %s: %w (a UUID prefix needs at least %d characters)", ref, ErrNotFound, minRunPrefix)
+	case len(ids) == 0:
 		return 0, fmt.Errorf("run %s: %w", ref, ErrNotFound)
-	case 1:
+	case len(ids) == 1:
 		return ids[0], nil
 	}
 	return 0, fmt.Errorf("run %s %w (%d matches): give more of its UUID", ref, ErrAmbiguousRun, len(ids))
