@@ -105,7 +105,7 @@ func (c *runCopy) digestRun(ctx context.Context, d *runDigest) error {
 func (c *runCopy) digestTable(ctx context.Context, t mergeTable, td *tableDigest, want *tableDigest) error {
 	cols := c.cols[t.name]
 	refs := refIndexes(t, cols)
-	skip := mutableIndexes(cols, t.mutable)
+	skip := t.skipped(cols)
 	var ord map[int64]int64
 	if t.mapped {
 		ord = map[int64]int64{}

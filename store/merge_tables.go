@@ -23,6 +23,9 @@ type mergeTable struct {
 	// mutable columns may change when a run is resumed (`tracker run --resume`): they are
 	// left out of the check that one copy of a run holds every row of the other.
 	mutable []string
+	// derived: the rows are figures computed from other rows (a level's stored summary), so
+	// every column but the references is mutable: a resumed level's figures change.
+	derived bool
 }
 
 const (
@@ -190,6 +193,19 @@ func mutableIndexes(cols, mutable []string) []bool {
 	out := make([]bool, len(cols))
 	for i, c := range cols {
 		out[i] = slices.Contains(mutable, c)
+	}
+	return out
+}
+
+// skipped are the positions in cols the containment check leaves out (mutableIndexes; for a
+// derived table, every column but its references).
+func (t mergeTable) skipped(cols []string) []bool {
+	out := mutableIndexes(cols, t.mutable)
+	if t.derived {
+		for i, c := range cols {
+			_, ref := t.refs[c]
+			out[i] = !ref
+		}
 	}
 	return out
 }

@@ -251,9 +251,13 @@ func TestMergeTwoMachines(t *testing.T) {
 	if got := actions(merge(t, team, filepath.Join(dir, "a.db"), store.MergeOptions{})); got != "added" {
 		t.Fatalf("a.db: %s", got)
 	}
-	gotB := merge(t, team, filepath.Join(dir, "b.db"), store.MergeOptions{})
+	progress := 0
+	gotB := merge(t, team, filepath.Join(dir, "b.db"), store.MergeOptions{Progress: func(n int) { progress += n }})
 	if got := actions(gotB); got != "added,added" || gotB[0].Copied != 31 || gotB[1].Copied != 33 {
 		t.Fatalf("b.db: %+v", gotB)
+	}
+	if total, err := openSource(t, filepath.Join(dir, "b.db")).SourceRequests(context.Background()); err != nil || progress != total {
+		t.Errorf("progress reported %d requests, the source has %d (%v)", progress, total, err)
 	}
 	if got := counts(t, team); !equalCounts(got, want) {
 		t.Fatalf("team rows %v, want %v", got, want)
