@@ -77,6 +77,9 @@ func TestMergeTwoMachinesEndToEnd(t *testing.T) {
 	if rep.code != 0 || !strings.Contains(rep.stdout, "1 run(s), 8 requests") {
 		t.Errorf("report --runs %s: exit %d %s %s", uuid[:8], rep.code, rep.stdout, rep.stderr)
 	}
+	if js, err := os.ReadFile(filepath.Join(dir, "rep", "report.json")); err != nil || !strings.Contains(string(js), `"uuid": "`+uuid+`"`) {
+		t.Errorf("report.json lacks the run's uuid %s (%v)", uuid, err)
+	}
 }
 
 // merge -> resume in the source -> merge again: the run ends up complete in the target,

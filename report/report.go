@@ -60,6 +60,7 @@ func (o *Options) defaults() {
 // RunRef is one selected run.
 type RunRef struct {
 	ID        int64           `json:"id"`
+	UUID      string          `json:"uuid"` // the run's identity in every database (runs.uuid); ID is this database's
 	Label     string          `json:"label"`
 	Status    bench.RunStatus `json:"status"`
 	StartedAt time.Time       `json:"started_at"`
@@ -239,7 +240,7 @@ func (res *Result) addRuns(runs []bench.Run, runEndpoints map[int64][]string) {
 	for _, r := range runs {
 		eps := runEndpoints[r.ID]
 		slices.Sort(eps)
-		res.Runs = append(res.Runs, RunRef{ID: r.ID, Label: r.Label, Status: r.Status, StartedAt: r.StartedAt, Dataset: r.Dataset, Endpoints: eps})
+		res.Runs = append(res.Runs, RunRef{ID: r.ID, UUID: r.UUID, Label: r.Label, Status: r.Status, StartedAt: r.StartedAt, Dataset: r.Dataset, Endpoints: eps})
 	}
 }
 
