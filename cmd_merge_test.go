@@ -202,10 +202,20 @@ func TestMergeBadSources(t *testing.T) {
 		}
 		sdb.Close()
 	}
+	damaged := filepath.Join(dir, "damaged.db")
+	b, err := os.ReadFile(good)
+	if err != nil || len(b) < 4*4096 {
+		t.Fatalf("good.db: %d bytes, %v", len(b), err)
+	}
+	copy(b[3*4096:4*4096], bytes.Repeat([]byte{0xde, 0xad}, 2048)) // a b-tree page overwritten
+	if err := os.WriteFile(damaged, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, source, want string
 		code               int
 	}{
+		{"damaged", damaged, "is damaged", 1},
 		{"not a database", text, "file is not a database", 1},
 		{"another program's database", foreign, "not a tracker database", 1},
 		{"a newer tracker's database", newer, "newer than this tracker", 1},
