@@ -47,6 +47,8 @@ var mergeTables = []mergeTable{
 		where: "endpoint_id IN (SELECT id FROM endpoints WHERE run_id = ?)", order: "id", mutable: []string{"kind"}},
 	{name: tableRequests, refs: map[string]string{"run_id": tableRuns, "level_id": tableLevels, "endpoint_id": tableEndpoints},
 		where: "run_id = ?", order: "id", mutable: []string{"final"}},
+	{name: "level_summary", refs: map[string]string{"level_id": tableLevels},
+		where: "level_id IN (SELECT id FROM levels WHERE run_id = ?)", order: "level_id", derived: true},
 	{name: "server_metrics", refs: map[string]string{"level_id": tableLevels, "series_id": tableSeries},
 		where: "level_id IN (SELECT id FROM levels WHERE run_id = ?)", order: "level_id, series_id, t_ms"},
 }
