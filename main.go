@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -40,7 +41,37 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 func main() {
 	ctx, stop := signalContext()
 	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+	stopProfile := startCPUProfile(os.Getenv(cpuProfileEnv), os.Stderr)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
+}
+
+// cpuProfileEnv names a file to write the process's CPU profile to (runtime/pprof). It is
+// for the scale benchmarks, which run the built binary as a child process: the profile must
+// be the real process's, from flag parsing to exit. Not a flag: no user needs it.
+const cpuProfileEnv = "TRACKER_CPUPROFILE"
+
+// startCPUProfile profiles the process into path (nothing when path is empty) and returns
+// what stops it and closes the file.
+func startCPUProfile(path string, stderr io.Writer) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "tracker: %s: %v\n", cpuProfileEnv, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(stderr, "tracker: %s: %v\n", cpuProfileEnv, err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // signalContext is canceled by the first Ctrl-C or SIGTERM, which ends the run cleanly
