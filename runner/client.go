@@ -154,29 +154,19 @@ func requestContext(parent context.Context, timeout time.Duration) (context.Cont
 func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
-	extra, maxTokens := generation(p, o)
-	x := &exchange{extra: extra, key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
+	_, maxTokens := generation(p, o)
+	// The body is encoded whole here (body.go): the doer has no field to add (x.extra nil).
+	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
 	if o.StallTimeout > 0 {
 		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
 		defer timer.Stop()
 		x.onRead = func() { timer.Reset(o.StallTimeout) }
 	}
-	req := openai.ChatCompletionRequest{
-		Model:         c.ep.Model,
-		Messages:      toOpenAI(p.Messages),
-		Stream:        true,
-		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
-	}
-	if maxTokens > 0 {
-		// max_tokens, not max_completion_tokens: every OpenAI-compatible server (vLLM,
-		// SambaNova, llama.cpp, Ollama) reads it; the newer name is not universal.
-		req.MaxTokens = maxTokens //lint:ignore SA1019 see above
-	}
 	wall := time.Now()
 	rec := bench.Measurement{StartedAt: wall}
 	m := measurement{}
 
-	stream, err := c.openStream(withExchange(ctx, x), req)
+	stream, err := c.openStream(withExchange(ctx, x), p, o, maxTokens)
 	if !x.t0.IsZero() {
 		rec.StartedAt = wall.Add(x.t0.Sub(wall))
 	}

@@ -3,14 +3,13 @@ package runner
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 
-	openai "github.com/sashabaranov/go-openai"
+	"github.com/trackerbench/tracker/dataset"
 )
 
 // httpStatusError is an HTTP error answer: its status and the first maxErrorBody bytes of
@@ -60,10 +59,10 @@ func (s *sseStream) finish(cancel context.CancelCauseFunc) {
 // openStream sends a streaming chat request through the client's doer (ctx carries the
 // exchange) and returns the answer's bounded SSE reader. An HTTP error status is an
 // *httpStatusError holding a bounded prefix of the body.
-func (c *Client) openStream(ctx context.Context, req openai.ChatCompletionRequest) (*sseStream, error) {
-	b, err := json.Marshal(req)
+func (c *Client) openStream(ctx context.Context, p dataset.Prompt, o RequestOptions, maxTokens int) (*sseStream, error) {
+	b, err := encodeStreamBody(c.ep.Model, p, o, maxTokens)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the request: %w", err)
+		return nil, err
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ep.BaseURL+"/chat/completions", bytes.NewReader(b))
 	if err != nil {
