@@ -77,20 +77,31 @@ type childRun struct {
 	wall, afterLast time.Duration
 	maxRSSMB        float64
 	reqPerS         float64
+	cpuPerReq       time.Duration // user + system CPU of the child, per request
+	serverCPUPerReq time.Duration // the same of this process (the server) while the child ran
 }
 
 // runTracker sends n requests at concurrency c to the server and measures the child process.
 func runTracker(b *testing.B, bin, db string, z *zeroDelayServer, n, c int) childRun {
 	b.Helper()
-	served0 := z.served.Load()
 	cmd := exec.Command(bin, "run", "--db", db, "--endpoint", "zero="+z.url+",model=m", "--dataset", "synthetic",
 		"--limit", "100", "--input-tokens", "32", "--max-tokens", "4", "--concurrency", fmt.Sprint(c),
 		"--requests", fmt.Sprint(n), "--no-preflight", "--label", fmt.Sprintf("scale-%d", n))
+	return measureChild(b, cmd, z, n)
+}
+
+// measureChild runs cmd, which sends n requests to z, and measures it: wall time, the time
+// from z's last response to the exit, peak RSS, requests/s from the start to the last
+// response, and CPU time (user + system) per request, from the child's rusage.
+func measureChild(b *testing.B, cmd *exec.Cmd, z *zeroDelayServer, n int) childRun {
+	b.Helper()
+	served0 := z.served.Load()
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	self0 := selfCPU(b)
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("tracker run: %v\n%s", err, stderr.String())
+		b.Fatalf("%s: %v\n%s", cmd.Args[0], err, stderr.String())
 	}
 	end := time.Now()
 	if got := z.served.Load() - served0; got != int64(n) {
@@ -98,62 +109,115 @@ func runTracker(b *testing.B, bin, db string, z *zeroDelayServer, n, c int) chil
 	}
 	last := time.Unix(0, z.lastEnd.Load())
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return childRun{wall: end.Sub(start), afterLast: end.Sub(last), maxRSSMB: float64(ru.Maxrss) / 1024,
-		reqPerS: float64(n) / last.Sub(start).Seconds()}
+		reqPerS: float64(n) / last.Sub(start).Seconds(), cpuPerReq: cpu / time.Duration(n),
+		serverCPUPerReq: (selfCPU(b) - self0) / time.Duration(n)}
 }
 
-// rawHTTPRate is the reference: the same requests by a bare net/http loop (vegeta-style: send,
-// read the body to the end, nothing parsed or recorded) at the same concurrency.
-func rawHTTPRate(b *testing.B, z *zeroDelayServer, n, c int) float64 {
+// selfCPU is this process's CPU time so far (user + system).
+func selfCPU(b *testing.B) time.Duration {
 	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawClientEnv makes the test binary the raw HTTP client of BenchmarkScaleRun100k (its value:
+// the server's URL) instead of testing; rawCountEnv and rawConcEnv are its n and c.
+const (
+	rawClientEnv = "TRACKER_SCALE_RAW_URL"
+	rawCountEnv  = "TRACKER_SCALE_RAW_N"
+	rawConcEnv   = "TRACKER_SCALE_RAW_C"
+)
+
+// rawBody is what the raw client sends: the fields and about the size of tracker's body
+// (a 32-token prompt); the server reads and ignores it.
+var rawBody = []byte(`{"max_tokens":4,"messages":[{"role":"user","content":"the quick brown fox jumps over the lazy dog and then some more words to make thirty two tokens of prompt text"}],"model":"m","stream":true,"stream_options":{"include_usage":true},"temperature":0}`)
+
+// TestScaleRawClient is not a test: with rawClientEnv set it is the reference client of
+// BenchmarkScaleRun100k, a child process as tracker is (so neither shares the server's Go
+// runtime): vegeta-style, n requests from c goroutines over one transport keeping c
+// connections alive, each body read to its end, nothing parsed or recorded.
+func TestScaleRawClient(t *testing.T) {
+	url := os.Getenv(rawClientEnv)
+	if url == "" {
+		t.Skip("the raw HTTP client process of BenchmarkScaleRun100k")
+	}
+	var n, c int
+	if _, err := fmt.Sscan(os.Getenv(rawCountEnv), &n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(os.Getenv(rawConcEnv), &c); err != nil {
+		t.Fatal(err)
+	}
+	if failed := rawHTTPLoop(url, n, c); failed > 0 {
+		t.Fatalf("raw HTTP: %d requests failed", failed)
+	}
+}
+
+// rawHTTPLoop sends n requests from c goroutines and returns how many failed.
+func rawHTTPLoop(url string, n, c int) int64 {
+	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
-	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hello there"}],"max_tokens":4,"stream":true}`)
-	var next atomic.Int64
-	var failed atomic.Int64
+	var next, failed atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
 	for range c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				resp, err := hc.Post(z.url+"/chat/completions", "application/json", bytes.NewReader(body))
+				resp, err := hc.Post(url+"/chat/completions", "application/json", bytes.NewReader(rawBody))
 				if err != nil {
 					failed.Add(1)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+					failed.Add(1)
+				}
 				resp.Body.Close()
 			}
 		}()
 	}
 	wg.Wait()
-	if failed.Load() > 0 {
-		b.Fatalf("raw HTTP: %d requests failed", failed.Load())
-	}
-	return float64(n) / time.Since(start).Seconds()
+	return failed.Load()
+}
+
+// runRaw runs the raw client as a child process and measures it as runTracker measures tracker.
+func runRaw(b *testing.B, z *zeroDelayServer, n, c int) childRun {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleRawClient$", "-test.count=1")
+	cmd.Env = append(os.Environ(), rawClientEnv+"="+z.url, fmt.Sprintf("%s=%d", rawCountEnv, n), fmt.Sprintf("%s=%d", rawConcEnv, c))
+	return measureChild(b, cmd, z, n)
 }
 
 // BenchmarkScaleRun100k is one run of 100,000 requests at concurrency 128 against a zero-delay
 // server: wall time, the time from the last response to the process's exit (summary included),
-// peak RSS, requests/s recorded, and a raw net/http loop's requests/s on the same server.
+// peak RSS, requests/s recorded, and a raw net/http loop's requests/s on the same server. Both
+// clients are child processes, run one after the other in each iteration (-count 3 to repeat);
+// on a shared machine their CPU time per request (rusage) is the steadier figure, and the
+// server's (this process) is reported beside them: on 2 cores the three share the CPU.
 func BenchmarkScaleRun100k(b *testing.B) {
 	bin := buildTracker(b)
 	z := startZeroDelayServer(b)
 	const n, c = 100_000, 128
-	raw := rawHTTPRate(b, z, n, c)
-	var r childRun
+	var r, raw childRun
 	for b.Loop() {
+		raw = runRaw(b, z, n, c) // the same minute as tracker's run: both see the same load
 		r = runTracker(b, bin, filepath.Join(b.TempDir(), "t.db"), z, n, c)
 	}
 	b.ReportMetric(r.wall.Seconds(), "wall-s")
 	b.ReportMetric(r.afterLast.Seconds(), "after-last-response-s")
 	b.ReportMetric(r.maxRSSMB, "peak-rss-MB")
 	b.ReportMetric(r.reqPerS, "req/s")
-	b.ReportMetric(raw, "raw-http-req/s")
-	b.ReportMetric(r.reqPerS/raw, "ratio-to-raw")
+	b.ReportMetric(raw.reqPerS, "raw-http-req/s")
+	b.ReportMetric(r.reqPerS/raw.reqPerS, "ratio-to-raw")
+	b.ReportMetric(float64(r.cpuPerReq.Microseconds()), "cpu-us/req")
+	b.ReportMetric(float64(raw.cpuPerReq.Microseconds()), "raw-cpu-us/req")
+	b.ReportMetric(float64(r.serverCPUPerReq.Microseconds()), "server-cpu-us/req")
 }
 
 // BenchmarkScaleRSS is peak RSS against run size: one run of 10k, 100k and 1M requests at
