@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/trackerbench/tracker/bench"
@@ -28,7 +29,7 @@ var standardTopLevel = map[string]bool{
 func serverTimings(usageRaw json.RawMessage, top map[string]json.RawMessage) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	var u map[string]json.RawMessage
-	if len(usageRaw) > 0 && json.Unmarshal(usageRaw, &u) == nil {
+	if mayHoldTimings(usageRaw) && json.Unmarshal(usageRaw, &u) == nil {
 		for _, k := range usageTimingKeys {
 			if v, ok := u[k]; ok && plausibleNumber(v) {
 				out[k] = v
@@ -41,6 +42,21 @@ func serverTimings(usageRaw json.RawMessage, top map[string]json.RawMessage) map
 		}
 	}
 	return out
+}
+
+// mayHoldTimings reports whether decoding a usage object can find one of usageTimingKeys:
+// one is in its bytes, or a backslash is (a key may be escaped: "time\u005fto_first_token").
+// Most servers send none (OpenAI, vLLM): their usage is then not decoded a second time.
+func mayHoldTimings(usageRaw []byte) bool {
+	if bytes.IndexByte(usageRaw, '\\') >= 0 {
+		return true
+	}
+	for _, k := range usageTimingKeys {
+		if bytes.Contains(usageRaw, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyServerTimings stores the server's timings in their own columns, seconds converted
