@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -98,4 +99,33 @@ func BenchmarkStreamBody(b *testing.B) {
 			legacyStreamBody(b, "m", p, o)
 		}
 	})
+}
+
+// patchBody is how the body got the fields go-openai cannot send before body.go: decoded
+// into a map, the fields added, encoded again (sorted keys).
+func patchBody(req *http.Request, extra map[string]any) error {
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading request body: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("patching request body: %w", err)
+	}
+	for k, v := range extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("patching request body field %s: %w", k, err)
+		}
+		m[k] = raw
+	}
+	b, err = json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("patching request body: %w", err)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.ContentLength = int64(len(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return nil
 }

@@ -123,10 +123,8 @@ func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions
 // generation is the request body shared by both modes: the fields go-openai cannot send
 // (temperature 0, ignore_eos) and the max_tokens in force.
 func generation(p dataset.Prompt, o RequestOptions) (extra map[string]any, maxTokens int) {
-	maxTokens = o.MaxTokens
 	extra = map[string]any{"temperature": o.Temperature}
 	if p.MaxTokens > 0 {
-		maxTokens = p.MaxTokens
 		extra["ignore_eos"] = true
 	}
 	if o.IgnoreEOS {
@@ -135,7 +133,15 @@ func generation(p dataset.Prompt, o RequestOptions) (extra map[string]any, maxTo
 	if o.cachePrompt != nil {
 		extra["cache_prompt"] = o.cachePrompt
 	}
-	return extra, maxTokens
+	return extra, maxTokensOf(p, o)
+}
+
+// maxTokensOf is a request's max_tokens: the prompt's own when it has one, else the run's.
+func maxTokensOf(p dataset.Prompt, o RequestOptions) int {
+	if p.MaxTokens > 0 {
+		return p.MaxTokens
+	}
+	return o.MaxTokens
 }
 
 // requestContext bounds one request by its timeout (0 = none); cancel(cause) ends it early
@@ -154,8 +160,7 @@ func requestContext(parent context.Context, timeout time.Duration) (context.Cont
 func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
 	ctx, cancel, done := requestContext(parent, o.Timeout)
 	defer done()
-	_, maxTokens := generation(p, o)
-	// The body is encoded whole here (body.go): the doer has no field to add (x.extra nil).
+	maxTokens := maxTokensOf(p, o) // the body is encoded in one pass (body.go)
 	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
 	if o.StallTimeout > 0 {
 		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })

@@ -1,10 +1,7 @@
 package runner
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -13,8 +10,7 @@ import (
 // exchange is what the HTTP layer saw of one request: it is where t0 is taken, just before
 // the request is written, and where the body is watched for stalls (the SSE reader sees [DONE]).
 type exchange struct {
-	extra    map[string]any // body fields go-openai cannot send (temperature 0, ignore_eos)
-	key      string         // the API key of this attempt ("" = none); never logged
+	key      string // the API key of this attempt ("" = none); never logged
 	headers  map[string]string
 	redirect RedirectPolicy // which redirects to follow (redirect.go)
 	onRead   func()         // called after every read of the response body
@@ -31,7 +27,7 @@ func withExchange(ctx context.Context, x *exchange) context.Context {
 	return context.WithValue(ctx, exchangeKey{}, x)
 }
 
-// doer is the go-openai HTTPDoer: it patches the JSON body, stamps t0 and wraps the response body.
+// doer is the go-openai HTTPDoer: it sets the credentials and headers, stamps t0 and wraps the response body.
 type doer struct {
 	hc    *http.Client
 	fresh *http.Client // for replays after a stale connection (conn.go); nil = hc
@@ -42,11 +38,6 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
 	if x == nil {
 		return d.hc.Do(req)
-	}
-	if len(x.extra) > 0 && req.Body != nil {
-		if err := patchBody(req, x.extra); err != nil {
-			return nil, err
-		}
 	}
 	if x.key != "" {
 		req.Header.Set("Authorization", "Bearer "+x.key)
@@ -70,33 +61,6 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = &watchedBody{rc: resp.Body, x: x}
 	}
 	return resp, err
-}
-
-func patchBody(req *http.Request, extra map[string]any) error {
-	b, err := io.ReadAll(req.Body)
-	req.Body.Close()
-	if err != nil {
-		return fmt.Errorf("reading request body: %w", err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("patching request body: %w", err)
-	}
-	for k, v := range extra {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("patching request body field %s: %w", k, err)
-		}
-		m[k] = raw
-	}
-	b, err = json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("patching request body: %w", err)
-	}
-	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.ContentLength = int64(len(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	return nil
 }
 
 type watchedBody struct {
