@@ -14,18 +14,19 @@ var ErrLeased = bench.ErrLeased
 
 // RunLease reads a run's status and lease (Until is zero when none is held).
 func (db *DB) RunLease(ctx context.Context, runID int64) (RunStatus, Lease, error) {
-	return runLease(ctx, db.sql, runID)
+	return runLease(ctx, db.sql, runID, "")
 }
 
 type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func runLease(ctx context.Context, q queryRower, runID int64) (RunStatus, Lease, error) {
+// runLease reads the lease; lock is the dialect's row lock when it is read to be changed.
+func runLease(ctx context.Context, q queryRower, runID int64, lock string) (RunStatus, Lease, error) {
 	var status RunStatus
 	var owner string
 	var until sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT status, lease_owner, lease_until FROM runs WHERE id = ?`, runID).Scan(&status, &owner, &until)
+	err := q.QueryRowContext(ctx, `SELECT status, lease_owner, lease_until FROM runs WHERE id = ?`+lock, runID).Scan(&status, &owner, &until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", Lease{}, fmt.Errorf("run %d: %w", runID, ErrNotFound)
 	}

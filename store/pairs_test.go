@@ -12,9 +12,11 @@ import (
 
 // TestPairCounts checks the pairing against counts made by hand: only final, measured,
 // successful requests pair, by seq within the same load and trial, each pair of endpoints once.
-func TestPairCounts(t *testing.T) {
+func TestPairCounts(t *testing.T) { storetest.ForEach(t, testPairCounts) }
+
+func testPairCounts(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db := b.Open(t)
 	runID := storetest.Run(t, db, bench.Run{})
 	type rec struct {
 		seq      int

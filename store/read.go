@@ -48,6 +48,11 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*Table, err
 }
 
 func (db *DB) wrapQueryErr(err error) error {
+	if db.readOnly && db.dialect == dialectPostgres {
+		if code := pgCode(err); code == pgReadOnlyTransaction || code == pgInsufficientPriv {
+			return fmt.Errorf("query: %w (%v)", ErrReadOnly, err)
+		}
+	}
 	// SQLITE_AUTH: the read-only authorizer denied the statement; SQLITE_READONLY: the
 	// read-only file or query_only refused the write.
 	if db.readOnly && hasCode(err, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_READONLY) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 )
 
@@ -167,6 +168,7 @@ func isWordByte(c byte) bool {
 // Rows is a streamed query result: call Next until it returns false, then Err; Close always.
 type Rows struct {
 	rows *sql.Rows
+	tx   *sql.Tx // PostgreSQL: the READ ONLY transaction the statement runs in
 	cols []string
 	vals []any
 	ptrs []any
@@ -195,26 +197,54 @@ func (r *Rows) Err() error {
 	return nil
 }
 
-// Close releases the result.
-func (r *Rows) Close() error { return r.rows.Close() }
+// Close releases the result (and ends its read-only transaction).
+func (r *Rows) Close() error {
+	err := r.rows.Close()
+	if r.tx != nil {
+		r.tx.Rollback()
+	}
+	return err
+}
 
 // ReadStatement runs one read-only statement given by a user and streams its rows. It
-// refuses anything but one statement starting with a reading keyword (before SQLite sees
-// it), and on a read-only handle the authorizer refuses any write the statement compiles to.
+// refuses anything but one statement starting with a reading keyword (before the database
+// sees it). On SQLite, a read-only handle's authorizer refuses any write the statement
+// compiles to. On PostgreSQL the statement runs alone in a READ ONLY transaction (on a
+// handle whose sessions default to read-only too), through the extended protocol, which
+// takes exactly one statement.
 func (db *DB) ReadStatement(ctx context.Context, query string) (*Rows, error) {
 	if err := checkReadStatement(query); err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	rows, err := db.sql.QueryContext(ctx, query)
+	var tx *sql.Tx
+	var rows *sql.Rows
+	var err error
+	if db.dialect == dialectPostgres {
+		tx, err = db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, db.wrapQueryErr(err)
+		}
+		// One argument-free statement: pgx would send it with the simple protocol, which runs
+		// several; QueryExecModeDescribeExec forces the extended protocol's single statement.
+		rows, err = tx.QueryContext(ctx, query, pgx.QueryExecModeDescribeExec)
+	} else {
+		rows, err = db.sql.QueryContext(ctx, query)
+	}
 	if err != nil {
+		if tx != nil {
+			tx.Rollback()
+		}
 		return nil, db.wrapQueryErr(err)
 	}
 	cols, err := rows.Columns()
 	if err != nil {
 		rows.Close()
+		if tx != nil {
+			tx.Rollback()
+		}
 		return nil, db.wrapQueryErr(err)
 	}
-	r := &Rows{rows: rows, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), db: db}
+	r := &Rows{rows: rows, tx: tx, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), db: db}
 	for i := range r.vals {
 		r.ptrs[i] = &r.vals[i]
 	}

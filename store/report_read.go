@@ -25,7 +25,7 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 	}
 	if !sel.Since.IsZero() {
 		// started_at is RFC 3339 UTC text with nanoseconds; compare as times, not strings.
-		where = append(where, "julianday(r.started_at) >= julianday(?)")
+		where = append(where, db.dialect.timeValue("r.started_at")+" >= "+db.dialect.timeValue("?"))
 		args = append(args, timeText(sel.Since))
 	}
 	if len(sel.Endpoints) > 0 {
@@ -38,7 +38,7 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY julianday(r.started_at), r.id"
+	q += " ORDER BY " + db.dialect.timeValue("r.started_at") + ", r.id"
 	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("selecting runs for the report: %w", err)
@@ -135,7 +135,7 @@ func (db *DB) NewRequestScanner(ctx context.Context) (RequestScanner, error) {
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
 		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1,
-		relay_flag, seq, coalesce(cached_tokens > 0, 0) FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
+		relay_flag, seq, CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}

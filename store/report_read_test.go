@@ -11,9 +11,11 @@ import (
 	"github.com/trackerbench/tracker/store/storetest"
 )
 
-func TestReportSelection(t *testing.T) {
+func TestReportSelection(t *testing.T) { storetest.ForEach(t, testReportSelection) }
+
+func testReportSelection(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db := b.Open(t)
 	base := time.Date(2026, 11, 1, 9, 0, 0, 123456789, time.UTC)
 	type runDef struct {
 		label string
@@ -74,8 +76,12 @@ func TestReportSelection(t *testing.T) {
 }
 
 func TestEachLevelRequestExcludesWarmupsAndRetries(t *testing.T) {
+	storetest.ForEach(t, testEachLevelRequestExcludesWarmupsAndRetries)
+}
+
+func testEachLevelRequestExcludesWarmupsAndRetries(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db := b.Open(t)
 	runID := storetest.Run(t, db, bench.Run{Host: "h"})
 	epID := storetest.Endpoint(t, db, runID, "a")
 	lvl := storetest.Level(t, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1})

@@ -99,7 +99,7 @@ func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(own
 		return fmt.Errorf("reopening run %d: %w", runID, err)
 	}
 	defer tx.Rollback()
-	status, held, err := runLease(ctx, tx, runID)
+	status, held, err := runLease(ctx, tx, runID, db.dialect.forUpdate())
 	if err != nil {
 		return err
 	}

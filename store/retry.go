@@ -11,9 +11,14 @@ import (
 // the database's lock (each attempt also waits up to the busy timeout inside SQLite).
 const DefaultRetryBudget = 60 * time.Second
 
-// IsBusy reports whether err is SQLite's "database is busy/locked": another connection
-// holds the lock, and the same write may succeed later.
+// IsBusy reports whether err is SQLite's "database is busy/locked", or PostgreSQL's
+// serialization failure, deadlock or lock not available: another connection holds the lock,
+// and the same write may succeed later.
 func IsBusy(err error) bool {
+	switch pgCode(err) {
+	case pgSerialization, pgDeadlock, pgLockNotAvailable:
+		return true
+	}
 	return hasCode(err, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 }
 

@@ -36,7 +36,8 @@ func (db *DB) InsertServerSamples(ctx context.Context, samples []ServerSample, c
 		return fmt.Errorf("recording server metrics: %w", err)
 	}
 	defer series.Close()
-	value, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO server_metrics (level_id, series_id, t_ms, phase, value) VALUES (?,?,?,?,?)`)
+	value, err := tx.PrepareContext(ctx, `INSERT INTO server_metrics (level_id, series_id, t_ms, phase, value) VALUES (?,?,?,?,?)
+		ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("recording server metrics: %w", err)
 	}

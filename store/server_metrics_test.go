@@ -21,8 +21,10 @@ func serverLevel(t *testing.T, db *store.DB) (levelID, endpointID int64) {
 // The per-level view: gauges' mean and max over the measured phase only, a counter's
 // increase across a reset and up to the first scrape after the level, and histogram
 // quantiles interpolated within the buckets of the level's increase.
-func TestServerLevelView(t *testing.T) {
-	db := storetest.Open(t)
+func TestServerLevelView(t *testing.T) { storetest.ForEach(t, testServerLevelView) }
+
+func testServerLevelView(t *testing.T, b storetest.Backend) {
+	db := b.Open(t)
 	ctx := context.Background()
 	lv, ep := serverLevel(t, db)
 	var samples []bench.ServerSample
@@ -94,8 +96,10 @@ func deref(p *float64) any {
 }
 
 // A scrape handed to a writer is committed by Close; the scraper is never blocked.
-func TestWriterServerSamples(t *testing.T) {
-	db := storetest.Open(t)
+func TestWriterServerSamples(t *testing.T) { storetest.ForEach(t, testWriterServerSamples) }
+
+func testWriterServerSamples(t *testing.T, b storetest.Backend) {
+	db := b.Open(t)
 	lv, ep := serverLevel(t, db)
 	w := db.NewWriter(store.WriterOptions{})
 	for i := range 10 {

@@ -35,17 +35,22 @@ var (
 
 // DB is an open tracker database.
 type DB struct {
-	path     string
+	path     string // the file, or the PostgreSQL URL without its password
 	sql      *sql.DB
 	readOnly bool
+	dialect  dialect
 	// olderVersion is the file's schema version when it was older than this tracker's and
 	// is read through a migrated temporary copy (0 = read in place).
 	olderVersion int
 	cleanup      func() // removes the temporary copy
 }
 
-// Path is the file the database lives in.
+// Path is the file the database lives in, or for PostgreSQL its URL without the password
+// (safe to print).
 func (db *DB) Path() string { return db.path }
+
+// Postgres reports whether the database is PostgreSQL (else SQLite).
+func (db *DB) Postgres() bool { return db.dialect == dialectPostgres }
 
 // OlderVersion is the schema version of a file that was older than this tracker's and is
 // read through a migrated temporary copy, left untouched; 0 when read in place.
@@ -70,6 +75,9 @@ type OpenOptions struct {
 	// immutable opens a read-only handle with SQLite's immutable=1: no locks, no -shm, no
 	// -wal (see openReadOnlyFile for when that is safe).
 	immutable bool
+	// PostgresSchema is the PostgreSQL schema's text for a postgres:// path (default:
+	// PostgresSchema, embedded); the schema argument is SQLite's.
+	PostgresSchema string
 }
 
 const defaultBusyTimeout = 10 * time.Second
@@ -111,7 +119,9 @@ func checkPath(path string) error {
 }
 
 // Open opens (creating if needed) the database at path for writing and applies every
-// migration in schema that the file has not seen. schema is the text of schema.sql.
+// migration in schema that the file has not seen. schema is the text of schema.sql. A path
+// that is a postgres:// or postgresql:// URL opens that PostgreSQL database instead, with
+// the embedded PostgresSchema.
 func Open(ctx context.Context, path, schema string) (*DB, error) {
 	return OpenWith(ctx, path, schema, OpenOptions{})
 }
@@ -122,6 +132,13 @@ func Open(ctx context.Context, path, schema string) (*DB, error) {
 func OpenWith(ctx context.Context, path, schema string, o OpenOptions) (*DB, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
+	}
+	if IsPostgresURL(path) {
+		pg := o.PostgresSchema
+		if pg == "" {
+			pg = PostgresSchema
+		}
+		return openPostgres(ctx, path, pg)
 	}
 	parsed, err := ParseSchema(schema)
 	if err != nil {
@@ -192,10 +209,14 @@ func (db *DB) checkTracker(ctx context.Context, v, known int, emptyOK bool) erro
 // change or create a file (readonly.go). It never changes the file either: a file that is
 // not a tracker database or that a newer tracker wrote is refused; one at an older schema
 // version is copied to a temporary file, migrated there and read from the copy (the next
-// `tracker run` upgrades the file itself).
+// `tracker run` upgrades the file itself). A PostgreSQL URL opens that database with every
+// transaction READ ONLY (postgres.go).
 func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
+	}
+	if IsPostgresURL(path) {
+		return openPostgresReadOnly(ctx, path, PostgresSchema)
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, ErrNoDatabase)
@@ -396,7 +417,13 @@ func (db *DB) userVersion(ctx context.Context) (int, error) {
 }
 
 // SchemaVersion is the migration the database is at.
-func (db *DB) SchemaVersion(ctx context.Context) (int, error) { return db.userVersion(ctx) }
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	if db.dialect == dialectPostgres {
+		v, _, err := postgresVersion(ctx, db.sql)
+		return v, err
+	}
+	return db.userVersion(ctx)
+}
 
 // migrate brings the file to the schema's version in one write transaction. The version is
 // read again after the lock is taken (the connection's transactions are IMMEDIATE), so two

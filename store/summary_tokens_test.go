@@ -44,11 +44,11 @@ func unknownTokensRun(t *testing.T, ctx context.Context, db *store.DB) int64 {
 	return runID
 }
 
-// unknownTokensSummary is the summary of unknownTokensRun's run in a fresh database.
-func unknownTokensSummary(t *testing.T) []store.SummaryRow {
+// unknownTokensSummary is the summary of unknownTokensRun's run in a fresh database of be's kind.
+func unknownTokensSummary(t *testing.T, be storetest.Backend) []store.SummaryRow {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db := be.Open(t)
 	rows, err := db.Summary(ctx, unknownTokensRun(t, ctx, db))
 	if err != nil {
 		t.Fatalf("Summary: %v", err)
@@ -59,7 +59,11 @@ func unknownTokensSummary(t *testing.T) []store.SummaryRow {
 // A level whose successful requests have no output-token count reads as unknown (NULL
 // output_tokens and output_tok_s), not as a measured 0 tok/s, and does not fail the read.
 func TestSummaryUnknownOutputTokens(t *testing.T) {
-	rows := unknownTokensSummary(t)
+	storetest.ForEach(t, testSummaryUnknownOutputTokens)
+}
+
+func testSummaryUnknownOutputTokens(t *testing.T, be storetest.Backend) {
+	rows := unknownTokensSummary(t, be)
 	if len(rows) != 3 {
 		t.Fatalf("%d rows, want 3", len(rows))
 	}
@@ -76,7 +80,11 @@ func TestSummaryUnknownOutputTokens(t *testing.T) {
 // The run summary printed at the end of `tracker run` shows those levels' throughput as
 // unknown ("-"), and the level with counts as a number.
 func TestRunSummaryUnknownOutputTokens(t *testing.T) {
-	rows := unknownTokensSummary(t)
+	storetest.ForEach(t, testRunSummaryUnknownOutputTokens)
+}
+
+func testRunSummaryUnknownOutputTokens(t *testing.T, be storetest.Backend) {
+	rows := unknownTokensSummary(t, be)
 	var b strings.Builder
 	if err := report.WriteRunSummary(&b, rows, nil); err != nil {
 		t.Fatal(err)

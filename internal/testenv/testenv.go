@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -38,4 +39,19 @@ func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// PostgresEnv names the variable that holds the URL of a PostgreSQL server the tests may
+// use (postgres://user@host:port/database?...); .ci/run starts a throwaway cluster and sets it.
+const PostgresEnv = "TRACKER_TEST_POSTGRES"
+
+// Postgres returns the URL of the tests' PostgreSQL server. Without one it skips the test
+// on a developer's machine, saying how to get one, and fails it under CI.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	u := strings.TrimSpace(os.Getenv(PostgresEnv))
+	if u == "" {
+		Missing(t, "no PostgreSQL server for the tests: set %s=postgres://user@127.0.0.1:PORT/DB (`source .ci/postgres.sh && pg_start` starts a throwaway cluster and sets it)", PostgresEnv)
+	}
+	return u
 }
