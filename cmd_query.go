@@ -89,7 +89,7 @@ func openForReading(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
 	return db, nil
 }
 
-// dbPath is --db (or TRACKER_DB), which must name a file.
+// dbPath is --db (or TRACKER_DB), which must name a file or a PostgreSQL URL.
 func dbPath(cmd *cli.Command) (string, error) {
 	p := cmd.String("db")
 	if strings.TrimSpace(p) == "" {

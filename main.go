@@ -111,7 +111,7 @@ func rootCommand(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:             stderr,
 		EnableShellCompletion: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "db", Value: "tracker.db", Usage: "the SQLite database file", Sources: cli.EnvVars("TRACKER_DB")},
+			&cli.StringFlag{Name: "db", Value: "tracker.db", Usage: "the SQLite database file, or a PostgreSQL URL postgres://user@host:port/database (its password from PGPASSWORD or ~/.pgpass rather than the URL)", Sources: cli.EnvVars("TRACKER_DB")},
 		},
 		Commands: []*cli.Command{
 			runCommand(),

@@ -18,9 +18,22 @@ type Table struct {
 	Rows    [][]any
 }
 
-// Query runs one analyst's statement. Through a read-only handle a write fails with ErrReadOnly.
+// Query runs one analyst's statement. Through a read-only handle a write fails with ErrReadOnly
+// (on PostgreSQL the statement runs in a READ ONLY transaction that is rolled back, so not even
+// a session setting outlives it).
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*Table, error) {
-	rows, err := db.sql.QueryContext(ctx, query, args...)
+	var q interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	} = db.sql
+	if db.readOnly && db.dialect == dialectPostgres {
+		tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, db.wrapQueryErr(err)
+		}
+		defer tx.Rollback()
+		q = tx
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, db.wrapQueryErr(err)
 	}

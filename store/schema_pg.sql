@@ -170,6 +170,11 @@ CREATE TABLE server_metrics (
 -- trunc(x); ratios are float8; JSON is read with ::jsonb, ->> and - instead of json_extract and
 -- json_remove; group_concat is string_agg.
 
+-- SQLite's round(REAL, digits) for analysts' queries (PostgreSQL's own takes numeric only).
+CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS 'SELECT round($1::numeric, $2)::double precision';
+
 CREATE VIEW v_requests AS
 SELECT r.id              AS request_id,
        r.run_id          AS run_id,

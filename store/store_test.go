@@ -166,19 +166,26 @@ func testWriterCommitsWhileRunning(t *testing.T, b storetest.Backend) {
 // Views are derived: a changed definition replaces the file's view on the next write open,
 // with no migration block, and the data stays.
 func TestViewsRecreatedWhenDefinitionChanges(t *testing.T) {
+	storetest.ForEach(t, testViewsRecreatedWhenDefinitionChanges)
+}
+
+func testViewsRecreatedWhenDefinitionChanges(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v.db")
+	path := b.Path(t)
 	schema := storetest.Schema(t)
 	db, err := store.Open(ctx, path, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	changed := strings.Replace(schema, "CREATE VIEW v_runs AS\nSELECT ru.id AS run_id,", "CREATE VIEW v_runs AS\nSELECT 42 AS answer, ru.id AS run_id,", 1)
-	if changed == schema {
+	change := func(s string) string {
+		return strings.Replace(s, "CREATE VIEW v_runs AS\nSELECT ru.id AS run_id,", "CREATE VIEW v_runs AS\nSELECT 42 AS answer, ru.id AS run_id,", 1)
+	}
+	changed, changedPG := change(schema), change(store.PostgresSchema)
+	if changed == schema || changedPG == store.PostgresSchema {
 		t.Fatal("test could not change v_runs")
 	}
-	db, err = store.Open(ctx, path, changed)
+	db, err = store.OpenWith(ctx, path, changed, store.OpenOptions{PostgresSchema: changedPG})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,10 +204,14 @@ func TestViewsRecreatedWhenDefinitionChanges(t *testing.T) {
 // Two processes (here: two independent connections) opening one new file at once both
 // succeed, and the file is migrated once.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	storetest.ForEach(t, testConcurrentOpenMigratesOnce)
+}
+
+func testConcurrentOpenMigratesOnce(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
 	schema := storetest.Schema(t)
 	for round := 0; round < 5; round++ {
-		path := filepath.Join(t.TempDir(), "c.db")
+		path := b.Path(t)
 		errs := make(chan error, 4)
 		for i := 0; i < 4; i++ {
 			go func() {
