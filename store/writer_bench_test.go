@@ -1,0 +1,54 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// BenchmarkWriterRecord records requests through the Writer, as a run does (a realistic row:
+// a 300-character answer, 64 inter-token gaps, usage JSON), on each backend, and reports
+// requests/s recorded. Issue 14 asks ≥ 2,000 requests/s on PostgreSQL over loopback.
+func BenchmarkWriterRecord(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			db := be.Open(b)
+			runID, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lv, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: ep, Concurrency: 64, StartedAt: time.Now()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			itl := make([]float64, 64)
+			for i := range itl {
+				itl[i] = 12.345 + float64(i)
+			}
+			answer := strings.Repeat("Denver Broncos ", 20)
+			w := db.NewWriter(store.WriterOptions{})
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				seq, e2e, ttft, out, in := i, 812.5, 95.25, 64, 180
+				w.Add(store.Request{RunID: runID, LevelID: lv, EndpointID: ep, PromptIdx: i % 500, PromptID: "p", Seq: &seq,
+					Attempt: 1, Final: true, Status: store.StatusOK, StartedAt: time.Now(), StartMS: float64(i), ElapsedMS: e2e,
+					E2EMS: &e2e, TTFTMS: &ttft, ITLMS: itl, Chunks: 64, InputTokens: &in, OutputTokens: &out,
+					ResponseText: answer, UsageJSON: `{"prompt_tokens":180,"completion_tokens":64}`, FinishReason: "stop"})
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "requests/s")
+		})
+	}
+}
