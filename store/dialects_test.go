@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -128,16 +129,16 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 29, 12, 0, 0, 123456789, time.UTC)
 	slo := 180.0
-	runID, err := db.CreateRun(ctx, store.Run{Label: "mixed", Status: store.RunCompleted, StartedAt: start, ToolVersion: "t",
+	runID, err := db.CreateRun(ctx, bench.Run{Label: "mixed", Status: bench.RunCompleted, StartedAt: start, ToolVersion: "t",
 		Host: "h", ConfigJSON: "{}", Dataset: "d", DatasetHash: "h", PromptSetHash: "p", Seed: 7, Stream: true,
-		SLO: store.SLO{TTFTMS: &slo}})
+		SLO: bench.SLO{TTFTMS: &slo}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var reqs []store.Request
 	for _, name := range []string{"alpha", "beta"} {
-		ep, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1/v1", Model: "m"})
+		ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1/v1", Model: "m"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,12 +146,12 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 			conc int
 			rate float64
 		}{{1, 0}, {8, 0}, {4, 12.5}} {
-			lv, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: ep, Concurrency: load.conc, Rate: load.rate,
+			lv, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: ep, Concurrency: load.conc, Rate: load.rate,
 				StartedAt: start.Add(time.Duration(li) * time.Minute)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := db.FinishLevel(ctx, store.Level{ID: lv, Status: "completed", EndedAt: start.Add(time.Hour), LagFlag: li == 2, StopReason: "done"}); err != nil {
+			if err := db.FinishLevel(ctx, bench.Level{ID: lv, Status: "completed", EndedAt: start.Add(time.Hour), LagFlag: li == 2, StopReason: "done"}); err != nil {
 				t.Fatal(err)
 			}
 			reqs = append(reqs, mixedRequests(rng, runID, ep, lv, load.rate > 0)...)
@@ -170,10 +171,11 @@ func mixedRequests(rng *rand.Rand, runID, ep, lv int64, open bool) []store.Reque
 		e2e, ttft, tpot := 50+rng.Float64()*300, 5+rng.Float64()*200, rng.Float64()*20
 		in, outTok, cached := 100+rng.IntN(50), rng.IntN(200), rng.IntN(3)
 		em, f1 := float64(rng.IntN(2)), rng.Float64()
-		r := store.Request{RunID: runID, LevelID: lv, EndpointID: ep, PromptIdx: i % 13, PromptID: fmt.Sprint("p", i%13),
-			Seq: &seq, Attempt: 1, Final: true, Status: store.StatusOK, StartedAt: time.Unix(1_800_000_000, int64(i)*1e6).UTC(),
-			StartMS: float64(i) * 11.5, ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &ttft, TPOTMS: &tpot, InputTokens: &in,
-			OutputTokens: &outTok, CachedTokens: &cached, EM: &em, F1: &f1, RelayFlag: i%5 == 0, ITLMS: []float64{1.5, 2.25}}
+		r := bench.Request{RunID: runID, LevelID: lv, EndpointID: ep, PromptIdx: i % 13, PromptID: fmt.Sprint("p", i%13),
+			Seq: &seq, Attempt: 1, Final: true, StartMS: float64(i) * 11.5, EM: &em, F1: &f1,
+			Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: time.Unix(1_800_000_000, int64(i)*1e6).UTC(),
+				ElapsedMS: e2e, E2EMS: &e2e, TTFTMS: &ttft, TPOTMS: &tpot, InputTokens: &in, OutputTokens: &outTok,
+				CachedTokens: &cached, RelayFlag: i%5 == 0, ITLMS: []float64{1.5, 2.25}}}
 		if open {
 			sched := float64(i)*10 - rng.Float64()
 			r.ScheduledMS = &sched
@@ -186,18 +188,18 @@ func mixedRequests(rng *rand.Rand, runID, ep, lv int64, open bool) []store.Reque
 		case i == 3:
 			r.OutputTokens = nil
 		case i%17 == 1:
-			r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS, r.TPOTMS = store.StatusError, "http_500", nil, nil, nil
+			r.Status, r.ErrorClass, r.E2EMS, r.TTFTMS, r.TPOTMS = bench.StatusError, "http_500", nil, nil, nil
 		case i%19 == 2:
-			r.Status, r.E2EMS = store.StatusTimeout, nil
+			r.Status, r.E2EMS = bench.StatusTimeout, nil
 		case i%23 == 4:
-			r.Status = store.StatusCanceled
+			r.Status = bench.StatusCanceled
 		case i%29 == 5:
-			r.Status, r.ErrorClass = store.StatusError, store.ClassClientResource
+			r.Status, r.ErrorClass = bench.StatusError, bench.ClassClientResource
 		}
 		out = append(out, r)
 		if i%31 == 6 { // a retry: the first attempt failed, is not final
 			first := r
-			first.Final, first.Status, first.ErrorClass, first.StartMS = false, store.StatusError, "http_503", r.StartMS-40
+			first.Final, first.Status, first.ErrorClass, first.StartMS = false, bench.StatusError, "http_503", r.StartMS-40
 			r.Attempt = 2
 			out[len(out)-1] = first
 			out = append(out, r)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
@@ -18,15 +19,15 @@ func BenchmarkWriterRecord(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			ctx := context.Background()
 			db := be.Open(b)
-			runID, err := db.CreateRun(ctx, store.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+			runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			ep, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
+			ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			lv, err := db.StartLevel(ctx, store.Level{RunID: runID, EndpointID: ep, Concurrency: 64, StartedAt: time.Now()})
+			lv, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: ep, Concurrency: 64, StartedAt: time.Now()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -40,10 +41,11 @@ func BenchmarkWriterRecord(b *testing.B) {
 			start := time.Now()
 			for i := range b.N {
 				seq, e2e, ttft, out, in := i, 812.5, 95.25, 64, 180
-				w.Add(store.Request{RunID: runID, LevelID: lv, EndpointID: ep, PromptIdx: i % 500, PromptID: "p", Seq: &seq,
-					Attempt: 1, Final: true, Status: store.StatusOK, StartedAt: time.Now(), StartMS: float64(i), ElapsedMS: e2e,
-					E2EMS: &e2e, TTFTMS: &ttft, ITLMS: itl, Chunks: 64, InputTokens: &in, OutputTokens: &out,
-					ResponseText: answer, UsageJSON: `{"prompt_tokens":180,"completion_tokens":64}`, FinishReason: "stop"})
+				w.Add(bench.Request{RunID: runID, LevelID: lv, EndpointID: ep, PromptIdx: i % 500, PromptID: "p", Seq: &seq,
+					Attempt: 1, Final: true, StartMS: float64(i),
+					Measurement: bench.Measurement{Status: bench.StatusOK, StartedAt: time.Now(), ElapsedMS: e2e, E2EMS: &e2e,
+						TTFTMS: &ttft, ITLMS: itl, Chunks: 64, InputTokens: &in, OutputTokens: &out, ResponseText: answer,
+						UsageJSON: `{"prompt_tokens":180,"completion_tokens":64}`, FinishReason: "stop"}})
 			}
 			if err := w.Close(); err != nil {
 				b.Fatal(err)
