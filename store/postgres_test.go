@@ -208,3 +208,42 @@ func TestPostgresPasswordNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// Two processes resuming one interrupted run at once: exactly one takes it, the other is
+// refused with ErrLeased (PostgreSQL reads the lease FOR UPDATE; SQLite's write lock
+// serializes the two).
+func TestReopenRunTakenOnce(t *testing.T) { storetest.ForEach(t, testReopenRunTakenOnce) }
+
+func testReopenRunTakenOnce(t *testing.T, b storetest.Backend) {
+	ctx := context.Background()
+	db := b.Open(t)
+	for round := range 20 {
+		id, err := db.CreateRun(ctx, bench.Run{Status: bench.RunInterrupted, StartedAt: time.Now(), ToolVersion: "t", Host: "h", ConfigJSON: "{}", Dataset: "d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for i := range 2 {
+			go func() {
+				<-start
+				errs <- db.ReopenRun(ctx, id, store.Lease{Owner: "host/" + strconv.Itoa(i), Until: time.Now().Add(time.Minute)}, nil)
+			}()
+		}
+		close(start)
+		var ok, leased int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, store.ErrLeased):
+				leased++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok != 1 || leased != 1 {
+			t.Fatalf("round %d: %d processes took the run, %d were refused: want 1 and 1", round, ok, leased)
+		}
+	}
+}
