@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,25 +182,15 @@ func TestPostgresTwoProcessesOneDatabase(t *testing.T) {
 	srv, _ := streamServer(t, 5*time.Millisecond)
 	const prompts, requests = 40, 150
 	data := writeFile(t, "d.jsonl", strings.Repeat(`{"id":"1","question":"q?"}`+"\n", prompts))
-	var wg sync.WaitGroup
-	outs := make([]bytes.Buffer, 2)
-	errs := make([]error, 2)
-	for i := range 2 {
-		args := []string{"--db", url, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--endpoint", "b=" + srv.URL + "/v1,model=m",
-			"--dataset", data, "--concurrency", "4,8", "--requests", strconv.Itoa(requests), "--no-preflight", "--label", fmt.Sprint("p", i)}
-		c := exec.Command(os.Args[0])
-		c.Env = append(os.Environ(), asTrackerEnv+"="+strings.Join(args, "\x1f"))
-		c.Stdout, c.Stderr = &outs[i], &outs[i]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.Run()
-		}()
+	cmds := make([]*exec.Cmd, 2)
+	outs := make([]*bytes.Buffer, 2)
+	for i := range cmds {
+		cmds[i], outs[i] = startTracker(t, []string{"--db", url, "run", "--endpoint", "a=" + srv.URL + "/v1,model=m", "--endpoint", "b=" + srv.URL + "/v1,model=m",
+			"--dataset", data, "--concurrency", "4,8", "--requests", strconv.Itoa(requests), "--no-preflight", "--label", fmt.Sprint("p", i)})
 	}
-	wg.Wait()
-	for i := range 2 {
-		if errs[i] != nil {
-			t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i].String())
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, outs[i].String())
 		}
 	}
 	db, err := store.OpenReadOnly(context.Background(), url, schemaSQL)
