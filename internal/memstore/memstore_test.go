@@ -83,9 +83,11 @@ func request(run, lv, ep int64, i int, t0 time.Time) bench.Request {
 }
 
 // The in-memory store answers every question of bench.Resumer and bench.History as the
-// database does, for the same records.
-func TestSameAnswersAsTheStore(t *testing.T) {
-	sql, mem := storetest.Open(t), memstore.New()
+// database does, for the same records: SQLite and PostgreSQL alike.
+func TestSameAnswersAsTheStore(t *testing.T) { storetest.ForEach(t, testSameAnswersAsTheStore) }
+
+func testSameAnswersAsTheStore(t *testing.T, be storetest.Backend) {
+	sql, mem := be.Open(t), memstore.New()
 	record(t, sql)
 	record(t, mem)
 	ctx := context.Background()
