@@ -136,7 +136,6 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	var reqs []store.Request
 	for _, name := range []string{"alpha", "beta"} {
 		ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: name, BaseURL: "http://127.0.0.1/v1", Model: "m"})
 		if err != nil {
@@ -151,15 +150,15 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := db.InsertRequests(ctx, mixedRequests(rng, runID, ep, lv, load.rate > 0)); err != nil {
+				t.Fatal(err)
+			}
+			addMixedMetrics(t, db, ep, lv)
+			// Ended after its requests are recorded, as the runner ends a level.
 			if err := db.FinishLevel(ctx, bench.Level{ID: lv, Status: "completed", EndedAt: start.Add(time.Hour), LagFlag: li == 2, StopReason: "done"}); err != nil {
 				t.Fatal(err)
 			}
-			reqs = append(reqs, mixedRequests(rng, runID, ep, lv, load.rate > 0)...)
-			addMixedMetrics(t, db, ep, lv)
 		}
-	}
-	if err := db.InsertRequests(ctx, reqs); err != nil {
-		t.Fatal(err)
 	}
 	return runID
 }

@@ -260,16 +260,30 @@ func (db *DB) migratePostgres(ctx context.Context, schema Schema) error {
 	return nil
 }
 
+// viewNames lists the views the section creates, in their order.
+func viewNames(views string) []string {
+	var names []string
+	for _, stmt := range strings.Split(stripComments(views), ";") {
+		fields := strings.Fields(stmt)
+		if len(fields) >= 3 && strings.EqualFold(fields[0], "CREATE") && strings.EqualFold(fields[1], "VIEW") {
+			names = append(names, fields[2])
+		}
+	}
+	return names
+}
+
 func viewsDigest(views string) string {
 	sum := sha256.Sum256([]byte(views))
 	return hex.EncodeToString(sum[:])
 }
 
-// recreatePostgresViews drops the section's views (by name, without CASCADE: a view an
-// analyst built on one of them makes the migration fail with PostgreSQL's message rather
-// than vanish) and creates them again.
+// recreatePostgresViews drops the section's views, the last defined first (a view may read an
+// earlier one), by name and without CASCADE (a view an analyst built on one of them makes the
+// migration fail with PostgreSQL's message rather than vanish), and creates them again.
 func recreatePostgresViews(ctx context.Context, tx *sql.Tx, views string) error {
-	for name := range viewStatements(views) {
+	names := viewNames(views)
+	for i := len(names) - 1; i >= 0; i-- {
+		name := names[i]
 		if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS `+name); err != nil {
 			return fmt.Errorf("dropping view %s: %w", name, err)
 		}
