@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"strings"
 
 	"github.com/trackerbench/tracker/levelstat"
 )
@@ -136,6 +137,18 @@ const levelSummaryColumns = `level_id, n, ok, good, canceled, client_resource, r
 	mean_tpot_ms, p50_tpot_ms, p90_tpot_ms, p99_tpot_ms, output_tokens, window_ms, send_span_ms,
 	mean_req_tok_s, em, f1, mean_send_lag_ms, max_send_lag_ms`
 
+// levelSummaryUpdate replaces every column but the key on conflict (an upsert both SQLite and
+// PostgreSQL take, where INSERT OR REPLACE is SQLite's alone).
+func levelSummaryUpdate() string {
+	var sets []string
+	for _, c := range strings.Split(levelSummaryColumns, ",") {
+		if c = strings.TrimSpace(c); c != "level_id" {
+			sets = append(sets, c+" = excluded."+c)
+		}
+	}
+	return strings.Join(sets, ", ")
+}
+
 // nanNull is a REAL column's value: NULL for NaN (or an infinity).
 func nanNull(x float64) any {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -156,8 +169,8 @@ func storeLevelStats(ctx context.Context, q querier, levelID int64, s *levelstat
 	}
 	args = append(args, out, nanNull(s.WindowMS), nanNull(s.SendSpanMS), nanNull(s.MeanReqTokS), nanNull(s.EM),
 		nanNull(s.F1), nanNull(s.MeanSendLagMS), nanNull(s.MaxSendLagMS))
-	if _, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO level_summary (`+levelSummaryColumns+`)
-		VALUES (`+reportPlaceholders(len(args))+`)`, args...); err != nil {
+	if _, err := q.ExecContext(ctx, `INSERT INTO level_summary (`+levelSummaryColumns+`)
+		VALUES (`+reportPlaceholders(len(args))+`) ON CONFLICT (level_id) DO UPDATE SET `+levelSummaryUpdate(), args...); err != nil {
 		return fmt.Errorf("storing the summary of level %d: %w", levelID, err)
 	}
 	return nil

@@ -240,6 +240,11 @@ func (db *DB) migratePostgres(ctx context.Context, schema Schema) error {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
+	if v < levelSummaryMigration && known >= levelSummaryMigration {
+		if err := summarizeEnded(ctx, tx, 0); err != nil {
+			return fmt.Errorf("migration %d: %w", levelSummaryMigration, err)
+		}
+	}
 	want := viewsDigest(schema.Views)
 	if v < known || viewsHash != want {
 		if err := recreatePostgresViews(ctx, tx, schema.Views); err != nil {

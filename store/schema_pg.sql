@@ -164,6 +164,38 @@ CREATE TABLE server_metrics (
     PRIMARY KEY (level_id, series_id, t_ms)
 );
 
+-- migration: 9
+-- Level statistics computed once: schema.sql's block 9.
+CREATE TABLE level_summary (
+    level_id         BIGINT  PRIMARY KEY REFERENCES levels (id),
+    n                INTEGER NOT NULL,
+    ok               INTEGER NOT NULL,
+    good             INTEGER NOT NULL,
+    canceled         INTEGER NOT NULL,
+    client_resource  INTEGER NOT NULL,
+    relayed          INTEGER NOT NULL,
+    mean_e2e_ms      DOUBLE PRECISION,
+    p50_e2e_ms       DOUBLE PRECISION,
+    p90_e2e_ms       DOUBLE PRECISION,
+    p99_e2e_ms       DOUBLE PRECISION,
+    mean_ttft_ms     DOUBLE PRECISION,
+    p50_ttft_ms      DOUBLE PRECISION,
+    p90_ttft_ms      DOUBLE PRECISION,
+    p99_ttft_ms      DOUBLE PRECISION,
+    mean_tpot_ms     DOUBLE PRECISION,
+    p50_tpot_ms      DOUBLE PRECISION,
+    p90_tpot_ms      DOUBLE PRECISION,
+    p99_tpot_ms      DOUBLE PRECISION,
+    output_tokens    BIGINT,
+    window_ms        DOUBLE PRECISION,
+    send_span_ms     DOUBLE PRECISION,
+    mean_req_tok_s   DOUBLE PRECISION,
+    em               DOUBLE PRECISION,
+    f1               DOUBLE PRECISION,
+    mean_send_lag_ms DOUBLE PRECISION,
+    max_send_lag_ms  DOUBLE PRECISION
+);
+
 -- views
 -- The same views as schema.sql's, column for column. What differs from SQLite's text: a boolean
 -- is summed as CASE WHEN ... THEN 1 ELSE 0 END; CAST(x AS INTEGER) (which truncates in SQLite) is
@@ -239,13 +271,15 @@ JOIN endpoints e ON e.id = r.endpoint_id
 JOIN levels l    ON l.id = r.level_id
 WHERE r.warmup = 0 AND r.final = 1;
 
-CREATE VIEW v_summary AS
+CREATE VIEW v_level_stats AS
 WITH base AS (
-    SELECT r.run_id, r.level_id, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+    SELECT l.run_id, l.id AS level_id, l.status AS level_status, CASE WHEN ls.level_id IS NOT NULL THEN 1 ELSE 0 END AS stored, r.status, r.output_tokens, r.start_ms, r.elapsed_ms,
+           -- No outcome of the endpoint: canceled by an interruption, or failed for want of a
+           -- client resource (store.OutcomeOf): in no statistic, counted apart.
            CASE WHEN r.status = 'canceled' THEN 'canceled'
                 WHEN r.status <> 'ok' AND r.error_class = 'client_resource' THEN 'client_resource'
            END AS no_outcome,
-           r.em, r.f1, r.e2e_ms, r.start_ms - r.scheduled_ms AS lag_ms,
+           r.em, r.f1, r.e2e_ms, r.relay_flag, r.start_ms - r.scheduled_ms AS lag_ms,
            CASE WHEN r.status = 'ok' THEN r.e2e_ms END  AS ok_e2e,
            CASE WHEN r.status = 'ok' THEN r.ttft_ms END AS ok_ttft,
            CASE WHEN r.status = 'ok' THEN r.tpot_ms END AS ok_tpot,
@@ -254,69 +288,99 @@ WITH base AS (
                 WHEN ru.slo_tpot_ms IS NOT NULL AND r.tpot_ms > ru.slo_tpot_ms THEN 0
                 WHEN ru.slo_e2e_ms  IS NOT NULL AND (r.e2e_ms IS NULL OR r.e2e_ms + coalesce(r.start_ms - r.scheduled_ms, 0) > ru.slo_e2e_ms) THEN 0
                 ELSE 1 END AS good
-    FROM requests r JOIN runs ru ON ru.id = r.run_id
-    WHERE r.warmup = 0 AND r.final = 1
+    FROM levels l
+    LEFT JOIN level_summary ls ON ls.level_id = l.id
+    CROSS JOIN requests r 
+    JOIN runs ru    ON ru.id = l.run_id
+    WHERE r.level_id = l.id AND r.warmup = 0 AND r.final = 1
 ),
 ranked AS (
     SELECT base.*,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
-           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id)                                AS e2e_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
-           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id)                               AS ttft_n,
-           ROW_NUMBER() OVER (PARTITION BY run_id, level_id ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
-           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id)                               AS tpot_n
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_e2e NULLS LAST) - 1  AS e2e_i,
+           COUNT(ok_e2e) OVER (PARTITION BY run_id, level_id, stored)                                AS e2e_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_ttft NULLS LAST) - 1 AS ttft_i,
+           COUNT(ok_ttft) OVER (PARTITION BY run_id, level_id, stored)                               AS ttft_n,
+           ROW_NUMBER() OVER (PARTITION BY run_id, level_id, stored ORDER BY ok_tpot NULLS LAST) - 1 AS tpot_i,
+           COUNT(ok_tpot) OVER (PARTITION BY run_id, level_id, stored)                               AS tpot_n
     FROM base
 ),
-pos AS (
-    -- Each percentile's fractional rank (float8, as SQLite computes it) and its integer part.
-    SELECT ranked.*,
-           (e2e_n - 1) * 0.5::float8 AS e2e_50, (e2e_n - 1) * 0.9::float8 AS e2e_90, (e2e_n - 1) * 0.99::float8 AS e2e_99,
-           (ttft_n - 1) * 0.5::float8 AS ttft_50, (ttft_n - 1) * 0.9::float8 AS ttft_90, (ttft_n - 1) * 0.99::float8 AS ttft_99,
-           (tpot_n - 1) * 0.5::float8 AS tpot_50, (tpot_n - 1) * 0.9::float8 AS tpot_90, (tpot_n - 1) * 0.99::float8 AS tpot_99
-    FROM ranked
-),
 agg AS (
-    SELECT run_id, level_id,
-           ROW_NUMBER() OVER w                                                        AS k,
-           SUM(CASE WHEN no_outcome IS NULL THEN 1 ELSE 0 END) OVER w                 AS n,
-           SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) OVER w                      AS ok,
-           SUM(good) OVER w                                                           AS good,
-           SUM(CASE WHEN no_outcome = 'canceled' THEN 1 ELSE 0 END) OVER w            AS canceled,
-           SUM(CASE WHEN no_outcome = 'client_resource' THEN 1 ELSE 0 END) OVER w     AS client_resource,
-           AVG(ok_e2e) OVER w                                                         AS mean_e2e_ms,
-           AVG(ok_ttft) OVER w                                                        AS mean_ttft_ms,
-           AVG(ok_tpot) OVER w                                                        AS mean_tpot_ms,
-           SUM(CASE WHEN e2e_i = trunc(e2e_50) THEN ok_e2e * (1.0::float8 - (e2e_50 - trunc(e2e_50)))
-                    WHEN e2e_i = trunc(e2e_50) + 1 THEN ok_e2e * (e2e_50 - trunc(e2e_50)) END) OVER w AS p50_e2e_ms,
-           SUM(CASE WHEN e2e_i = trunc(e2e_90) THEN ok_e2e * (1.0::float8 - (e2e_90 - trunc(e2e_90)))
-                    WHEN e2e_i = trunc(e2e_90) + 1 THEN ok_e2e * (e2e_90 - trunc(e2e_90)) END) OVER w AS p90_e2e_ms,
-           SUM(CASE WHEN e2e_i = trunc(e2e_99) THEN ok_e2e * (1.0::float8 - (e2e_99 - trunc(e2e_99)))
-                    WHEN e2e_i = trunc(e2e_99) + 1 THEN ok_e2e * (e2e_99 - trunc(e2e_99)) END) OVER w AS p99_e2e_ms,
-           SUM(CASE WHEN ttft_i = trunc(ttft_50) THEN ok_ttft * (1.0::float8 - (ttft_50 - trunc(ttft_50)))
-                    WHEN ttft_i = trunc(ttft_50) + 1 THEN ok_ttft * (ttft_50 - trunc(ttft_50)) END) OVER w AS p50_ttft_ms,
-           SUM(CASE WHEN ttft_i = trunc(ttft_90) THEN ok_ttft * (1.0::float8 - (ttft_90 - trunc(ttft_90)))
-                    WHEN ttft_i = trunc(ttft_90) + 1 THEN ok_ttft * (ttft_90 - trunc(ttft_90)) END) OVER w AS p90_ttft_ms,
-           SUM(CASE WHEN ttft_i = trunc(ttft_99) THEN ok_ttft * (1.0::float8 - (ttft_99 - trunc(ttft_99)))
-                    WHEN ttft_i = trunc(ttft_99) + 1 THEN ok_ttft * (ttft_99 - trunc(ttft_99)) END) OVER w AS p99_ttft_ms,
-           SUM(CASE WHEN tpot_i = trunc(tpot_50) THEN ok_tpot * (1.0::float8 - (tpot_50 - trunc(tpot_50)))
-                    WHEN tpot_i = trunc(tpot_50) + 1 THEN ok_tpot * (tpot_50 - trunc(tpot_50)) END) OVER w AS p50_tpot_ms,
-           SUM(CASE WHEN tpot_i = trunc(tpot_90) THEN ok_tpot * (1.0::float8 - (tpot_90 - trunc(tpot_90)))
-                    WHEN tpot_i = trunc(tpot_90) + 1 THEN ok_tpot * (tpot_90 - trunc(tpot_90)) END) OVER w AS p90_tpot_ms,
-           SUM(CASE WHEN tpot_i = trunc(tpot_99) THEN ok_tpot * (1.0::float8 - (tpot_99 - trunc(tpot_99)))
-                    WHEN tpot_i = trunc(tpot_99) + 1 THEN ok_tpot * (tpot_99 - trunc(tpot_99)) END) OVER w AS p99_tpot_ms,
-           SUM(CASE WHEN status = 'ok' THEN output_tokens END) OVER w                 AS output_tokens,
+    -- Window aggregates over the whole level, kept on its first row (k = 1): unlike a GROUP BY,
+    -- this lets "WHERE run_id = ?" through to the requests.
+    SELECT run_id, level_id, level_status, stored,
+           ROW_NUMBER() OVER w                                              AS k,
+           SUM(CASE WHEN no_outcome IS NULL THEN 1 ELSE 0 END) OVER w       AS n,
+           SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) OVER w            AS ok,
+           SUM(good) OVER w                                                 AS good,
+           SUM(CASE WHEN status = 'ok' THEN relay_flag END) OVER w          AS relayed,
+           SUM(CASE WHEN no_outcome = 'canceled' THEN 1 ELSE 0 END) OVER w  AS canceled,
+           SUM(CASE WHEN no_outcome = 'client_resource' THEN 1 ELSE 0 END) OVER w AS client_resource,
+           AVG(ok_e2e) OVER w                                               AS mean_e2e_ms,
+           AVG(ok_ttft) OVER w                                              AS mean_ttft_ms,
+           AVG(ok_tpot) OVER w                                              AS mean_tpot_ms,
+           SUM(CASE WHEN e2e_i = trunc((e2e_n - 1) * 0.5::float8) THEN ok_e2e * (1.0::float8 - ((e2e_n - 1) * 0.5::float8 - trunc((e2e_n - 1) * 0.5::float8)))
+                    WHEN e2e_i = trunc((e2e_n - 1) * 0.5::float8) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.5::float8 - trunc((e2e_n - 1) * 0.5::float8)) END) OVER w AS p50_e2e_ms,
+           SUM(CASE WHEN e2e_i = trunc((e2e_n - 1) * 0.9::float8) THEN ok_e2e * (1.0::float8 - ((e2e_n - 1) * 0.9::float8 - trunc((e2e_n - 1) * 0.9::float8)))
+                    WHEN e2e_i = trunc((e2e_n - 1) * 0.9::float8) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.9::float8 - trunc((e2e_n - 1) * 0.9::float8)) END) OVER w AS p90_e2e_ms,
+           SUM(CASE WHEN e2e_i = trunc((e2e_n - 1) * 0.99::float8) THEN ok_e2e * (1.0::float8 - ((e2e_n - 1) * 0.99::float8 - trunc((e2e_n - 1) * 0.99::float8)))
+                    WHEN e2e_i = trunc((e2e_n - 1) * 0.99::float8) + 1 THEN ok_e2e * ((e2e_n - 1) * 0.99::float8 - trunc((e2e_n - 1) * 0.99::float8)) END) OVER w AS p99_e2e_ms,
+           SUM(CASE WHEN ttft_i = trunc((ttft_n - 1) * 0.5::float8) THEN ok_ttft * (1.0::float8 - ((ttft_n - 1) * 0.5::float8 - trunc((ttft_n - 1) * 0.5::float8)))
+                    WHEN ttft_i = trunc((ttft_n - 1) * 0.5::float8) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.5::float8 - trunc((ttft_n - 1) * 0.5::float8)) END) OVER w AS p50_ttft_ms,
+           SUM(CASE WHEN ttft_i = trunc((ttft_n - 1) * 0.9::float8) THEN ok_ttft * (1.0::float8 - ((ttft_n - 1) * 0.9::float8 - trunc((ttft_n - 1) * 0.9::float8)))
+                    WHEN ttft_i = trunc((ttft_n - 1) * 0.9::float8) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.9::float8 - trunc((ttft_n - 1) * 0.9::float8)) END) OVER w AS p90_ttft_ms,
+           SUM(CASE WHEN ttft_i = trunc((ttft_n - 1) * 0.99::float8) THEN ok_ttft * (1.0::float8 - ((ttft_n - 1) * 0.99::float8 - trunc((ttft_n - 1) * 0.99::float8)))
+                    WHEN ttft_i = trunc((ttft_n - 1) * 0.99::float8) + 1 THEN ok_ttft * ((ttft_n - 1) * 0.99::float8 - trunc((ttft_n - 1) * 0.99::float8)) END) OVER w AS p99_ttft_ms,
+           SUM(CASE WHEN tpot_i = trunc((tpot_n - 1) * 0.5::float8) THEN ok_tpot * (1.0::float8 - ((tpot_n - 1) * 0.5::float8 - trunc((tpot_n - 1) * 0.5::float8)))
+                    WHEN tpot_i = trunc((tpot_n - 1) * 0.5::float8) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.5::float8 - trunc((tpot_n - 1) * 0.5::float8)) END) OVER w AS p50_tpot_ms,
+           SUM(CASE WHEN tpot_i = trunc((tpot_n - 1) * 0.9::float8) THEN ok_tpot * (1.0::float8 - ((tpot_n - 1) * 0.9::float8 - trunc((tpot_n - 1) * 0.9::float8)))
+                    WHEN tpot_i = trunc((tpot_n - 1) * 0.9::float8) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.9::float8 - trunc((tpot_n - 1) * 0.9::float8)) END) OVER w AS p90_tpot_ms,
+           SUM(CASE WHEN tpot_i = trunc((tpot_n - 1) * 0.99::float8) THEN ok_tpot * (1.0::float8 - ((tpot_n - 1) * 0.99::float8 - trunc((tpot_n - 1) * 0.99::float8)))
+                    WHEN tpot_i = trunc((tpot_n - 1) * 0.99::float8) + 1 THEN ok_tpot * ((tpot_n - 1) * 0.99::float8 - trunc((tpot_n - 1) * 0.99::float8)) END) OVER w AS p99_tpot_ms,
+           SUM(CASE WHEN status = 'ok' THEN output_tokens END) OVER w     AS output_tokens, -- NULL: no count known
            MAX(CASE WHEN no_outcome IS NULL THEN start_ms + elapsed_ms END) OVER w
-             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w            AS window_ms,
+             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w AS window_ms,
            MAX(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w
-             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w            AS send_span_ms,
+             - MIN(CASE WHEN no_outcome IS NULL THEN start_ms END) OVER w AS send_span_ms,
            AVG(CASE WHEN status = 'ok' AND e2e_ms > 0
-                    THEN output_tokens * 1000.0::float8 / e2e_ms END) OVER w           AS mean_req_tok_s,
-           100.0::float8 * AVG(CASE WHEN no_outcome IS NULL THEN em END) OVER w      AS em,
-           100.0::float8 * AVG(CASE WHEN no_outcome IS NULL THEN f1 END) OVER w      AS f1,
-           AVG(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w                  AS mean_send_lag_ms,
-           MAX(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w                  AS max_send_lag_ms
-    FROM pos
-    WINDOW w AS (PARTITION BY run_id, level_id)
+                    THEN output_tokens * 1000.0::float8 / e2e_ms END) OVER w       AS mean_req_tok_s,
+           100.0::float8 * AVG(CASE WHEN no_outcome IS NULL THEN em END) OVER w  AS em,
+           100.0::float8 * AVG(CASE WHEN no_outcome IS NULL THEN f1 END) OVER w  AS f1,
+           AVG(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS mean_send_lag_ms,
+           MAX(CASE WHEN no_outcome IS NULL THEN lag_ms END) OVER w      AS max_send_lag_ms
+    FROM ranked
+    WINDOW w AS (PARTITION BY run_id, level_id, stored)
+)
+SELECT run_id, level_id, level_status, stored, n, ok, good, canceled, client_resource, coalesce(relayed, 0) AS relayed,
+       mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
+       mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms,
+       mean_tpot_ms, p50_tpot_ms, p90_tpot_ms, p99_tpot_ms,
+       output_tokens, window_ms, send_span_ms, mean_req_tok_s, em, f1, mean_send_lag_ms, max_send_lag_ms
+FROM agg
+WHERE k = 1;
+
+-- One row per level with an outcome: level_summary's figures where the level has a row (every
+-- level that ended), v_level_stats' for the others (running, or recorded by an older tracker),
+-- and the figures derived from them. A stored row is read by its key; "stored = 0" reaches
+-- v_level_stats' inner query (it is one of its partition columns), so over levels that all have
+-- a row no request is read.
+CREATE VIEW v_summary AS
+WITH stats AS (
+    SELECT l.run_id, s.level_id, s.n, s.ok, s.good, s.canceled, s.client_resource, s.relayed,
+           s.mean_e2e_ms, s.p50_e2e_ms, s.p90_e2e_ms, s.p99_e2e_ms,
+           s.mean_ttft_ms, s.p50_ttft_ms, s.p90_ttft_ms, s.p99_ttft_ms,
+           s.mean_tpot_ms, s.p50_tpot_ms, s.p90_tpot_ms, s.p99_tpot_ms,
+           s.output_tokens, s.window_ms, s.send_span_ms, s.mean_req_tok_s, s.em, s.f1,
+           s.mean_send_lag_ms, s.max_send_lag_ms
+    FROM level_summary s JOIN levels l ON l.id = s.level_id
+    UNION ALL
+    SELECT v.run_id, v.level_id, v.n, v.ok, v.good, v.canceled, v.client_resource, v.relayed,
+           v.mean_e2e_ms, v.p50_e2e_ms, v.p90_e2e_ms, v.p99_e2e_ms,
+           v.mean_ttft_ms, v.p50_ttft_ms, v.p90_ttft_ms, v.p99_ttft_ms,
+           v.mean_tpot_ms, v.p50_tpot_ms, v.p90_tpot_ms, v.p99_tpot_ms,
+           v.output_tokens, v.window_ms, v.send_span_ms, v.mean_req_tok_s, v.em, v.f1,
+           v.mean_send_lag_ms, v.max_send_lag_ms
+    FROM v_level_stats v
+    WHERE v.stored = 0
 )
 SELECT a.run_id                                   AS run_id,
        ru.label                                   AS label,
@@ -329,7 +393,7 @@ SELECT a.run_id                                   AS run_id,
        l.status                                   AS level_status,
        a.n                                        AS n,
        a.ok                                       AS ok,
-       a.ok::float8 / a.n                         AS success_rate,
+       a.ok::float8 / a.n                           AS success_rate,
        a.mean_e2e_ms                              AS mean_e2e_ms,
        a.p50_e2e_ms, a.p90_e2e_ms, a.p99_e2e_ms,
        a.mean_ttft_ms                             AS mean_ttft_ms,
@@ -337,7 +401,7 @@ SELECT a.run_id                                   AS run_id,
        a.mean_tpot_ms                             AS mean_tpot_ms,
        a.p50_tpot_ms, a.p90_tpot_ms, a.p99_tpot_ms,
        a.output_tokens                            AS output_tokens,
-       a.window_ms / 1000.0::float8               AS duration_s,
+       a.window_ms / 1000.0::float8                       AS duration_s,
        CASE WHEN a.window_ms > 0 THEN a.output_tokens * 1000.0::float8 / a.window_ms END AS output_tok_s,
        CASE WHEN a.window_ms > 0 THEN a.ok * 1000.0::float8 / a.window_ms END            AS req_s,
        a.mean_req_tok_s                           AS mean_req_tok_s,
@@ -347,16 +411,17 @@ SELECT a.run_id                                   AS run_id,
        a.mean_send_lag_ms                         AS mean_send_lag_ms,
        a.max_send_lag_ms                          AS max_send_lag_ms,
        l.lag_flag                                 AS lag_flag,
-       a.good::float8 / a.n                       AS slo_attainment,
+       a.good::float8 / a.n                         AS slo_attainment,
        CASE WHEN a.window_ms > 0 THEN a.good * 1000.0::float8 / a.window_ms END          AS goodput_rps,
        l.stop_reason                              AS stop_reason,
        a.canceled                                 AS canceled,
-       a.client_resource                          AS client_resource
-FROM agg a
+       a.client_resource                          AS client_resource,
+       CASE WHEN a.ok > 0 THEN a.relayed::float8 / a.ok END                       AS relay_share
+FROM stats a
 JOIN levels l     ON l.id = a.level_id
 JOIN runs ru      ON ru.id = a.run_id
 JOIN endpoints e  ON e.id = l.endpoint_id
-WHERE a.k = 1 AND a.n > 0;
+WHERE a.n > 0;
 
 CREATE VIEW v_runs AS
 SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.dataset, ru.seed,
