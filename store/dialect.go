@@ -51,6 +51,15 @@ func (d dialect) forUpdate() string {
 	return ""
 }
 
+// hasColumn is a query counting the columns named column of table (0 or 1).
+func (d dialect) hasColumn(table, column string) string {
+	if d == dialectPostgres {
+		return `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema()
+			AND table_name = '` + table + `' AND column_name = '` + column + `'`
+	}
+	return `SELECT COUNT(*) FROM pragma_table_info('` + table + `') WHERE name = '` + column + `'`
+}
+
 // IsPostgresURL reports whether a --db value names a PostgreSQL database (postgres:// or
 // postgresql://) rather than an SQLite file.
 func IsPostgresURL(s string) bool {

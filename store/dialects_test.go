@@ -129,7 +129,7 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 29, 12, 0, 0, 123456789, time.UTC)
 	slo := 180.0
-	runID, err := db.CreateRun(ctx, bench.Run{Label: "mixed", Status: bench.RunCompleted, StartedAt: start, ToolVersion: "t",
+	runID, err := db.CreateRun(ctx, bench.Run{Label: "mixed", UUID: "0b1c2d3e-0000-4000-8000-000000000001", Status: bench.RunCompleted, StartedAt: start, ToolVersion: "t",
 		Host: "h", ConfigJSON: "{}", Dataset: "d", DatasetHash: "h", PromptSetHash: "p", Seed: 7, Stream: true,
 		SLO: bench.SLO{TTFTMS: &slo}})
 	if err != nil {

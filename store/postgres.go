@@ -245,6 +245,11 @@ func (db *DB) migratePostgres(ctx context.Context, schema Schema) error {
 			return fmt.Errorf("migration %d: %w", levelSummaryMigration, err)
 		}
 	}
+	if v < known {
+		if err := fillRunUUIDs(ctx, tx, dialectPostgres); err != nil {
+			return err
+		}
+	}
 	want := viewsDigest(schema.Views)
 	if v < known || viewsHash != want {
 		if err := recreatePostgresViews(ctx, tx, schema.Views); err != nil {

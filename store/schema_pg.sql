@@ -196,6 +196,12 @@ CREATE TABLE level_summary (
     max_send_lag_ms  DOUBLE PRECISION
 );
 
+-- migration: 10
+-- Stable run identity: schema.sql's block 10. Runs recorded before it get their UUID after the
+-- block runs (store: fillRunUUIDs), as in SQLite.
+ALTER TABLE runs ADD COLUMN uuid TEXT;
+CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
+
 -- views
 -- The same views as schema.sql's, column for column. What differs from SQLite's text: a boolean
 -- is summed as CASE WHEN ... THEN 1 ELSE 0 END; CAST(x AS INTEGER) (which truncates in SQLite) is
@@ -428,7 +434,8 @@ SELECT ru.id AS run_id, ru.label, ru.status, ru.started_at, ru.ended_at, ru.data
        ru.max_tokens, ru.temperature, ru.load_mode, ru.tool_version, ru.host,
        (SELECT string_agg(name, ',' ORDER BY name) FROM endpoints WHERE run_id = ru.id) AS endpoints,
        (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1) AS requests,
-       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok
+       (SELECT COUNT(*) FROM requests WHERE run_id = ru.id AND warmup = 0 AND final = 1 AND status = 'ok') AS ok,
+       ru.uuid AS uuid
 FROM runs ru;
 
 CREATE VIEW v_relay AS

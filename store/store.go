@@ -451,7 +451,7 @@ func (db *DB) migrate(ctx context.Context, schema Schema) error {
 		}
 	}
 	if v < len(schema.Migrations) {
-		if err := fillRunUUIDs(ctx, tx); err != nil {
+		if err := fillRunUUIDs(ctx, tx, db.dialect); err != nil {
 			return err
 		}
 	}

@@ -34,9 +34,9 @@ type execQuerier interface {
 // fillRunUUIDs gives every run without a UUID its legacy one (migration 10 adds the column
 // NULL). It runs inside the migration's transaction, after the blocks; a schema without the
 // column (tests' own schemas) is left alone.
-func fillRunUUIDs(ctx context.Context, tx execQuerier) error {
+func fillRunUUIDs(ctx context.Context, tx execQuerier, d dialect) error {
 	var has int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'uuid'`).Scan(&has); err != nil {
+	if err := tx.QueryRowContext(ctx, d.hasColumn("runs", "uuid")).Scan(&has); err != nil {
 		return fmt.Errorf("giving runs their UUIDs: %w", err)
 	}
 	if has == 0 {
