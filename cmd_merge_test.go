@@ -14,6 +14,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/store/storetest"
 )
 
 // summaryCSV is v_summary's figures for one label, without the database's own ids.
@@ -39,11 +40,14 @@ func queryCSV(t *testing.T, db, q string) string {
 // Two "machines" record runs with real `tracker run`s; `tracker merge` makes one history of
 // 3 runs with the same v_summary figures; merging both again adds nothing; `runs` and
 // `report --runs` name runs by UUID.
-func TestMergeTwoMachinesEndToEnd(t *testing.T) {
+// The team's history is an SQLite file or a PostgreSQL database.
+func TestMergeTwoMachinesEndToEnd(t *testing.T) { storetest.ForEach(t, testMergeTwoMachinesEndToEnd) }
+
+func testMergeTwoMachinesEndToEnd(t *testing.T, target storetest.Backend) {
 	srv, _ := streamServer(t, time.Millisecond)
 	dir := t.TempDir()
 	data := writeFile(t, "d.jsonl", strings.Repeat(`{"id":"1","context":"c","question":"q?","answers":{"text":["Denver Broncos"]}}`+"\n", 8))
-	a, b, team := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), filepath.Join(dir, "team.db")
+	a, b, team := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), target.Path(t)
 	for _, r := range []struct{ db, label, conc string }{{a, "nodeA", "1,2"}, {b, "nodeB", "2"}, {b, "nodeB2", "4"}} {
 		if res := tracker(t, "--db", r.db, "run", "--endpoint", "e="+srv.URL+"/v1,model=m", "--dataset", data, "--concurrency", r.conc, "--label", r.label); res.code != 0 {
 			t.Fatalf("run %s: %s", r.label, res.stderr)
@@ -57,10 +61,10 @@ func TestMergeTwoMachinesEndToEnd(t *testing.T) {
 	if again.code != 0 || !strings.Contains(again.stdout, "0 run(s) added (0 requests), 0 updated (0 requests), 3 unchanged") {
 		t.Fatalf("merge again: exit %d\n%s\n%s", again.code, again.stdout, again.stderr)
 	}
-	if got := queryCSV(t, team, "SELECT COUNT(*), COUNT(DISTINCT uuid) FROM runs"); got != "COUNT(*),COUNT(DISTINCT uuid)\n3,3" {
+	if got := queryCSV(t, team, "SELECT COUNT(*) AS n, COUNT(DISTINCT uuid) AS uuids FROM runs"); got != "n,uuids\n3,3" {
 		t.Errorf("runs in the team file: %s", got)
 	}
-	if got, want := queryCSV(t, team, "SELECT COUNT(*) FROM requests"), "COUNT(*)\n32"; got != want {
+	if got, want := queryCSV(t, team, "SELECT COUNT(*) AS n FROM requests"), "n\n32"; got != want {
 		t.Errorf("requests: %s, want %s", got, want)
 	}
 	for _, c := range []struct{ db, label string }{{a, "nodeA"}, {b, "nodeB"}, {b, "nodeB2"}} {
