@@ -249,12 +249,17 @@ func RowFromFields(fields map[string]any, index int, m FieldMap) (Row, error) {
 // FieldKeys are the parts of a row a FieldMap can rename, as --field takes them.
 var FieldKeys = []string{"id", "title", "context", "question", "answers", "prompt"}
 
+// columns are m's entries in the order of FieldKeys: the one place a key meets its field.
+func (m *FieldMap) columns() [6]*string {
+	return [...]*string{&m.ID, &m.Title, &m.Context, &m.Question, &m.Answers, &m.Prompt}
+}
+
 // named lists the explicitly mapped parts as {key, column} pairs.
 func (m FieldMap) named() [][2]string {
 	var out [][2]string
-	for i, v := range []string{m.ID, m.Title, m.Context, m.Question, m.Answers, m.Prompt} {
-		if v != "" {
-			out = append(out, [2]string{FieldKeys[i], v})
+	for i, v := range m.columns() {
+		if *v != "" {
+			out = append(out, [2]string{FieldKeys[i], *v})
 		}
 	}
 	return out
@@ -270,22 +275,14 @@ func ParseFieldMap(specs []string) (FieldMap, error) {
 		if !ok || v == "" {
 			return m, fmt.Errorf("--field %q: want key=column, key one of %s", s, strings.Join(FieldKeys, ", "))
 		}
-		switch k {
-		case "id":
-			m.ID = v
-		case "title":
-			m.Title = v
-		case "context":
-			m.Context = v
-		case "question":
-			m.Question = v
-		case "answers", "answer":
-			m.Answers = v
-		case "prompt":
-			m.Prompt = v
-		default:
+		if k == "answer" {
+			k = "answers"
+		}
+		i := slices.Index(FieldKeys, k)
+		if i < 0 {
 			return m, fmt.Errorf("--field %q: unknown key %q, want one of %s", s, k, strings.Join(FieldKeys, ", "))
 		}
+		*m.columns()[i] = v
 	}
 	return m, nil
 }

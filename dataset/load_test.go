@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,9 +124,24 @@ func TestLoadParquetFile(t *testing.T) {
 }
 
 func TestParseFieldMap(t *testing.T) {
-	m, err := ParseFieldMap([]string{"prompt=text", "answers = gold", "id=key"})
-	if err != nil || m.Prompt != "text" || m.Answers != "gold" || m.ID != "key" {
-		t.Errorf("%+v %v", m, err)
+	for _, c := range []struct {
+		specs []string
+		want  FieldMap
+	}{
+		{[]string{"prompt=text", "answers = gold", "id=key"}, FieldMap{Prompt: "text", Answers: "gold", ID: "key"}},
+		{[]string{"title=t", "context=c", "question=q"}, FieldMap{Title: "t", Context: "c", Question: "q"}},
+		{[]string{"answer=a"}, FieldMap{Answers: "a"}},
+		{[]string{"id=x", "id=y"}, FieldMap{ID: "y"}},
+		{nil, FieldMap{}},
+	} {
+		if m, err := ParseFieldMap(c.specs); err != nil || m != c.want {
+			t.Errorf("ParseFieldMap(%q) = %+v, %v; want %+v", c.specs, m, err, c.want)
+		}
+	}
+	all := FieldMap{ID: "i", Title: "t", Context: "c", Question: "q", Answers: "a", Prompt: "p"}
+	want := [][2]string{{"id", "i"}, {"title", "t"}, {"context", "c"}, {"question", "q"}, {"answers", "a"}, {"prompt", "p"}}
+	if got := all.named(); !slices.Equal(got, want) {
+		t.Errorf("named() = %v, want %v", got, want)
 	}
 	for _, bad := range []string{"prompt", "colour=red", "question="} {
 		if _, err := ParseFieldMap([]string{bad}); err == nil || !strings.Contains(err.Error(), "question") {
