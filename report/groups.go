@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/levelstat"
 )
 
 // Fingerprint is the workload of a measurement. Two measurements are comparable when their
@@ -141,16 +142,7 @@ type EndpointSummary struct {
 	Levels        int    `json:"levels"`
 	N             int    `json:"n"`
 	OK            int    `json:"ok"`
-	SuccessRate   Num    `json:"success_rate"`
-	MeanE2EMS     Num    `json:"mean_e2e_ms"`
-	P50E2EMS      Num    `json:"p50_e2e_ms"`
-	P90E2EMS      Num    `json:"p90_e2e_ms"`
-	P99E2EMS      Num    `json:"p99_e2e_ms"`
-	MeanTTFTMS    Num    `json:"mean_ttft_ms"`
-	P50TTFTMS     Num    `json:"p50_ttft_ms"`
-	P90TTFTMS     Num    `json:"p90_ttft_ms"`
-	MeanTPOTMS    Num    `json:"mean_tpot_ms"`
-	P50TPOTMS     Num    `json:"p50_tpot_ms"`
+	Latencies            // over the requests of all its levels, pooled
 	MeanDecodeMS  Num    `json:"mean_decode_ms"` // mean of e2e − ttft
 	OutputTokS    Num    `json:"output_tok_s"`   // mean over levels of v_summary's output_tok_s
 	ReqS          Num    `json:"req_s"`          // mean over levels
@@ -292,20 +284,16 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 		inSum, outSum = inSum+d.inTokSum, outSum+d.outTokOK
 		busyS += d.win / 1000
 	}
-	e.SuccessRate = ratioOrNaN(float64(e.OK), float64(e.N))
-	e2e := s.pooled(colE2E)
-	ttft := s.pooled(colTTFT)
-	tpot := s.pooled(colTPOT)
-	e.MeanE2EMS, e.MeanTTFTMS, e.MeanTPOTMS = Num(mean(e2e)), Num(mean(ttft)), Num(mean(tpot))
+	var lat [levelstat.NumMetrics]levelstat.Latency
+	var sorted [levelstat.NumMetrics][]float64
+	for m, col := range metricCols {
+		sorted[m] = s.pooled(col)
+		lat[m] = latencyOf(sorted[m])
+	}
+	e.Latencies = latenciesOf(ratioOrNaN(float64(e.OK), float64(e.N)), &lat)
 	e.MeanDecodeMS = Num(mean(s.pooled(colDecode)))
 	e.MeanReqTokS = Num(mean(s.pooled(colTokS)))
-	slices.Sort(e2e)
-	slices.Sort(ttft)
-	slices.Sort(tpot)
-	e.P50E2EMS, e.P90E2EMS, e.P99E2EMS = Num(quantileSorted(e2e, .5)), Num(quantileSorted(e2e, .9)), Num(quantileSorted(e2e, .99))
-	e.P50TTFTMS, e.P90TTFTMS = Num(quantileSorted(ttft, .5)), Num(quantileSorted(ttft, .9))
-	e.P50TPOTMS = Num(quantileSorted(tpot, .5))
-	e.BoxE2EMS, e.BoxTTFTMS = box(e2e), box(ttft)
+	e.BoxE2EMS, e.BoxTTFTMS = box(sorted[levelstat.E2E]), box(sorted[levelstat.TTFT])
 	e.OutputTokS, e.ReqS = Num(mean(tput)), Num(mean(reqs))
 	e.EM = Num(100 * float64(ratioOrNaN(emSum, float64(emN))))
 	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))

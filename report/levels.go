@@ -45,38 +45,62 @@ func (n Num) Valid() bool { return !math.IsNaN(float64(n)) && !math.IsInf(float6
 // output_tok_s = Σ ok output tokens / (max(start+elapsed) − min(start)) over all measured
 // requests, mean_req_tok_s = mean over ok requests (e2e > 0) of output_tokens / e2e.
 type LevelStats struct {
-	LevelID      int64             `json:"level_id"`
-	RunID        int64             `json:"run_id"`
-	Endpoint     string            `json:"endpoint"`
-	Model        string            `json:"model"`
-	Concurrency  int               `json:"concurrency"`
-	Rate         float64           `json:"rate"`
-	Trial        int               `json:"trial"`
-	LevelStatus  bench.LevelStatus `json:"level_status"`
-	Group        string            `json:"group"`
-	N            int               `json:"n"`
-	OK           int               `json:"ok"`
-	SuccessRate  Num               `json:"success_rate"`
-	MeanE2EMS    Num               `json:"mean_e2e_ms"`
-	P50E2EMS     Num               `json:"p50_e2e_ms"`
-	P90E2EMS     Num               `json:"p90_e2e_ms"`
-	P99E2EMS     Num               `json:"p99_e2e_ms"`
-	MeanTTFTMS   Num               `json:"mean_ttft_ms"`
-	P50TTFTMS    Num               `json:"p50_ttft_ms"`
-	P90TTFTMS    Num               `json:"p90_ttft_ms"`
-	P99TTFTMS    Num               `json:"p99_ttft_ms"`
-	MeanTPOTMS   Num               `json:"mean_tpot_ms"`
-	P50TPOTMS    Num               `json:"p50_tpot_ms"`
-	P90TPOTMS    Num               `json:"p90_tpot_ms"`
-	P99TPOTMS    Num               `json:"p99_tpot_ms"`
-	OutputTokens int64             `json:"output_tokens"`
-	ClientRes    int               `json:"client_resource"` // failed for want of a client resource: not in n
-	DurationS    Num               `json:"duration_s"`
-	OutputTokS   Num               `json:"output_tok_s"`
-	ReqS         Num               `json:"req_s"`
-	MeanReqTokS  Num               `json:"mean_req_tok_s"`
-	EM           Num               `json:"em"`
-	F1           Num               `json:"f1"`
+	LevelID     int64             `json:"level_id"`
+	RunID       int64             `json:"run_id"`
+	Endpoint    string            `json:"endpoint"`
+	Model       string            `json:"model"`
+	Concurrency int               `json:"concurrency"`
+	Rate        float64           `json:"rate"`
+	Trial       int               `json:"trial"`
+	LevelStatus bench.LevelStatus `json:"level_status"`
+	Group       string            `json:"group"`
+	N           int               `json:"n"`
+	OK          int               `json:"ok"`
+	Latencies
+	OutputTokens int64 `json:"output_tokens"`
+	ClientRes    int   `json:"client_resource"` // failed for want of a client resource: not in n
+	DurationS    Num   `json:"duration_s"`
+	OutputTokS   Num   `json:"output_tok_s"`
+	ReqS         Num   `json:"req_s"`
+	MeanReqTokS  Num   `json:"mean_req_tok_s"`
+	EM           Num   `json:"em"`
+	F1           Num   `json:"f1"`
+}
+
+// Latencies are a set of requests' success rate and, over its successful requests, the mean
+// and numpy-linear p50, p90 and p99 of E2E, TTFT and TPOT (ms): one level's in LevelStats, an
+// endpoint's pooled over a group's levels in EndpointSummary.
+type Latencies struct {
+	SuccessRate Num `json:"success_rate"`
+	MeanE2EMS   Num `json:"mean_e2e_ms"`
+	P50E2EMS    Num `json:"p50_e2e_ms"`
+	P90E2EMS    Num `json:"p90_e2e_ms"`
+	P99E2EMS    Num `json:"p99_e2e_ms"`
+	MeanTTFTMS  Num `json:"mean_ttft_ms"`
+	P50TTFTMS   Num `json:"p50_ttft_ms"`
+	P90TTFTMS   Num `json:"p90_ttft_ms"`
+	P99TTFTMS   Num `json:"p99_ttft_ms"`
+	MeanTPOTMS  Num `json:"mean_tpot_ms"`
+	P50TPOTMS   Num `json:"p50_tpot_ms"`
+	P90TPOTMS   Num `json:"p90_tpot_ms"`
+	P99TPOTMS   Num `json:"p99_tpot_ms"`
+}
+
+// latenciesOf is Latencies from a success rate and levelstat's figures by metric.
+func latenciesOf(successRate Num, lat *[levelstat.NumMetrics]levelstat.Latency) Latencies {
+	e2e, ttft, tpot := lat[levelstat.E2E], lat[levelstat.TTFT], lat[levelstat.TPOT]
+	return Latencies{SuccessRate: successRate,
+		MeanE2EMS: Num(e2e.Mean), P50E2EMS: Num(e2e.P50), P90E2EMS: Num(e2e.P90), P99E2EMS: Num(e2e.P99),
+		MeanTTFTMS: Num(ttft.Mean), P50TTFTMS: Num(ttft.P50), P90TTFTMS: Num(ttft.P90), P99TTFTMS: Num(ttft.P99),
+		MeanTPOTMS: Num(tpot.Mean), P50TPOTMS: Num(tpot.P50), P90TPOTMS: Num(tpot.P90), P99TPOTMS: Num(tpot.P99)}
+}
+
+// latencyOf is one metric's mean and percentiles over values, which it sorts in place.
+func latencyOf(values []float64) levelstat.Latency {
+	m := mean(values)
+	slices.Sort(values)
+	return levelstat.Latency{Mean: m, P50: quantileSorted(values, levelstat.P50),
+		P90: quantileSorted(values, levelstat.P90), P99: quantileSorted(values, levelstat.P99)}
 }
 
 // Request columns kept for the successful requests of a level (parallel slices, NaN = NULL),
@@ -93,6 +117,9 @@ const (
 	colTokS   = numCols     // output_tokens * 1000 / e2e, when e2e > 0 (v_summary's mean_req_tok_s)
 	colDecode = numCols + 1 // e2e − ttft
 )
+
+// metricCols are the columns of levelstat's latency metrics.
+var metricCols = [levelstat.NumMetrics]int{levelstat.E2E: colE2E, levelstat.TTFT: colTTFT, levelstat.TPOT: colTPOT}
 
 // value is request j's value of column col of c, derived columns included.
 func (c *cluster) value(col, j int) float64 {
@@ -216,7 +243,7 @@ func (d *levelData) addOK(r *bench.ReportRequest) {
 // ones v_summary stores), percentiles from the level's columns.
 func (d *levelData) summarize(acc *levelstat.Accumulator) {
 	st := acc.Stats()
-	for m, col := range [levelstat.NumMetrics]int{levelstat.E2E: colE2E, levelstat.TTFT: colTTFT, levelstat.TPOT: colTPOT} {
+	for m, col := range metricCols {
 		sorted := dropNaN(d.ok.cols[col])
 		slices.Sort(sorted)
 		st.SetPercentilesOf(levelstat.Metric(m), sorted)
@@ -226,11 +253,7 @@ func (d *levelData) summarize(acc *levelstat.Accumulator) {
 	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model
 	s.Concurrency, s.Rate, s.Trial, s.LevelStatus = lvl.Concurrency, lvl.Rate, lvl.Trial, lvl.Status
 	s.N, s.OK, s.ClientRes = st.N, st.OK, st.ClientResource
-	s.SuccessRate = Num(st.SuccessRate())
-	e2e, ttft, tpot := st.Latency[levelstat.E2E], st.Latency[levelstat.TTFT], st.Latency[levelstat.TPOT]
-	s.MeanE2EMS, s.P50E2EMS, s.P90E2EMS, s.P99E2EMS = Num(e2e.Mean), Num(e2e.P50), Num(e2e.P90), Num(e2e.P99)
-	s.MeanTTFTMS, s.P50TTFTMS, s.P90TTFTMS, s.P99TTFTMS = Num(ttft.Mean), Num(ttft.P50), Num(ttft.P90), Num(ttft.P99)
-	s.MeanTPOTMS, s.P50TPOTMS, s.P90TPOTMS, s.P99TPOTMS = Num(tpot.Mean), Num(tpot.P50), Num(tpot.P90), Num(tpot.P99)
+	s.Latencies = latenciesOf(Num(st.SuccessRate()), &st.Latency)
 	s.MeanReqTokS, s.EM, s.F1 = Num(st.MeanReqTokS), Num(st.EM), Num(st.F1)
 	if !math.IsNaN(st.OutputTokens) {
 		s.OutputTokens = int64(st.OutputTokens)

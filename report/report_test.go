@@ -190,6 +190,28 @@ func groupAt(t *testing.T, res *Result, maxTokens, c int) *Group {
 	return nil
 }
 
+// An endpoint's latency figures pooled over a group's levels are defined as a level's: where
+// the group holds one level of the endpoint, they are that level's, every one of them.
+func TestPooledLatenciesOfOneLevelAreTheLevels(t *testing.T) {
+	res := fixtureReport(t)
+	g := groupAt(t, res, 256, 1) // one run, one level a side
+	byEndpoint := map[string]Latencies{}
+	for _, l := range res.Levels {
+		if l.Group == g.ID {
+			byEndpoint[l.Endpoint] = l.Latencies
+		}
+	}
+	if len(g.Endpoints) != 2 || len(byEndpoint) != 2 {
+		t.Fatalf("group %s: %d endpoints, %d levels; want 2 and 2", g.ID, len(g.Endpoints), len(byEndpoint))
+	}
+	for _, e := range g.Endpoints {
+		want := byEndpoint[e.Endpoint]
+		if e.Levels != 1 || e.Latencies != want || !e.P99TPOTMS.Valid() {
+			t.Errorf("%s (%d levels): pooled %+v, level %+v", e.Endpoint, e.Levels, e.Latencies, want)
+		}
+	}
+}
+
 // TestLevelFiguresMatchSummaryView: the report's per-level figures are v_summary's.
 func TestLevelFiguresMatchSummaryView(t *testing.T) {
 	db := buildFixtureSQL(t)
