@@ -48,6 +48,7 @@ func record(t *testing.T, b backend) {
 			for i := range 12 {
 				sink.Add(request(id, lv, ep, i, t0))
 			}
+			sink.AddServerSamples(samples(lv, ep))
 			if err := sink.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -61,6 +62,22 @@ func record(t *testing.T, b backend) {
 		if err := b.FinishRun(ctx, id, bench.RunInterrupted, t0.Add(2*time.Minute), ""); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// samples are a level's scrapes out of order: two series of one family (by label), another
+// family, and one series no question asks for.
+func samples(lv, ep int64) []bench.ServerSample {
+	s := func(tms int64, phase, family, name, labels string, v float64) bench.ServerSample {
+		return bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: family, Name: name,
+			Labels: labels, Kind: "gauge", Value: v}
+	}
+	return []bench.ServerSample{
+		s(200, bench.PhaseMeasure, "running", "running", `{"m":"b"}`, 3),
+		s(100, bench.PhaseWarmup, "running", "running", `{"m":"b"}`, 1),
+		s(150, bench.PhaseMeasure, "running", "running", `{"m":"a"}`, 2),
+		s(50, bench.PhaseMeasure, "kv", "kv_usage", `{}`, 0.5),
+		s(60, bench.PhaseMeasure, "waiting", "waiting", `{}`, 7),
 	}
 }
 
@@ -105,7 +122,10 @@ func testSameAnswersAsTheStore(t *testing.T, be storetest.Backend) {
 			return b.ReportRuns(ctx, bench.ReportSelection{Endpoints: []string{"a"}, Since: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 		},
 		"ReportLevels": func(b backend) (any, error) { return b.ReportLevels(ctx, []int64{1, 2}, []string{"a", "b"}) },
-		"scan":         scanAll,
+		"ServerSeries": func(b backend) (any, error) {
+			return b.ServerSeries(ctx, []int64{1, 2, 4}, []string{"running", "kv_usage"})
+		},
+		"scan": scanAll,
 	} {
 		got, gerr := ask(mem)
 		want, werr := ask(sql)
