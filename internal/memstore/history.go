@@ -13,16 +13,21 @@ import (
 func (s *Store) ReportRuns(_ context.Context, sel bench.ReportSelection) ([]bench.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []bench.Run
-	for _, r := range s.runs {
-		if s.selected(&r, &sel) {
+	return query(s.runs, func(r *bench.Run) (bench.Run, bool) { return *r, s.selected(r, &sel) },
+		func(a, b bench.Run) int { return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID)) }), nil
+}
+
+// query is what each history question asks of the records, as its SQL does: the rows that
+// match (where mapped from an item) in order (SELECT ... WHERE ... ORDER BY).
+func query[T, Row any](items []T, match func(*T) (Row, bool), order func(a, b Row) int) []Row {
+	var out []Row
+	for i := range items {
+		if r, ok := match(&items[i]); ok {
 			out = append(out, r)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b bench.Run) int {
-		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	slices.SortStableFunc(out, order)
+	return out
 }
 
 func (s *Store) selected(r *bench.Run, sel *bench.ReportSelection) bool {
@@ -45,21 +50,16 @@ func (s *Store) ReportLevels(_ context.Context, runIDs []int64, endpoints []stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	runs, names := set(runIDs), set(endpoints)
-	var out []bench.ReportLevel
-	for _, l := range s.levels {
+	match := func(l *bench.Level) (bench.ReportLevel, bool) {
 		e := s.endpoints[l.EndpointID-1]
-		if !runs[l.RunID] || len(names) > 0 && !names[e.Name] {
-			continue
-		}
-		out = append(out, bench.ReportLevel{Level: l, Endpoint: e.Name, Model: e.Model, Hardware: e.Hardware,
-			EndpointConfigJSON: e.ConfigJSON})
+		return bench.ReportLevel{Level: *l, Endpoint: e.Name, Model: e.Model, Hardware: e.Hardware,
+			EndpointConfigJSON: e.ConfigJSON}, runs[l.RunID] && (len(names) == 0 || names[e.Name])
 	}
-	slices.SortFunc(out, func(a, b bench.ReportLevel) int {
+	return query(s.levels, match, func(a, b bench.ReportLevel) int {
 		return cmp.Or(cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.Endpoint, b.Endpoint),
 			cmp.Compare(a.Concurrency, b.Concurrency), cmp.Compare(a.Rate, b.Rate), cmp.Compare(a.Trial, b.Trial),
 			cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	}), nil
 }
 
 // NewRequestScanner returns a scanner over the requests recorded so far, which gives a
@@ -132,18 +132,14 @@ func (s *Store) ServerSeries(_ context.Context, levelIDs []int64, families []str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	levels, names := set(levelIDs), set(families)
-	var out []bench.ServerPoint
-	for _, m := range s.samples {
-		if levels[m.LevelID] && names[m.Name] {
-			out = append(out, bench.ServerPoint{LevelID: m.LevelID, Family: m.Family, Labels: m.Labels, TMS: m.TMS,
-				Phase: m.Phase, Value: m.Value})
-		}
+	match := func(m *bench.ServerSample) (bench.ServerPoint, bool) {
+		return bench.ServerPoint{LevelID: m.LevelID, Family: m.Family, Labels: m.Labels, TMS: m.TMS,
+			Phase: m.Phase, Value: m.Value}, levels[m.LevelID] && names[m.Name]
 	}
-	slices.SortStableFunc(out, func(a, b bench.ServerPoint) int {
+	return query(s.samples, match, func(a, b bench.ServerPoint) int {
 		return cmp.Or(cmp.Compare(a.LevelID, b.LevelID), cmp.Compare(a.Family, b.Family),
 			cmp.Compare(a.Labels, b.Labels), cmp.Compare(a.TMS, b.TMS))
-	})
-	return out, nil
+	}), nil
 }
 
 func set[T comparable](xs []T) map[T]bool {
