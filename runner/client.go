@@ -144,29 +144,33 @@ func maxTokensOf(p dataset.Prompt, o RequestOptions) int {
 	return o.MaxTokens
 }
 
-// requestContext bounds one request by its timeout (0 = none); cancel(cause) ends it early
-// (a stall); done releases both.
-func requestContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelCauseFunc, func()) {
-	ctx, cancel := context.WithCancelCause(parent)
-	if timeout <= 0 {
-		return ctx, cancel, func() { cancel(nil) }
+// startRequest bounds one request by its timeout (0 = none) and the run's context, and makes
+// its exchange; with a stall timeout, a timer every read of the answer resets ends it as
+// stalled (for a non-streamed answer that covers the wait for the headers and gaps while the
+// body is read: no bytes come until it is complete). cancel(cause) ends the request early;
+// done releases them all.
+func (c *Client) startRequest(parent context.Context, o RequestOptions, key string) (ctx context.Context, cancel context.CancelCauseFunc, x *exchange, done func()) {
+	x = &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
+	ctx, cancel = context.WithCancelCause(parent)
+	release := func() { cancel(nil) }
+	if o.Timeout > 0 {
+		tctx, stop := context.WithTimeout(ctx, o.Timeout)
+		ctx, release = tctx, func() { stop(); cancel(nil) }
 	}
-	tctx, stop := context.WithTimeout(ctx, timeout)
-	return tctx, cancel, func() { stop(); cancel(nil) }
+	if o.StallTimeout <= 0 {
+		return ctx, cancel, x, release
+	}
+	timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
+	x.onRead = func() { timer.Reset(o.StallTimeout) }
+	return ctx, cancel, x, func() { timer.Stop(); release() }
 }
 
 // streamOnce sends one prompt, streams the answer and returns its measured record (ids
 // unset). parent canceled means the run was interrupted: the record says canceled.
 func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
-	ctx, cancel, done := requestContext(parent, o.Timeout)
+	ctx, cancel, x, done := c.startRequest(parent, o, key)
 	defer done()
 	maxTokens := maxTokensOf(p, o) // the body is encoded in one pass (body.go)
-	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
-	if o.StallTimeout > 0 {
-		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
-		defer timer.Stop()
-		x.onRead = func() { timer.Reset(o.StallTimeout) }
-	}
 	wall := time.Now()
 	rec := bench.Measurement{StartedAt: wall}
 	m := measurement{}

@@ -35,16 +35,8 @@ type completion struct {
 // token counts come from usage (the tokenizer when there is none); the gateway's extra
 // top-level fields (response_time, throughput_tokens_per_second) go to server_json.
 func (c *Client) doOnce(parent context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, *exchange) {
-	ctx, cancel, done := requestContext(parent, o.Timeout)
+	ctx, _, x, done := c.startRequest(parent, o, key)
 	defer done()
-	x := &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
-	if o.StallTimeout > 0 {
-		// No bytes come until the answer is complete: the stall timeout covers the wait
-		// for the headers and gaps while the body is read.
-		timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
-		defer timer.Stop()
-		x.onRead = func() { timer.Reset(o.StallTimeout) }
-	}
 	wall := time.Now()
 	call := &nonStreamCall{x: x, wall: wall,
 		rec: bench.Measurement{StartedAt: wall}}

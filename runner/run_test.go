@@ -367,24 +367,33 @@ func TestTruncatedAndMalformedStreams(t *testing.T) {
 	}
 }
 
-// A stalled stream ends as a timeout without holding up the level.
+// A stalled answer, streamed or not, ends as a timeout without holding up the level.
 func TestStallTimeout(t *testing.T) {
-	f := &fakeServer{hang: 5 * time.Second}
-	srv := f.start(t)
-	r, m := newMemRunner(t)
-	p := plan(2, []int{2}, ep("a", srv.URL))
-	p.Request.StallTimeout = 150 * time.Millisecond
-	start := time.Now()
-	if _, err := r.Run(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el > 4*time.Second {
-		t.Errorf("the level waited %v on stalled streams", el)
-	}
-	for _, rec := range m.Requests() {
-		if rec.Status != bench.StatusTimeout || rec.ErrorClass != ClassStall {
-			t.Errorf("record %+v", rec)
-		}
+	for name, noStream := range map[string]bool{"streamed": false, "not streamed": true} {
+		t.Run(name, func(t *testing.T) {
+			f := &fakeServer{hang: 5 * time.Second}
+			srv := f.start(t)
+			r, m := newMemRunner(t)
+			p := plan(2, []int{2}, ep("a", srv.URL))
+			p.Request.StallTimeout = 150 * time.Millisecond
+			p.Request.NoStream = noStream
+			start := time.Now()
+			if _, err := r.Run(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(start); el > 4*time.Second {
+				t.Errorf("the level waited %v on stalled answers", el)
+			}
+			recs := m.Requests()
+			if len(recs) == 0 {
+				t.Fatal("no records")
+			}
+			for _, rec := range recs {
+				if rec.Status != bench.StatusTimeout || rec.ErrorClass != ClassStall {
+					t.Errorf("record %+v", rec)
+				}
+			}
+		})
 	}
 }
 
