@@ -297,26 +297,35 @@ func TestSchemaDocExamplesRun(t *testing.T) {
 			t.Fatal(r.stderr)
 		}
 	}
+	stmts := schemaDocExamples(t, "sql")
+	for _, stmt := range stmts {
+		if r := tracker(t, "--db", db, "query", "--", stmt); r.code != 0 {
+			t.Errorf("docs/schema.md example fails:\n%s\n%s", stmt, r.stderr)
+		}
+	}
+	if len(stmts) < 8 {
+		t.Errorf("found only %d examples", len(stmts))
+	}
+}
+
+// schemaDocExamples are the statements of docs/schema.md's code blocks fenced as lang (the
+// text between ```lang and ```, split at semicolons), those that are only comments left out.
+func schemaDocExamples(t *testing.T, lang string) []string {
+	t.Helper()
 	doc, err := os.ReadFile("docs/schema.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, block := range strings.Split(string(doc), "```sql")[1:] {
-		block = block[:strings.Index(block, "```")]
+	var out []string
+	for _, block := range strings.Split(string(doc), "```"+lang)[1:] {
+		block, _, _ = strings.Cut(block, "```")
 		for _, stmt := range strings.Split(block, ";") {
-			if strings.TrimSpace(stripComments(stmt)) == "" {
-				continue
-			}
-			n++
-			if r := tracker(t, "--db", db, "query", "--", stmt); r.code != 0 {
-				t.Errorf("docs/schema.md example fails:\n%s\n%s", stmt, r.stderr)
+			if strings.TrimSpace(stripComments(stmt)) != "" {
+				out = append(out, stmt)
 			}
 		}
 	}
-	if n < 8 {
-		t.Errorf("found only %d examples", n)
-	}
+	return out
 }
 
 func stripComments(s string) string {

@@ -231,24 +231,13 @@ func TestSchemaDocPostgresExamplesRun(t *testing.T) {
 	if r := tracker(t, "--db", url, "run", "--endpoint", "sophia="+srv.URL+"/v1,model=m", "--dataset", data, "--concurrency", "1,8", "--no-preflight"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	doc, err := os.ReadFile("docs/schema.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, block := range strings.Split(string(doc), "```postgresql")[1:] {
-		block = block[:strings.Index(block, "```")]
-		for _, stmt := range strings.Split(block, ";") {
-			if strings.TrimSpace(stripComments(stmt)) == "" {
-				continue
-			}
-			n++
-			if r := tracker(t, "--db", url, "query", "--", stmt); r.code != 0 || !strings.Contains(r.stdout, "│") {
-				t.Errorf("docs/schema.md PostgreSQL example fails:\n%s\n%s%s", stmt, r.stdout, r.stderr)
-			}
+	stmts := schemaDocExamples(t, "postgresql")
+	for _, stmt := range stmts {
+		if r := tracker(t, "--db", url, "query", "--", stmt); r.code != 0 || !strings.Contains(r.stdout, "│") {
+			t.Errorf("docs/schema.md PostgreSQL example fails:\n%s\n%s%s", stmt, r.stdout, r.stderr)
 		}
 	}
-	if n < 3 {
-		t.Errorf("found only %d examples", n)
+	if len(stmts) < 3 {
+		t.Errorf("found only %d examples", len(stmts))
 	}
 }
