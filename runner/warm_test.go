@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackerbench/tracker/store"
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/tokens/tokenstest"
 )
 
@@ -57,7 +57,7 @@ func TestWarmedConnectionsAreTheOnesUsed(t *testing.T) {
 			r, db := newRunner(t)
 			p := plan(8, nil, ep("e", srv.URL))
 			p.Loads, p.Requests = tc.loads, tc.requests
-			if out, err := r.Run(context.Background(), p); err != nil || out.Status != store.RunCompleted {
+			if out, err := r.Run(context.Background(), p); err != nil || out.Status != bench.RunCompleted {
 				t.Fatalf("run: %v %v", out, err)
 			}
 			if all := requests(t, db, "warmup = 0"); len(all) != tc.requests*len(tc.loads) {
@@ -100,7 +100,7 @@ func TestBodyLeftOpenAfterDone(t *testing.T) {
 	c := NewClient(ep("e", srv.URL), "", newDoer(1, ConnOptions{}), tokenstest.Counter(t))
 	began := time.Now()
 	rec := c.Do(context.Background(), promptSet(1).Prompts[0], RequestOptions{MaxTokens: 8})
-	if took := time.Since(began); rec.Status != store.StatusOK || took > time.Second {
+	if took := time.Since(began); rec.Status != bench.StatusOK || took > time.Second {
 		t.Errorf("%s %s after %v: want ok within about %v of [DONE]", rec.Status, rec.ErrorMessage, took, drainWait)
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // RequestCounts is how many measured requests (final attempts, no warm-ups) a run recorded,
@@ -11,7 +13,7 @@ import (
 func (db *DB) RequestCounts(ctx context.Context, runID int64) (total, canceled, clientResource int, err error) {
 	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'canceled'),
 		COUNT(*) FILTER (WHERE status NOT IN ('ok', 'canceled') AND error_class = ?) FROM requests
-		WHERE run_id = ? AND warmup = 0 AND final = 1`, ClassClientResource, runID).Scan(&total, &canceled, &clientResource)
+		WHERE run_id = ? AND warmup = 0 AND final = 1`, bench.ClassClientResource, runID).Scan(&total, &canceled, &clientResource)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("counting the requests of run %d: %w", runID, err)
 	}

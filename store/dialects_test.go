@@ -163,8 +163,8 @@ func mixedRun(t *testing.T, db *store.DB) int64 {
 	return runID
 }
 
-func mixedRequests(rng *rand.Rand, runID, ep, lv int64, open bool) []store.Request {
-	var out []store.Request
+func mixedRequests(rng *rand.Rand, runID, ep, lv int64, open bool) []bench.Request {
+	var out []bench.Request
 	for i := range 97 {
 		seq := i
 		e2e, ttft, tpot := 50+rng.Float64()*300, 5+rng.Float64()*200, rng.Float64()*20
@@ -214,19 +214,19 @@ func mixedRequests(rng *rand.Rand, runID, ep, lv int64, open bool) []store.Reque
 
 func addMixedMetrics(t *testing.T, db *store.DB, ep, lv int64) {
 	t.Helper()
-	var s []store.ServerSample
+	var s []bench.ServerSample
 	for k := range 6 {
-		phase := store.PhaseMeasure
+		phase := bench.PhaseMeasure
 		if k == 5 {
-			phase = store.PhasePause
+			phase = bench.PhasePause
 		}
 		tms := int64(k * 1000)
 		s = append(s,
-			store.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "running", Name: "running", Labels: `{"model":"m"}`, Kind: "gauge", Value: float64(k % 3)},
-			store.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "tokens", Name: "tokens_total", Labels: `{}`, Kind: "counter", Value: float64(k * 100)},
-			store.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "ttft", Name: "ttft_count", Labels: `{"model":"m"}`, Kind: "histogram", Value: float64(k * 10)})
+			bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "running", Name: "running", Labels: `{"model":"m"}`, Kind: "gauge", Value: float64(k % 3)},
+			bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "tokens", Name: "tokens_total", Labels: `{}`, Kind: "counter", Value: float64(k * 100)},
+			bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "ttft", Name: "ttft_count", Labels: `{"model":"m"}`, Kind: "histogram", Value: float64(k * 10)})
 		for b, le := range []string{"0.1", "0.5", "+Inf"} {
-			s = append(s, store.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "ttft", Name: "ttft_bucket",
+			s = append(s, bench.ServerSample{LevelID: lv, EndpointID: ep, TMS: tms, Phase: phase, Family: "ttft", Name: "ttft_bucket",
 				Labels: `{"le":"` + le + `","model":"m"}`, Kind: "histogram", Value: float64(k * (b + 1) * 3)})
 		}
 	}

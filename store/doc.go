@@ -5,7 +5,6 @@
 // It owns schema.sql's migrations and views and every query. It does not compute report
 // statistics (package report) or decide what to record (package runner).
 //
-// The aliases in bench_aliases.go (store.Run = bench.Run, store.StatusOK = bench.StatusOK,
-// ...) are transitional: the domain types moved to package bench, and the aliases keep code
-// written against store's names compiling until it is switched over. New code uses bench.
+// The domain types (run, level, request, statuses, run configuration) are package bench's;
+// store's methods name them there (bench.Run, bench.StatusOK, ...) and store keeps no aliases.
 package store

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/levelstat"
 )
 
@@ -37,7 +38,7 @@ func sortedSQL(col, order string) string {
 // measured requests for the counts and sums, then one ordered read per latency for its
 // percentiles. Memory is bounded whatever the level's size.
 func computeLevelStats(ctx context.Context, q querier, levelID int64) (levelstat.Stats, error) {
-	var slo SLO
+	var slo bench.SLO
 	if err := q.QueryRowContext(ctx, `SELECT r.slo_ttft_ms, r.slo_tpot_ms, r.slo_e2e_ms
 		FROM levels l JOIN runs r ON r.id = l.run_id WHERE l.id = ?`, levelID).Scan(&slo.TTFTMS, &slo.TPOTMS, &slo.E2EMS); err != nil {
 		return levelstat.Stats{}, fmt.Errorf("summarizing level %d: %w", levelID, err)
@@ -87,8 +88,8 @@ func accumulateLevel(ctx context.Context, q querier, levelID int64, acc *levelst
 		return fmt.Errorf("summarizing level %d: %w", levelID, err)
 	}
 	defer rows.Close()
-	var status RequestStatus
-	var class ErrorClass
+	var status bench.RequestStatus
+	var class bench.ErrorClass
 	var sched, ttft, e2e, tpot, out, em, f1 sql.NullFloat64
 	for rows.Next() {
 		var start, elapsed float64

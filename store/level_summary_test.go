@@ -28,21 +28,21 @@ type genLevel struct {
 // relayed streams, scored answers. It returns the level ids.
 func generateRuns(t *testing.T, ctx context.Context, db *store.DB, rng *rand.Rand) []int64 {
 	t.Helper()
-	slos := []store.SLO{{}, {TTFTMS: ptrF(60), TPOTMS: ptrF(8), E2EMS: ptrF(900)}, {E2EMS: ptrF(500)}, {TPOTMS: ptrF(5)}}
+	slos := []bench.SLO{{}, {TTFTMS: ptrF(60), TPOTMS: ptrF(8), E2EMS: ptrF(900)}, {E2EMS: ptrF(500)}, {TPOTMS: ptrF(5)}}
 	sizes := []genLevel{{n: 1}, {n: 2}, {n: 3}, {n: 4, openLoop: true}, {n: 7}, {n: 100}, {n: 101, openLoop: true}, {n: 250}, {n: 0}}
 	var ids []int64
 	for r, slo := range slos {
-		runID, err := db.CreateRun(ctx, store.Run{Status: store.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
+		runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
 			ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true, SLO: slo})
 		if err != nil {
 			t.Fatal(err)
 		}
-		epID, err := db.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: fmt.Sprint("ep", r), BaseURL: "http://127.0.0.1", Model: "m"})
+		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: fmt.Sprint("ep", r), BaseURL: "http://127.0.0.1", Model: "m"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, g := range sizes {
-			lv := store.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + i, StartedAt: time.Now()}
+			lv := bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + i, StartedAt: time.Now()}
 			if g.openLoop {
 				lv.Rate = 5
 			}
@@ -54,13 +54,13 @@ func generateRuns(t *testing.T, ctx context.Context, db *store.DB, rng *rand.Ran
 			if g.n == 0 { // only canceled requests and client failures: no outcome, n = 0
 				reqs = append(generateRequests(rng, runID, lvID, epID, genLevel{n: 3}), reqs...)
 				for k := range reqs {
-					reqs[k].Status, reqs[k].ErrorClass = store.StatusCanceled, "canceled"
+					reqs[k].Status, reqs[k].ErrorClass = bench.StatusCanceled, "canceled"
 				}
 			}
 			if err := db.InsertRequests(ctx, reqs); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.FinishLevel(ctx, store.Level{ID: lvID, Status: bench.LevelCompleted, EndedAt: time.Now()}); err != nil {
+			if err := db.FinishLevel(ctx, bench.Level{ID: lvID, Status: bench.LevelCompleted, EndedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, lvID)
@@ -81,17 +81,17 @@ func maybe(rng *rand.Rand, k int, x float64) *float64 {
 
 // generateRequests makes g.n measured requests of random kinds, plus warm-ups and superseded
 // attempts that no statistic may count.
-func generateRequests(rng *rand.Rand, runID, lvID, epID int64, g genLevel) []store.Request {
-	statuses := []bench.RequestStatus{store.StatusOK, store.StatusOK, store.StatusOK, store.StatusOK, store.StatusError,
-		store.StatusTimeout, store.StatusTruncated, store.StatusCanceled, store.StatusError}
-	var out []store.Request
+func generateRequests(rng *rand.Rand, runID, lvID, epID int64, g genLevel) []bench.Request {
+	statuses := []bench.RequestStatus{bench.StatusOK, bench.StatusOK, bench.StatusOK, bench.StatusOK, bench.StatusError,
+		bench.StatusTimeout, bench.StatusTruncated, bench.StatusCanceled, bench.StatusError}
+	var out []bench.Request
 	for i := range g.n {
 		seq := i
-		r := store.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq, Attempt: 1,
+		r := bench.Request{RunID: runID, LevelID: lvID, EndpointID: epID, PromptID: "p", Seq: &seq, Attempt: 1,
 			Final: true, StartMS: rng.Float64() * 1000, Measurement: bench.Measurement{
 				Status: statuses[rng.IntN(len(statuses))], StartedAt: time.Now(), ElapsedMS: rng.Float64() * 2000}}
-		if r.Status == store.StatusError {
-			r.ErrorClass = []bench.ErrorClass{"http_500", store.ClassClientResource}[rng.IntN(2)]
+		if r.Status == bench.StatusError {
+			r.ErrorClass = []bench.ErrorClass{"http_500", bench.ClassClientResource}[rng.IntN(2)]
 		}
 		if g.openLoop {
 			r.ScheduledMS = ptrF(r.StartMS - rng.Float64()*50 + 5)
@@ -107,9 +107,9 @@ func generateRequests(rng *rand.Rand, runID, lvID, epID int64, g genLevel) []sto
 		out = append(out, r)
 		if rng.IntN(10) == 0 { // a superseded attempt and a warm-up: in no statistic
 			old := r
-			old.Final, old.Status, old.E2EMS = false, store.StatusOK, ptrF(1e6)
+			old.Final, old.Status, old.E2EMS = false, bench.StatusOK, ptrF(1e6)
 			warm := r
-			warm.Warmup, warm.Seq, warm.Status, warm.E2EMS = true, nil, store.StatusOK, ptrF(1e6)
+			warm.Warmup, warm.Seq, warm.Status, warm.E2EMS = true, nil, bench.StatusOK, ptrF(1e6)
 			out = append(out, old, warm)
 		}
 	}
@@ -240,13 +240,13 @@ func TestMigrationSummarizesEndedLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	runID := tb.Rows[0][0].(int64)
-	epID, err := old.AddEndpoint(ctx, store.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
+	epID, err := old.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://127.0.0.1", Model: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []int64
 	for c := range 2 {
-		lvID, err := old.StartLevel(ctx, store.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + c, StartedAt: time.Now()})
+		lvID, err := old.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + c, StartedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -108,13 +108,13 @@ func (f *fakeRun) requests(t *testing.T, lv int64, n, canceled int) {
 	if err := f.db.InsertRequests(ctx, reqs); err != nil {
 		t.Fatal(err)
 	}
-	var samples []store.ServerSample
+	var samples []bench.ServerSample
 	for k := range 3 {
 		tms := int64(f.seq*10 + k*500)
 		samples = append(samples,
-			store.ServerSample{LevelID: lv, EndpointID: f.ep, TMS: tms, Phase: store.PhaseMeasure, Family: "vllm:num_requests_running",
+			bench.ServerSample{LevelID: lv, EndpointID: f.ep, TMS: tms, Phase: bench.PhaseMeasure, Family: "vllm:num_requests_running",
 				Name: "vllm:num_requests_running", Labels: "{}", Kind: "gauge", Value: float64(k + 1)},
-			store.ServerSample{LevelID: lv, EndpointID: f.ep, TMS: tms, Phase: store.PhaseMeasure, Family: "vllm:generation_tokens",
+			bench.ServerSample{LevelID: lv, EndpointID: f.ep, TMS: tms, Phase: bench.PhaseMeasure, Family: "vllm:generation_tokens",
 				Name: "vllm:generation_tokens_total", Labels: `{"model_name":"m"}`, Kind: "counter", Value: float64(100 * k)})
 	}
 	if err := f.db.InsertServerSamples(ctx, samples, nil); err != nil {
@@ -127,7 +127,7 @@ func (f *fakeRun) requests(t *testing.T, lv int64, n, canceled int) {
 func (f *fakeRun) resume(t *testing.T, extraLevel bool) {
 	t.Helper()
 	ctx := context.Background()
-	if err := f.db.ReopenRun(ctx, f.id, store.Lease{Owner: "test/1", Until: time.Now().Add(time.Minute)}, nil); err != nil {
+	if err := f.db.ReopenRun(ctx, f.id, bench.Lease{Owner: "test/1", Until: time.Now().Add(time.Minute)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	lv := f.levels[len(f.levels)-1]

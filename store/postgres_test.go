@@ -227,7 +227,7 @@ func testReopenRunTakenOnce(t *testing.T, b storetest.Backend) {
 		for i := range 2 {
 			go func() {
 				<-start
-				errs <- db.ReopenRun(ctx, id, store.Lease{Owner: "host/" + strconv.Itoa(i), Until: time.Now().Add(time.Minute)}, nil)
+				errs <- db.ReopenRun(ctx, id, bench.Lease{Owner: "host/" + strconv.Itoa(i), Until: time.Now().Add(time.Minute)}, nil)
 			}()
 		}
 		close(start)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackerbench/tracker/bench"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -84,7 +85,7 @@ func parseTime(s sql.NullString) time.Time {
 
 // RunInfo is one line of the run history.
 type RunInfo struct {
-	Run
+	bench.Run
 	Endpoints []string
 	Requests  int
 	OK        int
@@ -124,8 +125,8 @@ const runColumns = `r.id, r.label, r.status, r.started_at, r.ended_at, r.tool_ve
 	r.load_mode, r.run_order, r.error, r.slo_ttft_ms, r.slo_tpot_ms, r.slo_e2e_ms, coalesce(r.uuid, '')`
 
 // scanRun reads one row that starts with runColumns; extra receives the columns after them.
-func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
-	var r Run
+func scanRun(sc interface{ Scan(...any) error }, extra ...any) (bench.Run, error) {
+	var r bench.Run
 	var started, ended sql.NullString
 	var maxTok sql.NullInt64
 	var temp sql.NullFloat64
@@ -147,7 +148,7 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 }
 
 // GetRun reads one run row.
-func (db *DB) GetRun(ctx context.Context, id int64) (Run, error) {
+func (db *DB) GetRun(ctx context.Context, id int64) (bench.Run, error) {
 	r, err := scanRun(db.sql.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // ReportRuns returns the selected runs, oldest first (by started_at, then id). Runs that are
 // still running are included; the report says which.
-func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error) {
+func (db *DB) ReportRuns(ctx context.Context, sel bench.ReportSelection) ([]bench.Run, error) {
 	var where []string
 	var args []any
 	if len(sel.RunIDs) > 0 {
@@ -44,7 +46,7 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 		return nil, fmt.Errorf("selecting runs for the report: %w", err)
 	}
 	defer rows.Close()
-	var out []Run
+	var out []bench.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
@@ -57,11 +59,11 @@ func (db *DB) ReportRuns(ctx context.Context, sel ReportSelection) ([]Run, error
 
 // ReportLevels lists the levels of the given runs, restricted to the named endpoints when
 // endpoints is not empty, ordered by run, endpoint name, concurrency, rate and trial.
-func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []string) ([]ReportLevel, error) {
+func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []string) ([]bench.ReportLevel, error) {
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	var out []ReportLevel
+	var out []bench.ReportLevel
 	// Chunk the run list: SQLite bounds the number of bound parameters per statement.
 	const chunk = 500
 	for start := 0; start < len(runIDs); start += chunk {
@@ -88,7 +90,7 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var l ReportLevel
+				var l bench.ReportLevel
 				var rate sql.NullFloat64
 				var started, ended sql.NullString
 				if err := rows.Scan(&l.ID, &l.RunID, &l.EndpointID, &l.Concurrency, &rate, &l.Trial,
@@ -112,7 +114,7 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 // attempts excluded, as in v_requests) in index order (status, then id), one row at a time: fn receives a struct
 // that is reused for the next row, so it must copy what it keeps. An error from fn stops the
 // scan and is returned.
-func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
+func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
 	sc, err := db.NewRequestScanner(ctx)
 	if err != nil {
 		return err
@@ -129,7 +131,7 @@ type requestScanner struct {
 }
 
 // NewRequestScanner prepares the per-level request query. Close it when done.
-func (db *DB) NewRequestScanner(ctx context.Context) (RequestScanner, error) {
+func (db *DB) NewRequestScanner(ctx context.Context) (bench.RequestScanner, error) {
 	// No ORDER BY: rows come in the order of the requests_by_level index (status, then id),
 	// which costs no sort; every figure the report computes is order-independent.
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
@@ -146,13 +148,13 @@ func (db *DB) NewRequestScanner(ctx context.Context) (RequestScanner, error) {
 func (sc *requestScanner) Close() error { return sc.stmt.Close() }
 
 // Each streams one level's measured requests, as EachLevelRequest does.
-func (sc *requestScanner) Each(ctx context.Context, levelID int64, fn func(*ReportRequest) error) error {
+func (sc *requestScanner) Each(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
 	rows, err := sc.stmt.QueryContext(ctx, levelID)
 	if err != nil {
 		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
 	}
 	defer rows.Close()
-	var r ReportRequest
+	var r bench.ReportRequest
 	var ttft, e2e, tpot, sttft, in, out, em, f1, seq sql.NullFloat64
 	for rows.Next() {
 		if err := rows.Scan(&r.Status, &r.ErrorClass, &r.ErrorMessage, &r.StartMS, &r.ElapsedMS,

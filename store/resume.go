@@ -5,19 +5,21 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // LevelStates reads every level of a run with the request sequence numbers it completed.
-func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error) {
+func (db *DB) LevelStates(ctx context.Context, runID int64) ([]bench.LevelState, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,
 		l.status, l.started_at, l.ended_at, l.note, l.lag_flag, l.stop_reason
 		FROM levels l JOIN endpoints e ON e.id = l.endpoint_id WHERE l.run_id = ? ORDER BY l.id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
 	}
-	var out []LevelState
+	var out []bench.LevelState
 	for rows.Next() {
-		var ls LevelState
+		var ls bench.LevelState
 		var rate sql.NullFloat64
 		var started, ended sql.NullString
 		if err := rows.Scan(&ls.ID, &ls.EndpointID, &ls.Endpoint, &ls.Concurrency, &rate, &ls.Trial, &ls.Status,
@@ -42,7 +44,7 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]LevelState, error
 
 // readLevelProgress reads, in one pass over the level's requests, the seqs it completed (a
 // final, measured record that is not canceled) and the latest end of any of its requests.
-func (db *DB) readLevelProgress(ctx context.Context, ls *LevelState) error {
+func (db *DB) readLevelProgress(ctx context.Context, ls *bench.LevelState) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT coalesce(seq, -1), start_ms + elapsed_ms,
 		warmup = 0 AND final = 1 AND status <> 'canceled'
 		FROM requests WHERE level_id = ?`, ls.ID)
@@ -66,16 +68,16 @@ func (db *DB) readLevelProgress(ctx context.Context, ls *LevelState) error {
 }
 
 // Endpoints lists a run's endpoints.
-func (db *DB) Endpoints(ctx context.Context, runID int64) ([]Endpoint, error) {
+func (db *DB) Endpoints(ctx context.Context, runID int64) ([]bench.Endpoint, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT id, run_id, name, base_url, model, hardware, preset, config_json
 		FROM endpoints WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reading endpoints of run %d: %w", runID, err)
 	}
 	defer rows.Close()
-	var out []Endpoint
+	var out []bench.Endpoint
 	for rows.Next() {
-		var e Endpoint
+		var e bench.Endpoint
 		if err := rows.Scan(&e.ID, &e.RunID, &e.Name, &e.BaseURL, &e.Model, &e.Hardware, &e.Preset, &e.ConfigJSON); err != nil {
 			return nil, err
 		}
@@ -89,11 +91,11 @@ func (db *DB) Endpoints(ctx context.Context, runID int64) ([]Endpoint, error) {
 // Lease.Held) is refused with ErrLeased, so two processes never run one run. Its canceled
 // requests stop being final: the resumed run sends them again and its records replace them in
 // every statistic, while the canceled rows stay for the record.
-func (db *DB) ReopenRun(ctx context.Context, runID int64, l Lease, dead func(owner string) bool) error {
+func (db *DB) ReopenRun(ctx context.Context, runID int64, l bench.Lease, dead func(owner string) bool) error {
 	return retryBusy(ctx, DefaultRetryBudget, func() error { return db.reopenRun(ctx, runID, l, dead) })
 }
 
-func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(owner string) bool) error {
+func (db *DB) reopenRun(ctx context.Context, runID int64, l bench.Lease, dead func(owner string) bool) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("reopening run %d: %w", runID, err)
@@ -103,7 +105,7 @@ func (db *DB) reopenRun(ctx context.Context, runID int64, l Lease, dead func(own
 	if err != nil {
 		return err
 	}
-	if status == RunRunning && held.Held(time.Now(), l.Owner, dead) {
+	if status == bench.RunRunning && held.Held(time.Now(), l.Owner, dead) {
 		return fmt.Errorf("run %d: %w (%s, lease renewed until %s)", runID, ErrLeased, held.Owner, held.Until.Local().Format(time.TimeOnly))
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', ended_at = NULL, error = '',
@@ -153,7 +155,7 @@ func (db *DB) ReopenLevel(ctx context.Context, levelID int64) error {
 // EndOpenLevels ends the levels of a run that are still running when the run ends (a level a
 // failure left behind, or one a resume reopened and did not reach) with the given status, and
 // stores their summaries: every level of an ended run has one.
-func (db *DB) EndOpenLevels(ctx context.Context, runID int64, status LevelStatus, ended time.Time) error {
+func (db *DB) EndOpenLevels(ctx context.Context, runID int64, status bench.LevelStatus, ended time.Time) error {
 	err := retryBusy(ctx, DefaultRetryBudget, func() error {
 		tx, err := db.sql.BeginTx(ctx, nil)
 		if err != nil {

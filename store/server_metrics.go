@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 type seriesKey struct {
@@ -20,7 +22,7 @@ func NewSeriesCache() *SeriesCache { return &SeriesCache{ids: map[seriesKey]int6
 
 // InsertServerSamples writes samples in one transaction, creating their series on first
 // sight. cache may be nil (no caching across calls).
-func (db *DB) InsertServerSamples(ctx context.Context, samples []ServerSample, cache *SeriesCache) error {
+func (db *DB) InsertServerSamples(ctx context.Context, samples []bench.ServerSample, cache *SeriesCache) error {
 	if cache == nil {
 		cache = NewSeriesCache()
 	}
@@ -70,7 +72,7 @@ func (db *DB) InsertServerSamples(ctx context.Context, samples []ServerSample, c
 
 // ServerLevelSummary reads v_server_level for the given runs, limited to the given families
 // (none: every family).
-func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families []string) ([]ServerLevelRow, error) {
+func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families []string) ([]bench.ServerLevelRow, error) {
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
@@ -88,9 +90,9 @@ func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families [
 		return nil, fmt.Errorf("reading server metrics summary: %w", err)
 	}
 	defer rows.Close()
-	var out []ServerLevelRow
+	var out []bench.ServerLevelRow
 	for rows.Next() {
-		var r ServerLevelRow
+		var r bench.ServerLevelRow
 		var mean, mx, inc, p50, p99 sql.NullFloat64
 		if err := rows.Scan(&r.RunID, &r.Endpoint, &r.Concurrency, &r.Rate, &r.Trial, &r.LevelID, &r.Family, &r.Labels, &r.Kind, &r.Samples,
 			&mean, &mx, &inc, &p50, &p99); err != nil {
@@ -104,7 +106,7 @@ func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families [
 
 // ServerSeries reads the samples of the given families (gauges: their names are their
 // families) in the given levels, in time order per level.
-func (db *DB) ServerSeries(ctx context.Context, levelIDs []int64, families []string) ([]ServerPoint, error) {
+func (db *DB) ServerSeries(ctx context.Context, levelIDs []int64, families []string) ([]bench.ServerPoint, error) {
 	if len(levelIDs) == 0 || len(families) == 0 {
 		return nil, nil
 	}
@@ -121,9 +123,9 @@ func (db *DB) ServerSeries(ctx context.Context, levelIDs []int64, families []str
 		return nil, fmt.Errorf("reading server metrics: %w", err)
 	}
 	defer rows.Close()
-	var out []ServerPoint
+	var out []bench.ServerPoint
 	for rows.Next() {
-		var p ServerPoint
+		var p bench.ServerPoint
 		if err := rows.Scan(&p.LevelID, &p.Family, &p.Labels, &p.TMS, &p.Phase, &p.Value); err != nil {
 			return nil, fmt.Errorf("reading server metrics: %w", err)
 		}
@@ -151,8 +153,8 @@ func serverNullable(n sql.NullFloat64) *float64 {
 // serverQueue carries scraped samples to the writer's goroutine: a scraper hands over a whole
 // scrape without ever blocking (a full queue drops the scrape and counts it).
 type serverQueue struct {
-	in      chan []ServerSample
-	batch   []ServerSample
+	in      chan []bench.ServerSample
+	batch   []bench.ServerSample
 	ids     *SeriesCache
 	dropped chan struct{} // one token per dropped scrape, read by Dropped
 	failed  bool          // a batch failed: no more are written (read by the writer's goroutine only)
@@ -160,12 +162,12 @@ type serverQueue struct {
 }
 
 func newServerQueue() serverQueue {
-	return serverQueue{in: make(chan []ServerSample, 256), ids: NewSeriesCache(), dropped: make(chan struct{}, 1<<16)}
+	return serverQueue{in: make(chan []bench.ServerSample, 256), ids: NewSeriesCache(), dropped: make(chan struct{}, 1<<16)}
 }
 
 // AddServerSamples queues one scrape's samples; it never blocks. It reports false when the
 // queue is full and the scrape was dropped.
-func (w *Writer) AddServerSamples(samples []ServerSample) bool {
+func (w *Writer) AddServerSamples(samples []bench.ServerSample) bool {
 	select {
 	case w.server.in <- samples:
 		return true

@@ -35,9 +35,9 @@ func boolInt(b bool) int {
 }
 
 // CreateRun inserts a run row and returns its id.
-func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
+func (db *DB) CreateRun(ctx context.Context, r bench.Run) (int64, error) {
 	if r.Status == "" {
-		r.Status = RunRunning
+		r.Status = bench.RunRunning
 	}
 	if r.LoadMode == "" {
 		r.LoadMode = bench.LoadClosed
@@ -68,7 +68,7 @@ func (db *DB) CreateRun(ctx context.Context, r Run) (int64, error) {
 
 // FinishRun sets a run's final status, end time and error text.
 // It is retried while the database is busy, as the writer's batches are.
-func (db *DB) FinishRun(ctx context.Context, runID int64, status RunStatus, ended time.Time, errText string) error {
+func (db *DB) FinishRun(ctx context.Context, runID int64, status bench.RunStatus, ended time.Time, errText string) error {
 	_, err := db.execRetry(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ?, lease_until = NULL WHERE id = ?`,
 		status, timeText(ended), errText, runID)
 	if err != nil {
@@ -78,7 +78,7 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, status RunStatus, ende
 }
 
 // AddEndpoint records an endpoint of a run and returns its id.
-func (db *DB) AddEndpoint(ctx context.Context, e Endpoint) (int64, error) {
+func (db *DB) AddEndpoint(ctx context.Context, e bench.Endpoint) (int64, error) {
 	if e.ConfigJSON == "" {
 		e.ConfigJSON = "{}"
 	}
@@ -92,11 +92,11 @@ func (db *DB) AddEndpoint(ctx context.Context, e Endpoint) (int64, error) {
 }
 
 // AddPrompts records a run's prompt set in one transaction (retried while busy).
-func (db *DB) AddPrompts(ctx context.Context, runID int64, prompts []Prompt) error {
+func (db *DB) AddPrompts(ctx context.Context, runID int64, prompts []bench.Prompt) error {
 	return retryBusy(ctx, DefaultRetryBudget, func() error { return db.addPrompts(ctx, runID, prompts) })
 }
 
-func (db *DB) addPrompts(ctx context.Context, runID int64, prompts []Prompt) error {
+func (db *DB) addPrompts(ctx context.Context, runID int64, prompts []bench.Prompt) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording prompts: %w", err)
@@ -128,7 +128,7 @@ func (db *DB) addPrompts(ctx context.Context, runID int64, prompts []Prompt) err
 }
 
 // StartLevel records the start of a load level and returns its id.
-func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
+func (db *DB) StartLevel(ctx context.Context, l bench.Level) (int64, error) {
 	if l.Status == "" {
 		l.Status = bench.LevelRunning
 	}
@@ -152,7 +152,7 @@ func (db *DB) StartLevel(ctx context.Context, l Level) (int64, error) {
 // its statistics (level_summary, computed by levelstat from its recorded requests), in one
 // transaction: a level that has ended always has its summary. Every request of the level must
 // be recorded before (a Writer's Flush).
-func (db *DB) FinishLevel(ctx context.Context, l Level) error {
+func (db *DB) FinishLevel(ctx context.Context, l bench.Level) error {
 	err := retryBusy(ctx, DefaultRetryBudget, func() error {
 		tx, err := db.sql.BeginTx(ctx, nil)
 		if err != nil {
@@ -224,7 +224,7 @@ func nullIntPtr(p *int) any {
 	return *p
 }
 
-func insertArgs(r *Request) []any {
+func insertArgs(r *bench.Request) []any {
 	attempt := r.Attempt
 	if attempt == 0 {
 		attempt = 1
@@ -246,7 +246,7 @@ func insertArgs(r *Request) []any {
 
 // InsertRequests writes requests in one transaction. The Writer uses it; tests and tools
 // that build databases directly may too.
-func (db *DB) InsertRequests(ctx context.Context, reqs []Request) error {
+func (db *DB) InsertRequests(ctx context.Context, reqs []bench.Request) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording requests: %w", err)
@@ -261,7 +261,7 @@ func (db *DB) InsertRequests(ctx context.Context, reqs []Request) error {
 	return nil
 }
 
-func (db *DB) insertTx(ctx context.Context, tx *sql.Tx, reqs []Request) error {
+func (db *DB) insertTx(ctx context.Context, tx *sql.Tx, reqs []bench.Request) error {
 	if db.dialect == dialectPostgres {
 		return insertMultiRow(ctx, tx, reqs)
 	}
@@ -286,7 +286,7 @@ const multiRowMax = 256
 // one per row (a round trip per row on loopback caps recording near 2,000 rows/s). Statements
 // carry multiRowMax rows, then the rest in power-of-two parts, so the connection's statement
 // cache holds at most nine texts whatever the batch sizes.
-func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []Request) error {
+func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request) error {
 	args := make([]any, 0, min(len(reqs), multiRowMax)*requestArgs)
 	for len(reqs) > 0 {
 		n := multiRowMax

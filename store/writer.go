@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/trackerbench/tracker/bench"
 )
 
 // Writer records requests off the request path: Add hands a row to one goroutine that
@@ -18,7 +20,7 @@ import (
 // stops at the first failure rather than sending requests it cannot record.
 type Writer struct {
 	db       *DB
-	in       chan Request
+	in       chan bench.Request
 	done     chan struct{}
 	mu       sync.Mutex
 	err      error
@@ -57,7 +59,7 @@ func (db *DB) NewWriter(opts WriterOptions) *Writer {
 	if opts.RetryBudget <= 0 {
 		opts.RetryBudget = DefaultRetryBudget
 	}
-	w := &Writer{db: db, in: make(chan Request, opts.Buffer), done: make(chan struct{}),
+	w := &Writer{db: db, in: make(chan bench.Request, opts.Buffer), done: make(chan struct{}),
 		maxBatch: opts.MaxBatch, every: opts.FlushEvery, budget: opts.RetryBudget, onFail: opts.OnFail,
 		server: newServerQueue(), flushReq: make(chan chan struct{})}
 	go w.loop()
@@ -65,7 +67,7 @@ func (db *DB) NewWriter(opts WriterOptions) *Writer {
 }
 
 // Add queues one request row. It must not be called after Close.
-func (w *Writer) Add(r Request) { w.in <- r }
+func (w *Writer) Add(r bench.Request) { w.in <- r }
 
 // Flush returns once every row Added before it was called is committed (or the writer has
 // failed: Close says so). It must not be called after Close.
@@ -95,7 +97,7 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
-	batch := make([]Request, 0, w.maxBatch)
+	batch := make([]bench.Request, 0, w.maxBatch)
 	failed := false
 	flush := func() {
 		if len(batch) == 0 || failed {
