@@ -133,23 +133,19 @@ func (db *DB) SourceRequests(ctx context.Context) (int, error) {
 
 // CheckIntegrity runs SQLite's quick check over the whole file: a merge reads every page.
 func (db *DB) CheckIntegrity(ctx context.Context) error {
-	rows, err := db.sql.QueryContext(ctx, `PRAGMA quick_check`)
-	if err != nil {
-		return fmt.Errorf("checking %s: %w", db.path, err)
-	}
-	defer rows.Close()
 	var problems []string
-	for rows.Next() {
+	err := eachRow(ctx, db.sql, "checking "+db.path, func(rows *sql.Rows) error {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("checking %s: %w", db.path, err)
+			return err
 		}
 		if line != "ok" && len(problems) < 5 {
 			problems = append(problems, line)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("checking %s: %w", db.path, err)
+		return nil
+	}, `PRAGMA quick_check`)
+	if err != nil {
+		return err
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s is damaged: %s", db.path, strings.Join(problems, "; "))
@@ -158,21 +154,12 @@ func (db *DB) CheckIntegrity(ctx context.Context) error {
 }
 
 func (db *DB) sourceRuns(ctx context.Context) ([]sourceRun, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, coalesce(uuid, ''), label, status,
-		(SELECT COUNT(*) FROM requests WHERE run_id = runs.id) FROM runs ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("listing runs: %w", err)
-	}
-	defer rows.Close()
-	var out []sourceRun
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "listing runs", func(rows *sql.Rows) (sourceRun, error) {
 		var r sourceRun
-		if err := rows.Scan(&r.id, &r.uuid, &r.label, &r.status, &r.requests); err != nil {
-			return nil, fmt.Errorf("listing runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&r.id, &r.uuid, &r.label, &r.status, &r.requests)
+		return r, err
+	}, `SELECT id, coalesce(uuid, ''), label, status,
+		(SELECT COUNT(*) FROM requests WHERE run_id = runs.id) FROM runs ORDER BY id`)
 }
 
 func (m *merger) mergeRun(ctx context.Context, r sourceRun) (MergedRun, error) {

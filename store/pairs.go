@@ -81,7 +81,11 @@ const pairCountSQL = `SELECT COUNT(*), COUNT(*) FILTER (WHERE a.e2e_ms < b.e2e_m
 
 // levelPairs lists the run's pairs of levels to compare, in the order of the summary.
 func (db *DB) levelPairs(ctx context.Context, runID int64) ([]levelPair, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT la.id, lb.id, la.concurrency, la.rate, la.trial, ea.name, eb.name
+	return queryAll(ctx, db.sql, fmt.Sprintf("pairing levels of run %d", runID), func(rows *sql.Rows) (levelPair, error) {
+		var p levelPair
+		err := rows.Scan(&p.levelA, &p.levelB, &p.Concurrency, &p.Rate, &p.Trial, &p.A, &p.B)
+		return p, err
+	}, `SELECT la.id, lb.id, la.concurrency, la.rate, la.trial, ea.name, eb.name
 		FROM levels la
 		JOIN endpoints ea ON ea.id = la.endpoint_id
 		JOIN levels lb ON lb.run_id = la.run_id AND lb.concurrency = la.concurrency AND lb.rate IS NOT DISTINCT FROM la.rate
@@ -89,17 +93,4 @@ func (db *DB) levelPairs(ctx context.Context, runID int64) ([]levelPair, error) 
 		JOIN endpoints eb ON eb.id = lb.endpoint_id AND eb.name > ea.name
 		WHERE la.run_id = ?
 		ORDER BY la.concurrency, la.rate, la.trial, ea.name, eb.name`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("pairing levels of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []levelPair
-	for rows.Next() {
-		var p levelPair
-		if err := rows.Scan(&p.levelA, &p.levelB, &p.Concurrency, &p.Rate, &p.Trial, &p.A, &p.B); err != nil {
-			return nil, fmt.Errorf("pairing levels of run %d: %w", runID, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }

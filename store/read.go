@@ -98,25 +98,16 @@ func (db *DB) Runs(ctx context.Context, limit int) ([]RunInfo, error) {
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := db.sql.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("listing runs: %w", err)
-	}
-	defer rows.Close()
-	var out []RunInfo
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "listing runs", func(rows *sql.Rows) (RunInfo, error) {
 		var ri RunInfo
 		var eps string
+		var err error
 		ri.Run, err = scanRun(rows, &eps, &ri.Requests, &ri.OK)
-		if err != nil {
-			return nil, fmt.Errorf("listing runs: %w", err)
-		}
 		if eps != "" {
 			ri.Endpoints = strings.Split(eps, ",")
 		}
-		out = append(out, ri)
-	}
-	return out, rows.Err()
+		return ri, err
+	}, q)
 }
 
 // runColumns are the runs columns scanRun reads, in its order (alias r).
@@ -209,7 +200,7 @@ type SummaryRow struct {
 func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 	// A level that ended is read from level_summary by its key; one still running is computed
 	// from its requests, reached through the run's levels (v_summary, schema.sql).
-	rows, err := db.sql.QueryContext(ctx, `SELECT s.run_id, label, s.endpoint, model, concurrency, rate, trial,
+	return queryAll(ctx, db.sql, fmt.Sprintf("reading summary of run %d", runID), scanSummaryRow, `SELECT s.run_id, label, s.endpoint, model, concurrency, rate, trial,
 		s.level_id, level_status, s.n, ok, success_rate, mean_e2e_ms, p50_e2e_ms, p90_e2e_ms, p99_e2e_ms,
 		mean_ttft_ms, p50_ttft_ms, p90_ttft_ms, p99_ttft_ms, mean_tpot_ms, p50_tpot_ms, p90_tpot_ms,
 		p99_tpot_ms, output_tokens, duration_s, output_tok_s, req_s, mean_req_tok_s, em, f1,
@@ -217,22 +208,16 @@ func (db *DB) Summary(ctx context.Context, runID int64) ([]SummaryRow, error) {
 		(SELECT coalesce(slo_ttft_ms, slo_tpot_ms, slo_e2e_ms) IS NOT NULL FROM runs WHERE id = s.run_id), canceled,
 		client_resource, relay_share
 		FROM v_summary s WHERE s.run_id = ? ORDER BY s.level_id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []SummaryRow
-	for rows.Next() {
-		var s SummaryRow
-		if err := rows.Scan(&s.RunID, &s.Label, &s.Endpoint, &s.Model, &s.Concurrency, &s.Rate, &s.Trial,
-			&s.LevelID, &s.LevelStatus, &s.N, &s.OK, &s.SuccessRate, &s.MeanE2EMS, &s.P50E2EMS, &s.P90E2EMS,
-			&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
-			&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
-			&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1, &s.AchievedRPS, &s.MeanLagMS, &s.MaxLagMS, &s.LagFlag,
-			&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled, &s.ClientRes, &s.RelayShare); err != nil {
-			return nil, fmt.Errorf("reading summary of run %d: %w", runID, err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+}
+
+// scanSummaryRow reads one row of Summary's query.
+func scanSummaryRow(rows *sql.Rows) (SummaryRow, error) {
+	var s SummaryRow
+	err := rows.Scan(&s.RunID, &s.Label, &s.Endpoint, &s.Model, &s.Concurrency, &s.Rate, &s.Trial,
+		&s.LevelID, &s.LevelStatus, &s.N, &s.OK, &s.SuccessRate, &s.MeanE2EMS, &s.P50E2EMS, &s.P90E2EMS,
+		&s.P99E2EMS, &s.MeanTTFTMS, &s.P50TTFTMS, &s.P90TTFTMS, &s.P99TTFTMS, &s.MeanTPOTMS,
+		&s.P50TPOTMS, &s.P90TPOTMS, &s.P99TPOTMS, &s.OutputTokens, &s.DurationS, &s.OutputTokS,
+		&s.ReqS, &s.MeanReqTokS, &s.EM, &s.F1, &s.AchievedRPS, &s.MeanLagMS, &s.MaxLagMS, &s.LagFlag,
+		&s.SLOAttain, &s.GoodputRPS, &s.StopReason, &s.SLOSet, &s.Canceled, &s.ClientRes, &s.RelayShare)
+	return s, err
 }

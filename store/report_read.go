@@ -41,20 +41,9 @@ func (db *DB) ReportRuns(ctx context.Context, sel bench.ReportSelection) ([]benc
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY " + db.dialect.timeValue("r.started_at") + ", r.id"
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("selecting runs for the report: %w", err)
-	}
-	defer rows.Close()
-	var out []bench.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("selecting runs for the report: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.sql, "selecting runs for the report", func(rows *sql.Rows) (bench.Run, error) {
+		return scanRun(rows)
+	}, q, args...)
 }
 
 // ReportLevels lists the levels of the given runs, restricted to the named endpoints when
@@ -83,31 +72,26 @@ func (db *DB) ReportLevels(ctx context.Context, runIDs []int64, endpoints []stri
 			}
 		}
 		q += " ORDER BY l.run_id, e.name, l.concurrency, coalesce(l.rate, 0), l.trial, l.id"
-		if err := func() error {
-			rows, err := db.sql.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var l bench.ReportLevel
-				var rate sql.NullFloat64
-				var started, ended sql.NullString
-				if err := rows.Scan(&l.ID, &l.RunID, &l.EndpointID, &l.Concurrency, &rate, &l.Trial,
-					&l.Status, &started, &ended, &l.Note, &l.Endpoint, &l.Model, &l.Hardware,
-					&l.EndpointConfigJSON); err != nil {
-					return err
-				}
-				l.Rate = rate.Float64
-				l.StartedAt, l.EndedAt = parseTime(started), parseTime(ended)
-				out = append(out, l)
-			}
-			return rows.Err()
-		}(); err != nil {
-			return nil, fmt.Errorf("listing levels for the report: %w", err)
+		levels, err := queryAll(ctx, db.sql, "listing levels for the report", scanReportLevel, q, args...)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, levels...)
 	}
 	return out, nil
+}
+
+// scanReportLevel reads one row of ReportLevels' query.
+func scanReportLevel(rows *sql.Rows) (bench.ReportLevel, error) {
+	var l bench.ReportLevel
+	var rate sql.NullFloat64
+	var started, ended sql.NullString
+	err := rows.Scan(&l.ID, &l.RunID, &l.EndpointID, &l.Concurrency, &rate, &l.Trial,
+		&l.Status, &started, &ended, &l.Note, &l.Endpoint, &l.Model, &l.Hardware,
+		&l.EndpointConfigJSON)
+	l.Rate = rate.Float64
+	l.StartedAt, l.EndedAt = parseTime(started), parseTime(ended)
+	return l, err
 }
 
 // EachLevelRequest streams the measured requests of one level (warm-ups and superseded

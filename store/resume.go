@@ -11,27 +11,19 @@ import (
 
 // LevelStates reads every level of a run with the request sequence numbers it completed.
 func (db *DB) LevelStates(ctx context.Context, runID int64) ([]bench.LevelState, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,
-		l.status, l.started_at, l.ended_at, l.note, l.lag_flag, l.stop_reason
-		FROM levels l JOIN endpoints e ON e.id = l.endpoint_id WHERE l.run_id = ? ORDER BY l.id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
-	}
-	var out []bench.LevelState
-	for rows.Next() {
+	// queryAll has closed the rows before each level's progress is read.
+	out, err := queryAll(ctx, db.sql, fmt.Sprintf("reading levels of run %d", runID), func(rows *sql.Rows) (bench.LevelState, error) {
 		var ls bench.LevelState
 		var rate sql.NullFloat64
 		var started, ended sql.NullString
-		if err := rows.Scan(&ls.ID, &ls.EndpointID, &ls.Endpoint, &ls.Concurrency, &rate, &ls.Trial, &ls.Status,
-			&started, &ended, &ls.Note, &ls.LagFlag, &ls.StopReason); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading levels of run %d: %w", runID, err)
-		}
+		err := rows.Scan(&ls.ID, &ls.EndpointID, &ls.Endpoint, &ls.Concurrency, &rate, &ls.Trial, &ls.Status,
+			&started, &ended, &ls.Note, &ls.LagFlag, &ls.StopReason)
 		ls.RunID, ls.Rate, ls.StartedAt, ls.EndedAt = runID, rate.Float64, parseTime(started), parseTime(ended)
-		out = append(out, ls)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return ls, err
+	}, `SELECT l.id, l.endpoint_id, e.name, l.concurrency, l.rate, l.trial,
+		l.status, l.started_at, l.ended_at, l.note, l.lag_flag, l.stop_reason
+		FROM levels l JOIN endpoints e ON e.id = l.endpoint_id WHERE l.run_id = ? ORDER BY l.id`, runID)
+	if err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -45,45 +37,31 @@ func (db *DB) LevelStates(ctx context.Context, runID int64) ([]bench.LevelState,
 // readLevelProgress reads, in one pass over the level's requests, the seqs it completed (a
 // final, measured record that is not canceled) and the latest end of any of its requests.
 func (db *DB) readLevelProgress(ctx context.Context, ls *bench.LevelState) error {
-	rows, err := db.sql.QueryContext(ctx, `SELECT coalesce(seq, -1), start_ms + elapsed_ms,
-		warmup = 0 AND final = 1 AND status <> 'canceled'
-		FROM requests WHERE level_id = ?`, ls.ID)
-	if err != nil {
-		return fmt.Errorf("reading level %d: %w", ls.ID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return eachRow(ctx, db.sql, fmt.Sprintf("reading level %d", ls.ID), func(rows *sql.Rows) error {
 		var seq int
 		var end float64
 		var done bool
 		if err := rows.Scan(&seq, &end, &done); err != nil {
-			return fmt.Errorf("reading level %d: %w", ls.ID, err)
+			return err
 		}
 		if done {
 			ls.Done.Add(seq) // -1 (no seq) is ignored
 		}
 		ls.LastEnd = max(ls.LastEnd, end)
-	}
-	return rows.Err()
+		return nil
+	}, `SELECT coalesce(seq, -1), start_ms + elapsed_ms,
+		warmup = 0 AND final = 1 AND status <> 'canceled'
+		FROM requests WHERE level_id = ?`, ls.ID)
 }
 
 // Endpoints lists a run's endpoints.
 func (db *DB) Endpoints(ctx context.Context, runID int64) ([]bench.Endpoint, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, run_id, name, base_url, model, hardware, preset, config_json
-		FROM endpoints WHERE run_id = ? ORDER BY id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("reading endpoints of run %d: %w", runID, err)
-	}
-	defer rows.Close()
-	var out []bench.Endpoint
-	for rows.Next() {
+	return queryAll(ctx, db.sql, fmt.Sprintf("reading endpoints of run %d", runID), func(rows *sql.Rows) (bench.Endpoint, error) {
 		var e bench.Endpoint
-		if err := rows.Scan(&e.ID, &e.RunID, &e.Name, &e.BaseURL, &e.Model, &e.Hardware, &e.Preset, &e.ConfigJSON); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&e.ID, &e.RunID, &e.Name, &e.BaseURL, &e.Model, &e.Hardware, &e.Preset, &e.ConfigJSON)
+		return e, err
+	}, `SELECT id, run_id, name, base_url, model, hardware, preset, config_json
+		FROM endpoints WHERE run_id = ? ORDER BY id`, runID)
 }
 
 // ReopenRun marks an interrupted run as running again, for --resume, and takes its lease

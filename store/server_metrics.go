@@ -85,23 +85,14 @@ func (db *DB) ServerLevelSummary(ctx context.Context, runIDs []int64, families [
 			args = append(args, f)
 		}
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY level_id, family, labels`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading server metrics summary: %w", err)
-	}
-	defer rows.Close()
-	var out []bench.ServerLevelRow
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "reading server metrics summary", func(rows *sql.Rows) (bench.ServerLevelRow, error) {
 		var r bench.ServerLevelRow
 		var mean, mx, inc, p50, p99 sql.NullFloat64
-		if err := rows.Scan(&r.RunID, &r.Endpoint, &r.Concurrency, &r.Rate, &r.Trial, &r.LevelID, &r.Family, &r.Labels, &r.Kind, &r.Samples,
-			&mean, &mx, &inc, &p50, &p99); err != nil {
-			return nil, fmt.Errorf("reading server metrics summary: %w", err)
-		}
+		err := rows.Scan(&r.RunID, &r.Endpoint, &r.Concurrency, &r.Rate, &r.Trial, &r.LevelID, &r.Family, &r.Labels, &r.Kind, &r.Samples,
+			&mean, &mx, &inc, &p50, &p99)
 		r.Mean, r.Max, r.Increase, r.P50, r.P99 = serverNullable(mean), serverNullable(mx), serverNullable(inc), serverNullable(p50), serverNullable(p99)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	}, q+` ORDER BY level_id, family, labels`, args...)
 }
 
 // ServerSeries reads the samples of the given families (gauges: their names are their
@@ -118,20 +109,11 @@ func (db *DB) ServerSeries(ctx context.Context, levelIDs []int64, families []str
 	for _, f := range families {
 		args = append(args, f)
 	}
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading server metrics: %w", err)
-	}
-	defer rows.Close()
-	var out []bench.ServerPoint
-	for rows.Next() {
+	return queryAll(ctx, db.sql, "reading server metrics", func(rows *sql.Rows) (bench.ServerPoint, error) {
 		var p bench.ServerPoint
-		if err := rows.Scan(&p.LevelID, &p.Family, &p.Labels, &p.TMS, &p.Phase, &p.Value); err != nil {
-			return nil, fmt.Errorf("reading server metrics: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&p.LevelID, &p.Family, &p.Labels, &p.TMS, &p.Phase, &p.Value)
+		return p, err
+	}, q, args...)
 }
 
 func serverIDArgs(ids []int64) []any {

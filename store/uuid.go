@@ -46,22 +46,14 @@ func fillRunUUIDs(ctx context.Context, tx execQuerier, d dialect) error {
 		id                       int64
 		host, started, promptSet string
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, host, started_at, prompt_set_hash FROM runs WHERE uuid IS NULL ORDER BY id`)
-	if err != nil {
-		return fmt.Errorf("giving runs their UUIDs: %w", err)
-	}
-	var todo []legacy
-	for rows.Next() {
+	// The rows are all read and closed before the updates (one connection in a transaction).
+	todo, err := queryAll(ctx, tx, "giving runs their UUIDs", func(rows *sql.Rows) (legacy, error) {
 		var l legacy
-		if err := rows.Scan(&l.id, &l.host, &l.started, &l.promptSet); err != nil {
-			rows.Close()
-			return fmt.Errorf("giving runs their UUIDs: %w", err)
-		}
-		todo = append(todo, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("giving runs their UUIDs: %w", err)
+		err := rows.Scan(&l.id, &l.host, &l.started, &l.promptSet)
+		return l, err
+	}, `SELECT id, host, started_at, prompt_set_hash FROM runs WHERE uuid IS NULL ORDER BY id`)
+	if err != nil {
+		return err
 	}
 	for _, l := range todo {
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET uuid = ? WHERE id = ?`, legacyRunUUID(l.id, l.host, l.started, l.promptSet), l.id); err != nil {
@@ -119,18 +111,9 @@ func (db *DB) ResolveRun(ctx context.Context, ref string) (int64, error) {
 
 // runsByUUIDPrefix lists up to two runs whose UUID starts with prefix.
 func (db *DB) runsByUUIDPrefix(ctx context.Context, prefix string) ([]int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM runs WHERE substr(uuid, 1, ?) = ? ORDER BY id LIMIT 2`, len(prefix), prefix)
-	if err != nil {
-		return nil, fmt.Errorf("finding run %s: %w", prefix, err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
+	return queryAll(ctx, db.sql, fmt.Sprintf("finding run %s", prefix), func(rows *sql.Rows) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("finding run %s: %w", prefix, err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+		err := rows.Scan(&id)
+		return id, err
+	}, `SELECT id FROM runs WHERE substr(uuid, 1, ?) = ? ORDER BY id LIMIT 2`, len(prefix), prefix)
 }
