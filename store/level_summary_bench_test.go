@@ -18,19 +18,9 @@ import (
 func BenchmarkFinishLevel100k(b *testing.B) {
 	ctx := context.Background()
 	db := storetest.Open(b)
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "t",
-		ConfigJSON: "{}", Dataset: "s", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x", Model: "m"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	lvID, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 128, StartedAt: time.Now()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	runID := storetest.Run(b, db, bench.Run{Status: bench.RunCompleted, Stream: true})
+	epID := storetest.Endpoint(b, db, runID, "a")
+	lvID := storetest.Level(b, db, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 128})
 	rng := rand.New(rand.NewPCG(1, 1))
 	var reqs []bench.Request
 	for i := range 100_000 {

@@ -32,24 +32,14 @@ func generateRuns(t *testing.T, ctx context.Context, db *store.DB, rng *rand.Ran
 	sizes := []genLevel{{n: 1}, {n: 2}, {n: 3}, {n: 4, openLoop: true}, {n: 7}, {n: 100}, {n: 101, openLoop: true}, {n: 250}, {n: 0}}
 	var ids []int64
 	for r, slo := range slos {
-		runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "test",
-			ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true, SLO: slo})
-		if err != nil {
-			t.Fatal(err)
-		}
-		epID, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: fmt.Sprint("ep", r), BaseURL: "http://127.0.0.1", Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		runID := storetest.Run(t, db, bench.Run{Status: bench.RunCompleted, Stream: true, SLO: slo})
+		epID := storetest.Endpoint(t, db, runID, fmt.Sprint("ep", r))
 		for i, g := range sizes {
-			lv := bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + i, StartedAt: time.Now()}
+			lv := bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + i}
 			if g.openLoop {
 				lv.Rate = 5
 			}
-			lvID, err := db.StartLevel(ctx, lv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lvID := storetest.Level(t, db, lv)
 			reqs := generateRequests(rng, runID, lvID, epID, g)
 			if g.n == 0 { // only canceled requests and client failures: no outcome, n = 0
 				reqs = append(generateRequests(rng, runID, lvID, epID, genLevel{n: 3}), reqs...)

@@ -19,15 +19,8 @@ func mergeSource(b *testing.B, path string, n int) {
 	b.Helper()
 	ctx := context.Background()
 	db := storetest.OpenAt(b, path)
-	runID, err := db.CreateRun(ctx, bench.Run{Status: bench.RunCompleted, StartedAt: time.Now(), ToolVersion: "bench",
-		ConfigJSON: "{}", Dataset: "synthetic", DatasetHash: "h", PromptSetHash: "p", Stream: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "e", BaseURL: "http://127.0.0.1", Model: "m"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	runID := storetest.Run(b, db, bench.Run{Status: bench.RunCompleted, Stream: true})
+	ep := storetest.Endpoint(b, db, runID, "e")
 	itl := make([]float64, 64)
 	for i := range itl {
 		itl[i] = 12.5 + float64(i%7)
@@ -35,10 +28,7 @@ func mergeSource(b *testing.B, path string, n int) {
 	text := strings.Repeat("answer ", 43)
 	const levels = 10
 	for l := range levels {
-		lv, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: ep, Concurrency: 1 << l, StartedAt: time.Now()})
-		if err != nil {
-			b.Fatal(err)
-		}
+		lv := storetest.Level(b, db, bench.Level{RunID: runID, EndpointID: ep, Concurrency: 1 << l})
 		reqs := make([]bench.Request, 0, n/levels)
 		for i := range n / levels {
 			seq, e2e, ttft, out := i, float64(100+i%50), float64(10+i%9), 64

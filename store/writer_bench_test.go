@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,20 +16,10 @@ import (
 func BenchmarkWriterRecord(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
-			ctx := context.Background()
 			db := be.Open(b)
-			runID, err := db.CreateRun(ctx, bench.Run{StartedAt: time.Now(), ToolVersion: "b", Host: "h", ConfigJSON: "{}", Dataset: "d"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ep, err := db.AddEndpoint(ctx, bench.Endpoint{RunID: runID, Name: "a", BaseURL: "http://x/v1", Model: "m"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			lv, err := db.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: ep, Concurrency: 64, StartedAt: time.Now()})
-			if err != nil {
-				b.Fatal(err)
-			}
+			runID := storetest.Run(b, db, bench.Run{Host: "h"})
+			ep := storetest.Endpoint(b, db, runID, "a")
+			lv := storetest.Level(b, db, bench.Level{RunID: runID, EndpointID: ep, Concurrency: 64})
 			itl := make([]float64, 64)
 			for i := range itl {
 				itl[i] = 12.345 + float64(i)
