@@ -157,7 +157,7 @@ func openPostgresReadOnly(ctx context.Context, rawURL, pgSchema string) (*DB, er
 	db := &DB{path: shown, sql: sqldb, readOnly: true, dialect: dialectPostgres}
 	v, _, err := postgresVersion(ctx, sqldb)
 	if err == nil && v == 0 {
-		err = ErrNoDatabase
+		err = fmt.Errorf("no tracker tables in this database (tracker run --db URL creates them): %w", ErrNoDatabase)
 	}
 	if err == nil && v < len(migrations) {
 		err = fmt.Errorf("schema version %d is older than this tracker's %d: open it once for writing (tracker run --db ...) to migrate it", v, len(migrations))

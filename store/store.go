@@ -25,8 +25,9 @@ var (
 	ErrNewerSchema = errors.New("database schema is newer than this tracker")
 	// ErrNotFound is returned when a run or row asked for does not exist (bench.ErrNotFound).
 	ErrNotFound = bench.ErrNotFound
-	// ErrNoDatabase is returned when a read-only open names a file that does not exist.
-	ErrNoDatabase = errors.New("no database at this path")
+	// ErrNoDatabase is returned when a read-only open finds nothing recorded: no file at the
+	// path (SQLite), or no tracker schema in the database (PostgreSQL).
+	ErrNoDatabase = errors.New("nothing recorded here yet")
 	// ErrEmptyPath is returned for an empty database path (--db "" or TRACKER_DB=).
 	ErrEmptyPath = errors.New("the database path is empty (--db or TRACKER_DB)")
 	// ErrNotTracker is returned for an SQLite file that is not a tracker database.
@@ -219,7 +220,7 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 		return openPostgresReadOnly(ctx, path, PostgresSchema)
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, ErrNoDatabase)
+		return nil, fmt.Errorf("opening database %s: no such file: %w", path, ErrNoDatabase)
 	}
 	migrations, err := ParseMigrations(schema)
 	if err != nil {
