@@ -1,6 +1,10 @@
 package bench
 
-import "time"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Run is one invocation of `tracker run`.
 type Run struct {
@@ -235,4 +239,23 @@ type Measurement struct {
 	ConnRetries  int      // sends again on another connection after a stale one
 	HTTPProto    string   // "" = NULL
 	CachedTokens *int     // prompt tokens served from the server's prompt cache
+}
+
+// WithDefaults is r as a recorder creates it: running, closed loop, interleaved and with a
+// fresh random (version 4) UUID, wherever r leaves these unset. Every Recorder applies it, so
+// the store and its in-memory twin start runs alike.
+func (r Run) WithDefaults() Run {
+	if r.Status == "" {
+		r.Status = RunRunning
+	}
+	if r.LoadMode == "" {
+		r.LoadMode = LoadClosed
+	}
+	if r.Order == "" {
+		r.Order = OrderInterleaved
+	}
+	if r.UUID == "" {
+		r.UUID = uuid.NewString()
+	}
+	return r
 }

@@ -16,9 +16,6 @@ import (
 // before runs.uuid existed (fillRunUUIDs).
 var runNamespace = uuid.MustParse("362fe5b5-1f79-4dea-9bf3-422d1525e5ed")
 
-// NewRunUUID is a fresh random (version 4) UUID for a new run.
-func NewRunUUID() string { return uuid.NewString() }
-
 // legacyRunUUID is the UUID of a run recorded before runs.uuid existed: derived from what
 // identifies the run in its file, so every migrated copy of one file gives it the same UUID.
 func legacyRunUUID(id int64, host, startedAt, promptSetHash string) string {

@@ -36,18 +36,7 @@ func boolInt(b bool) int {
 
 // CreateRun inserts a run row and returns its id.
 func (db *DB) CreateRun(ctx context.Context, r bench.Run) (int64, error) {
-	if r.Status == "" {
-		r.Status = bench.RunRunning
-	}
-	if r.LoadMode == "" {
-		r.LoadMode = bench.LoadClosed
-	}
-	if r.Order == "" {
-		r.Order = bench.OrderInterleaved
-	}
-	if r.UUID == "" {
-		r.UUID = NewRunUUID()
-	}
+	r = r.WithDefaults()
 	var temp any
 	if r.Temperature != nil {
 		temp = *r.Temperature

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/trackerbench/tracker/bench"
 )
 
@@ -60,18 +58,7 @@ func (s *Store) level(id int64) (*bench.Level, error) {
 func (s *Store) CreateRun(_ context.Context, r bench.Run) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.Status == "" {
-		r.Status = bench.RunRunning
-	}
-	if r.LoadMode == "" {
-		r.LoadMode = bench.LoadClosed
-	}
-	if r.Order == "" {
-		r.Order = bench.OrderInterleaved
-	}
-	if r.UUID == "" {
-		r.UUID = uuid.NewString()
-	}
+	r = r.WithDefaults()
 	r.ID, r.StartedAt, r.EndedAt = int64(len(s.runs)+1), stored(r.StartedAt), time.Time{}
 	s.runs = append(s.runs, r)
 	return r.ID, nil
