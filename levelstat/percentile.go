@@ -28,6 +28,18 @@ func Percentile(sorted []float64, p float64) float64 {
 	return interpolate(sorted[lo], sorted[lo+1], f)
 }
 
+// PercentileLower is the p-quantile (0 ≤ p ≤ 1) of sorted values without interpolation: the
+// lower of the two closest ranks that Percentile interpolates between, x[⌊h⌋] with the same
+// h = (n−1)·p, so always one of the values (SQLite's percentile_disc; store's SQL function of
+// that name calls this). NaN for no values.
+func PercentileLower(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	lo, _ := rank(len(sorted), p)
+	return sorted[min(lo, len(sorted)-1)]
+}
+
 // rank is the lower closest rank of the p-quantile of n values and the fraction past it.
 func rank(n int, p float64) (lo int, f float64) {
 	h := float64(n-1) * p

@@ -32,6 +32,34 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+// PercentileLower is the lower of the two ranks Percentile interpolates between: never a
+// value that is not in the sample, equal to Percentile where the position falls on a rank.
+func TestPercentileLower(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{nil, 0.5, math.NaN()},
+		{[]float64{7}, 0.5, 7},
+		{[]float64{1, 2}, 0.5, 1},
+		{[]float64{1, 2, 3}, 0.5, 2},
+		{[]float64{1, 2, 3, 4}, 0.3, 1}, // h = 0.9: x[0] (PostgreSQL's percentile_disc says 2)
+		{[]float64{1, 2, 3, 4}, 0.9, 3},
+		{[]float64{1, 4, 6, 7, 8, 9, 11, 11, 11}, 0.15, 4},
+		{[]float64{10, 20, 30, 40, 50}, 1, 50},
+		{[]float64{10, 20, 30, 40, 50}, 0, 10},
+	} {
+		got := PercentileLower(c.xs, c.p)
+		if got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("PercentileLower(%v, %v) = %v, want %v", c.xs, c.p, got, c.want)
+		}
+		if h := float64(len(c.xs)-1) * c.p; len(c.xs) > 0 && h == math.Trunc(h) && got != Percentile(c.xs, c.p) {
+			t.Errorf("PercentileLower(%v, %v) = %v, Percentile %v: they differ on a rank", c.xs, c.p, got, Percentile(c.xs, c.p))
+		}
+	}
+}
+
 // FromSorted, reading the values once in order, gives exactly Percentile's answer, and
 // refuses a stream shorter than announced.
 func TestFromSortedEqualsPercentile(t *testing.T) {

@@ -47,6 +47,9 @@ func (c readConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 func openReadOnlySQL(dsn string) (*sql.DB, error) {
+	if err := registerPercentiles(); err != nil {
+		return nil, err
+	}
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err

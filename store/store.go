@@ -145,6 +145,9 @@ func OpenWith(ctx context.Context, path, schema string, o OpenOptions) (*DB, err
 	if err != nil {
 		return nil, err
 	}
+	if err := registerPercentiles(); err != nil {
+		return nil, err
+	}
 	sqldb, err := sql.Open("sqlite", dsn(path, false, o))
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
