@@ -240,6 +240,16 @@ CREATE TABLE level_summary (
 ALTER TABLE runs ADD COLUMN uuid TEXT;          -- lower-case 8-4-4-4-12 hex; NULL only inside this block
 CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
 
+-- migration: 11
+-- Per-endpoint figures by load level without sorting every request (issue 13): a level carries
+-- its endpoint's name (a copy of endpoints.name, written with the level; endpoints are never
+-- renamed), and levels_by_endpoint orders the levels by endpoint name and concurrency. v_requests
+-- reads levels first, so "GROUP BY endpoint, concurrency" over it reads each group's levels
+-- together from this index and their requests by level (requests_by_level), with no sort.
+ALTER TABLE levels ADD COLUMN endpoint_name TEXT NOT NULL DEFAULT '';
+UPDATE levels SET endpoint_name = (SELECT e.name FROM endpoints e WHERE e.id = levels.endpoint_id);
+CREATE INDEX levels_by_endpoint ON levels (endpoint_name, concurrency);
+
 -- views
 -- Views are derived, never migrated: each is defined once, here, in its current form. Opening a
 -- database for writing drops every view and creates these again whenever a migration ran or a
@@ -247,9 +257,9 @@ CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
 
 CREATE VIEW v_requests AS
 SELECT r.id              AS request_id,
-       r.run_id          AS run_id,
+       l.run_id          AS run_id,
        ru.label          AS label,
-       e.name            AS endpoint,
+       l.endpoint_name   AS endpoint,
        e.model           AS model,
        l.concurrency     AS concurrency,
        l.rate            AS rate,
@@ -275,7 +285,7 @@ SELECT r.id              AS request_id,
        r.f1              AS f1,
        r.attempt         AS attempt,
        r.level_id        AS level_id,
-       r.endpoint_id     AS endpoint_id,
+       l.endpoint_id     AS endpoint_id,
        r.start_ms        AS start_ms,
        r.elapsed_ms      AS elapsed_ms,
        r.seq             AS seq,
@@ -304,10 +314,14 @@ SELECT r.id              AS request_id,
        r.conn_retries    AS conn_retries,
        r.http_proto      AS http_proto,
        r.cached_tokens   AS cached_tokens
-FROM requests r
-JOIN runs ru     ON ru.id = r.run_id
-JOIN endpoints e ON e.id = r.endpoint_id
-JOIN levels l    ON l.id = r.level_id
+-- Levels first (CROSS JOIN keeps them outside the requests): a filter on run, label,
+-- endpoint or concurrency selects levels by index and reads only their requests, and
+-- "GROUP BY endpoint, concurrency" needs no sort (levels_by_endpoint); run_id, endpoint and
+-- endpoint_id are the level's, the same as its requests'.
+FROM levels l
+CROSS JOIN requests r ON r.level_id = l.id
+JOIN runs ru     ON ru.id = l.run_id
+JOIN endpoints e ON e.id = l.endpoint_id
 WHERE r.warmup = 0 AND r.final = 1;
 
 -- Every level's statistics computed in SQL from its requests, in one pass: the analysts' form

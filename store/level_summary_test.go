@@ -236,10 +236,13 @@ func TestMigrationSummarizesEndedLevels(t *testing.T) {
 	}
 	var ids []int64
 	for c := range 2 {
-		lvID, err := old.StartLevel(ctx, bench.Level{RunID: runID, EndpointID: epID, Concurrency: 1 + c, StartedAt: time.Now()})
+		// As an older tracker wrote it too (StartLevel writes levels.endpoint_name, migration 11).
+		tb, err := old.Query(ctx, `INSERT INTO levels (run_id, endpoint_id, concurrency, status, started_at)
+			VALUES (?, ?, ?, 'running', ?) RETURNING id`, runID, epID, 1+c, time.Now().UTC().Format(time.RFC3339Nano))
 		if err != nil {
 			t.Fatal(err)
 		}
+		lvID := tb.Rows[0][0].(int64)
 		if err := old.InsertRequests(ctx, generateRequests(rng, runID, lvID, epID, genLevel{n: 50})); err != nil {
 			t.Fatal(err)
 		}
@@ -261,6 +264,10 @@ func TestMigrationSummarizesEndedLevels(t *testing.T) {
 		if g, s := goRows[ids[0]][i], sqlRows[ids[0]][i]; !sameFigure(g, s) {
 			t.Errorf("%s: stored %v, SQL %v", col, g, s)
 		}
+	}
+	// Migration 11 gave the older levels their endpoint's name.
+	if rows := storetest.Rows(t, db, `SELECT DISTINCT endpoint_name FROM levels`); len(rows) != 1 || rows[0]["endpoint_name"] != "a" {
+		t.Errorf("levels.endpoint_name after the migration: %v, want a", rows)
 	}
 	if rows, err := db.Summary(ctx, runID); err != nil || len(rows) != 2 {
 		t.Errorf("v_summary of the run: %d rows (%v), want both levels", len(rows), err)

@@ -267,3 +267,20 @@ func TestMedianEqualsStoredP50(t *testing.T) {
 		}
 	}
 }
+
+// The analysts' per-endpoint median by concurrency reads levels in the order of
+// levels_by_endpoint and each level's requests by index: no sort of the requests (issue 13).
+func TestPerEndpointMedianNeedsNoSort(t *testing.T) {
+	db := storetest.Open(t)
+	rows := storetest.Rows(t, db, `EXPLAIN QUERY PLAN SELECT endpoint, concurrency, median(ttft_ms)
+		FROM v_requests WHERE status = 'ok' GROUP BY endpoint, concurrency`)
+	var plan []string
+	for _, r := range rows {
+		plan = append(plan, fmt.Sprint(r["detail"]))
+	}
+	text := strings.Join(plan, "; ")
+	if strings.Contains(text, "TEMP B-TREE") || !strings.Contains(text, "levels_by_endpoint") ||
+		!strings.Contains(text, "requests_by_level") {
+		t.Errorf("plan: %s; want levels by levels_by_endpoint, requests by requests_by_level, no temp B-tree", text)
+	}
+}

@@ -202,6 +202,12 @@ CREATE TABLE level_summary (
 ALTER TABLE runs ADD COLUMN uuid TEXT;
 CREATE UNIQUE INDEX runs_by_uuid ON runs (uuid);
 
+-- migration: 11
+-- Each level carries its endpoint's name: schema.sql's block 11.
+ALTER TABLE levels ADD COLUMN endpoint_name TEXT NOT NULL DEFAULT '';
+UPDATE levels SET endpoint_name = (SELECT e.name FROM endpoints e WHERE e.id = levels.endpoint_id);
+CREATE INDEX levels_by_endpoint ON levels (endpoint_name, concurrency);
+
 -- views
 -- The same views as schema.sql's, column for column. What differs from SQLite's text: a boolean
 -- is summed as CASE WHEN ... THEN 1 ELSE 0 END; CAST(x AS INTEGER) (which truncates in SQLite) is
@@ -215,9 +221,9 @@ CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double preci
 
 CREATE VIEW v_requests AS
 SELECT r.id              AS request_id,
-       r.run_id          AS run_id,
+       l.run_id          AS run_id,
        ru.label          AS label,
-       e.name            AS endpoint,
+       l.endpoint_name   AS endpoint,
        e.model           AS model,
        l.concurrency     AS concurrency,
        l.rate            AS rate,
@@ -243,7 +249,7 @@ SELECT r.id              AS request_id,
        r.f1              AS f1,
        r.attempt         AS attempt,
        r.level_id        AS level_id,
-       r.endpoint_id     AS endpoint_id,
+       l.endpoint_id     AS endpoint_id,
        r.start_ms        AS start_ms,
        r.elapsed_ms      AS elapsed_ms,
        r.seq             AS seq,
@@ -271,10 +277,10 @@ SELECT r.id              AS request_id,
        r.conn_retries    AS conn_retries,
        r.http_proto      AS http_proto,
        r.cached_tokens   AS cached_tokens
-FROM requests r
-JOIN runs ru     ON ru.id = r.run_id
-JOIN endpoints e ON e.id = r.endpoint_id
-JOIN levels l    ON l.id = r.level_id
+FROM levels l
+JOIN requests r   ON r.level_id = l.id
+JOIN runs ru     ON ru.id = l.run_id
+JOIN endpoints e ON e.id = l.endpoint_id
 WHERE r.warmup = 0 AND r.final = 1;
 
 CREATE VIEW v_level_stats AS

@@ -83,6 +83,9 @@ type OpenOptions struct {
 
 const defaultBusyTimeout = 10 * time.Second
 
+// readerMmapBytes is how much of a file a read-only handle maps (PRAGMA mmap_size).
+const readerMmapBytes = 1 << 30
+
 func dsn(path string, readOnly bool, o OpenOptions) string {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = defaultBusyTimeout
@@ -93,6 +96,10 @@ func dsn(path string, readOnly bool, o OpenOptions) string {
 	if readOnly {
 		q.Add("mode", "ro")
 		q.Add("_pragma", "query_only(1)")
+		// Readers map the file instead of copying each page with a read(2): a scan over a
+		// million requests spends a fifth of its time in those calls otherwise. A reader
+		// never changes the file; tracker's writers never shrink it (no VACUUM).
+		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readerMmapBytes))
 		if o.immutable {
 			q.Add("immutable", "1")
 		}

@@ -128,9 +128,11 @@ func (db *DB) StartLevel(ctx context.Context, l bench.Level) (int64, error) {
 	if l.Rate > 0 {
 		rate = l.Rate
 	}
+	// endpoint_name: the endpoint's name, copied (levels_by_endpoint; schema.sql, migration 11).
 	id, err := db.insertRetry(ctx, `INSERT INTO levels
-		(run_id, endpoint_id, concurrency, rate, trial, status, started_at, note) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
-		l.RunID, l.EndpointID, l.Concurrency, rate, l.Trial, l.Status, timeText(l.StartedAt), l.Note)
+		(run_id, endpoint_id, endpoint_name, concurrency, rate, trial, status, started_at, note)
+		VALUES (?, ?, coalesce((SELECT name FROM endpoints WHERE id = ?), ''), ?, ?, ?, ?, ?, ?) RETURNING id`,
+		l.RunID, l.EndpointID, l.EndpointID, l.Concurrency, rate, l.Trial, l.Status, timeText(l.StartedAt), l.Note)
 	if err != nil {
 		return 0, fmt.Errorf("recording level: %w", err)
 	}
