@@ -18,7 +18,10 @@ func queryCommand() *cli.Command {
 	return command("query",
 		"run one read-only SQL statement (SELECT, WITH, VALUES, EXPLAIN or a reading PRAGMA) against the database",
 		`tracker query [--format table|csv|json|markdown] "SELECT ... FROM v_summary ..."
-(csv, json and markdown stream every row; the table format shows the first 10000)`,
+(csv, json and markdown stream every row; the table format shows the first 10000)
+SQLite databases have median(y), percentile(y, 0..100), percentile_cont(y, 0..1) and
+percentile_disc(y, 0..1), as in the sqlite3 shell 3.47+ (docs/schema.md, "Percentiles in SQL"):
+  SELECT endpoint, concurrency, median(ttft_ms) FROM v_requests WHERE status = 'ok' GROUP BY 1, 2`,
 		[]cli.Flag{formatFlag()},
 		func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() != 1 {

@@ -115,6 +115,12 @@ func TestRunQueryEndToEnd(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(csv.stdout), "\n"); len(lines) != 11 || lines[0] != "prompt_id" {
 		t.Errorf("csv: %q", csv.stdout)
 	}
+	// median() through `tracker query`: per endpoint and concurrency, the stored p50 of the run's level.
+	med := tracker(t, "--db", db, "query", "--format", "csv", `SELECT v.endpoint, v.concurrency, median(v.ttft_ms) = s.p50_ttft_ms
+		FROM v_requests v JOIN v_summary s ON s.level_id = v.level_id WHERE v.status = 'ok' GROUP BY 1, 2`)
+	if med.code != 0 || strings.Count(med.stdout, ",1\n") != 4 {
+		t.Errorf("median(ttft_ms) against v_summary's p50: exit %d\n%s%s", med.code, med.stdout, med.stderr)
+	}
 	md := tracker(t, "--db", db, "query", "--format", "markdown", "SELECT label FROM runs")
 	if !strings.Contains(md.stdout, "| label |") || !strings.Contains(md.stdout, "hw5") {
 		t.Errorf("markdown: %q", md.stdout)
