@@ -219,6 +219,15 @@ CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double preci
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS 'SELECT round($1::numeric, $2)::double precision';
 
+-- SQLite's median(y) (tracker's SQLite connections have it: docs/schema.md, "Percentiles in SQL"),
+-- so that the analysts' recipe runs on both: the standard's percentile_cont(0.5), the same
+-- interpolation, over the group's values (NULLs ignored; NULL when there are none).
+CREATE OR REPLACE FUNCTION tracker_median_final(double precision[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY y) FROM unnest($1) AS y';
+CREATE OR REPLACE AGGREGATE median(double precision) (
+    SFUNC = array_append, STYPE = double precision[], FINALFUNC = tracker_median_final);
+
 CREATE VIEW v_requests AS
 SELECT r.id              AS request_id,
        l.run_id          AS run_id,
