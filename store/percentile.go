@@ -55,33 +55,25 @@ func percentileFuncs() []percentileFunc {
 // sameP is the tolerance within which P counts as the same on every row, as in SQLite.
 const sameP = 0.001
 
-// The driver registers functions for the whole process (every connection opened afterwards
-// gets them) and refuses a name registered twice: once per process is what it allows.
-var (
-	percentileOnce sync.Once
-	percentileErr  error
-)
-
-// registerPercentiles registers the four aggregates with the SQLite driver, once per process.
-func registerPercentiles() error {
-	percentileOnce.Do(func() {
-		for _, f := range percentileFuncs() {
-			nargs := int32(2)
-			if f.maxP == 0 {
-				nargs = 1
-			}
-			impl := &sqlite.FunctionImpl{NArgs: nargs, Deterministic: true,
-				MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
-					return &percentileAgg{f: f}, nil
-				}}
-			if err := sqlite.RegisterFunction(f.name, impl); err != nil {
-				percentileErr = fmt.Errorf("registering the SQL function %s: %w", f.name, err)
-				return
-			}
+// registerPercentiles registers the four aggregates with the SQLite driver. The driver's
+// registry is process-wide (every connection opened afterwards gets them) and refuses a name
+// registered twice: once per process is what it allows.
+var registerPercentiles = sync.OnceValue(func() error {
+	for _, f := range percentileFuncs() {
+		nargs := int32(2)
+		if f.maxP == 0 {
+			nargs = 1
 		}
-	})
-	return percentileErr
-}
+		impl := &sqlite.FunctionImpl{NArgs: nargs, Deterministic: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
+				return &percentileAgg{f: f}, nil
+			}}
+		if err := sqlite.RegisterFunction(f.name, impl); err != nil {
+			return fmt.Errorf("registering the SQL function %s: %w", f.name, err)
+		}
+	}
+	return nil
+})
 
 // percentileAgg is one group's (or one window frame's) evaluation: every non-NULL input, kept
 // until the end, as SQLite's extension keeps them.
@@ -167,7 +159,11 @@ func (a *percentileAgg) input(v driver.Value) (y float64, ok bool, err error) {
 		}
 		return x, !math.IsNaN(x), nil
 	}
-	return 0, false, fmt.Errorf("the 1st argument to %s() is not numeric (%T)", a.f.name, v)
+	kind := "text"
+	if _, ok := v.([]byte); ok {
+		kind = "a blob"
+	}
+	return 0, false, fmt.Errorf("the 1st argument to %s() is not numeric (%s)", a.f.name, kind)
 }
 
 // WindowInverse removes a row that left the window frame: one of its value's copies.
