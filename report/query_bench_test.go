@@ -45,21 +45,29 @@ func BenchmarkQuery1M(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
+	outputs := map[string]string{}
 	for name, q := range analystQueries {
 		b.Run(name, func(b *testing.B) {
 			var wall, cpu time.Duration
 			for b.Loop() {
 				cmd := exec.Command(bin, "query", "--db", path, "--format", "csv", q)
 				start := time.Now()
-				if out, err := cmd.CombinedOutput(); err != nil {
+				out, err := cmd.CombinedOutput()
+				if err != nil {
 					b.Fatalf("tracker query: %v\n%s", err, out)
 				}
 				wall = time.Since(start)
+				outputs[name] = string(out)
 				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 				cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 			}
 			b.ReportMetric(wall.Seconds(), "wall-s")
 			b.ReportMetric(cpu.Seconds(), "cpu-s")
 		})
+	}
+	// The two forms of the same question give the same figures (when both ran).
+	med, win := outputs["p50-ttft-by-endpoint-concurrency"], outputs["p50-ttft-by-endpoint-concurrency-window"]
+	if med != "" && win != "" && med != win {
+		b.Errorf("median() and the window form differ:\n%s\n%s", med, win)
 	}
 }
