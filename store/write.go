@@ -176,9 +176,6 @@ const requestColumns = `run_id, level_id, endpoint_id, prompt_idx, prompt_id, wa
 // requestArgs is how many values one request row binds.
 const requestArgs = 44
 
-// insertRequest inserts one request (SQLite: one prepared statement per batch, ~1 µs a row).
-var insertRequest = insertRequestsSQL(1)
-
 // insertRequestsSQL is a multi-row INSERT of n requests.
 func insertRequestsSQL(n int) string {
 	row := "(" + strings.Repeat("?,", requestArgs-1) + "?)"
@@ -215,12 +212,13 @@ func nullIntPtr(p *int) any {
 	return *p
 }
 
-func insertArgs(r *bench.Request) []any {
+// appendInsertArgs appends one request row's values, in requestColumns' order.
+func appendInsertArgs(args []any, r *bench.Request) []any {
 	attempt := r.Attempt
 	if attempt == 0 {
 		attempt = 1
 	}
-	return []any{
+	return append(args,
 		r.RunID, r.LevelID, r.EndpointID, r.PromptIdx, r.PromptID, boolInt(r.Warmup), attempt,
 		boolInt(r.Final), r.Status, nullInt(r.HTTPStatus), r.ErrorClass, r.ErrorMessage, r.FinishReason,
 		timeText(r.StartedAt), nullFloat(r.ScheduledMS), r.StartMS, r.QueueMS, r.ElapsedMS,
@@ -232,18 +230,27 @@ func insertArgs(r *bench.Request) []any {
 		boolInt(r.RelayFlag), nullIntPtr(r.Seq),
 		nullBool(r.ConnReused), nullFloat(r.ConnectMS), r.ConnRetries, nullString(r.HTTPProto),
 		nullIntPtr(r.CachedTokens),
-	}
+	)
 }
 
 // InsertRequests writes requests in one transaction. The Writer uses it; tests and tools
 // that build databases directly may too.
 func (db *DB) InsertRequests(ctx context.Context, reqs []bench.Request) error {
+	return db.insertRequests(ctx, reqs, nil)
+}
+
+// insertRequests writes requests in one transaction with the multi-row INSERTs of ins (nil:
+// each statement prepared for this transaction alone).
+func (db *DB) insertRequests(ctx context.Context, reqs []bench.Request, ins *requestInserts) error {
+	if err := ins.prepare(ctx, len(reqs)); err != nil {
+		return fmt.Errorf("recording requests: preparing the INSERT: %w", err)
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording requests: %w", err)
 	}
 	defer tx.Rollback()
-	if err := db.insertTx(ctx, tx, reqs); err != nil {
+	if err := insertMultiRow(ctx, tx, reqs, ins); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -252,48 +259,103 @@ func (db *DB) InsertRequests(ctx context.Context, reqs []bench.Request) error {
 	return nil
 }
 
-func (db *DB) insertTx(ctx context.Context, tx *sql.Tx, reqs []bench.Request) error {
-	if db.dialect == dialectPostgres {
-		return insertMultiRow(ctx, tx, reqs)
-	}
-	stmt, err := tx.PrepareContext(ctx, insertRequest)
-	if err != nil {
-		return fmt.Errorf("recording requests: %w", err)
-	}
-	defer stmt.Close()
-	for i := range reqs {
-		if _, err := stmt.ExecContext(ctx, insertArgs(&reqs[i])...); err != nil {
-			return fmt.Errorf("recording request (prompt %s): %w", reqs[i].PromptID, err)
-		}
-	}
-	return nil
-}
-
-// multiRowMax is the most rows one multi-row INSERT carries (44 values each, under
-// PostgreSQL's 65,535 bound parameters).
+// multiRowMax is the most rows one multi-row INSERT carries (44 values each: under
+// PostgreSQL's 65,535 bound parameters and SQLite's 32,766).
 const multiRowMax = 256
 
-// insertMultiRow writes reqs with multi-row INSERTs, one round trip per statement instead of
-// one per row (a round trip per row on loopback caps recording near 2,000 rows/s). Statements
-// carry multiRowMax rows, then the rest in power-of-two parts, so the connection's statement
-// cache holds at most nine texts whatever the batch sizes.
-func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request) error {
+// insertMultiRow writes reqs with multi-row INSERTs, on both backends: one statement
+// execution per up to multiRowMax rows instead of one per row (on PostgreSQL a round trip
+// per row on loopback caps recording near 2,000 rows/s; on SQLite each execution costs
+// database/sql's and the driver's call overhead and a VDBE start). Statements carry
+// multiRowMax rows, then the rest in power-of-two parts, so at most nine statement texts
+// exist whatever the batch sizes.
+func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request, ins *requestInserts) error {
 	args := make([]any, 0, min(len(reqs), multiRowMax)*requestArgs)
 	for len(reqs) > 0 {
-		n := multiRowMax
-		for n > len(reqs) {
-			n /= 2
-		}
+		n := multiRowCount(len(reqs))
 		args = args[:0]
 		for i := range n {
-			args = append(args, insertArgs(&reqs[i])...)
+			args = appendInsertArgs(args, &reqs[i])
 		}
-		if _, err := tx.ExecContext(ctx, insertRequestsSQL(n), args...); err != nil {
+		if err := ins.exec(ctx, tx, n, args); err != nil {
 			return fmt.Errorf("recording %d requests (from prompt %s): %w", n, reqs[0].PromptID, err)
 		}
 		reqs = reqs[n:]
 	}
 	return nil
+}
+
+// multiRowCount is how many of left rows the next multi-row INSERT carries.
+func multiRowCount(left int) int {
+	n := multiRowMax
+	for n > left {
+		n /= 2
+	}
+	return n
+}
+
+// requestInserts are the multi-row INSERTs of requests, each prepared once (on the
+// database, by row count) and used by every transaction of a Writer: SQLite parses and
+// compiles a 256-row INSERT of 11,264 placeholders in about a millisecond, a few µs per
+// row when it is done for each batch. database/sql keeps a statement prepared per
+// connection and reuses it in a transaction on that connection (Tx.StmtContext).
+type requestInserts struct {
+	db    *DB
+	stmts map[int]*sql.Stmt
+}
+
+// newRequestInserts is db's statement cache for a Writer: nil on PostgreSQL, whose driver
+// (pgx) already keeps each statement text prepared per connection, while a statement
+// prepared through database/sql would be prepared again in every transaction that runs on
+// another of the pool's connections.
+func newRequestInserts(db *DB) *requestInserts {
+	if db.dialect == dialectPostgres {
+		return nil
+	}
+	return &requestInserts{db: db, stmts: make(map[int]*sql.Stmt)}
+}
+
+// prepare prepares the statements that writing rows requests takes and are not prepared
+// yet. It runs before the transaction: an SQLite database has a single connection, which
+// the transaction holds until it ends.
+func (ins *requestInserts) prepare(ctx context.Context, rows int) error {
+	if ins == nil {
+		return nil
+	}
+	for rows > 0 {
+		n := multiRowCount(rows)
+		if ins.stmts[n] == nil {
+			st, err := ins.db.sql.PrepareContext(ctx, insertRequestsSQL(n))
+			if err != nil {
+				return err
+			}
+			ins.stmts[n] = st
+		}
+		rows -= n
+	}
+	return nil
+}
+
+// exec runs the n-row INSERT with args in tx: the statement prepare made, or, for a nil
+// ins, one prepared in tx alone.
+func (ins *requestInserts) exec(ctx context.Context, tx *sql.Tx, n int, args []any) error {
+	if ins == nil {
+		_, err := tx.ExecContext(ctx, insertRequestsSQL(n), args...)
+		return err
+	}
+	_, err := tx.StmtContext(ctx, ins.stmts[n]).ExecContext(ctx, args...)
+	return err
+}
+
+// close releases the prepared statements.
+func (ins *requestInserts) close() {
+	if ins == nil {
+		return
+	}
+	for n, st := range ins.stmts {
+		st.Close()
+		delete(ins.stmts, n)
+	}
 }
 
 // SetStopReason records why a sweep or an early stop ended at a level.

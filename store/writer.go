@@ -98,6 +98,8 @@ func (w *Writer) loop() {
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
 	batch := make([]bench.Request, 0, w.maxBatch)
+	ins := newRequestInserts(w.db)
+	defer ins.close()
 	failed := false
 	flush := func() {
 		if len(batch) == 0 || failed {
@@ -106,7 +108,7 @@ func (w *Writer) loop() {
 		}
 		// A background context: rows already measured are written even when the run is canceled.
 		err := retryBusy(context.Background(), w.budget, func() error {
-			return w.db.InsertRequests(context.Background(), batch)
+			return w.db.insertRequests(context.Background(), batch, ins)
 		})
 		w.mu.Lock()
 		if err != nil {
