@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -204,7 +203,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 			break
 		}
 		var ch chunk
-		if jerr := json.Unmarshal(raw, &ch); jerr != nil {
+		if jerr := decodeChunk(raw, &ch); jerr != nil {
 			m.end = now
 			m.fail(failure{bench.StatusError, ClassMalformed, fmt.Sprintf("chunk %d is not JSON: %.120q", m.chunksSeen+1, raw)})
 			break
