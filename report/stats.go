@@ -42,6 +42,22 @@ func medianInPlace(xs []float64) float64 {
 	return v*(1-f) + next*f
 }
 
+// medianSorted is medianInPlace of values already sorted: the same interpolation of the same
+// two ranks, so the same number.
+func medianSorted(sorted []float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	h := float64(n-1) * 0.5
+	lo := int(h)
+	f := h - float64(lo)
+	if f == 0 {
+		return sorted[lo]
+	}
+	return sorted[lo]*(1-f) + sorted[lo+1]*f
+}
+
 // rankPairBySelect returns the k-th smallest of xs and, when k is not the last rank, the
 // (k+1)-th (else NaN), by selection (xs is reordered).
 func rankPairBySelect(xs []float64, k int) (kth, next float64) {
@@ -186,6 +202,67 @@ func uTest(a, b []float64, alt stats.LocationHypothesis) (p float64, ok bool) {
 		return math.NaN(), false
 	}
 	return res.P, true
+}
+
+// uTestSortedTwoSided is uTest(a, b, stats.LocationDiffers) of samples already sorted (no NaN),
+// the same number without its copies and its sorts: for samples too large for the exact U
+// distribution, the normal approximation with tie and continuity correction computed as
+// go-moremath computes it (utest.go), in one merge of the two samples; smaller ones go to
+// go-moremath itself.
+func uTestSortedTwoSided(a, b []float64) (p float64, ok bool) {
+	exact := max(stats.MannWhitneyExactLimit, stats.MannWhitneyTiesExactLimit)
+	if len(a) <= exact && len(b) <= exact || len(a) == 0 || len(b) == 0 {
+		return uTest(a, b, stats.LocationDiffers)
+	}
+	n1, n2 := len(a), len(b)
+	r1, ties := rankSumSorted(a, b)
+	u1 := r1 - float64(n1*(n1+1))/2
+	t := float64(ties)
+	N := float64(n1 + n2)
+	mu := float64(n1*n2) / 2
+	sigma := math.Sqrt(float64(n1*n2) * ((N + 1) - t/(N*(N-1))) / 12)
+	if sigma == 0 {
+		return 1, true // every value equal (uTest's ErrSamplesEqual)
+	}
+	numer := u1 - mu
+	switch { // continuity correction: numer -= sign(numer) * 0.5
+	case numer > 0:
+		numer -= 0.5
+	case numer < 0:
+		numer += 0.5
+	}
+	z := numer / sigma
+	return 2 * math.Min(stats.StdNormal.CDF(z), 1-stats.StdNormal.CDF(z)), true
+}
+
+// rankSumSorted is the rank sum of a in a and b pooled (ties get their average rank, the
+// least value rank 1) and the tie correction Σ (t³ − t) over the groups of equal values, of
+// two sorted samples, in one merge, adding in go-moremath's order.
+func rankSumSorted(a, b []float64) (r1 float64, ties int) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var v float64
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			v = a[i]
+		default:
+			v = b[j]
+		}
+		start := i + j
+		na := 0
+		for ; i < len(a) && a[i] == v; i++ {
+			na++
+		}
+		for ; j < len(b) && b[j] == v; j++ {
+		}
+		end := i + j
+		if na != 0 {
+			r1 += float64(end+start+1) / 2 * float64(na)
+		}
+		g := end - start
+		ties += g*g*g - g
+	}
+	return r1, ties
 }
 
 // Interval is a two-sided confidence interval.
