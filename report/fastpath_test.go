@@ -334,3 +334,34 @@ func TestSidePoolIsPooled(t *testing.T) {
 		t.Fatal("no side")
 	}
 }
+
+// TestSortFloatsIsSlicesSort: the radix sort orders every size as slices.Sort does: negative,
+// zero, infinite, subnormal and repeated values.
+func TestSortFloatsIsSlicesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 100, radixMin - 1, radixMin, radixMin + 1, 50000} {
+		for _, kind := range []string{"spread", "ties", "special", "same"} {
+			xs := make([]float64, n)
+			for i := range xs {
+				switch kind {
+				case "spread":
+					xs[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10))
+				case "ties":
+					xs[i] = float64(rng.IntN(50) - 25)
+				case "special":
+					xs[i] = []float64{math.Inf(1), math.Inf(-1), 0, 5e-324, -5e-324, math.MaxFloat64, -1, 1}[rng.IntN(8)]
+				case "same":
+					xs[i] = 42
+				}
+			}
+			want := slices.Clone(xs)
+			slices.Sort(want)
+			sortFloats(xs)
+			for i := range xs {
+				if math.Float64bits(xs[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("n=%d %s: at %d %v, slices.Sort %v", n, kind, i, xs[i], want[i])
+				}
+			}
+		}
+	}
+}

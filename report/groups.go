@@ -158,7 +158,7 @@ func (s *side) pool(col int) *pool {
 		for _, c := range poolCols {
 			v := s.pooled(c)
 			p := &pool{mean: mean(v), sorted: v}
-			slices.Sort(p.sorted)
+			sortFloats(p.sorted)
 			s.pools[c] = p
 		}
 	})

@@ -119,7 +119,11 @@ func signTest(k, n int) float64 {
 // false when the sides share no prompt (different runs).
 func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	byRun, runs := pairedE2E(base, other)
-	var ratios, vb, vo []float64
+	total := 0
+	for _, r := range runs {
+		total += len(byRun[r])
+	}
+	ratios, vb, vo := make([]float64, 0, total), make([]float64, 0, total), make([]float64, 0, total)
 	faster, differ := 0, 0
 	for _, r := range runs {
 		for _, p := range byRun[r] {
@@ -141,10 +145,13 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	buf := make([]float64, 0, len(ratios))
 	// Each run's pair ratios, computed once rather than in every replicate.
 	runRatios := make([][]float64, len(runs))
+	all := make([]float64, 0, total)
 	for i, r := range runs {
+		start := len(all)
 		for _, p := range byRun[r] {
-			runRatios[i] = append(runRatios[i], p[0]/p[1])
+			all = append(all, p[0]/p[1])
 		}
+		runRatios[i] = all[start:len(all):len(all)]
 	}
 	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
 	// a run): a subsample can only widen the interval.

@@ -42,6 +42,68 @@ func medianInPlace(xs []float64) float64 {
 	return v*(1-f) + next*f
 }
 
+// radixMin is the size from which sortFloats sorts by radix rather than by comparison.
+const radixMin = 4096
+
+// sortFloats sorts xs (no NaN) ascending, as slices.Sort does: large slices by an LSD radix
+// sort of the values' bits (a monotone map of float64 to uint64), several times faster than
+// comparison sorting for the pooled columns of a large history.
+func sortFloats(xs []float64) {
+	if len(xs) < radixMin {
+		slices.Sort(xs)
+		return
+	}
+	const signBit = 1 << 63
+	keys := make([]uint64, len(xs))
+	for i, x := range xs {
+		b := math.Float64bits(x)
+		if b&signBit != 0 {
+			b = ^b
+		} else {
+			b |= signBit
+		}
+		keys[i] = b
+	}
+	keys = radixSort(keys, make([]uint64, len(keys)))
+	for i, b := range keys {
+		if b&signBit != 0 {
+			b &^= signBit
+		} else {
+			b = ^b
+		}
+		xs[i] = math.Float64frombits(b)
+	}
+}
+
+// radixSort sorts keys by 16-bit digits, least significant first, through buf (both the same
+// length), skipping a digit where every key has the same one; it returns the slice holding
+// the result (keys or buf).
+func radixSort(keys, buf []uint64) []uint64 {
+	const bits, size = 16, 1 << 16
+	counts := make([]int, size)
+	for shift := uint(0); shift < 64; shift += bits {
+		clear(counts)
+		for _, k := range keys {
+			counts[(k>>shift)&(size-1)]++
+		}
+		if counts[(keys[0]>>shift)&(size-1)] == len(keys) {
+			continue // one digit everywhere: this pass would not move anything
+		}
+		sum := 0
+		for d, c := range counts {
+			counts[d] = sum
+			sum += c
+		}
+		for _, k := range keys {
+			d := (k >> shift) & (size - 1)
+			buf[counts[d]] = k
+			counts[d]++
+		}
+		keys, buf = buf, keys
+	}
+	return keys
+}
+
 // medianSorted is medianInPlace of values already sorted: the same interpolation of the same
 // two ranks, so the same number.
 func medianSorted(sorted []float64) float64 {
