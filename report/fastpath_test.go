@@ -340,7 +340,7 @@ func TestSidePoolIsPooled(t *testing.T) {
 func TestSortFloatsIsSlicesSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, n := range []int{0, 1, 100, radixMin - 1, radixMin, radixMin + 1, 50000} {
-		for _, kind := range []string{"spread", "ties", "special", "same"} {
+		for _, kind := range []string{"spread", "ties", "special", "same", "nan"} {
 			xs := make([]float64, n)
 			for i := range xs {
 				switch kind {
@@ -352,13 +352,15 @@ func TestSortFloatsIsSlicesSort(t *testing.T) {
 					xs[i] = []float64{math.Inf(1), math.Inf(-1), 0, 5e-324, -5e-324, math.MaxFloat64, -1, 1}[rng.IntN(8)]
 				case "same":
 					xs[i] = 42
+				case "nan":
+					xs[i] = []float64{math.NaN(), 1, 2}[rng.IntN(3)]
 				}
 			}
 			want := slices.Clone(xs)
 			slices.Sort(want)
 			sortFloats(xs)
 			for i := range xs {
-				if math.Float64bits(xs[i]) != math.Float64bits(want[i]) {
+				if math.Float64bits(xs[i]) != math.Float64bits(want[i]) && !(math.IsNaN(xs[i]) && math.IsNaN(want[i])) {
 					t.Fatalf("n=%d %s: at %d %v, slices.Sort %v", n, kind, i, xs[i], want[i])
 				}
 			}

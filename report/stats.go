@@ -18,7 +18,7 @@ func quantileSorted(sorted []float64, p float64) float64 { return levelstat.Perc
 // quantile sorts a copy of xs and returns its p-quantile (numpy-linear).
 func quantile(xs []float64, p float64) float64 {
 	s := slices.Clone(xs)
-	slices.Sort(s)
+	sortFloats(s)
 	return quantileSorted(s, p)
 }
 
@@ -45,12 +45,12 @@ func medianInPlace(xs []float64) float64 {
 // radixMin is the size from which sortFloats sorts by radix rather than by comparison.
 const radixMin = 4096
 
-// sortFloats sorts xs (no NaN) ascending, as slices.Sort does: large slices by an LSD radix
+// sortFloats sorts xs ascending, as slices.Sort does: large slices without NaN by an LSD radix
 // sort of the values' bits (a monotone map of float64 to uint64), several times faster than
 // comparison sorting for the pooled columns of a large history.
 func sortFloats(xs []float64) {
-	if len(xs) < radixMin {
-		slices.Sort(xs)
+	if len(xs) < radixMin || slices.ContainsFunc(xs, math.IsNaN) {
+		slices.Sort(xs) // NaN first, as slices.Sort orders it
 		return
 	}
 	const signBit = 1 << 63
