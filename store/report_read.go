@@ -112,8 +112,9 @@ func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*benc
 // report over thousands of levels does not prepare thousands of statements. One scanner is
 // used by one goroutine at a time; several scanners may read concurrently.
 type requestScanner struct {
-	stmt       *sql.Stmt
-	ok, failed *sql.Stmt // EachStored's
+	db     *sql.DB
+	stmt   *sql.Stmt
+	failed *sql.Stmt // EachStored's failures
 }
 
 // NewRequestScanner prepares the per-level request query. Close it when done.
@@ -129,11 +130,8 @@ func (db *DB) NewRequestScanner(ctx context.Context) (bench.RequestScanner, erro
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
-	sc := &requestScanner{stmt: stmt}
-	if sc.ok, err = db.sql.PrepareContext(ctx, storedOKSQL); err == nil {
-		sc.failed, err = db.sql.PrepareContext(ctx, storedFailedSQL)
-	}
-	if err != nil {
+	sc := &requestScanner{db: db.sql, stmt: stmt}
+	if sc.failed, err = db.sql.PrepareContext(ctx, storedFailedSQL); err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
@@ -143,7 +141,7 @@ func (db *DB) NewRequestScanner(ctx context.Context) (bench.RequestScanner, erro
 // Close releases the prepared statements.
 func (sc *requestScanner) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{sc.stmt, sc.ok, sc.failed} {
+	for _, st := range []*sql.Stmt{sc.stmt, sc.failed} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
