@@ -95,14 +95,7 @@ func latenciesOf(successRate Num, lat *[levelstat.NumMetrics]levelstat.Latency) 
 		MeanTPOTMS: Num(tpot.Mean), P50TPOTMS: Num(tpot.P50), P90TPOTMS: Num(tpot.P90), P99TPOTMS: Num(tpot.P99)}
 }
 
-// latencyOf is one metric's mean and percentiles over values, which it sorts in place.
-func latencyOf(values []float64) levelstat.Latency {
-	m := mean(values)
-	slices.Sort(values)
-	return latencyOfSorted(values, m)
-}
-
-// latencyOfSorted is latencyOf of values already sorted, whose mean is m.
+// latencyOfSorted is one metric's mean m and percentiles over its values, already sorted.
 func latencyOfSorted(sorted []float64, m float64) levelstat.Latency {
 	return levelstat.Latency{Mean: m, P50: quantileSorted(sorted, levelstat.P50),
 		P90: quantileSorted(sorted, levelstat.P90), P99: quantileSorted(sorted, levelstat.P99)}
