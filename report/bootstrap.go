@@ -12,10 +12,10 @@ var reqCols = [reqWidth]int{colE2E, colTTFT, colTPOT, colTokS}
 const reqWidth = 4
 
 // rowSide is one side of a comparison for the request-level bootstrap: every run's requests
-// row-major in one array (request j's columns are rows[j*reqWidth:(j+1)*reqWidth], NaN where
-// a request has no value), and where each run's rows start and how many there are.
+// row-major in one array (request j's columns are rows[j], NaN where a request has no value),
+// and where each run's rows start and how many there are.
 type rowSide struct {
-	rows     []float64
+	rows     [][reqWidth]float64
 	clusters []rowCluster
 }
 
@@ -31,14 +31,16 @@ func newRowSide(s *side) *rowSide {
 	for _, c := range s.runs {
 		total += c.n()
 	}
-	rs := &rowSide{rows: make([]float64, 0, total*reqWidth), clusters: make([]rowCluster, len(s.runs))}
+	rs := &rowSide{rows: make([][reqWidth]float64, 0, total), clusters: make([]rowCluster, len(s.runs))}
 	start := 0
 	for i, c := range s.runs {
 		rs.clusters[i] = rowCluster{start: start, n: c.n()}
 		for j := range c.n() {
-			for _, col := range reqCols {
-				rs.rows = append(rs.rows, c.value(col, j))
+			var row [reqWidth]float64
+			for k, col := range reqCols {
+				row[k] = c.value(col, j)
 			}
+			rs.rows = append(rs.rows, row)
 		}
 		start += c.n()
 	}
@@ -55,7 +57,8 @@ func perCluster(budget, clusters int) int { return max(10, budget/max(clusters, 
 type rowDraw struct {
 	vals   [reqWidth][]float64
 	sums   [reqWidth]float64
-	picked []int // offsets in rowSide.rows of the drawn requests, in draw order
+	picked []int               // indices in rowSide.rows of the drawn requests, in draw order
+	rows   [][reqWidth]float64 // the drawn rows, in draw order (gather's first pass)
 }
 
 // newRowDraw sizes the buffers for the most requests one replicate of rs can draw: k clusters
@@ -67,7 +70,7 @@ func newRowDraw(rs *rowSide, budget int) *rowDraw {
 		largest = max(largest, min(c.n, per))
 	}
 	most := len(rs.clusters) * largest
-	d := &rowDraw{picked: make([]int, 0, most)}
+	d := &rowDraw{picked: make([]int, 0, most), rows: make([][reqWidth]float64, 0, most)}
 	for i := range d.vals {
 		d.vals[i] = make([]float64, 0, most)
 	}
@@ -109,19 +112,25 @@ func (d *rowDraw) pick(rng *rand.Rand, rs *rowSide, budget int) {
 			continue
 		}
 		for range min(c.n, per) {
-			picked = append(picked, (c.start+rng.IntN(c.n))*reqWidth)
+			picked = append(picked, c.start+rng.IntN(c.n))
 		}
 	}
 	d.picked = picked
 }
 
 // gather copies the picked requests' values into the column buffers, NaN skipped, and sums
-// each column in draw order.
-func (d *rowDraw) gather(rows []float64) {
+// each column in draw order. It copies the drawn rows whole first, then splits them into
+// columns: a row is one copy, where four column stores a row waiting on each random read
+// filled the store buffer and left fewer reads in flight (twice as slow).
+func (d *rowDraw) gather(rows [][reqWidth]float64) {
+	drawn := d.rows[:len(d.picked)]
+	for i, j := range d.picked {
+		drawn[i] = rows[j]
+	}
+	d.rows = drawn
 	e2e, ttft, tpot, tokS := d.vals[0][:0], d.vals[1][:0], d.vals[2][:0], d.vals[3][:0]
 	var s0, s1, s2, s3 float64
-	for _, j := range d.picked {
-		row := rows[j : j+reqWidth : j+reqWidth]
+	for _, row := range drawn {
 		a, b, c, t := row[0], row[1], row[2], row[3]
 		if a == a { // x != x only for NaN
 			e2e = append(e2e, a)

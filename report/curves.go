@@ -261,7 +261,7 @@ func buildInputCurves(groups []*Group) []InputCurve {
 		if len(all) < 8 {
 			continue
 		}
-		slices.Sort(all)
+		sortFloats(all)
 		if all[0] <= 0 || all[len(all)-1] < 2*all[0] {
 			continue
 		}

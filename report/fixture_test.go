@@ -42,6 +42,7 @@ type runSpec struct {
 	quality     bool
 	seed        uint64
 	config      string // the run's config_json; "" = {}
+	shuffle     bool   // record each level's requests out of sequence order (as completions come)
 }
 
 // addRun writes one synthetic run: a closed loop per level, each worker sending requests
@@ -80,6 +81,9 @@ func addRun(t testing.TB, ctx context.Context, db bench.Recorder, s runSpec) int
 				t.Fatal(err)
 			}
 			reqs := levelRequests(&s, p, c, bench.Request{RunID: runID, LevelID: lvlID, EndpointID: epID}, rng)
+			if s.shuffle {
+				rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
+			}
 			for _, r := range reqs {
 				sink.Add(r)
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/levelstat"
@@ -132,6 +133,36 @@ type side struct {
 	runs     []*cluster // successful requests pooled per run (trials merged)
 	runIDs   []int64
 	levelCl  []*cluster // per level, for throughput
+
+	poolOnce sync.Once
+	pools    map[int]*pool // by column: the request-level columns compared (poolCols)
+}
+
+// pool is one column of a side's requests pooled over its runs: the non-NaN values sorted,
+// and their mean (summed in pooled order, as mean(s.pooled(col)) is).
+type pool struct {
+	sorted []float64
+	mean   float64
+}
+
+// poolCols are the columns kept pooled and sorted: each is read by the endpoint's summary and
+// by every comparison of the side (percentiles, box, medians, U tests, means), so sorting it
+// once serves them all.
+var poolCols = [...]int{colE2E, colTTFT, colTPOT, colTokS}
+
+// pool returns column col pooled (col one of poolCols; nil for another). The result is shared:
+// callers must not change it. Safe for concurrent use.
+func (s *side) pool(col int) *pool {
+	s.poolOnce.Do(func() {
+		s.pools = make(map[int]*pool, len(poolCols))
+		for _, c := range poolCols {
+			v := s.pooled(c)
+			p := &pool{mean: mean(v), sorted: v}
+			sortFloats(p.sorted)
+			s.pools[c] = p
+		}
+	})
+	return s.pools[col]
 }
 
 // EndpointSummary is one endpoint's figures pooled over all its levels in a group.
@@ -285,15 +316,14 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 		busyS += d.win / 1000
 	}
 	var lat [levelstat.NumMetrics]levelstat.Latency
-	var sorted [levelstat.NumMetrics][]float64
 	for m, col := range metricCols {
-		sorted[m] = s.pooled(col)
-		lat[m] = latencyOf(sorted[m])
+		p := s.pool(col)
+		lat[m] = latencyOfSorted(p.sorted, p.mean)
 	}
 	e.Latencies = latenciesOf(ratioOrNaN(float64(e.OK), float64(e.N)), &lat)
 	e.MeanDecodeMS = Num(mean(s.pooled(colDecode)))
-	e.MeanReqTokS = Num(mean(s.pooled(colTokS)))
-	e.BoxE2EMS, e.BoxTTFTMS = box(sorted[levelstat.E2E]), box(sorted[levelstat.TTFT])
+	e.MeanReqTokS = Num(s.pool(colTokS).mean)
+	e.BoxE2EMS, e.BoxTTFTMS = box(s.pool(colE2E).sorted), box(s.pool(colTTFT).sorted)
 	e.OutputTokS, e.ReqS = Num(mean(tput)), Num(mean(reqs))
 	e.EM = Num(100 * float64(ratioOrNaN(emSum, float64(emN))))
 	e.F1 = Num(100 * float64(ratioOrNaN(f1Sum, float64(f1N))))
@@ -308,10 +338,28 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 	if emN > 0 && emSum > 0 {
 		e.CostPerCorrect, e.Correct = Num(cost/emSum), int(math.Round(emSum))
 	}
-	if in := s.pooled(colIn); len(in) > 0 {
-		e.InputTokenMin, e.InputTokenMax = slices.Min(in), slices.Max(in)
-	}
+	e.InputTokenMin, e.InputTokenMax = s.inputRange()
 	return e
+}
+
+// inputRange is the least and the most input tokens of the side's successful requests (0, 0
+// when none has a count).
+func (s *side) inputRange() (lo, hi float64) {
+	first := true
+	for _, c := range s.runs {
+		for _, v := range c.cols[colIn] {
+			switch {
+			case math.IsNaN(v):
+			case first:
+				lo, hi, first = v, v, false
+			case v < lo:
+				lo = v
+			case v > hi:
+				hi = v
+			}
+		}
+	}
+	return lo, hi
 }
 
 func box(sorted []float64) [5]Num {

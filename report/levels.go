@@ -95,12 +95,10 @@ func latenciesOf(successRate Num, lat *[levelstat.NumMetrics]levelstat.Latency) 
 		MeanTPOTMS: Num(tpot.Mean), P50TPOTMS: Num(tpot.P50), P90TPOTMS: Num(tpot.P90), P99TPOTMS: Num(tpot.P99)}
 }
 
-// latencyOf is one metric's mean and percentiles over values, which it sorts in place.
-func latencyOf(values []float64) levelstat.Latency {
-	m := mean(values)
-	slices.Sort(values)
-	return levelstat.Latency{Mean: m, P50: quantileSorted(values, levelstat.P50),
-		P90: quantileSorted(values, levelstat.P90), P99: quantileSorted(values, levelstat.P99)}
+// latencyOfSorted is one metric's mean m and percentiles over its values, already sorted.
+func latencyOfSorted(sorted []float64, m float64) levelstat.Latency {
+	return levelstat.Latency{Mean: m, P50: quantileSorted(sorted, levelstat.P50),
+		P90: quantileSorted(sorted, levelstat.P90), P99: quantileSorted(sorted, levelstat.P99)}
 }
 
 // Request columns kept for the successful requests of a level (parallel slices, NaN = NULL),
@@ -162,8 +160,7 @@ type failureCount struct {
 
 // readLevel streams one level's requests and computes its figures.
 func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLevel, run *bench.Run) (*levelData, error) {
-	d := &levelData{lvl: lvl, run: run}
-	d.ok.cols = make([][]float64, numCols)
+	d := newLevelData(lvl, run)
 	acc := levelstat.NewAccumulator(run.SLO)
 	err := sc.Each(ctx, lvl.ID, func(r *bench.ReportRequest) error {
 		d.add(r, acc)
@@ -172,12 +169,57 @@ func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLev
 	if err != nil {
 		return nil, err
 	}
-	// Keep exactly what was read: drop the slack that appending left.
-	for i, c := range d.ok.cols {
-		d.ok.cols[i] = slices.Clip(slices.Clone(c))
-	}
+	d.clip()
 	d.summarize(acc)
 	return d, nil
+}
+
+// storedScanner is a RequestScanner that can also read a level whose statistics the store
+// keeps (store.DB's level_summary): only the columns the report needs beside them.
+type storedScanner interface {
+	EachStored(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error
+}
+
+// storedStatsReader is a History that keeps ended levels' statistics (store.DB).
+type storedStatsReader interface {
+	StoredLevelStats(ctx context.Context, levelIDs []int64) (map[int64]levelstat.Stats, error)
+}
+
+// readStoredLevel is readLevel for a level whose statistics st the store computed with
+// levelstat when it ended (the figures v_summary shows): the level's figures are taken from
+// st, and its requests are read only for what the report pools over levels.
+func readStoredLevel(ctx context.Context, sc storedScanner, lvl bench.ReportLevel, run *bench.Run, st *levelstat.Stats) (*levelData, error) {
+	d := newLevelData(lvl, run)
+	for i := range d.ok.cols {
+		d.ok.cols[i] = make([]float64, 0, st.OK) // the level's successes, as many as its columns will hold
+	}
+	err := sc.EachStored(ctx, lvl.ID, func(r *bench.ReportRequest) error {
+		s := levelstat.SampleOf(r.Status, r.ErrorClass)
+		d.tally(r, &s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.clip()
+	d.relayed = st.Relayed
+	d.setStats(st)
+	return d, nil
+}
+
+func newLevelData(lvl bench.ReportLevel, run *bench.Run) *levelData {
+	d := &levelData{lvl: lvl, run: run}
+	d.ok.cols = make([][]float64, numCols)
+	return d
+}
+
+// clip keeps exactly what was read: it drops the slack that appending left.
+func (d *levelData) clip() {
+	for i, c := range d.ok.cols {
+		if len(c) < cap(c) {
+			d.ok.cols[i] = slices.Clip(slices.Clone(c))
+		}
+	}
 }
 
 // sampleOf is a request as levelstat sees it.
@@ -193,6 +235,12 @@ func sampleOf(r *bench.ReportRequest) levelstat.Sample {
 func (d *levelData) add(r *bench.ReportRequest, acc *levelstat.Accumulator) {
 	s := sampleOf(r)
 	acc.Add(&s)
+	d.tally(r, &s)
+}
+
+// tally counts a request (s is its sample, of which it reads the outcome) in the level's
+// failures by kind, and a success in the sums for pooling and in the columns.
+func (d *levelData) tally(r *bench.ReportRequest, s *levelstat.Sample) {
 	if s.Outcome != bench.OutcomeMeasured || !s.OK {
 		d.countFailure(r)
 	}
@@ -248,6 +296,11 @@ func (d *levelData) summarize(acc *levelstat.Accumulator) {
 		slices.Sort(sorted)
 		st.SetPercentilesOf(levelstat.Metric(m), sorted)
 	}
+	d.setStats(&st)
+}
+
+// setStats fills the level's statistics from levelstat's figures.
+func (d *levelData) setStats(st *levelstat.Stats) {
 	lvl := d.lvl
 	s := &d.stats
 	s.LevelID, s.RunID, s.Endpoint, s.Model = lvl.ID, lvl.RunID, lvl.Endpoint, lvl.Model

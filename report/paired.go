@@ -12,42 +12,80 @@ import (
 // all in one direction the two-sided sign test reaches p = 0.031.
 const MinPairs = 6
 
-// pairKey names one prompt of one run's level: every endpoint of a run gets the same prompt
-// at the same run, trial and sequence number.
-type pairKey struct {
+// runTrial is a run's trial: every endpoint of a run gets the same prompt at the same run,
+// trial and sequence number.
+type runTrial struct {
 	run   int64
 	trial int
-	seq   float64
+}
+
+// seqE2E is one successful request's sequence number and E2E latency.
+type seqE2E struct {
+	seq, e2e float64
+}
+
+// pairIndex lists a side's successful requests with a sequence number and a positive E2E by
+// run and trial, each list sorted by sequence number with one request a number: where a side
+// holds two, the one read last (as a map from (run, trial, seq) assigned in reading order kept).
+func pairIndex(s *side) map[runTrial][]seqE2E {
+	m := map[runTrial][]seqE2E{}
+	for _, d := range s.levels {
+		c := d.ok.cols
+		if len(c) <= colSeq || len(c[colSeq]) != len(c[colE2E]) {
+			continue // no sequence numbers: nothing to pair by
+		}
+		k := runTrial{d.lvl.RunID, d.lvl.Trial}
+		list := m[k]
+		for j, e2e := range c[colE2E] {
+			seq := c[colSeq][j]
+			if math.IsNaN(e2e) || math.IsNaN(seq) || e2e <= 0 {
+				continue
+			}
+			list = append(list, seqE2E{seq, e2e})
+		}
+		m[k] = list
+	}
+	bySeq := func(a, b seqE2E) int { return cmp.Compare(a.seq, b.seq) }
+	for k, list := range m {
+		if !slices.IsSortedFunc(list, bySeq) {
+			slices.SortStableFunc(list, bySeq)
+		}
+		// Keep the last of equal sequence numbers (the sort is stable: reading order).
+		out := list[:0]
+		for i, r := range list {
+			if i+1 < len(list) && list[i+1].seq == r.seq {
+				continue
+			}
+			out = append(out, r)
+		}
+		m[k] = out
+	}
+	return m
 }
 
 // pairedE2E pairs the two sides' successful requests by prompt within each run and returns,
-// per run, the pairs' E2E latencies (baseline, endpoint).
+// per run, the pairs' E2E latencies (baseline, endpoint), each run's pairs sorted.
 func pairedE2E(base, other *side) (byRun map[int64][][2]float64, runs []int64) {
-	index := func(s *side) map[pairKey]float64 {
-		m := map[pairKey]float64{}
-		for _, d := range s.levels {
-			c := d.ok.cols
-			if len(c) <= colSeq || len(c[colSeq]) != len(c[colE2E]) {
-				continue // no sequence numbers: nothing to pair by
-			}
-			for j := range c[colE2E] {
-				e2e, seq := c[colE2E][j], c[colSeq][j]
-				if math.IsNaN(e2e) || math.IsNaN(seq) || e2e <= 0 {
-					continue
-				}
-				m[pairKey{d.lvl.RunID, d.lvl.Trial, seq}] = e2e
-			}
-		}
-		return m
-	}
-	b, o := index(base), index(other)
+	b, o := pairIndex(base), pairIndex(other)
 	byRun = map[int64][][2]float64{}
-	for k, vb := range b {
-		if vo, ok := o[k]; ok {
-			if _, seen := byRun[k.run]; !seen {
-				runs = append(runs, k.run)
+	for k, lb := range b {
+		lo, ok := o[k]
+		if !ok {
+			continue
+		}
+		for i, j := 0, 0; i < len(lb) && j < len(lo); { // both sorted by sequence number: merge
+			switch {
+			case lb[i].seq < lo[j].seq:
+				i++
+			case lb[i].seq > lo[j].seq:
+				j++
+			default:
+				if _, seen := byRun[k.run]; !seen {
+					runs = append(runs, k.run)
+				}
+				byRun[k.run] = append(byRun[k.run], [2]float64{lb[i].e2e, lo[j].e2e})
+				i, j = i+1, j+1
 			}
-			byRun[k.run] = append(byRun[k.run], [2]float64{vb, vo})
 		}
 	}
 	slices.Sort(runs)
@@ -81,7 +119,11 @@ func signTest(k, n int) float64 {
 // false when the sides share no prompt (different runs).
 func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	byRun, runs := pairedE2E(base, other)
-	var ratios, vb, vo []float64
+	total := 0
+	for _, r := range runs {
+		total += len(byRun[r])
+	}
+	ratios, vb, vo := make([]float64, 0, total), make([]float64, 0, total), make([]float64, 0, total)
 	faster, differ := 0, 0
 	for _, r := range runs {
 		for _, p := range byRun[r] {
@@ -103,10 +145,13 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	buf := make([]float64, 0, len(ratios))
 	// Each run's pair ratios, computed once rather than in every replicate.
 	runRatios := make([][]float64, len(runs))
+	all := make([]float64, 0, total)
 	for i, r := range runs {
+		start := len(all)
 		for _, p := range byRun[r] {
-			runRatios[i] = append(runRatios[i], p[0]/p[1])
+			all = append(all, p[0]/p[1])
 		}
+		runRatios[i] = all[start:len(all):len(all)]
 	}
 	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
 	// a run): a subsample can only widen the interval.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/internal/defaults"
+	"github.com/trackerbench/tracker/levelstat"
 )
 
 // ErrNoRuns is returned when the selection matches no run.
@@ -40,6 +41,10 @@ type Options struct {
 	HistoryK      float64 // IQR multiplier (default 1.5)
 	HistoryMinRel float64 // smallest relative change flagged (default 0.05)
 	HistoryAlpha  float64 // one-sided U test level (default 0.01)
+
+	// recompute computes every level's figures from its requests even where the store keeps
+	// them (tests compare the two).
+	recompute bool
 }
 
 func (o *Options) defaults() {
@@ -133,7 +138,11 @@ func Generate(ctx context.Context, db bench.History, o Options) (*Result, error)
 	}
 	res := &Result{opts: o, Method: Method{Seed: o.Seed, Resamples: o.Resamples, Budget: o.Budget, Alpha: o.Alpha,
 		MinSample: o.MinSample, Saturation: o.Saturation, RegressionRule: regressionRule(&o)}}
-	loaded, err := readLevels(ctx, db, lvls, byID)
+	stored, err := storedStats(ctx, db, lvls, &o)
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := readLevels(ctx, db, lvls, byID, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +354,8 @@ func configBaseline(runs []bench.Run) string {
 
 // readLevels streams every level's requests, a few levels at a time in parallel (each worker
 // holds one level's rows at most), and returns them in the order of lvls.
-func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel, runs map[int64]*bench.Run) ([]*levelData, error) {
+func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel, runs map[int64]*bench.Run,
+	stored map[int64]levelstat.Stats) ([]*levelData, error) {
 	out := make([]*levelData, len(lvls))
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(lvls), 1))
 	var next atomic.Int64
@@ -366,7 +376,7 @@ func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel,
 				if i >= len(lvls) || ctx.Err() != nil {
 					return
 				}
-				d, err := readLevel(ctx, sc, lvls[i], runs[lvls[i].RunID])
+				d, err := readAnyLevel(ctx, sc, lvls[i], runs[lvls[i].RunID], stored)
 				if err != nil {
 					errs[w] = err
 					next.Store(int64(len(lvls)))
@@ -384,6 +394,32 @@ func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel,
 		return nil, err
 	}
 	return out, nil
+}
+
+// storedStats reads the stored statistics of the levels that have them, when db keeps them
+// (none when o.recompute is set: the tests' way to compare both paths).
+func storedStats(ctx context.Context, db bench.History, lvls []bench.ReportLevel, o *Options) (map[int64]levelstat.Stats, error) {
+	sr, ok := db.(storedStatsReader)
+	if !ok || o.recompute {
+		return nil, nil
+	}
+	ids := make([]int64, len(lvls))
+	for i := range lvls {
+		ids[i] = lvls[i].ID
+	}
+	return sr.StoredLevelStats(ctx, ids)
+}
+
+// readAnyLevel reads a level with its stored statistics when it has them and sc can read it
+// so, else from all its requests.
+func readAnyLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLevel, run *bench.Run,
+	stored map[int64]levelstat.Stats) (*levelData, error) {
+	if st, ok := stored[lvl.ID]; ok {
+		if ss, ok := sc.(storedScanner); ok {
+			return readStoredLevel(ctx, ss, lvl, run, &st)
+		}
+	}
+	return readLevel(ctx, sc, lvl, run)
 }
 
 type compareJob struct {

@@ -136,30 +136,34 @@ func compareRequests(g *Group, base, other *side, o *Options) []Speedup {
 	reps := requestReplicates(rng, base, other, cfg)
 	i := 0
 	for ci, metric := range []string{MetricE2E, MetricTTFT, MetricTPOT} {
-		pb, po := base.pooled(cols[ci]), other.pooled(cols[ci])
-		p, ok := uTest(po, pb, stats.LocationDiffers)
-		test := "Mann–Whitney U, two-sided, over requests"
-		if !ok {
-			test = "no test: a side has no values"
-		}
-		mb, mo := mean(pb), mean(po)
-		medB, medO := medianInPlace(pb), medianInPlace(po) // after the test and the means: reorders pb, po
+		// The pooled columns, sorted once per side: the U test's result does not depend on
+		// the order of its samples, and the medians are read off the sorted values.
+		pb, po := base.pool(cols[ci]), other.pool(cols[ci])
+		p, test := requestUTest(po.sorted, pb.sorted)
+		mb, mo := pb.mean, po.mean
+		medB, medO := medianSorted(pb.sorted), medianSorted(po.sorted)
+		nb, no := len(pb.sorted), len(po.sorted)
 		out = append(out,
-			newSpeedup(g, base, other, metric, StatMedian, medB, medO, medB/medO, reps[i], p, test, len(pb), len(po), "requests", o),
-			newSpeedup(g, base, other, metric, StatMean, mb, mo, mb/mo, reps[i+1], p, test, len(pb), len(po), "requests", o))
+			newSpeedup(g, base, other, metric, StatMedian, medB, medO, medB/medO, reps[i], p, test, nb, no, "requests", o),
+			newSpeedup(g, base, other, metric, StatMean, mb, mo, mb/mo, reps[i+1], p, test, nb, no, "requests", o))
 		i += 2
 	}
-	{
-		pb, po := base.pooled(colTokS), other.pooled(colTokS)
-		p, ok := uTest(po, pb, stats.LocationDiffers)
-		test := "Mann–Whitney U, two-sided, over requests"
-		if !ok {
-			test = "no test: a side has no values"
-		}
-		mb, mo := mean(pb), mean(po)
-		out = append(out, newSpeedup(g, base, other, MetricReqTokS, StatMean, mb, mo, mo/mb, reps[6], p, test, len(pb), len(po), "requests", o))
-	}
+	pb, po := base.pool(colTokS), other.pool(colTokS)
+	p, test := requestUTest(po.sorted, pb.sorted)
+	mb, mo := pb.mean, po.mean
+	out = append(out, newSpeedup(g, base, other, MetricReqTokS, StatMean, mb, mo, mo/mb, reps[6], p, test,
+		len(pb.sorted), len(po.sorted), "requests", o))
 	return out
+}
+
+// requestUTest is the two-sided U test of a over b, requests as the samples (each sorted), and
+// its name.
+func requestUTest(a, b []float64) (p float64, test string) {
+	p, ok := uTestSortedTwoSided(a, b)
+	if !ok {
+		return p, "no test: a side has no values"
+	}
+	return p, "Mann–Whitney U, two-sided, over requests"
 }
 
 // compareThroughput compares output throughput, a per-level figure (v_summary's output_tok_s):

@@ -18,7 +18,7 @@ func quantileSorted(sorted []float64, p float64) float64 { return levelstat.Perc
 // quantile sorts a copy of xs and returns its p-quantile (numpy-linear).
 func quantile(xs []float64, p float64) float64 {
 	s := slices.Clone(xs)
-	slices.Sort(s)
+	sortFloats(s)
 	return quantileSorted(s, p)
 }
 
@@ -40,6 +40,84 @@ func medianInPlace(xs []float64) float64 {
 		return v
 	}
 	return v*(1-f) + next*f
+}
+
+// radixMin is the size from which sortFloats sorts by radix rather than by comparison.
+const radixMin = 4096
+
+// sortFloats sorts xs ascending, as slices.Sort does: large slices without NaN by an LSD radix
+// sort of the values' bits (a monotone map of float64 to uint64), several times faster than
+// comparison sorting for the pooled columns of a large history.
+func sortFloats(xs []float64) {
+	if len(xs) < radixMin || slices.ContainsFunc(xs, math.IsNaN) {
+		slices.Sort(xs) // NaN first, as slices.Sort orders it
+		return
+	}
+	const signBit = 1 << 63
+	keys := make([]uint64, len(xs))
+	for i, x := range xs {
+		b := math.Float64bits(x)
+		if b&signBit != 0 {
+			b = ^b
+		} else {
+			b |= signBit
+		}
+		keys[i] = b
+	}
+	keys = radixSort(keys, make([]uint64, len(keys)))
+	for i, b := range keys {
+		if b&signBit != 0 {
+			b &^= signBit
+		} else {
+			b = ^b
+		}
+		xs[i] = math.Float64frombits(b)
+	}
+}
+
+// radixSort sorts keys by 16-bit digits, least significant first, through buf (both the same
+// length), skipping a digit where every key has the same one; it returns the slice holding
+// the result (keys or buf).
+func radixSort(keys, buf []uint64) []uint64 {
+	const bits, size = 16, 1 << 16
+	counts := make([]int, size)
+	for shift := uint(0); shift < 64; shift += bits {
+		clear(counts)
+		for _, k := range keys {
+			counts[(k>>shift)&(size-1)]++
+		}
+		if counts[(keys[0]>>shift)&(size-1)] == len(keys) {
+			continue // one digit everywhere: this pass would not move anything
+		}
+		sum := 0
+		for d, c := range counts {
+			counts[d] = sum
+			sum += c
+		}
+		for _, k := range keys {
+			d := (k >> shift) & (size - 1)
+			buf[counts[d]] = k
+			counts[d]++
+		}
+		keys, buf = buf, keys
+	}
+	return keys
+}
+
+// medianSorted is medianInPlace of values already sorted: the same interpolation of the same
+// two ranks, so the same number.
+func medianSorted(sorted []float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	h := float64(n-1) * 0.5
+	lo := int(h)
+	f := h - float64(lo)
+	if f == 0 {
+		return sorted[lo]
+	}
+	return sorted[lo]*(1-f) + sorted[lo+1]*f
 }
 
 // rankPairBySelect returns the k-th smallest of xs and, when k is not the last rank, the
@@ -186,6 +264,67 @@ func uTest(a, b []float64, alt stats.LocationHypothesis) (p float64, ok bool) {
 		return math.NaN(), false
 	}
 	return res.P, true
+}
+
+// uTestSortedTwoSided is uTest(a, b, stats.LocationDiffers) of samples already sorted (no NaN),
+// the same number without its copies and its sorts: for samples too large for the exact U
+// distribution, the normal approximation with tie and continuity correction computed as
+// go-moremath computes it (utest.go), in one merge of the two samples; smaller ones go to
+// go-moremath itself.
+func uTestSortedTwoSided(a, b []float64) (p float64, ok bool) {
+	exact := max(stats.MannWhitneyExactLimit, stats.MannWhitneyTiesExactLimit)
+	if len(a) <= exact && len(b) <= exact || len(a) == 0 || len(b) == 0 {
+		return uTest(a, b, stats.LocationDiffers)
+	}
+	n1, n2 := len(a), len(b)
+	r1, ties := rankSumSorted(a, b)
+	u1 := r1 - float64(n1*(n1+1))/2
+	t := float64(ties)
+	N := float64(n1 + n2)
+	mu := float64(n1*n2) / 2
+	sigma := math.Sqrt(float64(n1*n2) * ((N + 1) - t/(N*(N-1))) / 12)
+	if sigma == 0 {
+		return 1, true // every value equal (uTest's ErrSamplesEqual)
+	}
+	numer := u1 - mu
+	switch { // continuity correction: numer -= sign(numer) * 0.5
+	case numer > 0:
+		numer -= 0.5
+	case numer < 0:
+		numer += 0.5
+	}
+	z := numer / sigma
+	return 2 * math.Min(stats.StdNormal.CDF(z), 1-stats.StdNormal.CDF(z)), true
+}
+
+// rankSumSorted is the rank sum of a in a and b pooled (ties get their average rank, the
+// least value rank 1) and the tie correction Σ (t³ − t) over the groups of equal values, of
+// two sorted samples, in one merge, adding in go-moremath's order.
+func rankSumSorted(a, b []float64) (r1 float64, ties int) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var v float64
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			v = a[i]
+		default:
+			v = b[j]
+		}
+		start := i + j
+		na := 0
+		for ; i < len(a) && a[i] == v; i++ {
+			na++
+		}
+		for ; j < len(b) && b[j] == v; j++ {
+		}
+		end := i + j
+		if na != 0 {
+			r1 += float64(end+start+1) / 2 * float64(na)
+		}
+		g := end - start
+		ties += g*g*g - g
+	}
+	return r1, ties
 }
 
 // Interval is a two-sided confidence interval.

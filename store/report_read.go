@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -95,7 +96,7 @@ func scanReportLevel(rows *sql.Rows) (bench.ReportLevel, error) {
 }
 
 // EachLevelRequest streams the measured requests of one level (warm-ups and superseded
-// attempts excluded, as in v_requests) in index order (status, then id), one row at a time: fn receives a struct
+// attempts excluded, as in v_requests) by sequence number, then id, one row at a time: fn receives a struct
 // that is reused for the next row, so it must copy what it keeps. An error from fn stops the
 // scan and is returned.
 func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
@@ -111,25 +112,42 @@ func (db *DB) EachLevelRequest(ctx context.Context, levelID int64, fn func(*benc
 // report over thousands of levels does not prepare thousands of statements. One scanner is
 // used by one goroutine at a time; several scanners may read concurrently.
 type requestScanner struct {
-	stmt *sql.Stmt
+	db     *sql.DB
+	stmt   *sql.Stmt
+	failed *sql.Stmt // EachStored's failures
 }
 
 // NewRequestScanner prepares the per-level request query. Close it when done.
 func (db *DB) NewRequestScanner(ctx context.Context) (bench.RequestScanner, error) {
-	// No ORDER BY: rows come in the order of the requests_by_level index (status, then id),
-	// which costs no sort; every figure the report computes is order-independent.
+	// By sequence number, then id: the order of the requests_by_level_seq index, which costs no
+	// sort, and the same on PostgreSQL. The pooled columns keep this order, so the bootstrap's
+	// draws and the sums do not depend on the planner.
 	stmt, err := db.sql.PrepareContext(ctx, `SELECT status, error_class,
 		CASE WHEN status = 'ok' THEN '' ELSE error_message END,
 		start_ms, elapsed_ms, ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1,
-		relay_flag, seq, CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'`)
+		relay_flag, seq, CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END FROM requests WHERE level_id = ? AND warmup = 0 AND final = 1 AND status <> 'canceled'
+		ORDER BY seq, id`)
 	if err != nil {
 		return nil, fmt.Errorf("preparing the request scan: %w", err)
 	}
-	return &requestScanner{stmt: stmt}, nil
+	sc := &requestScanner{db: db.sql, stmt: stmt}
+	if sc.failed, err = db.sql.PrepareContext(ctx, storedFailedSQL); err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("preparing the request scan: %w", err)
+	}
+	return sc, nil
 }
 
-// Close releases the prepared statement.
-func (sc *requestScanner) Close() error { return sc.stmt.Close() }
+// Close releases the prepared statements.
+func (sc *requestScanner) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{sc.stmt, sc.failed} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Each streams one level's measured requests, as EachLevelRequest does.
 func (sc *requestScanner) Each(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {

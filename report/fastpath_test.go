@@ -1,0 +1,369 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/aclements/go-moremath/stats"
+
+	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/store"
+)
+
+// The report's fast paths against the computations they replaced, on generated data: each
+// test fails if the fast path gives another number.
+
+// TestStoredLevelsEqualRecomputed: a report that takes each ended level's figures from the
+// store's level_summary (and reads fewer columns) equals one that recomputes every level from
+// its requests, number for number (means to rounding: their sums may run in another order).
+func TestStoredLevelsEqualRecomputed(t *testing.T) {
+	db := buildShuffledSQL(t)
+	ctx := context.Background()
+	fast := generate(t, db, Options{})
+	slow := generate(t, db, Options{recompute: true})
+	var ids []int64
+	for _, l := range fast.Levels {
+		ids = append(ids, l.LevelID)
+	}
+	stored, err := db.StoredLevelStats(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(ids) || len(ids) == 0 {
+		t.Fatalf("%d of %d levels have stored statistics: the fast path is not tested", len(stored), len(ids))
+	}
+	a, b := jsonTree(t, fast), jsonTree(t, slow)
+	if diffs := compareTrees("report", a, b, 1e-12); len(diffs) > 0 {
+		t.Errorf("%d differences, first: %v", len(diffs), diffs[:min(len(diffs), 10)])
+	}
+}
+
+// buildShuffledSQL is the fixture in a real database with one more run whose requests were
+// recorded out of sequence order, as a run at concurrency records them, with failures and
+// scores.
+func buildShuffledSQL(t *testing.T) *store.DB {
+	db := buildFixtureSQL(t)
+	addRun(t, context.Background(), db, runSpec{label: "hw5", started: day(8), promptSet: "sha256:squad40", maxTokens: 128,
+		prompts: 40, levels: []int{1, 4}, perLevel: 60, endpoints: []profile{metis, sophia}, quality: true, seed: 9,
+		failures: map[string]int{"metis": 3, "sophia": 1}, shuffle: true})
+	return db
+}
+
+func jsonTree(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// compareTrees lists where two decoded JSON values differ, numbers compared to relative tol.
+func compareTrees(path string, a, b any, tol float64) []string {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return []string{path + ": object differs"}
+		}
+		var d []string
+		for k, v := range x {
+			d = append(d, compareTrees(path+"."+k, v, y[k], tol)...)
+		}
+		return d
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return []string{path + ": array differs"}
+		}
+		var d []string
+		for i := range x {
+			d = append(d, compareTrees(fmt.Sprintf("%s[%d]", path, i), x[i], y[i], tol)...)
+		}
+		return d
+	case float64:
+		y, ok := b.(float64)
+		if !ok || math.Abs(x-y) > tol*math.Max(1, math.Abs(y)) {
+			return []string{fmt.Sprintf("%s: %v vs %v", path, a, b)}
+		}
+		return nil
+	default:
+		if a != b {
+			return []string{fmt.Sprintf("%s: %v vs %v", path, a, b)}
+		}
+		return nil
+	}
+}
+
+// TestEachStoredIsEach: the store's lean read gives every measured request Each gives, in the
+// same order, with the same values in the columns it reads.
+func TestEachStoredIsEach(t *testing.T) {
+	db := buildShuffledSQL(t)
+	ctx := context.Background()
+	runs, err := db.ReportRuns(ctx, bench.ReportSelection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	lvls, err := db.ReportLevels(ctx, ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := db.NewRequestScanner(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	ss := sc.(storedScanner)
+	failures := 0
+	for _, l := range lvls {
+		var all, lean []bench.ReportRequest
+		if err := sc.Each(ctx, l.ID, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := ss.EachStored(ctx, l.ID, func(r *bench.ReportRequest) error { lean = append(lean, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(lean) {
+			t.Fatalf("level %d: Each %d requests, EachStored %d", l.ID, len(all), len(lean))
+		}
+		for i := range all {
+			want := all[i]
+			want.StartMS, want.ElapsedMS, want.Relayed = math.NaN(), math.NaN(), false
+			if want.Status != bench.StatusOK {
+				failures++
+				want.TTFTMS, want.E2EMS, want.TPOTMS, want.ServerTTFTMS = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+				want.InputTokens, want.OutputTokens, want.Cached = math.NaN(), math.NaN(), false
+			}
+			if fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", lean[i]) {
+				t.Fatalf("level %d request %d:\nEach       %+v\nEachStored %+v", l.ID, i, want, lean[i])
+			}
+		}
+	}
+	if failures == 0 {
+		t.Fatal("the fixture has no failures: their read is not tested")
+	}
+}
+
+// TestMedianSortedIsMedianInPlace: the median read off sorted values is medianInPlace's, bit
+// for bit, for every size (odd, even, the buckets' sizes) with and without ties.
+func TestMedianSortedIsMedianInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 700 {
+		for _, ties := range []bool{false, true} {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = rng.ExpFloat64() * 100
+				if ties {
+					xs[i] = math.Round(xs[i] / 10)
+				}
+			}
+			want := medianInPlace(slices.Clone(xs))
+			s := slices.Clone(xs)
+			slices.Sort(s)
+			if got := medianSorted(s); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("n=%d ties=%t: medianSorted %v, medianInPlace %v", n, ties, got, want)
+			}
+		}
+	}
+}
+
+// TestUTestSortedIsMoremath: the U test of sorted samples gives go-moremath's p, bit for bit:
+// small samples (its exact distribution), large ones (normal approximation), ties, equal
+// samples, shifted samples, an empty side.
+func TestUTestSortedIsMoremath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	sample := func(n int, shift, round float64) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = rng.NormFloat64()*10 + shift
+			if round > 0 {
+				xs[i] = math.Round(xs[i]/round) * round
+			}
+		}
+		return xs
+	}
+	cases := 0
+	for _, n1 := range []int{0, 1, 5, 24, 26, 50, 51, 60, 300, 5000} {
+		for _, n2 := range []int{1, 7, 25, 49, 52, 400, 6000} {
+			for _, shift := range []float64{0, 0.5, 3} {
+				for _, round := range []float64{0, 1, 100} {
+					a, b := sample(n1, shift, round), sample(n2, 0, round)
+					want, wantOK := uTest(a, b, stats.LocationDiffers)
+					sa, sb := slices.Clone(a), slices.Clone(b)
+					slices.Sort(sa)
+					slices.Sort(sb)
+					got, ok := uTestSortedTwoSided(sa, sb)
+					if ok != wantOK || math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+						t.Fatalf("n=%d/%d shift %v round %v: p %v (%t), go-moremath %v (%t)", n1, n2, shift, round, got, ok, want, wantOK)
+					}
+					cases++
+				}
+			}
+		}
+	}
+	same := sample(200, 0, 0)
+	for i := range same {
+		same[i] = 7
+	}
+	if p, ok := uTestSortedTwoSided(same, same); p != 1 || !ok {
+		t.Errorf("equal samples: p %v, %t; want 1 as uTest", p, ok)
+	}
+}
+
+// pairedE2EByMap is the pairing pairedE2E replaced: a map from (run, trial, seq) per side.
+func pairedE2EByMap(base, other *side) (byRun map[int64][][2]float64, runs []int64) {
+	type pairKey struct {
+		run   int64
+		trial int
+		seq   float64
+	}
+	index := func(s *side) map[pairKey]float64 {
+		m := map[pairKey]float64{}
+		for _, d := range s.levels {
+			c := d.ok.cols
+			if len(c) <= colSeq || len(c[colSeq]) != len(c[colE2E]) {
+				continue
+			}
+			for j := range c[colE2E] {
+				e2e, seq := c[colE2E][j], c[colSeq][j]
+				if math.IsNaN(e2e) || math.IsNaN(seq) || e2e <= 0 {
+					continue
+				}
+				m[pairKey{d.lvl.RunID, d.lvl.Trial, seq}] = e2e
+			}
+		}
+		return m
+	}
+	b, o := index(base), index(other)
+	byRun = map[int64][][2]float64{}
+	for k, vb := range b {
+		if vo, ok := o[k]; ok {
+			if _, seen := byRun[k.run]; !seen {
+				runs = append(runs, k.run)
+			}
+			byRun[k.run] = append(byRun[k.run], [2]float64{vb, vo})
+		}
+	}
+	slices.Sort(runs)
+	for _, r := range runs {
+		slices.SortFunc(byRun[r], func(x, y [2]float64) int {
+			return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+		})
+	}
+	return byRun, runs
+}
+
+// TestPairingIsTheMapPairing: pairing by merging sorted lists pairs exactly what the map did,
+// with repeated sequence numbers (the last read wins), missing and NaN ones, E2E <= 0, several
+// trials and levels of a run, and runs only one side measured.
+func TestPairingIsTheMapPairing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	makeSide := func(runs int) *side {
+		s := &side{}
+		for r := range runs {
+			for trial := range 1 + rng.IntN(2) {
+				for range 1 + rng.IntN(2) { // sometimes two levels of one run and trial
+					d := &levelData{lvl: bench.ReportLevel{Level: bench.Level{ID: int64(len(s.levels) + 1), RunID: int64(r + 1), Trial: trial}}}
+					d.ok.cols = make([][]float64, numCols)
+					for range rng.IntN(40) {
+						seq := float64(rng.IntN(30))
+						if rng.IntN(20) == 0 {
+							seq = math.NaN()
+						}
+						e2e := math.Round(rng.Float64()*100) - 2 // ties, and a few <= 0
+						d.ok.cols[colE2E] = append(d.ok.cols[colE2E], e2e)
+						d.ok.cols[colSeq] = append(d.ok.cols[colSeq], seq)
+					}
+					s.levels = append(s.levels, d)
+				}
+			}
+		}
+		return s
+	}
+	for i := range 50 {
+		base, other := makeSide(1+rng.IntN(6)), makeSide(1+rng.IntN(6))
+		gotBy, gotRuns := pairedE2E(base, other)
+		wantBy, wantRuns := pairedE2EByMap(base, other)
+		if fmt.Sprint(gotRuns) != fmt.Sprint(wantRuns) {
+			t.Fatalf("case %d: runs %v, by map %v", i, gotRuns, wantRuns)
+		}
+		for _, r := range wantRuns {
+			if fmt.Sprint(gotBy[r]) != fmt.Sprint(wantBy[r]) {
+				t.Fatalf("case %d run %d: pairs %v, by map %v", i, r, gotBy[r], wantBy[r])
+			}
+		}
+	}
+}
+
+// TestSidePoolIsPooled: a side's pooled column is s.pooled(col) sorted, with its mean summed
+// in pooled order (the number mean(s.pooled(col)) gives).
+func TestSidePoolIsPooled(t *testing.T) {
+	res := fixtureReport(t)
+	n := 0
+	for _, g := range res.Groups {
+		for _, s := range g.sides {
+			for _, col := range poolCols {
+				v := s.pooled(col)
+				p := s.pool(col)
+				if math.Float64bits(p.mean) != math.Float64bits(mean(v)) && !(math.IsNaN(p.mean) && math.IsNaN(mean(v))) {
+					t.Errorf("%s col %d: mean %v, pooled %v", s.endpoint, col, p.mean, mean(v))
+				}
+				slices.Sort(v)
+				if !slices.Equal(v, p.sorted) {
+					t.Errorf("%s col %d: sorted pool differs", s.endpoint, col)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no side")
+	}
+}
+
+// TestSortFloatsIsSlicesSort: the radix sort orders every size as slices.Sort does: negative,
+// zero, infinite, subnormal and repeated values.
+func TestSortFloatsIsSlicesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 100, radixMin - 1, radixMin, radixMin + 1, 50000} {
+		for _, kind := range []string{"spread", "ties", "special", "same", "nan"} {
+			xs := make([]float64, n)
+			for i := range xs {
+				switch kind {
+				case "spread":
+					xs[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10))
+				case "ties":
+					xs[i] = float64(rng.IntN(50) - 25)
+				case "special":
+					xs[i] = []float64{math.Inf(1), math.Inf(-1), 0, 5e-324, -5e-324, math.MaxFloat64, -1, 1}[rng.IntN(8)]
+				case "same":
+					xs[i] = 42
+				case "nan":
+					xs[i] = []float64{math.NaN(), 1, 2}[rng.IntN(3)]
+				}
+			}
+			want := slices.Clone(xs)
+			slices.Sort(want)
+			sortFloats(xs)
+			for i := range xs {
+				if math.Float64bits(xs[i]) != math.Float64bits(want[i]) && !(math.IsNaN(xs[i]) && math.IsNaN(want[i])) {
+					t.Fatalf("n=%d %s: at %d %v, slices.Sort %v", n, kind, i, xs[i], want[i])
+				}
+			}
+		}
+	}
+}

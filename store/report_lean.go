@@ -1,0 +1,230 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/levelstat"
+)
+
+// StoredLevelStats reads the stored statistics (level_summary, written by levelstat when a
+// level ends) of those of the given levels that have them and are not running, keyed by level
+// id. The report takes a level's own figures from here instead of recomputing them from its
+// requests, and then needs fewer of each request's columns (EachStored).
+func (db *DB) StoredLevelStats(ctx context.Context, levelIDs []int64) (map[int64]levelstat.Stats, error) {
+	out := make(map[int64]levelstat.Stats, len(levelIDs))
+	const chunk = 500 // SQLite bounds the number of bound parameters per statement
+	for start := 0; start < len(levelIDs); start += chunk {
+		ids := levelIDs[start:min(start+chunk, len(levelIDs))]
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		err := eachRow(ctx, db.sql, "reading stored level statistics", func(rows *sql.Rows) error {
+			id, st, err := scanStoredStats(rows)
+			if err == nil {
+				out[id] = st
+			}
+			return err
+		}, `SELECT `+prefixed("s.", levelSummaryColumns)+` FROM level_summary s JOIN levels l ON l.id = s.level_id
+			WHERE l.status <> 'running' AND s.level_id IN (`+reportPlaceholders(len(ids))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// prefixed qualifies each name of a comma-separated column list.
+func prefixed(prefix, columns string) string {
+	var out []string
+	for _, c := range strings.Split(columns, ",") {
+		out = append(out, prefix+strings.TrimSpace(c))
+	}
+	return strings.Join(out, ", ")
+}
+
+// scanStoredStats reads one level_summary row (levelSummaryColumns) as storeLevelStats wrote it.
+func scanStoredStats(rows *sql.Rows) (int64, levelstat.Stats, error) {
+	var id int64
+	var s levelstat.Stats
+	var f [levelstat.NumMetrics][4]sql.NullFloat64
+	var out sql.NullInt64
+	var win, span, reqTokS, em, f1, lag, maxLag sql.NullFloat64
+	dest := []any{&id, &s.N, &s.OK, &s.Good, &s.Canceled, &s.ClientResource, &s.Relayed}
+	for m := range f {
+		dest = append(dest, &f[m][0], &f[m][1], &f[m][2], &f[m][3])
+	}
+	dest = append(dest, &out, &win, &span, &reqTokS, &em, &f1, &lag, &maxLag)
+	if err := rows.Scan(dest...); err != nil {
+		return 0, s, err
+	}
+	for m := range f {
+		s.Latency[m] = levelstat.Latency{Mean: reportNaN(f[m][0]), P50: reportNaN(f[m][1]), P90: reportNaN(f[m][2]), P99: reportNaN(f[m][3])}
+	}
+	s.OutputTokens = reportNaN(sql.NullFloat64{Float64: float64(out.Int64), Valid: out.Valid})
+	s.WindowMS, s.SendSpanMS, s.MeanReqTokS = reportNaN(win), reportNaN(span), reportNaN(reqTokS)
+	s.EM, s.F1, s.MeanSendLagMS, s.MaxSendLagMS = reportNaN(em), reportNaN(f1), reportNaN(lag), reportNaN(maxLag)
+	return id, s, nil
+}
+
+var nan = math.NaN()
+
+// The two reads of EachStored: a level's successful requests in the order Each reads them
+// (by sequence number, then id: the requests_by_level_seq index, no sort), and its failures
+// (through requests_by_level, without visiting the successes), few, sorted in Go.
+const (
+	storedOKSQL = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1, seq,
+		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
+		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
+	storedFailedSQL = `SELECT status, error_class, error_message, em, f1, seq, id
+		FROM requests WHERE level_id = ? AND (status < 'ok' OR status > 'ok') AND status <> 'canceled'
+		AND warmup = 0 AND final = 1`
+)
+
+// EachStored streams the measured requests of a level whose statistics are stored
+// (StoredLevelStats), with only the columns the report needs beside them: a success's
+// latencies, token counts, scores, server TTFT, cache hit and sequence number; a failure's
+// status, error class, message, scores and sequence number. StartMS and ElapsedMS are NaN and
+// Relayed is false (the stored statistics hold the window and the relay count). The order is
+// Each's on SQLite (by sequence number, NULL first, then id), but for a failure and a success
+// with the same sequence number, which come failure first.
+func (sc *requestScanner) EachStored(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
+	failed, err := sc.storedFailures(ctx, levelID)
+	if err != nil {
+		return err
+	}
+	next := 0
+	err = sc.eachStoredOK(ctx, levelID, func(r *bench.ReportRequest) error {
+		for ; next < len(failed) && seqKey(failed[next].r.Seq) <= seqKey(r.Seq); next++ {
+			if err := fn(&failed[next].r); err != nil {
+				return err
+			}
+		}
+		return fn(r)
+	})
+	for ; err == nil && next < len(failed); next++ {
+		err = fn(&failed[next].r)
+	}
+	return err
+}
+
+// seqKey orders sequence numbers as SQLite does, NULL (NaN) first.
+func seqKey(seq float64) float64 {
+	if math.IsNaN(seq) {
+		return math.Inf(-1)
+	}
+	return seq
+}
+
+// storedFailure is one failed request of EachStored, with its id to order it by.
+type storedFailure struct {
+	r  bench.ReportRequest
+	id int64
+}
+
+// storedFailures reads a level's failures for EachStored, ordered by sequence number, then id.
+func (sc *requestScanner) storedFailures(ctx context.Context, levelID int64) ([]storedFailure, error) {
+	rows, err := sc.failed.QueryContext(ctx, levelID)
+	if err != nil {
+		return nil, fmt.Errorf("reading failed requests of level %d: %w", levelID, err)
+	}
+	defer rows.Close()
+	var out []storedFailure
+	for rows.Next() {
+		f := storedFailure{r: bench.ReportRequest{StartMS: nan, ElapsedMS: nan, TTFTMS: nan, E2EMS: nan, TPOTMS: nan,
+			ServerTTFTMS: nan, InputTokens: nan, OutputTokens: nan}}
+		var em, f1, seq sql.NullFloat64
+		if err := rows.Scan(&f.r.Status, &f.r.ErrorClass, &f.r.ErrorMessage, &em, &f1, &seq, &f.id); err != nil {
+			return nil, fmt.Errorf("reading failed requests of level %d: %w", levelID, err)
+		}
+		f.r.EM, f.r.F1, f.r.Seq = reportNaN(em), reportNaN(f1), reportNaN(seq)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading failed requests of level %d: %w", levelID, err)
+	}
+	slices.SortFunc(out, func(a, b storedFailure) int {
+		return cmp.Or(cmp.Compare(seqKey(a.r.Seq), seqKey(b.r.Seq)), cmp.Compare(a.id, b.id))
+	})
+	return out, nil
+}
+
+// eachStoredOK is EachStored's read of the successes. It reads the driver's rows itself (on one
+// connection of the pool, only inside conn.Raw): database/sql's Scan converted every value a
+// second time, about a third of the read's cost at ten columns a row.
+func (sc *requestScanner) eachStoredOK(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
+	conn, err := sc.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("the database driver (%T) cannot query", dc)
+		}
+		rows, err := q.QueryContext(ctx, storedOKSQL, []driver.NamedValue{{Ordinal: 1, Value: levelID}})
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return eachStoredOKRow(rows, fn)
+	})
+	if err != nil {
+		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
+	}
+	return nil
+}
+
+// eachStoredOKRow gives each row of storedOKSQL to fn.
+func eachStoredOKRow(rows driver.Rows, fn func(*bench.ReportRequest) error) error {
+	r := bench.ReportRequest{Status: bench.StatusOK, StartMS: nan, ElapsedMS: nan}
+	dest := make([]driver.Value, 10)
+	for {
+		if err := rows.Next(dest); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		var v [10]float64
+		for i, x := range dest {
+			f, err := driverFloat(x)
+			if err != nil {
+				return fmt.Errorf("column %d: %w", i, err)
+			}
+			v[i] = f
+		}
+		r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = v[0], v[1], v[2], v[3]
+		r.InputTokens, r.OutputTokens, r.EM, r.F1, r.Seq, r.Cached = v[4], v[5], v[6], v[7], v[8], v[9] > 0
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+}
+
+// driverFloat is a numeric column's driver value as a float64, NaN for NULL.
+func driverFloat(x driver.Value) (float64, error) {
+	switch x := x.(type) {
+	case nil:
+		return nan, nil
+	case float64:
+		return x, nil
+	case int64:
+		return float64(x), nil
+	case []byte:
+		return strconv.ParseFloat(string(x), 64)
+	case string:
+		return strconv.ParseFloat(x, 64)
+	}
+	return 0, fmt.Errorf("not a number: %T", x)
+}

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/trackerbench/tracker/bench"
+	"github.com/trackerbench/tracker/levelstat"
+	"github.com/trackerbench/tracker/store/storetest"
+)
+
+// TestStoredReadIsTheFullRead: on both backends, StoredLevelStats gives every ended level's
+// statistics as LevelStats computes them from its requests, and EachStored gives every measured
+// request Each gives, in the same order (by seq), with the same values in the columns it reads.
+func TestStoredReadIsTheFullRead(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := b.Open(t)
+		ids := generateRuns(t, ctx, db, rand.New(rand.NewPCG(11, 12)))
+		stored, err := db.StoredLevelStats(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) != len(ids) {
+			t.Fatalf("%d of %d ended levels have stored statistics", len(stored), len(ids))
+		}
+		sc, err := db.NewRequestScanner(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc.Close()
+		lean := sc.(interface {
+			EachStored(context.Context, int64, func(*bench.ReportRequest) error) error
+		})
+		failures := 0
+		for _, id := range ids {
+			computed, err := db.LevelStats(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fmt.Sprintf("%v", roundStats(stored[id])), fmt.Sprintf("%v", roundStats(computed)); got != want {
+				t.Errorf("level %d: stored %s, computed %s", id, got, want)
+			}
+			var all, some []bench.ReportRequest
+			if err := sc.Each(ctx, id, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := lean.EachStored(ctx, id, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != len(some) {
+				t.Fatalf("level %d: Each %d requests, EachStored %d", id, len(all), len(some))
+			}
+			for i := range all {
+				want := all[i]
+				want.StartMS, want.ElapsedMS, want.Relayed = math.NaN(), math.NaN(), false
+				if want.Status != bench.StatusOK {
+					failures++
+					want.TTFTMS, want.E2EMS, want.TPOTMS, want.ServerTTFTMS = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+					want.InputTokens, want.OutputTokens, want.Cached = math.NaN(), math.NaN(), false
+				}
+				if fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", some[i]) {
+					t.Fatalf("level %d request %d:\nEach       %+v\nEachStored %+v", id, i, want, some[i])
+				}
+			}
+		}
+		if failures == 0 {
+			t.Fatal("no failure read: the failures' read is not tested")
+		}
+	})
+}
+
+// roundStats is s with its figures rounded to 12 significant digits: a stored mean may have
+// been summed in another order than a recomputed one.
+func roundStats(s levelstat.Stats) levelstat.Stats {
+	r := func(x float64) float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
+			return x
+		}
+		e := math.Pow(10, 11-math.Floor(math.Log10(math.Abs(x))))
+		return math.Round(x*e) / e
+	}
+	for m := range s.Latency {
+		l := &s.Latency[m]
+		l.Mean, l.P50, l.P90, l.P99 = r(l.Mean), r(l.P50), r(l.P90), r(l.P99)
+	}
+	s.OutputTokens, s.WindowMS, s.SendSpanMS, s.MeanReqTokS = r(s.OutputTokens), r(s.WindowMS), r(s.SendSpanMS), r(s.MeanReqTokS)
+	s.EM, s.F1, s.MeanSendLagMS, s.MaxSendLagMS = r(s.EM), r(s.F1), r(s.MeanSendLagMS), r(s.MaxSendLagMS)
+	return s
+}
