@@ -42,6 +42,12 @@ type serverAccept struct {
 }
 
 type serverRequest struct {
+	// Rx is when this host's kernel received the request's bytes, as the server's socket
+	// stamped them (SO_TIMESTAMPNS, the latest read before the handler: the one that
+	// brought the request in); 0 when there is no stamp. From Rx to Begin the request
+	// waited in the server process: for its runtime to notice the socket, for a core, for
+	// its turn to be parsed. That queue is the server's, but outside its own TTFT.
+	Rx    int64 `json:"rx"`
 	Begin int64 `json:"begin"` // the handler started (the request was read)
 	Write int64 `json:"write"` // just before the first token was written
 	Flush int64 `json:"flush"` // the first token's Flush returned (it is in the kernel)
@@ -90,12 +96,33 @@ func remotePort(addr string) int {
 // not a Unix time). It stops when its standard input closes.
 func TestBenchFixedDelayServer(t *testing.T) {
 	log := &serverLog{}
-	serveServerProcess(t, fixedServerEnv, "BenchmarkFirstWave", &http.Server{Handler: fixedDelayHandler(log),
+	serveStampedServerProcess(t, fixedServerEnv, "BenchmarkFirstWave", &http.Server{Handler: fixedDelayHandler(log),
 		ConnState: func(c net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				log.accept(c)
 			}
-		}})
+		},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, serverConnKey{}, c)
+		}}, true)
+}
+
+// serverConnKey holds, in a bench server request's context, its connection (with receive
+// stamps on: stampedListener).
+type serverConnKey struct{}
+
+// receivedAt is the CLOCK_MONOTONIC time at which the kernel received the latest read of
+// the request's connection (the read that brought the request in), or 0.
+func receivedAt(r *http.Request) int64 {
+	s, _ := r.Context().Value(serverConnKey{}).(rxStamper)
+	off, ok := wallMinusMonoNS()
+	if s == nil || !ok {
+		return 0
+	}
+	if ns, ok := s.lastRx(); ok {
+		return ns - off
+	}
+	return 0
 }
 
 func fixedDelayHandler(log *serverLog) http.HandlerFunc {
@@ -109,10 +136,10 @@ func fixedDelayHandler(log *serverLog) http.HandlerFunc {
 			return
 		}
 		begin, _ := monoNS()
+		rec := serverRequest{Rx: receivedAt(r), Begin: begin, Port: remotePort(r.RemoteAddr)}
 		w.Header().Set("Content-Type", "text/event-stream")
 		fl := w.(http.Flusher)
 		time.Sleep(fixedTTFT)
-		rec := serverRequest{Begin: begin, Port: remotePort(r.RemoteAddr)}
 		for i := range 8 {
 			if i > 0 {
 				time.Sleep(10 * time.Millisecond)
@@ -288,6 +315,16 @@ func fetchServerTimes(b *testing.B, url string) serverTimes {
 // parsing). up + server + down = client TTFT. The client's t0 is its started_at, a wall-clock
 // time, turned into CLOCK_MONOTONIC with this process's offset between the two clocks (an
 // NTP slew during the run moves it by at most ~0.5 ms a second).
+//
+// Up is split again at the kernel's receive time of the request on the server's socket
+// (serverRequest.Rx): wire, from t0 to there (the rest of the client's write: body, flush,
+// loopback), and the server's queue, from there to its handler (the server process noticing
+// the socket, getting a core, parsing). The queue is the server's own wait, which a real
+// engine's own TTFT does not count either (it starts when its HTTP layer hands it the
+// request); p99-gap-ms keeps it, and p99-gap-rx-ms is the same gap against the server's TTFT
+// counted from its kernel's receipt of the request (server TTFT + queue), to say how much of
+// the headline gap is the server's queue and how much the client's (client-part-p99-ms: wire
+// + down, per request).
 func firstWaveSplit(b *testing.B, reqs []waveRequest, st serverTimes) {
 	off, ok := wallMinusMonoNS()
 	if !ok {
@@ -297,8 +334,7 @@ func firstWaveSplit(b *testing.B, reqs []waveRequest, st serverTimes) {
 	for _, r := range st.Reqs {
 		byBegin[r.Begin] = r
 	}
-	var up, down, write []float64
-	var rows []string
+	var p waveParts
 	for _, w := range reqs {
 		t, err := time.Parse(time.RFC3339Nano, w.startedAt)
 		begin, ok := monoFromSeconds(w.startTime)
@@ -306,27 +342,59 @@ func firstWaveSplit(b *testing.B, reqs []waveRequest, st serverTimes) {
 		if err != nil || !ok || !found {
 			b.Fatalf("seq %d: no server record (started_at %q, start_time %q)", w.seq, w.startedAt, w.startTime)
 		}
-		t0 := t.UnixNano() - off
-		firstByte := t0 + int64(w.ttft*float64(time.Millisecond))
-		up = append(up, float64(sr.Begin-t0)/1e6)
-		down = append(down, float64(firstByte-sr.Write)/1e6)
-		write = append(write, float64(sr.Flush-sr.Write)/1e6)
-		rows = append(rows, fmt.Sprintf("%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%v",
-			w.seq, w.ttft, w.serverTTFT, up[len(up)-1], down[len(down)-1], write[len(write)-1], t0, sr.Port, w.reused))
+		p.add(w, sr, t.UnixNano()-off)
 	}
-	b.ReportMetric(percentile(up, 0.5), "up-p50-ms")
-	b.ReportMetric(percentile(up, 0.99), "up-p99-ms")
-	b.ReportMetric(percentile(down, 0.5), "down-p50-ms")
-	b.ReportMetric(percentile(down, 0.99), "down-p99-ms")
-	b.ReportMetric(percentile(write, 0.99), "server-write-p99-ms")
+	p.report(b)
 	if path := os.Getenv("TRACKER_BENCH_FIRSTWAVE_DUMP"); path != "" {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
-			fmt.Fprintln(f, "# seq\tttft\tserver_ttft\tup\tdown\tserver_write\tt0\tport\treused")
-			fmt.Fprintln(f, strings.Join(rows, "\n"))
+			fmt.Fprintln(f, "# seq\tttft\tserver_ttft\tup\tdown\tserver_write\tt0\tport\treused\tqueue")
+			fmt.Fprintln(f, strings.Join(p.rows, "\n"))
 			f.Close()
 		}
 	}
+}
+
+// waveParts are the parts of the requests' TTFTs (ms), in the order of the requests.
+type waveParts struct {
+	up, down, write      []float64
+	queue, wire          []float64 // up's two parts, when the server had a receive stamp
+	client, serverFromRx []float64 // client TTFT; server TTFT + queue
+	clientPart           []float64 // wire + down
+	rows                 []string
+}
+
+// add places one request, whose t0 is t0 (CLOCK_MONOTONIC ns), on the server's record sr.
+func (p *waveParts) add(w waveRequest, sr serverRequest, t0 int64) {
+	firstByte := t0 + int64(w.ttft*float64(time.Millisecond))
+	up, down := float64(sr.Begin-t0)/1e6, float64(firstByte-sr.Write)/1e6
+	p.up, p.down = append(p.up, up), append(p.down, down)
+	p.write = append(p.write, float64(sr.Flush-sr.Write)/1e6)
+	queue := -1.0
+	if sr.Rx != 0 {
+		queue = float64(sr.Begin-sr.Rx) / 1e6
+		p.queue, p.wire = append(p.queue, queue), append(p.wire, up-queue)
+		p.client, p.serverFromRx = append(p.client, w.ttft), append(p.serverFromRx, w.serverTTFT+queue)
+		p.clientPart = append(p.clientPart, up-queue+down)
+	}
+	p.rows = append(p.rows, fmt.Sprintf("%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%v\t%.3f",
+		w.seq, w.ttft, w.serverTTFT, up, down, p.write[len(p.write)-1], t0, sr.Port, w.reused, queue))
+}
+
+func (p *waveParts) report(b *testing.B) {
+	b.ReportMetric(percentile(p.up, 0.5), "up-p50-ms")
+	b.ReportMetric(percentile(p.up, 0.99), "up-p99-ms")
+	b.ReportMetric(percentile(p.down, 0.5), "down-p50-ms")
+	b.ReportMetric(percentile(p.down, 0.99), "down-p99-ms")
+	b.ReportMetric(percentile(p.write, 0.99), "server-write-p99-ms")
+	if len(p.queue) != len(p.up) {
+		return // no receive stamps (or not on every request): no split of up
+	}
+	b.ReportMetric(percentile(p.queue, 0.5), "server-queue-p50-ms")
+	b.ReportMetric(percentile(p.queue, 0.99), "server-queue-p99-ms")
+	b.ReportMetric(percentile(p.wire, 0.99), "wire-p99-ms")
+	b.ReportMetric(percentile(p.clientPart, 0.99), "client-part-p99-ms")
+	b.ReportMetric(percentile(p.client, 0.99)-percentile(p.serverFromRx, 0.99), "p99-gap-rx-ms")
 }
 
 // monoFromSeconds parses the bench server's start_time ("seconds.nanoseconds") exactly.

@@ -57,6 +57,13 @@ func streamOverheadHandler(w http.ResponseWriter, r *http.Request) {
 // is skipped (it is not a test, but the server process of the benchmark named bench); with
 // it, srv serves on a loopback port whose address is printed, until standard input closes.
 func serveServerProcess(t *testing.T, env, bench string, srv *http.Server) {
+	serveStampedServerProcess(t, env, bench, srv, false)
+}
+
+// serveStampedServerProcess is serveServerProcess; with stamped, every connection the server
+// accepts takes the kernel's receive time of what it reads (stampReceived, rxstamp.go), and
+// srv's ConnContext is given that connection.
+func serveStampedServerProcess(t *testing.T, env, bench string, srv *http.Server, stamped bool) {
 	if os.Getenv(env) == "" {
 		t.Skip("the server process of " + bench)
 	}
@@ -65,8 +72,22 @@ func serveServerProcess(t *testing.T, env, bench string, srv *http.Server) {
 		t.Fatal(err)
 	}
 	fmt.Println(ln.Addr().String())
+	if stamped {
+		ln = stampedListener{ln}
+	}
 	go srv.Serve(ln)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes our stdin
+}
+
+// stampedListener accepts connections with receive stamps on.
+type stampedListener struct{ net.Listener }
+
+func (l stampedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return stampReceived(c), nil
 }
 
 // startServerProcess runs the test binary again as the loopback server of a benchmark (the

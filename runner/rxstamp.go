@@ -14,8 +14,11 @@ import (
 // the kernel to stamp what it receives (SO_TIMESTAMPNS, rxstamp_linux.go); the time of a
 // chunk is then the receive time of the latest read on its connection. That read delivered
 // the chunk's last bytes or came after them, so the time is never before the bytes arrived,
-// and never after the client read them. Elsewhere, or when the kernel gives no stamp, it is
-// the time the client read the chunk, as before.
+// and never after the client read them. A segment that arrives while an earlier one is still
+// unread is merged into it by the kernel, keeping the later stamp: a chunk read after the
+// server's next write arrived is timed at that arrival (docs/metrics.md, "Arrival times").
+// Elsewhere, or when the kernel gives no stamp, it is the time the client read the chunk, as
+// before.
 
 // rxStamper is a connection that knows the kernel's receive time of its latest read.
 type rxStamper interface {
