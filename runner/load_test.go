@@ -166,7 +166,12 @@ func sweepToBatchLimit(t *testing.T, maxNumSeqs, nPrompts int) []store.SummaryRo
 }
 
 // A concurrency sweep on a server with a batch limit of 4 stops once doubling past it no
-// longer raises throughput, and says why.
+// longer raises throughput, and says why. Where exactly it stops is decided by throughputs
+// measured in real time, which a loaded host moves (the level at 4 or at 8 slowed more than
+// the next one: stops at 16 and 32 were seen at load 9-25), so this end-to-end test bounds
+// the stop: tightly below (never at or before the limit, throughput rose up to it), loosely
+// above (before the sweep's maximum 64). TestSweepStopsAtFirstLevelPastLimit checks the exact
+// stop, at 8, on modelled throughputs that no scheduling can move.
 func TestSweepStopsAtBatchLimit(t *testing.T) {
 	rows := sweepToBatchLimit(t, 4, 32)
 	var levels []int
@@ -174,12 +179,9 @@ func TestSweepStopsAtBatchLimit(t *testing.T) {
 	for _, s := range rows {
 		levels = append(levels, s.Concurrency)
 	}
-	// The sweep stops just past the batch limit: at 8, where the limit first shows, or at 16 when
-	// a loaded machine slowed the level at 4 more than the one at 8 (the simulator runs in real
-	// time; seen with other packages' tests running beside this one). Never before the limit,
-	// never at the sweep's maximum.
-	if (last.Concurrency != 8 && last.Concurrency != 16) || !strings.Contains(last.StopReason, "output throughput rose") {
-		t.Errorf("sweep ran %v and stopped at %d (%q), want a stop at 8 (or 16), just past the batch limit 4", levels, last.Concurrency, last.StopReason)
+	if last.Concurrency <= 4 || last.Concurrency >= 64 || !strings.Contains(last.StopReason, "output throughput rose") {
+		t.Errorf("sweep ran %v and stopped at %d (%q), want a throughput stop past the batch limit 4 and before the maximum 64",
+			levels, last.Concurrency, last.StopReason)
 	}
 	for i := 1; i < len(rows) && rows[i].Concurrency <= 4; i++ {
 		if *rows[i].OutputTokS <= *rows[i-1].OutputTokS*1.15 {

@@ -165,7 +165,7 @@ func (ex *executor) execute(ctx context.Context) error {
 	var err error
 	switch {
 	case p.Sweep != nil && p.Sweep.Kind == bench.SweepConcurrency:
-		err = ex.sweepConcurrency(ctx)
+		err = ex.sweepConcurrency(ctx, ex.runGroup)
 	case p.Sweep != nil && p.Sweep.Kind == bench.SweepRate:
 		err = ex.sweepRate(ctx)
 	default:

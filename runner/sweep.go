@@ -10,8 +10,10 @@ import (
 // sweepConcurrency doubles each endpoint's concurrency from 1 until its output throughput
 // rises by less than MinGain, its error rate passes MaxErrorRate, its SLO attainment falls
 // below the target, or MaxConcurrency is reached. Where and why it stopped is recorded in
-// the level's stop_reason.
-func (ex *executor) sweepConcurrency(ctx context.Context) error {
+// the level's stop_reason. run measures a group of levels: ex.runGroup, or in a test a model
+// of a server, so that the stopping decision can be checked on throughputs no scheduling
+// noise can move.
+func (ex *executor) sweepConcurrency(ctx context.Context, run groupRunner) error {
 	p := ex.plan
 	sw := p.Sweep
 	type state struct {
@@ -42,7 +44,7 @@ func (ex *executor) sweepConcurrency(ctx context.Context) error {
 			if len(group) == 0 {
 				break
 			}
-			results, err := ex.runGroup(ctx, group)
+			results, err := run(ctx, group)
 			if err != nil {
 				return err
 			}
@@ -64,6 +66,9 @@ func (ex *executor) sweepConcurrency(ctx context.Context) error {
 	}
 	return nil
 }
+
+// groupRunner runs a group of levels and returns their results in the group's order.
+type groupRunner func(ctx context.Context, group []levelRun) ([]levelResult, error)
 
 // sweepMinPerStream: a sweep level at concurrency c sends at least this many requests per
 // stream in flight (prompts cycle), so that it reaches and holds c; with fewer, throughput would
