@@ -308,17 +308,21 @@ func tlsServer(t *testing.T, h http.Handler, maxStreams uint32) (*httptest.Serve
 }
 
 // Over TLS with a self-signed certificate the run trusts: --http 2 speaks HTTP/2 and a
-// server's MAX_CONCURRENT_STREAMS (4) does not queue requests inside the client (16 in
-// flight take 4+ connections, and no TTFT is twice the server's); the default speaks
-// HTTP/1.1 to the same server. Every request records its protocol.
+// server's MAX_CONCURRENT_STREAMS (4) does not queue requests inside the client: 16 in
+// flight take 4+ connections and the server holds all 16 at once (a count: a request queued
+// behind a stream limit would instead wait for another's whole answer, which on a loaded
+// host a TTFT bound cannot tell from scheduling delay: 721 ms was seen at load 9-25). The
+// default speaks HTTP/1.1 to the same server. Every request records its protocol, and a
+// TTFT of at least the server's 400 ms (tight) and, warm, under four times that (loose).
 func TestHTTPVersionsOverTLS(t *testing.T) {
+	const ttft = 400 * time.Millisecond
+	ms := float64(ttft.Milliseconds())
 	for _, tc := range []struct {
 		version, proto string
 		cold           bool
 	}{{HTTP2, "HTTP/2.0", false}, {HTTP2, "HTTP/2.0", true}, {"", "HTTP/1.1", false}} {
 		t.Run(tc.proto+map[bool]string{true: "-cold"}[tc.cold], func(t *testing.T) {
-			// A request queued behind the stream limit would wait a whole answer (>= 400 ms) more.
-			f := &fakeServer{ttft: 400 * time.Millisecond, tokens: words(2)}
+			f := &fakeServer{ttft: ttft, tokens: words(2)}
 			srv, conns := tlsServer(t, http.HandlerFunc(f.handle), 4)
 			pool := x509.NewCertPool()
 			pool.AddCert(srv.Certificate())
@@ -332,13 +336,16 @@ func TestHTTPVersionsOverTLS(t *testing.T) {
 			rows := requests(t, db, "warmup = 0")
 			for _, row := range rows {
 				// Cold: set-up, and any wait for a stream, is inside TTFT by choice.
-				if row["status"] != "ok" || row["http_proto"] != tc.proto || fl(row["ttft_ms"]) < 400 || (!tc.cold && fl(row["ttft_ms"]) > 700) {
-					t.Errorf("%v %v proto %v ttft %.1f: want ok over %s, TTFT from the server's 400 ms, not queued behind a stream limit",
-						row["status"], row["error_message"], row["http_proto"], fl(row["ttft_ms"]), tc.proto)
+				if row["status"] != "ok" || row["http_proto"] != tc.proto || fl(row["ttft_ms"]) < ms || (!tc.cold && fl(row["ttft_ms"]) > 4*ms) {
+					t.Errorf("%v %v proto %v ttft %.1f: want ok over %s, TTFT from the server's %v",
+						row["status"], row["error_message"], row["http_proto"], fl(row["ttft_ms"]), tc.proto, ttft)
 				}
 			}
 			if n := conns.Load(); n < 4 {
 				t.Errorf("%d connections for 16 streams at 4 per connection", n)
+			}
+			if n := f.peakInFlight(); n != 16 {
+				t.Errorf("the server held at most %d requests at once, want all 16 in flight: the others waited inside the client", n)
 			}
 		})
 	}

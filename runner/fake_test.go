@@ -27,10 +27,12 @@ type fakeServer struct {
 	hang        time.Duration  // wait this long (or until the client leaves) before answering
 	custom      func(w http.ResponseWriter, flush func())
 
-	mu     sync.Mutex
-	bodies []map[string]any
-	served []served
-	auth   []string
+	mu       sync.Mutex
+	bodies   []map[string]any
+	served   []served
+	auth     []string
+	inFlight int // requests inside the handler now
+	peak     int // the most inside the handler at once
 }
 
 type served struct {
@@ -56,7 +58,14 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.bodies = append(f.bodies, body)
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.inFlight++
+	f.peak = max(f.peak, f.inFlight)
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
 	if f.hang > 0 {
 		select {
 		case <-time.After(f.hang):
@@ -138,6 +147,14 @@ func (f *fakeServer) servedAt(i int) served {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.served[i]
+}
+
+// peakInFlight is the most requests the server held at once: a count that scheduling
+// delays cannot raise.
+func (f *fakeServer) peakInFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peak
 }
 
 func words(n int) []string {
