@@ -119,7 +119,10 @@ func TestRunRecordsServerBatch(t *testing.T) {
 // Bad input: a metrics URL that hangs, sends garbage or 10 MB is skipped with one warning
 // for the endpoint; every request still succeeds and none waits for the scraper (the
 // hanging one holds each scrape for the scraper's whole 1 s timeout, longer than any
-// request of this workload takes).
+// request of this workload takes). A wait for the scraper would be the client's: before t0
+// (queue_ms) or outside the server's own time, which the sim reports on SambaNova's wire
+// (outside_server_ms). The server's own time is not bounded: a loaded host delays the sim
+// itself (a 1,455 ms TTFT was seen at load 9-25).
 func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 	hostile := map[string]http.HandlerFunc{
 		"hangs":   func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
@@ -139,7 +142,7 @@ func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 			defer bad.Close()
 			p := testProfile()
 			p.Model = "illustrative-model"
-			_, ts := startSim(t, p)
+			_, ts := startSimWith(t, p, Options{Wire: WireSambaNova})
 			var log testenv.LockedBuffer
 			db, out, err := measure(t, runner.Plan{Prompts: squadPrompts(t, 24), Loads: runner.ClosedLoads([]int{2}),
 				Endpoints:     []runner.Endpoint{{Name: "fast", BaseURL: ts.URL + "/v1", Model: "illustrative-model", MetricsURL: bad.URL + "/metrics"}},
@@ -153,9 +156,14 @@ func TestHostileMetricsDoNotTouchRequests(t *testing.T) {
 				t.Errorf("%d warnings (want 1, no escape characters): %q", n, log.String())
 			}
 			ok := column(t, db, "SELECT COUNT(*) FROM v_requests WHERE run_id = ? AND status = 'ok'", out.RunID)[0]
-			worst := column(t, db, "SELECT MAX(ttft_ms) FROM v_requests WHERE run_id = ?", out.RunID)[0]
-			if ok != 24 || worst >= 900 {
-				t.Errorf("%v of 24 requests ok, worst TTFT %.0f ms; want all, each well under the scraper's 1 s timeout", ok, worst)
+			waits := column(t, db, "SELECT queue_ms + outside_server_ms FROM v_requests WHERE run_id = ?", out.RunID)
+			for i, w := range waits {
+				if !(w < 900) { // NaN: no server timing
+					t.Errorf("request %d waited %.0f ms outside the server; want well under the scraper's 1 s timeout", i, w)
+				}
+			}
+			if ok != 24 {
+				t.Errorf("%v of 24 requests ok; want all", ok)
 			}
 			if n := column(t, db, "SELECT COUNT(*) FROM server_metrics")[0]; n != 0 {
 				t.Errorf("%v samples stored from a hostile endpoint", n)
