@@ -9,14 +9,16 @@ import (
 
 // A byte that waited in the socket before the client read it is timed at its arrival, not
 // at the read: the server writes, the client reads 200 ms later, and on Linux the time is
-// near the write (elsewhere it is the read's, as before).
+// between the server's clock readings just before and just after its write (loopback
+// delivers inside the write; 50 ms allowed for a deferred softirq), whatever the host's
+// scheduling made of the time around it; elsewhere it is the read's, as before.
 func TestArrivalIsTheKernelsReceiveTime(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	wrote := make(chan time.Time, 1)
+	wrote := make(chan [2]time.Time, 1)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -24,8 +26,9 @@ func TestArrivalIsTheKernelsReceiveTime(t *testing.T) {
 		}
 		defer c.Close()
 		time.Sleep(20 * time.Millisecond)
-		wrote <- time.Now()
+		before := time.Now()
 		c.Write([]byte("x"))
+		wrote <- [2]time.Time{before, time.Now()}
 		time.Sleep(time.Second)
 	}()
 	c, err := stampedDialer()(t.Context(), "tcp", ln.Addr().String())
@@ -33,7 +36,8 @@ func TestArrivalIsTheKernelsReceiveTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w := <-wrote
+	ws := <-wrote
+	w, after := ws[0], ws[1]
 	time.Sleep(200 * time.Millisecond) // the byte waits in the kernel
 	buf := make([]byte, 8)
 	if n, err := c.Read(buf); n != 1 || err != nil {
@@ -46,9 +50,9 @@ func TestArrivalIsTheKernelsReceiveTime(t *testing.T) {
 		if !at.Equal(read) {
 			t.Errorf("arrival %v, want the read's time", at.Sub(read))
 		}
-	case at.Sub(w) < 0 || at.Sub(w) > 100*time.Millisecond:
-		t.Errorf("arrival %v after the write (read %v after it): want the kernel's receive time, within 100 ms of the write",
-			at.Sub(w), read.Sub(w))
+	case at.Before(w) || at.After(after.Add(50*time.Millisecond)):
+		t.Errorf("arrival %v after the write began, which took %v (read %v after it): want the kernel's receive time, during the write",
+			at.Sub(w), after.Sub(w), read.Sub(w))
 	}
 }
 
