@@ -45,6 +45,16 @@ func simServer(t *testing.T, edit func(*sim.Profile)) *httptest.Server {
 	return srv
 }
 
+// mustRun runs p and returns the run's id; an error fails the test.
+func mustRun(t *testing.T, r *runner.Runner, p runner.Plan) int64 {
+	t.Helper()
+	out, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.RunID
+}
+
 func prompts(t *testing.T, n int) *dataset.PromptSet {
 	tok := tokenstest.Counter(t)
 	var rows []dataset.Row
@@ -91,11 +101,8 @@ func TestOpenLoopAchievesRate(t *testing.T) {
 	p.Loads = runner.OpenLoads([]float64{40}, 0)
 	p.Requests = 120
 	p.Burstiness = 1e9 // nearly constant spacing: the achieved rate is then exact to a few percent
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := summary(t, db, out.RunID)[0]
+	run := mustRun(t, r, p)
+	s := summary(t, db, run)[0]
 	if s.N != 120 || s.AchievedRPS == nil || *s.AchievedRPS < 40*0.95 || *s.AchievedRPS > 40*1.05 {
 		t.Errorf("n %d achieved %v req/s, want 120 requests at 40 ± 5%%", s.N, deref(s.AchievedRPS))
 	}
@@ -126,11 +133,8 @@ func TestOpenLoopFallsBehindIsFlagged(t *testing.T) {
 	p.Loads = runner.OpenLoads([]float64{60}, 2) // capacity about 2 / 0.1 s = 20 req/s
 	p.Requests = 48
 	p.Burstiness = 1e9
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := summary(t, db, out.RunID)[0]
+	run := mustRun(t, r, p)
+	s := summary(t, db, run)[0]
 	if !s.LagFlag || *s.AchievedRPS > 40 || !strings.Contains(levelNote(t, db, s.LevelID), "send lag grew") {
 		t.Errorf("lag flag %v achieved %.1f req/s note %q", s.LagFlag, deref(s.AchievedRPS), levelNote(t, db, s.LevelID))
 	}
@@ -158,11 +162,8 @@ func sweepToBatchLimit(t *testing.T, maxNumSeqs, nPrompts int) []store.SummaryRo
 	p := basePlan(0, ep("a", srv.URL))
 	p.Prompts = prompts(t, nPrompts)
 	p.Sweep = &runner.Sweep{Kind: bench.SweepConcurrency, MinGain: 0.15, MaxConcurrency: 64}
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return summary(t, db, out.RunID)
+	run := mustRun(t, r, p)
+	return summary(t, db, run)
 }
 
 // A concurrency sweep on a server with a batch limit of 4 stops once doubling past it no
@@ -204,11 +205,8 @@ func TestMaxErrorRateStopsLevel(t *testing.T) {
 	p.Prompts = prompts(t, 50)
 	p.Loads = runner.ClosedLoads([]int{1})
 	p.MaxErrorRate = 0.5
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := summary(t, db, out.RunID)[0]
+	run := mustRun(t, r, p)
+	s := summary(t, db, run)[0]
 	if s.N >= 50 || s.N < 10 || !strings.Contains(s.StopReason, "error rate") {
 		t.Errorf("n %d stop %q: want an early stop after about 10 requests", s.N, s.StopReason)
 	}
@@ -312,12 +310,9 @@ func TestConcurrentOrderOverlaps(t *testing.T) {
 	for _, order := range []bench.Order{bench.OrderConcurrent, bench.OrderInterleaved} {
 		p := basePlan(0, ep("a", a.URL), ep("b", b.URL))
 		p.Prompts, p.Loads, p.Order = prompts(t, 10), runner.OpenLoads([]float64{30}, 0), order
-		out, err := r.Run(context.Background(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		run := mustRun(t, r, p)
 		tb, _ := db.Query(context.Background(), `SELECT MIN(e), MAX(s) FROM (SELECT l.id, MIN(r.started_at) s, MAX(r.started_at) e
-			FROM levels l JOIN requests r ON r.level_id = l.id WHERE l.run_id = ? GROUP BY l.id)`, out.RunID)
+			FROM levels l JOIN requests r ON r.level_id = l.id WHERE l.run_id = ? GROUP BY l.id)`, run)
 		firstEnd, lastStart := tb.Rows[0][0].(string), tb.Rows[0][1].(string)
 		overlap := lastStart < firstEnd
 		if overlap != (order == bench.OrderConcurrent) {
@@ -361,12 +356,9 @@ func TestRequestsCyclePrompts(t *testing.T) {
 	r, db := newRunner(t)
 	p := basePlan(0, ep("a", srv.URL), ep("b", srv2.URL))
 	p.Prompts, p.Loads, p.Requests = prompts(t, 3), runner.ClosedLoads([]int{2}), 7
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := mustRun(t, r, p)
 	tb, _ := db.Query(context.Background(), `SELECT endpoint, group_concat(prompt_idx, '') FROM
-		(SELECT endpoint, prompt_idx FROM v_requests WHERE run_id = ? ORDER BY endpoint, seq) GROUP BY endpoint`, out.RunID)
+		(SELECT endpoint, prompt_idx FROM v_requests WHERE run_id = ? ORDER BY endpoint, seq) GROUP BY endpoint`, run)
 	for _, row := range tb.Rows {
 		if row[1] != "0120120" {
 			t.Errorf("%v: prompt order %v, want 0120120", row[0], row[1])
@@ -382,11 +374,8 @@ func TestRateSweep(t *testing.T) {
 	p := basePlan(0, ep("a", srv.URL))
 	p.Prompts, p.Requests = prompts(t, 16), 16
 	p.Sweep = &runner.Sweep{Kind: bench.SweepRate, MaxConcurrency: 8, Steps: 3}
-	out, err := r.Run(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := summary(t, db, out.RunID)
+	run := mustRun(t, r, p)
+	rows := summary(t, db, run)
 	if len(rows) != 5 || rows[0].Concurrency != 1 || rows[1].Concurrency != 8 || rows[0].Rate != nil {
 		t.Fatalf("levels: %d rows, first %+v", len(rows), rows[0])
 	}
