@@ -84,7 +84,10 @@ func (s rawSink) Add(rec bench.Request) {
 
 // A record leaves the runner with a wall-clock send time only (the monotonic reading it was
 // measured with is dropped) and with its offset from the level's start taken on the
-// monotonic clock: the two agree with each other.
+// monotonic clock: the two agree with each other. The level's clock starts after its
+// warm-up, so each measured record's wall-clock start, less its StartMS, is one offset
+// (to 1 ms), no earlier than the warm-up's end; how long the warm-up took is the host's
+// business (a 50 ms ceiling on it failed at load 6-9).
 func TestRecordsCarryNoMonotonicReading(t *testing.T) {
 	f := &fakeServer{ttft: 2 * time.Millisecond, tokens: words(2)}
 	srv := f.start(t)
@@ -99,13 +102,22 @@ func TestRecordsCarryNoMonotonicReading(t *testing.T) {
 		t.Fatalf("%d records, want 4 and a warm-up", len(raw.recs))
 	}
 	level := raw.Levels()[0]
+	warmEnd, offsets := math.NaN(), []float64{}
 	for _, rec := range raw.recs {
 		if rec.StartedAt != rec.StartedAt.Round(0) {
 			t.Errorf("record of prompt %s, attempt %d: StartedAt %v carries a monotonic clock reading", rec.PromptID, rec.Attempt, rec.StartedAt)
 		}
 		wall := float64(rec.StartedAt.Sub(level.StartedAt)) / float64(time.Millisecond)
-		if math.Abs(wall-rec.StartMS) > 50 {
-			t.Errorf("start %.3f ms after the level by the wall clock, StartMS %.3f", wall, rec.StartMS)
+		if rec.Warmup {
+			warmEnd = wall + rec.ElapsedMS
+			continue
+		}
+		offsets = append(offsets, wall-rec.StartMS)
+	}
+	for _, o := range offsets {
+		if math.Abs(o-offsets[0]) > 1 || !(o >= warmEnd-1) {
+			t.Errorf("wall-clock start less StartMS: %.3f ms (of %.3f); want one offset, no earlier than the warm-up's end %.3f ms",
+				o, offsets, warmEnd)
 		}
 	}
 }
