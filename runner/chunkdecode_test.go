@@ -157,10 +157,7 @@ func FuzzDecodeChunk(f *testing.F) {
 // BenchmarkDecodeChunk decodes the scale benchmark's chunks and a captured llama.cpp stream's,
 // with the fast path and with encoding/json.
 func BenchmarkDecodeChunk(b *testing.B) {
-	var chunks [][]byte
-	for _, raw := range bytes.Split(zeroDelayChunks, []byte("\n")) {
-		chunks = append(chunks, raw)
-	}
+	chunks := bytes.Split(zeroDelayChunks, []byte("\n"))
 	for name, dec := range map[string]func([]byte, *chunk) error{
 		"fast": decodeChunk, "encoding-json": func(raw []byte, ch *chunk) error { return json.Unmarshal(raw, ch) },
 	} {
