@@ -76,7 +76,7 @@ func runCommand() *cli.Command {
 			if _, err := dbPath(cmd); err != nil {
 				return err
 			}
-			tuneGCForRun(os.Getenv) // gc.go
+			tuneGCForRun(ctx, os.Getenv) // gc.go
 			if id := cmd.Int64("resume"); id > 0 {
 				return resumeAction(ctx, cmd, id)
 			}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"runtime/debug"
+	"runtime/metrics"
+	"time"
 )
 
 // The garbage collector's setting for `tracker run`. A run's live heap is small and flat
@@ -14,17 +17,59 @@ import (
 // ~85 MB in the 100,000-request benchmark (README, "Scale"). The memory limit bounds that
 // trade: as the heap nears it the collector runs more often, so a run whose live heap is
 // larger than usual does not take five times it.
+//
+// A fixed limit alone would make a run whose live heap nears it (long-context prompts, large
+// answers in flight) collect far more often than the default would, up to the runtime's cap
+// of half the CPU: the client would then time its requests while starved. So the limit
+// follows the live heap: never below twice it, what GOGC=100 would allow. The setting is
+// then never more eager to collect than Go's default, and less so while the heap is small.
 const (
 	runGCPercent   = 400
 	runMemoryLimit = 256 << 20 // bytes
+	// gcLimitEvery is how often the limit is checked against the live heap.
+	gcLimitEvery = 250 * time.Millisecond
 )
 
+// liveHeapMetric is the heap the last collection found reachable.
+const liveHeapMetric = "/gc/heap/live:bytes"
+
 // tuneGCForRun applies the run's GC setting, unless the user set GOGC or GOMEMLIMIT: then
-// the runtime already follows theirs, and both stand as they are. getenv is os.Getenv.
-func tuneGCForRun(getenv func(string) string) {
+// the runtime already follows theirs, and both stand as they are. getenv is os.Getenv. It
+// keeps the limit above the live heap until ctx ends.
+func tuneGCForRun(ctx context.Context, getenv func(string) string) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	debug.SetGCPercent(runGCPercent)
 	debug.SetMemoryLimit(runMemoryLimit)
+	go followLiveHeap(ctx, gcLimitEvery)
+}
+
+// gcLimitFor is the memory limit for a live heap of live bytes: runMemoryLimit, or twice the
+// live heap when that is more.
+func gcLimitFor(live uint64) int64 {
+	const most = 1 << 62
+	if live >= most/2 {
+		return most
+	}
+	return max(runMemoryLimit, int64(2*live))
+}
+
+// followLiveHeap sets the memory limit to gcLimitFor(the live heap) every interval until ctx
+// ends; it reads one runtime metric (no stop-the-world).
+func followLiveHeap(ctx context.Context, every time.Duration) {
+	sample := []metrics.Sample{{Name: liveHeapMetric}}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			debug.SetMemoryLimit(gcLimitFor(sample[0].Value.Uint64()))
+		}
+	}
 }

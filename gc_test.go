@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // tuneGCForRun sets the run's GC policy only when the user set neither GOGC nor GOMEMLIMIT.
@@ -23,11 +26,55 @@ func TestTuneGCForRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(100)
 			debug.SetMemoryLimit(math.MaxInt64)
-			tuneGCForRun(func(k string) string { return tc.env[k] })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tuneGCForRun(ctx, func(k string) string { return tc.env[k] })
 			percent := debug.SetGCPercent(100)
 			if limit := debug.SetMemoryLimit(-1); percent != tc.wantPercent || limit != tc.wantLimit {
 				t.Errorf("GOGC %d, memory limit %d; want %d, %d", percent, limit, tc.wantPercent, tc.wantLimit)
 			}
 		})
 	}
+}
+
+// The limit never lets the collector run more often than GOGC=100 would: at least twice the
+// live heap.
+func TestGCLimitFor(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, runMemoryLimit},
+		{20 << 20, runMemoryLimit},
+		{runMemoryLimit / 2, runMemoryLimit},
+		{runMemoryLimit/2 + 1, runMemoryLimit + 2},
+		{1 << 30, 2 << 30},
+		{math.MaxUint64, 1 << 62},
+	} {
+		if got := gcLimitFor(tc.live); got != tc.want {
+			t.Errorf("gcLimitFor(%d) = %d, want %d", tc.live, got, tc.want)
+		}
+	}
+}
+
+// followLiveHeap raises a limit set below twice the live heap.
+func TestFollowLiveHeapRaisesTheLimit(t *testing.T) {
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetMemoryLimit(oldLimit) })
+	keep := make([]byte, 64<<20) // live heap above half a 64 MiB limit
+	runtime.GC()
+	debug.SetMemoryLimit(64 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); followLiveHeap(ctx, time.Millisecond) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) < 2*(64<<20) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := debug.SetMemoryLimit(-1); got < max(runMemoryLimit, 2*(64<<20)) {
+		t.Errorf("memory limit %d with a live heap of 64 MiB, want at least %d", got, 2*(64<<20))
+	}
+	runtime.KeepAlive(keep)
 }
