@@ -105,15 +105,38 @@ func meanInterval(xs []float64, alpha float64) (float64, float64) {
 // throughputInterval is the 95% bootstrap interval of a side's output throughput, resampled
 // as the throughput speedups are (levels, then output tokens within a level, window fixed).
 func (r *Result) throughputInterval(g *Group, s *side) (float64, float64) {
+	if iv, ok := r.studyTput[s.endpoint]; ok && g == r.headline() {
+		return iv[0], iv[1]
+	}
+	return throughputInterval(g, s, &r.Method)
+}
+
+// studyIntervals is throughputInterval of every endpoint of the headline workload.
+func (r *Result) studyIntervals() map[string][2]float64 {
+	h := r.headline()
+	if h == nil {
+		return nil
+	}
+	out := make(map[string][2]float64, len(h.sides))
+	for name, s := range h.sides {
+		lo, hi := throughputInterval(h, s, &r.Method)
+		out[name] = [2]float64{lo, hi}
+	}
+	return out
+}
+
+// throughputInterval is the 95% bootstrap interval of a side's output throughput (see
+// Result.throughputInterval), with its own random stream.
+func throughputInterval(g *Group, s *side, m *Method) (float64, float64) {
 	t := newTputSide(s)
 	if len(t.levels) == 0 {
 		return math.NaN(), math.NaN()
 	}
-	rng := newRNG(r.Method.Seed, streamID(g.ID, s.endpoint, "study-throughput"))
-	reps := make([]float64, 0, r.Method.Resamples)
-	for range r.Method.Resamples {
-		reps = append(reps, t.replicate(rng, r.Method.Budget))
+	rng := newRNG(m.Seed, streamID(g.ID, s.endpoint, "study-throughput"))
+	reps := make([]float64, 0, m.Resamples)
+	for range m.Resamples {
+		reps = append(reps, t.replicate(rng, m.Budget))
 	}
-	iv := percentileInterval(reps, r.Method.Alpha)
+	iv := percentileInterval(reps, m.Alpha)
 	return iv.Lo, iv.Hi
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// recompute computes every level's figures from its requests even where the store keeps
 	// them (tests compare the two).
 	recompute bool
+	// sequential computes the groups' figures in one goroutine, one after another, instead of
+	// beside each other (tests compare the two).
+	sequential bool
 }
 
 func (o *Options) defaults() {
@@ -117,6 +120,9 @@ type Result struct {
 	// figureErrs are the figures that could not be drawn (file -> why), set by WriteFiles
 	// before report.md is rendered so that it names them instead of linking a missing file.
 	figureErrs map[string]string
+	// studyTput is the headline workload's throughput interval by endpoint (the first-study
+	// table's), computed beside the comparisons; throughputInterval computes a missing one.
+	studyTput map[string][2]float64
 }
 
 // Generate reads the selected history through db and computes the report.
@@ -155,9 +161,6 @@ func Generate(ctx context.Context, db bench.History, o Options) (*Result, error)
 		return nil, err
 	}
 	res.compareGroups(sel, &o)
-	res.Curves = buildCurves(res.Groups, res.Baseline, &o)
-	res.InputCurves = buildInputCurves(res.Groups)
-	res.History = buildHistory(res.Groups, &o)
 	if err := res.readServer(ctx, db, ids); err != nil {
 		return nil, err
 	}
@@ -273,12 +276,41 @@ func (res *Result) chooseBaseline(o *Options, runs []bench.Run) error {
 }
 
 // compareGroups groups the usable levels into comparable workloads, summarizes each endpoint
-// in each group, and computes every endpoint's speedups over the baseline.
+// in each group, computes every endpoint's speedups over the baseline and, beside them, the
+// load and input-length curves, the history and the first study's throughput intervals.
 func (res *Result) compareGroups(sel selectedLevels, o *Options) {
+	jobs := res.summarizeGroups(sel, o)
+	// The curves, the history and the study intervals read the groups and their summaries,
+	// never the speedups, and each sets only its own field: they run beside the comparisons
+	// (in one goroutine more; runCompares keeps a worker per core busy).
+	build := func() {
+		res.Curves = buildCurves(res.Groups, res.Baseline, o)
+		res.InputCurves = buildInputCurves(res.Groups)
+		res.History = buildHistory(res.Groups, o)
+		if !o.sequential { // sequential: report.md computes them, as it does for any Result
+			res.studyTput = res.studyIntervals()
+		}
+	}
+	var wg sync.WaitGroup
+	if o.sequential {
+		build()
+	} else {
+		wg.Go(build)
+	}
+	for _, sp := range runCompares(jobs, o) {
+		res.Speedups = append(res.Speedups, sp...)
+	}
+	wg.Wait()
+}
+
+// summarizeGroups groups the usable levels, summarizes each endpoint in each group, notes the
+// groups that cannot be compared, and returns the comparisons to run.
+func (res *Result) summarizeGroups(sel selectedLevels, o *Options) []compareJob {
 	res.Groups = buildGroups(sel.usable)
 	for i, d := range sel.datas {
 		res.Levels[i].Group = d.stats.Group
 	}
+	poolSides(res.Groups, o)
 	var jobs []compareJob
 	for _, g := range res.Groups {
 		for _, name := range g.endpointNames() {
@@ -295,15 +327,38 @@ func (res *Result) compareGroups(sel selectedLevels, o *Options) {
 			}
 		}
 	}
-	for _, sp := range runCompares(jobs, o) {
-		res.Speedups = append(res.Speedups, sp...)
-	}
 	slices.SortStableFunc(res.NotCompared, func(a, b Exclusion) int {
 		if a.RunID != b.RunID {
 			return int(a.RunID - b.RunID)
 		}
 		return int(a.LevelID - b.LevelID)
 	})
+	return jobs
+}
+
+// poolSides pools and sorts every side's compared columns (side.pool), a side per core (each
+// side's pools are its own), so that the summaries and comparisons find them ready.
+func poolSides(groups []*Group, o *Options) {
+	var sides []*side
+	for _, g := range groups {
+		for _, name := range g.endpointNames() {
+			sides = append(sides, g.sides[name])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(len(sides), 1))
+	if o.sequential {
+		workers = 1
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(sides); i = int(next.Add(1) - 1) {
+				sides[i].pool(colE2E)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // exclusions explains why a group's measurements were not compared.
