@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -363,5 +366,54 @@ func TestSortFloatsIsSlicesSort(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOverlapIsSequential: a report whose groups' figures (side pools, curves, history, the
+// first study's throughput intervals) are computed beside the comparisons writes the same
+// files, byte for byte, as one that computes them one after another, the study intervals at
+// write time; and the study intervals, which report.md rounds, are the same to the last bit.
+func TestOverlapIsSequential(t *testing.T) {
+	db := buildShuffledSQL(t)
+	files := func(o Options) (*Result, map[string]string) {
+		res := generate(t, db, o)
+		dir := t.TempDir()
+		if err := res.WriteFiles(dir, FileOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[e.Name()] = string(b)
+		}
+		return res, out
+	}
+	over, a := files(Options{})
+	seq, b := files(Options{sequential: true})
+	if len(over.studyTput) == 0 || seq.studyTput != nil {
+		t.Fatalf("study intervals: %d computed beside the comparisons, %d in the sequential report: not the two paths",
+			len(over.studyTput), len(seq.studyTput))
+	}
+	h := seq.headline()
+	for name, s := range h.sides {
+		lo, hi := throughputInterval(h, s, &seq.Method)
+		if got := over.studyTput[name]; got != [2]float64{lo, hi} {
+			t.Errorf("%s: study throughput interval %v beside the comparisons, [%v %v] at write time", name, got, lo, hi)
+		}
+	}
+	if len(a) < 3 || !maps.Equal(a, b) {
+		for name := range a {
+			if a[name] != b[name] {
+				t.Errorf("%s differs", name)
+			}
+		}
+		t.Fatalf("%d files with overlap, %d sequential", len(a), len(b))
 	}
 }
