@@ -138,7 +138,7 @@ func TestEachStoredIsEach(t *testing.T) {
 		if err := sc.Each(ctx, l.ID, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if err := ss.EachStored(ctx, l.ID, func(r *bench.ReportRequest) error { lean = append(lean, *r); return nil }); err != nil {
+		if err := ss.EachStored(ctx, l.ID, true, func(r *bench.ReportRequest) error { lean = append(lean, *r); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(all) != len(lean) {

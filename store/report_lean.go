@@ -86,6 +86,11 @@ const (
 	storedOKSQL = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1, seq,
 		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
 		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
+	// storedOKUnscoredSQL is storedOKSQL for a level none of whose measured requests is scored:
+	// em and f1 are NULL in every row, given without reading them.
+	storedOKUnscoredSQL = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, NULL, NULL, seq,
+		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
+		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
 	storedFailedSQL = `SELECT status, error_class, error_message, em, f1, seq, id
 		FROM requests WHERE level_id = ? AND (status < 'ok' OR status > 'ok') AND status <> 'canceled'
 		AND warmup = 0 AND final = 1`
@@ -97,14 +102,20 @@ const (
 // status, error class, message, scores and sequence number. StartMS and ElapsedMS are NaN and
 // Relayed is false (the stored statistics hold the window and the relay count). The order is
 // Each's on SQLite (by sequence number, NULL first, then id), but for a failure and a success
-// with the same sequence number, which come failure first.
-func (sc *requestScanner) EachStored(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
+// with the same sequence number, which come failure first. scored false says that none of the
+// level's measured requests is scored (its stored EM and F1 are NaN): the successes' em and
+// f1 are then not read (NaN).
+func (sc *requestScanner) EachStored(ctx context.Context, levelID int64, scored bool, fn func(*bench.ReportRequest) error) error {
 	failed, err := sc.storedFailures(ctx, levelID)
 	if err != nil {
 		return err
 	}
 	next := 0
-	err = sc.eachStoredOK(ctx, levelID, func(r *bench.ReportRequest) error {
+	query := storedOKSQL
+	if !scored {
+		query = storedOKUnscoredSQL
+	}
+	err = sc.eachStoredOK(ctx, levelID, query, func(r *bench.ReportRequest) error {
 		for ; next < len(failed) && seqKey(failed[next].r.Seq) <= seqKey(r.Seq); next++ {
 			if err := fn(&failed[next].r); err != nil {
 				return err
@@ -159,10 +170,11 @@ func (sc *requestScanner) storedFailures(ctx context.Context, levelID int64) ([]
 	return out, nil
 }
 
-// eachStoredOK is EachStored's read of the successes. It reads the driver's rows itself (on one
-// connection of the pool, only inside conn.Raw): database/sql's Scan converted every value a
-// second time, about a third of the read's cost at ten columns a row.
-func (sc *requestScanner) eachStoredOK(ctx context.Context, levelID int64, fn func(*bench.ReportRequest) error) error {
+// eachStoredOK is EachStored's read of the successes by query (storedOKSQL or
+// storedOKUnscoredSQL). It reads the driver's rows itself (on one connection of the pool, only
+// inside conn.Raw): database/sql's Scan converted every value a second time, about a third of
+// the read's cost at ten columns a row.
+func (sc *requestScanner) eachStoredOK(ctx context.Context, levelID int64, query string, fn func(*bench.ReportRequest) error) error {
 	conn, err := sc.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
@@ -173,7 +185,7 @@ func (sc *requestScanner) eachStoredOK(ctx context.Context, levelID int64, fn fu
 		if !ok {
 			return fmt.Errorf("the database driver (%T) cannot query", dc)
 		}
-		rows, err := q.QueryContext(ctx, storedOKSQL, []driver.NamedValue{{Ordinal: 1, Value: levelID}})
+		rows, err := q.QueryContext(ctx, query, []driver.NamedValue{{Ordinal: 1, Value: levelID}})
 		if err != nil {
 			return err
 		}
@@ -186,7 +198,7 @@ func (sc *requestScanner) eachStoredOK(ctx context.Context, levelID int64, fn fu
 	return nil
 }
 
-// eachStoredOKRow gives each row of storedOKSQL to fn.
+// eachStoredOKRow gives each row of storedOKSQL (or storedOKUnscoredSQL) to fn.
 func eachStoredOKRow(rows driver.Rows, fn func(*bench.ReportRequest) error) error {
 	r := bench.ReportRequest{Status: bench.StatusOK, StartMS: nan, ElapsedMS: nan}
 	dest := make([]driver.Value, 10)
