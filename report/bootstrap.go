@@ -2,7 +2,6 @@ package report
 
 import (
 	"math"
-	"math/rand/v2"
 )
 
 // reqCols are the request columns the request-level bootstrap draws, side by side in a
@@ -91,7 +90,7 @@ func (d *rowDraw) mean(ci int) float64 {
 // about budget values at most; for a cluster larger than that the replicate is a subsample,
 // which widens the interval (the error is on the conservative side). NaN values are skipped
 // per column.
-func (d *rowDraw) draw(rng *rand.Rand, rs *rowSide, budget int) {
+func (d *rowDraw) draw(rng *randStream, rs *rowSide, budget int) {
 	d.pick(rng, rs, budget)
 	d.gather(rs.rows)
 }
@@ -99,7 +98,7 @@ func (d *rowDraw) draw(rng *rand.Rand, rs *rowSide, budget int) {
 // pick draws the replicate's requests before any is read (the random numbers in the order
 // drawing and reading in turn would use them), so that gather's reads, cache misses into a
 // side's megabytes of rows, do not wait on the generator and overlap one another.
-func (d *rowDraw) pick(rng *rand.Rand, rs *rowSide, budget int) {
+func (d *rowDraw) pick(rng *randStream, rs *rowSide, budget int) {
 	picked := d.picked[:0]
 	k := len(rs.clusters)
 	per := perCluster(budget, k)
@@ -168,7 +167,7 @@ const (
 // requestReplicates runs the request-level bootstrap of base against other: one replicate
 // draws the same requests for every column so the replicates stay consistent. Latency
 // ratios are base/other, tokens/s other/base.
-func requestReplicates(rng *rand.Rand, base, other *side, cfg bootConfig) [numReqReps][]float64 {
+func requestReplicates(rng *randStream, base, other *side, cfg bootConfig) [numReqReps][]float64 {
 	var reps [numReqReps][]float64
 	if len(base.runs) == 0 || len(other.runs) == 0 {
 		return reps

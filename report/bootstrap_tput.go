@@ -2,7 +2,6 @@ package report
 
 import (
 	"math"
-	"math/rand/v2"
 )
 
 // tputSide is one side's levels for the throughput bootstrap: the successful requests'
@@ -37,7 +36,7 @@ func newTputSide(s *side) *tputSide {
 // with replacement, then min(n, max(10, budget/k)) output-token counts with replacement
 // within each drawn level, scaled to the level's size, over its window held fixed. The
 // random numbers are drawn before the values are read, so the reads overlap.
-func (t *tputSide) replicate(rng *rand.Rand, budget int) float64 {
+func (t *tputSide) replicate(rng *randStream, budget int) float64 {
 	k := len(t.levels)
 	per := perCluster(budget, k)
 	t.picked, t.drawn = t.picked[:0], t.drawn[:0]

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 
@@ -377,6 +378,39 @@ func percentileInterval(reps []float64, alpha float64) Interval {
 
 // newRNG is a PCG generator seeded from the report seed and a stream number, so that every
 // comparison has its own reproducible stream whatever order they are computed in.
-func newRNG(seed uint64, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, stream*0x9E3779B97F4A7C15+1))
+func newRNG(seed uint64, stream uint64) *randStream {
+	r := &randStream{pcg: rand.NewPCG(seed, stream*0x9E3779B97F4A7C15+1)}
+	r.std = rand.New(r.pcg)
+	return r
+}
+
+// randStream is a bootstrap's random stream: math/rand/v2's Rand over a PCG source, whose IntN
+// the bootstraps call millions of times. IntN draws exactly what rand.Rand.IntN draws, but
+// calls the generator directly instead of through the Source interface (TestRNGIsMathRand).
+type randStream struct {
+	pcg *rand.PCG
+	std *rand.Rand // over pcg: the same stream
+}
+
+// is32bit: math/rand/v2 draws a small n's numbers otherwise on 32-bit platforms.
+const is32bit = ^uint(0)>>32 == 0
+
+// IntN is rand.Rand.IntN over the generator (math/rand/v2's uint64n on 64-bit platforms:
+// a power of two masked, else Lemire's multiply with rejection): a number in [0, n).
+func (r *randStream) IntN(n int) int {
+	if n <= 0 || is32bit {
+		return r.std.IntN(n) // panics for n <= 0, as rand.Rand.IntN does
+	}
+	u := uint64(n)
+	if u&(u-1) == 0 {
+		return int(r.pcg.Uint64() & (u - 1))
+	}
+	hi, lo := bits.Mul64(r.pcg.Uint64(), u)
+	if lo < u {
+		thresh := -u % u
+		for lo < thresh {
+			hi, lo = bits.Mul64(r.pcg.Uint64(), u)
+		}
+	}
+	return int(hi)
 }

@@ -161,3 +161,19 @@ func TestBootstrapIsReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestRNGIsMathRand: the bootstraps' IntN draws exactly what math/rand/v2's Rand.IntN draws
+// over the same PCG stream, for powers of two, small and large bounds and bounds near 2^63
+// (where the rejection step runs often).
+func TestRNGIsMathRand(t *testing.T) {
+	bounds := []int{1, 2, 3, 7, 64, 100, 250, 1000, 1 << 20, 1<<20 + 1, 999_983, 1<<62 + 1, 3 << 61, math.MaxInt}
+	for _, n := range bounds {
+		r := newRNG(7, uint64(n))
+		want := rand.New(rand.NewPCG(7, uint64(n)*0x9E3779B97F4A7C15+1))
+		for i := range 20000 {
+			if got, w := r.IntN(n), want.IntN(n); got != w {
+				t.Fatalf("IntN(%d), draw %d: %d, math/rand/v2 %d", n, i, got, w)
+			}
+		}
+	}
+}
