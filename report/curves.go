@@ -254,7 +254,11 @@ type InputCurve struct {
 func buildInputCurves(groups []*Group) []InputCurve {
 	var out []InputCurve
 	for _, g := range groups {
-		var all []float64
+		n := 0
+		for _, s := range g.sides {
+			n += s.rows()
+		}
+		all := make([]float64, 0, n)
 		for _, s := range g.sides {
 			all = append(all, s.pooled(colIn)...)
 		}
@@ -279,7 +283,8 @@ func buildInputCurves(groups []*Group) []InputCurve {
 			s := g.sides[name]
 			ic := InputCurve{Group: g.ID, Endpoint: name}
 			bins := make([][2][]float64, len(edges)-1)
-			var xs, ttft, xe, e2e []float64
+			n := s.rows() // the most each list holds: sized once
+			xs, ttft, xe, e2e := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
 			for _, c := range s.runs {
 				for i, in := range c.cols[colIn] {
 					if math.IsNaN(in) {
@@ -303,8 +308,11 @@ func buildInputCurves(groups []*Group) []InputCurve {
 				}
 			}
 			for b := range bins {
+				// The bins are this loop's own: sorted in place (quantile would sort a copy).
+				sortFloats(bins[b][0])
+				sortFloats(bins[b][1])
 				ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: max(len(bins[b][0]), len(bins[b][1])),
-					P50TTFTMS: Num(quantile(bins[b][0], .5)), P50E2EMS: Num(quantile(bins[b][1], .5))})
+					P50TTFTMS: Num(quantileSorted(bins[b][0], .5)), P50E2EMS: Num(quantileSorted(bins[b][1], .5))})
 			}
 			ic.TTFTSlopePer1k, ic.E2ESlopePer1k = slope(xs, ttft), slope(xe, e2e)
 			out = append(out, ic)

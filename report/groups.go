@@ -278,13 +278,18 @@ func (s *side) build() {
 	}
 }
 
-// pooled returns the non-NaN values of one column over all of a side's runs.
-func (s *side) pooled(col int) []float64 {
+// rows is the number of successful requests over all of a side's runs.
+func (s *side) rows() int {
 	n := 0
 	for _, c := range s.runs {
 		n += c.n()
 	}
-	out := make([]float64, 0, n)
+	return n
+}
+
+// pooled returns the non-NaN values of one column over all of a side's runs.
+func (s *side) pooled(col int) []float64 {
+	out := make([]float64, 0, s.rows())
 	for _, c := range s.runs {
 		for j := range c.n() {
 			if v := c.value(col, j); !math.IsNaN(v) {
