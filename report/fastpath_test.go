@@ -369,8 +369,8 @@ func TestSortFloatsIsSlicesSort(t *testing.T) {
 	}
 }
 
-// TestOverlapIsSequential: a report whose groups' figures (side pools, curves, history, the
-// first study's throughput intervals) are computed beside the comparisons writes the same
+// TestOverlapIsSequential: a report whose side pools are sorted a side per core and whose
+// first study's throughput intervals are computed beside the comparisons writes the same
 // files, byte for byte, as one that computes them one after another, the study intervals at
 // write time; and the study intervals, which report.md rounds, are the same to the last bit.
 func TestOverlapIsSequential(t *testing.T) {
