@@ -132,13 +132,25 @@ func TestEachStoredIsEach(t *testing.T) {
 	}
 	defer sc.Close()
 	ss := sc.(storedScanner)
+	var lids []int64
+	for _, l := range lvls {
+		lids = append(lids, l.ID)
+	}
+	stored, err := db.StoredLevelStats(ctx, lids)
+	if err != nil {
+		t.Fatal(err)
+	}
 	failures := 0
 	for _, l := range lvls {
+		st, ok := stored[l.ID]
+		if !ok {
+			t.Fatalf("level %d has no stored statistics", l.ID)
+		}
 		var all, lean []bench.ReportRequest
 		if err := sc.Each(ctx, l.ID, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if err := ss.EachStored(ctx, l.ID, true, func(r *bench.ReportRequest) error { lean = append(lean, *r); return nil }); err != nil {
+		if err := ss.EachStored(ctx, l.ID, &st, func(r *bench.ReportRequest) error { lean = append(lean, *r); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(all) != len(lean) {

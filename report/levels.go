@@ -177,7 +177,7 @@ func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLev
 // storedScanner is a RequestScanner that can also read a level whose statistics the store
 // keeps (store.DB's level_summary): only the columns the report needs beside them.
 type storedScanner interface {
-	EachStored(ctx context.Context, levelID int64, scored bool, fn func(*bench.ReportRequest) error) error
+	EachStored(ctx context.Context, levelID int64, st *levelstat.Stats, fn func(*bench.ReportRequest) error) error
 }
 
 // storedStatsReader is a History that keeps ended levels' statistics (store.DB).
@@ -193,7 +193,7 @@ func readStoredLevel(ctx context.Context, sc storedScanner, lvl bench.ReportLeve
 	for i := range d.ok.cols {
 		d.ok.cols[i] = make([]float64, 0, st.OK) // the level's successes, as many as its columns will hold
 	}
-	err := sc.EachStored(ctx, lvl.ID, scored(st), func(r *bench.ReportRequest) error {
+	err := sc.EachStored(ctx, lvl.ID, st, func(r *bench.ReportRequest) error {
 		s := levelstat.SampleOf(r.Status, r.ErrorClass)
 		d.tally(r, &s)
 		return nil
@@ -206,10 +206,6 @@ func readStoredLevel(ctx context.Context, sc storedScanner, lvl bench.ReportLeve
 	d.setStats(st)
 	return d, nil
 }
-
-// scored says whether a level's stored statistics have a score: when neither EM nor F1 has
-// one, none of its measured requests was scored and EachStored need not read their scores.
-func scored(st *levelstat.Stats) bool { return !math.IsNaN(st.EM) || !math.IsNaN(st.F1) }
 
 func newLevelData(lvl bench.ReportLevel, run *bench.Run) *levelData {
 	d := &levelData{lvl: lvl, run: run}

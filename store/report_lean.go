@@ -102,20 +102,25 @@ const (
 // status, error class, message, scores and sequence number. StartMS and ElapsedMS are NaN and
 // Relayed is false (the stored statistics hold the window and the relay count). The order is
 // Each's on SQLite (by sequence number, NULL first, then id), but for a failure and a success
-// with the same sequence number, which come failure first. scored false says that none of the
-// level's measured requests is scored (its stored EM and F1 are NaN): the successes' em and
-// f1 are then not read (NaN).
-func (sc *requestScanner) EachStored(ctx context.Context, levelID int64, scored bool, fn func(*bench.ReportRequest) error) error {
-	failed, err := sc.storedFailures(ctx, levelID)
-	if err != nil {
-		return err
+// with the same sequence number, which come failure first. st is the level's stored
+// statistics (StoredLevelStats), which say what need not be read: a level none of whose
+// measured requests failed (N = OK, no client-resource failure) is not searched for failures,
+// and one none of whose measured requests is scored (EM and F1 NaN) has its successes' em and
+// f1 given as NaN without reading them.
+func (sc *requestScanner) EachStored(ctx context.Context, levelID int64, st *levelstat.Stats, fn func(*bench.ReportRequest) error) error {
+	var failed []storedFailure
+	if st.N-st.OK+st.ClientResource > 0 { // the rows neither ok nor canceled
+		var err error
+		if failed, err = sc.storedFailures(ctx, levelID); err != nil {
+			return err
+		}
 	}
 	next := 0
 	query := storedOKSQL
-	if !scored {
+	if math.IsNaN(st.EM) && math.IsNaN(st.F1) {
 		query = storedOKUnscoredSQL
 	}
-	err = sc.eachStoredOK(ctx, levelID, query, func(r *bench.ReportRequest) error {
+	err := sc.eachStoredOK(ctx, levelID, query, func(r *bench.ReportRequest) error {
 		for ; next < len(failed) && seqKey(failed[next].r.Seq) <= seqKey(r.Seq); next++ {
 			if err := fn(&failed[next].r); err != nil {
 				return err

@@ -33,9 +33,9 @@ func TestStoredReadIsTheFullRead(t *testing.T) {
 		}
 		defer sc.Close()
 		lean := sc.(interface {
-			EachStored(context.Context, int64, bool, func(*bench.ReportRequest) error) error
+			EachStored(context.Context, int64, *levelstat.Stats, func(*bench.ReportRequest) error) error
 		})
-		failures, unscored := 0, 0
+		failures, unscored, clean := 0, 0, 0
 		for _, id := range ids {
 			computed, err := db.LevelStats(ctx, id)
 			if err != nil {
@@ -48,13 +48,16 @@ func TestStoredReadIsTheFullRead(t *testing.T) {
 			if err := sc.Each(ctx, id, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
 				t.Fatal(err)
 			}
-			// As the report reads them: the scores only of a level whose stored figures have one.
+			// As the report reads them: the scores only of a level whose stored figures have one,
+			// the failures only of one whose stored figures count some.
 			st := stored[id]
-			scored := !math.IsNaN(st.EM) || !math.IsNaN(st.F1)
-			if !scored {
+			if math.IsNaN(st.EM) && math.IsNaN(st.F1) {
 				unscored++
 			}
-			if err := lean.EachStored(ctx, id, scored, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
+			if st.N == st.OK && st.ClientResource == 0 {
+				clean++
+			}
+			if err := lean.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(all) != len(some) {
@@ -75,6 +78,9 @@ func TestStoredReadIsTheFullRead(t *testing.T) {
 		}
 		if unscored == 0 || unscored == len(ids) {
 			t.Fatalf("%d of %d levels unscored: both reads of the successes are not tested", unscored, len(ids))
+		}
+		if clean == 0 || clean == len(ids) {
+			t.Fatalf("%d of %d levels without failures: reading and skipping the failures are not both tested", clean, len(ids))
 		}
 	})
 }
