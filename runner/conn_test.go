@@ -322,7 +322,10 @@ func TestHTTPVersionsOverTLS(t *testing.T) {
 		cold           bool
 	}{{HTTP2, "HTTP/2.0", false}, {HTTP2, "HTTP/2.0", true}, {"", "HTTP/1.1", false}} {
 		t.Run(tc.proto+map[bool]string{true: "-cold"}[tc.cold], func(t *testing.T) {
-			f := &fakeServer{ttft: ttft, tokens: words(2)}
+			// Each request stays in the server after its tokens until all 16 have been there at
+			// once (5 s at most): a request the client held back keeps the peak below 16 however
+			// slow the machine, and a slow handshake only delays the gathering.
+			f := &fakeServer{ttft: ttft, tokens: words(2), holdFor: 16, holdMax: 5 * time.Second}
 			srv, conns := tlsServer(t, http.HandlerFunc(f.handle), 4)
 			pool := x509.NewCertPool()
 			pool.AddCert(srv.Certificate())

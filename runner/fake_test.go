@@ -26,6 +26,12 @@ type fakeServer struct {
 	usage       map[string]any // extra usage fields
 	hang        time.Duration  // wait this long (or until the client leaves) before answering
 	custom      func(w http.ResponseWriter, flush func())
+	// holdFor > 0: a request that has sent its tokens stays in the handler until holdFor
+	// requests have been inside it at once (or holdMax passes), so peakInFlight shows whether
+	// the client sent them all together whatever the machine's speed, without touching TTFT.
+	holdFor  int
+	holdMax  time.Duration
+	gathered chan struct{} // closed when peak reaches holdFor
 
 	mu       sync.Mutex
 	bodies   []map[string]any
@@ -60,6 +66,7 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
 	f.inFlight++
 	f.peak = max(f.peak, f.inFlight)
+	gathered := f.gatheredLocked()
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
@@ -131,6 +138,14 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.served = append(f.served, s) // before the end of the stream: the client may look at once
 	f.mu.Unlock()
+	if gathered != nil {
+		select {
+		case <-gathered:
+		case <-time.After(f.holdMax):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if !f.noUsage {
 		u := map[string]any{"prompt_tokens": 42, "completion_tokens": len(all), "total_tokens": 42 + len(all)}
 		for k, v := range f.usage {
@@ -141,6 +156,25 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
+}
+
+// gatheredLocked is the channel closed once holdFor requests were in the handler at once
+// (closing it when that happens now), or nil without holdFor. f.mu is held.
+func (f *fakeServer) gatheredLocked() chan struct{} {
+	if f.holdFor <= 0 {
+		return nil
+	}
+	if f.gathered == nil {
+		f.gathered = make(chan struct{})
+	}
+	select {
+	case <-f.gathered:
+	default:
+		if f.inFlight >= f.holdFor {
+			close(f.gathered)
+		}
+	}
+	return f.gathered
 }
 
 func (f *fakeServer) servedAt(i int) served {
