@@ -138,13 +138,8 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.served = append(f.served, s) // before the end of the stream: the client may look at once
 	f.mu.Unlock()
-	if gathered != nil {
-		select {
-		case <-gathered:
-		case <-time.After(f.holdMax):
-		case <-r.Context().Done():
-			return
-		}
+	if !f.hold(r, gathered) {
+		return
 	}
 	if !f.noUsage {
 		u := map[string]any{"prompt_tokens": 42, "completion_tokens": len(all), "total_tokens": 42 + len(all)}
@@ -156,6 +151,21 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
+}
+
+// hold keeps a request in the handler until gathered is closed or holdMax passes (at once
+// when gathered is nil); false if the client left first.
+func (f *fakeServer) hold(r *http.Request, gathered chan struct{}) bool {
+	if gathered == nil {
+		return true
+	}
+	select {
+	case <-gathered:
+	case <-time.After(f.holdMax):
+	case <-r.Context().Done():
+		return false
+	}
+	return true
 }
 
 // gatheredLocked is the channel closed once holdFor requests were in the handler at once
