@@ -105,21 +105,9 @@ func radixSort(keys, buf []uint64) []uint64 {
 	return keys
 }
 
-// medianSorted is medianInPlace of values already sorted: the same interpolation of the same
-// two ranks, so the same number.
-func medianSorted(sorted []float64) float64 {
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	h := float64(n-1) * 0.5
-	lo := int(h)
-	f := h - float64(lo)
-	if f == 0 {
-		return sorted[lo]
-	}
-	return sorted[lo]*(1-f) + sorted[lo+1]*f
-}
+// medianSorted is medianInPlace of values already sorted: levelstat's percentile at 0.5, the same
+// interpolation of the same two ranks, so the same number.
+func medianSorted(sorted []float64) float64 { return quantileSorted(sorted, 0.5) }
 
 // rankPairBySelect returns the k-th smallest of xs and, when k is not the last rank, the
 // (k+1)-th (else NaN), by selection (xs is reordered).
