@@ -86,11 +86,7 @@ func (s *chunkScan) chunk(ch *chunk) bool {
 		default:
 			return plainKey(key) && s.skip()
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return ok
+		return firstSight(&seen, bit) && ok
 	})
 }
 
@@ -168,11 +164,7 @@ func (s *chunkScan) choice(c *chunkChoice) bool {
 		default:
 			return plainKey(key) && s.skip()
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return ok
+		return firstSight(&seen, bit) && ok
 	})
 }
 
@@ -199,12 +191,18 @@ func (s *chunkScan) delta(c *chunkChoice, seen *int) bool {
 			return plainKey(key) && s.skip()
 		}
 		bit <<= 16 // a delta's bits above the choice's
-		if *seen&bit != 0 {
-			return false
-		}
-		*seen |= bit
-		return ok
+		return firstSight(seen, bit) && ok
 	})
+}
+
+// firstSight marks a field's bit in seen, false if it was already there: a duplicate key,
+// which encoding/json resolves in ways the fast path does not copy, so it falls back.
+func firstSight(seen *int, bit int) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
 }
 
 // plainKey reports whether a key that is no field's name is surely no field's at all:
