@@ -154,8 +154,8 @@ func FuzzDecodeChunk(f *testing.F) {
 	})
 }
 
-// BenchmarkDecodeChunk decodes the scale benchmark's chunks and a captured llama.cpp stream's,
-// with the fast path and with encoding/json.
+// BenchmarkDecodeChunk decodes the scale benchmark's chunks (its zero-delay server's two
+// shapes; one op is both) with the fast path and with encoding/json.
 func BenchmarkDecodeChunk(b *testing.B) {
 	chunks := bytes.Split(zeroDelayChunks, []byte("\n"))
 	for name, dec := range map[string]func([]byte, *chunk) error{
