@@ -170,10 +170,13 @@ func rewound(req *http.Request, ctx context.Context) (*http.Request, error) {
 // replay must not pick another stale one from the pool.
 func freshConnections(hc *http.Client) *http.Client {
 	c := *hc
-	if tr, ok := hc.Transport.(*http.Transport); ok {
+	switch tr := hc.Transport.(type) {
+	case *http.Transport:
 		tr = tr.Clone()
 		tr.DisableKeepAlives = true
 		c.Transport = tr
+	case *h1Transport:
+		c.Transport = tr.withoutKeepAlives()
 	}
 	return &c
 }
@@ -215,6 +218,10 @@ func newDoer(maxConns int, o ConnOptions) *doer {
 		setProtocol(tr, o.HTTP)
 		if o.RootCAs != nil {
 			tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+		}
+		if o.httpVersion() == HTTP11 {
+			// http:// without a proxy: the lean transport (h1transport.go); the rest: tr.
+			hc.Transport = newH1Transport(tr)
 		}
 	}
 	return &doer{hc: hc, fresh: freshConnections(hc), cold: o.Cold}
