@@ -138,6 +138,9 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	}
 	pc, err := t.conn(ctx, addr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, context.Cause(ctx) // as net/http reports a cancelled dial
+		}
 		return nil, false, err
 	}
 	if trace != nil && trace.GotConn != nil {
