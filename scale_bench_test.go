@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // The scale benchmarks run the built binary as a child process, so peak RSS is the whole
@@ -194,19 +197,117 @@ func runRaw(b *testing.B, z *zeroDelayServer, n, c int) childRun {
 	return measureChild(b, cmd, z, n)
 }
 
+// vegetaClientEnv makes the test binary the vegeta client of BenchmarkScaleRun100k (its value:
+// the server's URL) instead of testing; it takes n and c from rawCountEnv and rawConcEnv.
+const vegetaClientEnv = "TRACKER_SCALE_VEGETA_URL"
+
+// TestScaleVegetaClient is not a test: with vegetaClientEnv set it is the second reference client
+// of BenchmarkScaleRun100k, a child process as tracker and the raw loop are. It does what
+//
+//	vegeta attack -rate=0 -workers=c -max-workers=c -connections=c -max-connections=c \
+//	    -header 'Content-Type: application/json' -body body.json <<<'POST URL/chat/completions' | vegeta report
+//
+// does with n hits, through vegeta's library (v12.13.0, a test-only dependency): see vegetaAttack.
+func TestScaleVegetaClient(t *testing.T) {
+	url := os.Getenv(vegetaClientEnv)
+	if url == "" {
+		t.Skip("the vegeta client process of BenchmarkScaleRun100k")
+	}
+	var n, c int
+	if _, err := fmt.Sscan(os.Getenv(rawCountEnv), &n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(os.Getenv(rawConcEnv), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := vegetaCheck(vegetaAttack(url, n, c), n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vegetaCheck fails a vegeta run unless it made n requests, all answered 200 without error.
+func vegetaCheck(m *vegeta.Metrics, n int) error {
+	if m.Requests != uint64(n) || m.Success != 1 || len(m.Errors) > 0 || m.StatusCodes["200"] != n {
+		return fmt.Errorf("vegeta: %d requests (want %d), success %.4f, status codes %v, errors %q",
+			m.Requests, n, m.Success, m.StatusCodes, m.Errors)
+	}
+	return nil
+}
+
+// vegetaAttack sends n hits from c workers with vegeta's Attacker and adds every Result to a
+// vegeta.Metrics, closed at the end, as `vegeta report` does. What is not the CLI's default is
+// only what its flags above set: c workers from the start (the CLI starts 10 and adds workers
+// up to -max-workers while all are busy; at -rate=0 it reaches c at once) and c connections
+// kept alive (the CLI keeps up to 10,000 idle ones, no cap on open ones; c workers open at most
+// c). The rest are the defaults the CLI passes: keep-alive on, 10 redirects, a 30 s timeout
+// per request, no limit on the body read (-max-body=-1: every body is read into
+// Result.Body), -http2 (which over cleartext http:// leaves HTTP/1.1; h2c is off), no
+// attack name, so each request carries only vegeta's X-Vegeta-Seq header beside
+// Content-Type. Left out: the CLI's gob encoding of each Result into the pipe and `vegeta
+// report`'s decoding in a second process, which would only add CPU to this reference.
+func vegetaAttack(url string, n, c int) *vegeta.Metrics {
+	atk := vegeta.NewAttacker(
+		vegeta.Redirects(vegeta.DefaultRedirects),
+		vegeta.Timeout(vegeta.DefaultTimeout),
+		vegeta.Workers(uint64(c)),
+		vegeta.MaxWorkers(uint64(c)),
+		vegeta.KeepAlive(true),
+		vegeta.Connections(c),
+		vegeta.MaxConnections(c),
+		vegeta.HTTP2(true),
+		vegeta.H2C(false),
+		vegeta.MaxBody(vegeta.DefaultMaxBody),
+	)
+	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: url + "/chat/completions",
+		Body: rawBody, Header: http.Header{"Content-Type": []string{"application/json"}}})
+	var m vegeta.Metrics
+	for res := range atk.Attack(tr, hitsPacer{n: uint64(n)}, 0, "") {
+		m.Add(res)
+	}
+	m.Close()
+	return &m
+}
+
+// hitsPacer is vegeta's -rate=0 (a zero ConstantPacer: no wait between hits) that stops the
+// attack after n hits: Attack sends exactly n ticks to its workers, and its results channel
+// closes when the last one's Result is in.
+type hitsPacer struct {
+	vegeta.ConstantPacer
+	n uint64
+}
+
+// Pace implements vegeta.Pacer.
+func (p hitsPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.n {
+		return 0, true
+	}
+	return p.ConstantPacer.Pace(elapsed, hits)
+}
+
+// runVegeta runs the vegeta client as a child process and measures it as runTracker measures tracker.
+func runVegeta(b *testing.B, z *zeroDelayServer, n, c int) childRun {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleVegetaClient$", "-test.count=1")
+	cmd.Env = append(os.Environ(), vegetaClientEnv+"="+z.url, fmt.Sprintf("%s=%d", rawCountEnv, n), fmt.Sprintf("%s=%d", rawConcEnv, c))
+	return measureChild(b, cmd, z, n)
+}
+
 // BenchmarkScaleRun100k is one run of 100,000 requests at concurrency 128 against a zero-delay
 // server: wall time, the time from the last response to the process's exit (summary included),
-// peak RSS, requests/s recorded, and a raw net/http loop's requests/s on the same server. Both
-// clients are child processes, run one after the other in each iteration (-count 3 to repeat);
-// on a shared machine their CPU time per request (rusage) is the steadier figure, and the
-// server's (this process) is reported beside them: on 2 cores the three share the CPU.
+// peak RSS, requests/s recorded, and two references' requests/s on the same server: a bare
+// net/http loop (nothing parsed or recorded: the stricter one) and vegeta's library doing what
+// `vegeta attack | vegeta report` does. All three clients are child processes, run one after
+// the other in each iteration (-count 3 to repeat); on a shared machine their CPU time per
+// request (rusage) is the steadier figure, and the server's (this process, while tracker ran)
+// is reported beside them: on 2 cores client and server share the CPU.
 func BenchmarkScaleRun100k(b *testing.B) {
 	bin := buildTracker(b)
 	z := startZeroDelayServer(b)
 	const n, c = 100_000, 128
-	var r, raw childRun
+	var r, raw, veg childRun
 	for b.Loop() {
-		raw = runRaw(b, z, n, c) // the same minute as tracker's run: both see the same load
+		raw = runRaw(b, z, n, c) // the same minute as tracker's run: all three see the same load
+		veg = runVegeta(b, z, n, c)
 		r = runTracker(b, bin, filepath.Join(b.TempDir(), "t.db"), z, n, c)
 	}
 	b.ReportMetric(r.wall.Seconds(), "wall-s")
@@ -215,8 +316,11 @@ func BenchmarkScaleRun100k(b *testing.B) {
 	b.ReportMetric(r.reqPerS, "req/s")
 	b.ReportMetric(raw.reqPerS, "raw-http-req/s")
 	b.ReportMetric(r.reqPerS/raw.reqPerS, "ratio-to-raw")
+	b.ReportMetric(veg.reqPerS, "vegeta-req/s")
+	b.ReportMetric(r.reqPerS/veg.reqPerS, "ratio-to-vegeta")
 	b.ReportMetric(float64(r.cpuPerReq.Microseconds()), "cpu-us/req")
 	b.ReportMetric(float64(raw.cpuPerReq.Microseconds()), "raw-cpu-us/req")
+	b.ReportMetric(float64(veg.cpuPerReq.Microseconds()), "vegeta-cpu-us/req")
 	b.ReportMetric(float64(r.serverCPUPerReq.Microseconds()), "server-cpu-us/req")
 }
 
@@ -234,6 +338,46 @@ func BenchmarkScaleRSS(b *testing.B) {
 			b.ReportMetric(r.maxRSSMB, "peak-rss-MB")
 			b.ReportMetric(r.wall.Seconds(), "wall-s")
 			b.ReportMetric(r.afterLast.Seconds(), "after-last-response-s")
+		})
+	}
+}
+
+// TestVegetaAttack checks the vegeta reference client on a small run: exactly n requests reach
+// the server, each an HTTP/1.1 POST with the raw loop's body and Content-Type, no more than c at
+// once; and a server that answers 500 fails vegetaCheck.
+func TestVegetaAttack(t *testing.T) {
+	const n, c = 300, 8
+	for _, tc := range []struct {
+		name   string
+		status int
+		ok     bool
+	}{{"200", http.StatusOK, true}, {"500", http.StatusInternalServerError, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got, bad, inFlight, peak atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				now := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+				}
+				body, _ := io.ReadAll(r.Body)
+				if r.Proto != "HTTP/1.1" || r.Method != http.MethodPost || !bytes.Equal(body, rawBody) ||
+					r.Header.Get("Content-Type") != "application/json" || r.URL.Path != "/v1/chat/completions" {
+					bad.Add(1)
+				}
+				got.Add(1)
+				time.Sleep(2 * time.Millisecond) // so that requests overlap: peak shows the workers' bound
+				w.WriteHeader(tc.status)
+				w.Write(zeroDelayBody)
+			}))
+			defer srv.Close()
+			err := vegetaCheck(vegetaAttack(srv.URL+"/v1", n, c), n)
+			if (err == nil) != tc.ok {
+				t.Errorf("vegetaCheck: %v, want ok=%v", err, tc.ok)
+			}
+			if got.Load() != n || bad.Load() != 0 || peak.Load() > c {
+				t.Errorf("server saw %d requests (want %d), %d not as the raw loop's, %d at once (at most %d)",
+					got.Load(), n, bad.Load(), peak.Load(), c)
+			}
 		})
 	}
 }
