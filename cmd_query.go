@@ -77,11 +77,16 @@ func streamQuery(ctx context.Context, db *store.DB, query string, w io.Writer, f
 // openForReading opens --db read-only for a command that only reads; a file at an older
 // schema version is read through a migrated temporary copy, and the user is told so.
 func openForReading(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
+	return openForReadingWith(ctx, cmd, store.OpenOptions{})
+}
+
+// openForReadingWith is openForReading with store options (store.OpenReadOnlyWith).
+func openForReadingWith(ctx context.Context, cmd *cli.Command, o store.OpenOptions) (*store.DB, error) {
 	path, err := dbPath(cmd)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenReadOnly(ctx, path, schemaSQL)
+	db, err := store.OpenReadOnlyWith(ctx, path, schemaSQL, o)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -56,7 +57,10 @@ func reportAction(ctx context.Context, cmd *cli.Command) error {
 		return usagef("report: %v", err)
 	}
 	fo.EChartsJS, fo.EChartsSource, fo.PNG = js, source, cmd.Bool("png")
-	db, err := openForReading(ctx, cmd)
+	defer tuneGCForReport(os.Getenv)() // gc.go
+	// Not mapped: the report reads each page once and keeps what it needs; a mapped file
+	// would count in its resident memory beside that (store.OpenOptions.NoMap).
+	db, err := openForReadingWith(ctx, cmd, store.OpenOptions{NoMap: true})
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func TestFollowLiveHeapRaisesTheLimit(t *testing.T) {
 	debug.SetMemoryLimit(64 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); followLiveHeap(ctx, time.Millisecond) }()
+	go func() { defer close(done); followLiveHeap(ctx, time.Millisecond, gcLimitFor) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for debug.SetMemoryLimit(-1) < 2*(64<<20) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -77,4 +77,51 @@ func TestFollowLiveHeapRaisesTheLimit(t *testing.T) {
 		t.Errorf("memory limit %d with a live heap of 64 MiB, want at least %d", got, 2*(64<<20))
 	}
 	runtime.KeepAlive(keep)
+}
+
+// tuneGCForReport sets the report's memory limit only when the user set neither GOGC nor
+// GOMEMLIMIT, never changes GOGC, and its restore function puts back the limit there was.
+func TestTuneGCForReport(t *testing.T) {
+	oldPercent, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(oldPercent); debug.SetMemoryLimit(oldLimit) })
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		wantLimit int64
+	}{
+		{"neither set", nil, reportMemoryLimit},
+		{"GOGC set", map[string]string{"GOGC": "50"}, math.MaxInt64},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, math.MaxInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetMemoryLimit(math.MaxInt64)
+			restore := tuneGCForReport(func(k string) string { return tc.env[k] })
+			percent := debug.SetGCPercent(100)
+			if limit := debug.SetMemoryLimit(-1); percent != 100 || limit != tc.wantLimit {
+				t.Errorf("GOGC %d, memory limit %d; want 100, %d", percent, limit, tc.wantLimit)
+			}
+			restore()
+			if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+				t.Errorf("after restore: memory limit %d, want %d", limit, int64(math.MaxInt64))
+			}
+		})
+	}
+}
+
+// The report's limit keeps at least a quarter of the live heap free above it.
+func TestReportLimitFor(t *testing.T) {
+	for _, tc := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, reportMemoryLimit},
+		{100 << 20, reportMemoryLimit},
+		{reportMemoryLimit * 4 / 5, reportMemoryLimit},
+		{400 << 20, 500 << 20},
+		{math.MaxUint64, 1 << 62},
+	} {
+		if got := reportLimitFor(tc.live); got != tc.want {
+			t.Errorf("reportLimitFor(%d) = %d, want %d", tc.live, got, tc.want)
+		}
+	}
 }

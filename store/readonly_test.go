@@ -288,3 +288,42 @@ func TestEmptyPathRefused(t *testing.T) {
 		}
 	}
 }
+
+// A read-only handle maps the file (its pages then count in the process's resident memory)
+// unless NoMap says not to; both read the same rows. Linux: the mappings are read from
+// /proc/self/maps.
+func TestReadOnlyNoMap(t *testing.T) {
+	if _, err := os.Stat("/proc/self/maps"); err != nil {
+		t.Skip("no /proc/self/maps")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		o      store.OpenOptions
+		mapped bool
+	}{
+		{store.OpenOptions{}, true},
+		{store.OpenOptions{NoMap: true}, false},
+	} {
+		path := filepath.Join(t.TempDir(), "t.db")
+		db := storetest.OpenAt(t, path)
+		if _, err := db.CreateRun(ctx, bench.Run{UUID: "u1", Label: "keep"}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		ro, err := store.OpenReadOnlyWith(ctx, path, storetest.Schema(t), tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := ro.GetRun(ctx, 1); err != nil || r.Label != "keep" {
+			t.Errorf("%+v: run 1 = %+v, %v", tc.o, r, err)
+		}
+		maps, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(maps), path+"\n"); got != tc.mapped {
+			t.Errorf("%+v: file mapped %t, want %t", tc.o, got, tc.mapped)
+		}
+		ro.Close()
+	}
+}

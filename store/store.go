@@ -73,6 +73,12 @@ type OpenOptions struct {
 	// MaxPages caps the file's size in pages (PRAGMA max_page_count; 0 = SQLite's default).
 	// A cap makes inserts fail with SQLITE_FULL as a full disk does.
 	MaxPages int
+	// NoMap makes a read-only handle read pages with read(2) instead of mapping the file
+	// (readerMmapBytes). Every mapped page a statement touched counts in the process's
+	// resident memory until the connection closes: a reader that goes through the whole file
+	// once and keeps what it needs (tracker report) would hold the file beside its own
+	// data. It costs a copy of each page read.
+	NoMap bool
 	// immutable opens a read-only handle with SQLite's immutable=1: no locks, no -shm, no
 	// -wal (see openReadOnlyFile for when that is safe).
 	immutable bool
@@ -99,7 +105,9 @@ func dsn(path string, readOnly bool, o OpenOptions) string {
 		// Readers map the file instead of copying each page with a read(2): a scan over a
 		// million requests spends a fifth of its time in those calls otherwise. A reader
 		// never changes the file; tracker's writers never shrink it (no VACUUM).
-		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readerMmapBytes))
+		if !o.NoMap {
+			q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readerMmapBytes))
+		}
 		if o.immutable {
 			q.Add("immutable", "1")
 		}
@@ -223,6 +231,12 @@ func (db *DB) checkTracker(ctx context.Context, v, known int, emptyOK bool) erro
 // `tracker run` upgrades the file itself). A PostgreSQL URL opens that database with every
 // transaction READ ONLY (postgres.go).
 func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) {
+	return OpenReadOnlyWith(ctx, path, schema, OpenOptions{})
+}
+
+// OpenReadOnlyWith is OpenReadOnly with options: of them, a read-only handle uses
+// BusyTimeout and NoMap (SQLite only).
+func OpenReadOnlyWith(ctx context.Context, path string, schema string, o OpenOptions) (*DB, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
@@ -236,7 +250,7 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 	if err != nil {
 		return nil, err
 	}
-	db, v, err := openReadOnlyFile(ctx, path)
+	db, v, err := openReadOnlyFile(ctx, path, o)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +262,7 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 		return db, nil
 	}
 	defer db.Close()
-	cp, err := db.migratedCopy(ctx, schema)
+	cp, err := db.migratedCopy(ctx, schema, o)
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s (schema version %d, older than %d): %w", path, v, len(migrations), err)
 	}
@@ -262,10 +276,11 @@ func OpenReadOnly(ctx context.Context, path string, schema string) (*DB, error) 
 // the file alone holds every committed row), it is opened again as immutable, which needs
 // neither locks nor -shm. With a log present, the error stands: reading the file without it
 // would miss committed rows.
-func openReadOnlyFile(ctx context.Context, path string) (*DB, int, error) {
-	db, v, err := openReadOnlyWith(ctx, path, OpenOptions{})
+func openReadOnlyFile(ctx context.Context, path string, o OpenOptions) (*DB, int, error) {
+	db, v, err := openReadOnlyWith(ctx, path, o)
 	if err != nil && cannotShareLocks(err) && walEmpty(path) {
-		db, v, err = openReadOnlyWith(ctx, path, OpenOptions{immutable: true})
+		o.immutable = true
+		db, v, err = openReadOnlyWith(ctx, path, o)
 	}
 	return db, v, err
 }
@@ -299,7 +314,7 @@ func walEmpty(path string) bool {
 
 // migratedCopy copies the database with SQLite's backup API into a temporary file,
 // migrates the copy and opens it read-only; closing it removes the copy.
-func (db *DB) migratedCopy(ctx context.Context, schema string) (*DB, error) {
+func (db *DB) migratedCopy(ctx context.Context, schema string, o OpenOptions) (*DB, error) {
 	dir, err := os.MkdirTemp("", "tracker-read-*")
 	if err != nil {
 		return nil, fmt.Errorf("making a temporary copy: %w", err)
@@ -316,7 +331,7 @@ func (db *DB) migratedCopy(ctx context.Context, schema string) (*DB, error) {
 		return nil, fmt.Errorf("migrating the temporary copy: %w", err)
 	}
 	w.Close()
-	cp, _, err := openReadOnlyFile(ctx, tmp)
+	cp, _, err := openReadOnlyFile(ctx, tmp, o)
 	if err != nil {
 		remove()
 		return nil, err
