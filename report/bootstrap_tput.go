@@ -21,7 +21,13 @@ type tputLevel struct {
 
 // newTputSide gathers the levels of s that have a window (the output tokens of ok requests).
 func newTputSide(s *side) *tputSide {
-	t := &tputSide{}
+	n := 0
+	for _, c := range s.levelCl {
+		if c.windowMS > 0 {
+			n += len(c.cols[colOut])
+		}
+	}
+	t := &tputSide{out: make([]float64, 0, n)} // sized once: a side can hold a million requests
 	for _, c := range s.levelCl {
 		if c.windowMS > 0 {
 			col := c.cols[colOut]

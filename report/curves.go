@@ -253,72 +253,118 @@ type InputCurve struct {
 // wherever a group's longest input is at least twice its shortest.
 func buildInputCurves(groups []*Group) []InputCurve {
 	var out []InputCurve
+	var sorter floatSorter // its buffers serve every column sorted here
 	for _, g := range groups {
-		n := 0
-		for _, s := range g.sides {
-			n += s.rows()
-		}
-		all := make([]float64, 0, n)
-		for _, s := range g.sides {
-			all = append(all, s.pooled(colIn)...)
-		}
-		if len(all) < 8 {
-			continue
-		}
-		sortFloats(all)
-		if all[0] <= 0 || all[len(all)-1] < 2*all[0] {
-			continue
-		}
-		var edges []float64
-		for _, p := range []float64{0, .25, .5, .75, 1} {
-			e := math.Round(quantileSorted(all, p))
-			if len(edges) == 0 || e > edges[len(edges)-1] {
-				edges = append(edges, e)
-			}
-		}
+		edges := inputEdges(g, &sorter)
 		if len(edges) < 3 {
 			continue
 		}
 		for _, name := range g.endpointNames() {
-			s := g.sides[name]
-			ic := InputCurve{Group: g.ID, Endpoint: name}
-			bins := make([][2][]float64, len(edges)-1)
-			n := s.rows() // the most each list holds: sized once
-			xs, ttft, xe, e2e := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
-			for _, c := range s.runs {
-				for i, in := range c.cols[colIn] {
-					if math.IsNaN(in) {
-						continue
-					}
-					b := len(edges) - 2
-					for j := 1; j < len(edges)-1; j++ {
-						if in < edges[j] {
-							b = j - 1
-							break
-						}
-					}
-					if t := c.cols[colTTFT][i]; !math.IsNaN(t) {
-						bins[b][0] = append(bins[b][0], t)
-						xs, ttft = append(xs, in), append(ttft, t)
-					}
-					if e := c.cols[colE2E][i]; !math.IsNaN(e) {
-						bins[b][1] = append(bins[b][1], e)
-						xe, e2e = append(xe, in), append(e2e, e)
-					}
-				}
-			}
-			for b := range bins {
-				// The bins are this loop's own: sorted in place (quantile would sort a copy).
-				sortFloats(bins[b][0])
-				sortFloats(bins[b][1])
-				ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: max(len(bins[b][0]), len(bins[b][1])),
-					P50TTFTMS: Num(quantileSorted(bins[b][0], .5)), P50E2EMS: Num(quantileSorted(bins[b][1], .5))})
-			}
-			ic.TTFTSlopePer1k, ic.E2ESlopePer1k = slope(xs, ttft), slope(xe, e2e)
-			out = append(out, ic)
+			out = append(out, inputCurve(g.ID, g.sides[name], edges, &sorter))
 		}
 	}
 	return out
+}
+
+// inputEdges are the bin edges of a group's input lengths (its quartiles, rounded, each kept
+// once), none when fewer than 8 requests have one, the shortest is not positive or the
+// longest is less than twice it.
+func inputEdges(g *Group, sorter *floatSorter) []float64 {
+	n := 0
+	for _, s := range g.sides {
+		n += s.rows()
+	}
+	all := make([]float64, 0, n)
+	for _, s := range g.sides {
+		for _, c := range s.runs {
+			for _, v := range c.cols[colIn] {
+				if !math.IsNaN(v) {
+					all = append(all, v)
+				}
+			}
+		}
+	}
+	if len(all) < 8 {
+		return nil
+	}
+	sorter.sort(all)
+	if all[0] <= 0 || all[len(all)-1] < 2*all[0] {
+		return nil
+	}
+	var edges []float64
+	for _, p := range []float64{0, .25, .5, .75, 1} {
+		e := math.Round(quantileSorted(all, p))
+		if len(edges) == 0 || e > edges[len(edges)-1] {
+			edges = append(edges, e)
+		}
+	}
+	return edges
+}
+
+// inputBin is the bin of an input length between edges: the last whose lower edge it reaches.
+func inputBin(in float64, edges []float64) int {
+	for j := 1; j < len(edges)-1; j++ {
+		if in < edges[j] {
+			return j - 1
+		}
+	}
+	return len(edges) - 2
+}
+
+// inputCurve is one side's latencies binned by input length (edges: inputEdges), with the
+// least-squares slopes over its requests. Each bin's TTFT and E2E lists are counted first
+// and then filled, so they are allocated once at their size.
+func inputCurve(group string, s *side, edges []float64, sorter *floatSorter) InputCurve {
+	ic := InputCurve{Group: group, Endpoint: s.endpoint}
+	counts := make([][2]int, len(edges)-1)
+	for _, c := range s.runs {
+		for i, in := range c.cols[colIn] {
+			if !math.IsNaN(in) {
+				b := inputBin(in, edges)
+				counts[b][0] += notNaN(c.cols[colTTFT][i])
+				counts[b][1] += notNaN(c.cols[colE2E][i])
+			}
+		}
+	}
+	bins := make([][2][]float64, len(edges)-1)
+	for b := range bins {
+		bins[b] = [2][]float64{make([]float64, 0, counts[b][0]), make([]float64, 0, counts[b][1])}
+	}
+	n := s.rows() // the most each list holds: sized once
+	xs, ttft, xe, e2e := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
+	for _, c := range s.runs {
+		for i, in := range c.cols[colIn] {
+			if math.IsNaN(in) {
+				continue
+			}
+			b := inputBin(in, edges)
+			if t := c.cols[colTTFT][i]; !math.IsNaN(t) {
+				bins[b][0] = append(bins[b][0], t)
+				xs, ttft = append(xs, in), append(ttft, t)
+			}
+			if e := c.cols[colE2E][i]; !math.IsNaN(e) {
+				bins[b][1] = append(bins[b][1], e)
+				xe, e2e = append(xe, in), append(e2e, e)
+			}
+		}
+	}
+	for b := range bins {
+		// The bins are this function's own: sorted in place (quantile would sort a copy).
+		sorter.sort(bins[b][0])
+		sorter.sort(bins[b][1])
+		ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: max(len(bins[b][0]), len(bins[b][1])),
+			P50TTFTMS: Num(quantileSorted(bins[b][0], .5)), P50E2EMS: Num(quantileSorted(bins[b][1], .5))})
+	}
+	ic.TTFTSlopePer1k, ic.E2ESlopePer1k = slope(xs, ttft), slope(xe, e2e)
+	return ic
+}
+
+// notNaN is 1 for a number, 0 for NaN.
+func notNaN(x float64) int {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return 1
 }
 
 func slope(x, y []float64) Num {

@@ -155,10 +155,11 @@ var poolCols = [...]int{colE2E, colTTFT, colTPOT, colTokS}
 func (s *side) pool(col int) *pool {
 	s.poolOnce.Do(func() {
 		s.pools = make(map[int]*pool, len(poolCols))
+		var sorter floatSorter // its buffers serve the four columns
 		for _, c := range poolCols {
 			v := s.pooled(c)
 			p := &pool{mean: mean(v), sorted: v}
-			sortFloats(p.sorted)
+			sorter.sort(p.sorted)
 			s.pools[c] = p
 		}
 	})

@@ -35,7 +35,7 @@ func pairIndex(s *side) map[runTrial][]seqE2E {
 			continue // no sequence numbers: nothing to pair by
 		}
 		k := runTrial{d.lvl.RunID, d.lvl.Trial}
-		list := m[k]
+		list := slices.Grow(m[k], len(c[colE2E]))
 		for j, e2e := range c[colE2E] {
 			seq := c[colSeq][j]
 			if math.IsNaN(e2e) || math.IsNaN(seq) || e2e <= 0 {

@@ -50,12 +50,28 @@ const radixMin = 4096
 // sort of the values' bits (a monotone map of float64 to uint64), several times faster than
 // comparison sorting for the pooled columns of a large history.
 func sortFloats(xs []float64) {
+	var s floatSorter
+	s.sort(xs)
+}
+
+// floatSorter sorts as sortFloats does, keeping the radix sort's two buffers of keys for the
+// next slice it sorts: sorting several large columns one after another then allocates them
+// once (each is the column's size: the garbage of a report over a million requests).
+type floatSorter struct {
+	keys, buf []uint64
+}
+
+// sort sorts xs ascending (sortFloats).
+func (s *floatSorter) sort(xs []float64) {
 	if len(xs) < radixMin || slices.ContainsFunc(xs, math.IsNaN) {
 		slices.Sort(xs) // NaN first, as slices.Sort orders it
 		return
 	}
 	const signBit = 1 << 63
-	keys := make([]uint64, len(xs))
+	if cap(s.keys) < len(xs) {
+		s.keys, s.buf = make([]uint64, len(xs)), make([]uint64, len(xs))
+	}
+	keys := s.keys[:len(xs)]
 	for i, x := range xs {
 		b := math.Float64bits(x)
 		if b&signBit != 0 {
@@ -65,7 +81,7 @@ func sortFloats(xs []float64) {
 		}
 		keys[i] = b
 	}
-	keys = radixSort(keys, make([]uint64, len(keys)))
+	keys = radixSort(keys, s.buf[:len(xs)])
 	for i, b := range keys {
 		if b&signBit != 0 {
 			b &^= signBit
