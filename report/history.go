@@ -57,15 +57,17 @@ func buildHistory(groups []*Group, o *Options) []HistorySeries {
 				c     *cluster
 				tput  []float64
 			}
+			byRun := map[int64][]*levelData{} // each run's levels, in the side's order
+			for _, d := range s.levels {
+				byRun[d.lvl.RunID] = append(byRun[d.lvl.RunID], d)
+			}
 			var rv []runVals
 			for i, id := range s.runIDs {
 				r := runVals{id: id, c: s.runs[i]}
-				for _, d := range s.levels {
-					if d.lvl.RunID == id {
-						r.at, r.label = d.run.StartedAt, d.run.Label
-						if d.stats.OutputTokS.Valid() {
-							r.tput = append(r.tput, float64(d.stats.OutputTokS))
-						}
+				for _, d := range byRun[id] {
+					r.at, r.label = d.run.StartedAt, d.run.Label
+					if d.stats.OutputTokS.Valid() {
+						r.tput = append(r.tput, float64(d.stats.OutputTokS))
 					}
 				}
 				rv = append(rv, r)
