@@ -74,6 +74,7 @@ type Client struct {
 	limit   *limiter
 	fatal   func(error) // stops the run (an auth failure); nil = record and go on
 	secrets *secretBook // what every record is cleaned of (redact.go)
+	reqs    *streamRequests
 }
 
 // NewClient builds an endpoint's client around a shared HTTP doer. key may be "" (no key,
@@ -81,7 +82,8 @@ type Client struct {
 func NewClient(ep Endpoint, key string, d *doer, tok *tokens.Counter) *Client {
 	// Streams are read by the bounded SSE reader (sse.go); go-openai provides the request types.
 	c := &Client{ep: ep, d: d, tok: tok,
-		keys: newKeySource(ep, key), limit: newLimiter(ep.rateLimit())}
+		keys: newKeySource(ep, key), limit: newLimiter(ep.rateLimit()),
+		reqs: newStreamRequests(ep.BaseURL, ep.Model)}
 	c.secrets = newSecretBook(c.keys, ep.Headers)
 	return c
 }

@@ -1,12 +1,10 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/trackerbench/tracker/dataset"
@@ -60,17 +58,14 @@ func (s *sseStream) finish(cancel context.CancelCauseFunc) {
 // exchange) and returns the answer's bounded SSE reader. An HTTP error status is an
 // *httpStatusError holding a bounded prefix of the body.
 func (c *Client) openStream(ctx context.Context, p dataset.Prompt, o RequestOptions, maxTokens int) (*sseStream, error) {
-	b, err := encodeStreamBody(c.ep.Model, p, o, maxTokens)
+	b, err := c.reqs.body(p, o, maxTokens)
 	if err != nil {
 		return nil, err
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ep.BaseURL+"/chat/completions", bytes.NewReader(b))
+	hreq, err := c.reqs.request(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "text/event-stream")
-	hreq.Header.Set("Cache-Control", "no-cache")
 	resp, err := c.d.Do(hreq)
 	if err != nil {
 		return nil, err
