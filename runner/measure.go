@@ -86,8 +86,9 @@ func (m *measurement) record(rec bench.Measurement, x *exchange, p dataset.Promp
 			rec.TTFCMS = ptr(ms(m.firstContent.Sub(t0)))
 		}
 	}
-	m.countTokens(&rec, p, tok)
-	m.applyCache(&rec)
+	u, sent := m.parsedUsage()
+	m.countTokens(&rec, p, tok, u)
+	m.applyCache(&rec, sent)
 	rec.RelayFlag = relayed(m.gaps)
 
 	switch {
@@ -117,9 +118,22 @@ func (m *measurement) record(rec bench.Measurement, x *exchange, p dataset.Promp
 	return rec
 }
 
-// countTokens takes counts from the server's usage when it sent them, else from the tokenizer.
-func (m *measurement) countTokens(rec *bench.Measurement, p dataset.Prompt, tok *tokens.Counter) {
+// parsedUsage decodes the server's usage object once (nil, nil when there is none, or it is
+// not one): u for countTokens, which clears the counts it rejects in it, and sent, a copy
+// of u's top level as decoded, for applyCache.
+func (m *measurement) parsedUsage() (u, sent *usage) {
 	u, ok := parseUsage(m.usageRaw)
+	if !ok {
+		return nil, nil
+	}
+	c := *u
+	return u, &c
+}
+
+// countTokens takes counts from the server's usage u (parsedUsage's) when it sent them, else
+// from the tokenizer.
+func (m *measurement) countTokens(rec *bench.Measurement, p dataset.Prompt, tok *tokens.Counter, u *usage) {
+	ok := u != nil
 	if ok {
 		rec.UsageJSON = string(m.usageRaw)
 		m.rejectImpossibleUsage(u)
@@ -147,10 +161,10 @@ func (m *measurement) countTokens(rec *bench.Measurement, p dataset.Prompt, tok 
 	}
 }
 
-// applyCache stores llama.cpp's timings and the prompt tokens the server's cache served.
-func (m *measurement) applyCache(rec *bench.Measurement) {
+// applyCache stores llama.cpp's timings and the prompt tokens the server's cache served; u
+// is the usage as the server sent it (parsedUsage's sent).
+func (m *measurement) applyCache(rec *bench.Measurement, u *usage) {
 	applyLlamaTimings(rec, m.timingsRaw)
-	u, _ := parseUsage(m.usageRaw)
 	rec.CachedTokens = cachedTokens(u, m.timingsRaw)
 }
 

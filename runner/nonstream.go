@@ -159,9 +159,10 @@ func (n *nonStreamCall) measure(cm completion, top map[string]json.RawMessage, e
 	if string(m.usageRaw) == "null" {
 		m.usageRaw = nil
 	}
-	m.countTokens(rec, p, tok)
+	u, sent := m.parsedUsage()
+	m.countTokens(rec, p, tok, u)
 	applyServerTimings(rec, serverTimings(m.usageRaw, top))
-	m.applyCache(rec)
+	m.applyCache(rec, sent)
 	m.noteTextSizes(rec, &content, &reasoning)
 	m.applyNotes(rec)
 	setNonStreamStatus(rec, len(m.usageRaw) > 0)
