@@ -147,24 +147,32 @@ func maxTokensOf(p dataset.Prompt, o RequestOptions) int {
 }
 
 // startRequest bounds one request by its timeout (0 = none) and the run's context, and makes
-// its exchange; with a stall timeout, a timer every read of the answer resets ends it as
-// stalled (for a non-streamed answer that covers the wait for the headers and gaps while the
-// body is read: no bytes come until it is complete). cancel(cause) ends the request early;
-// done releases them all.
+// its exchange; with a stall timeout, a request that receives nothing for that long (every
+// read of the answer counts) ends as stalled (for a non-streamed answer that covers the
+// wait for the headers and gaps while the body is read: no bytes come until it is
+// complete). Both deadlines share one timer (requestDeadlines). cancel(cause) ends the
+// request early; done releases them all.
 func (c *Client) startRequest(parent context.Context, o RequestOptions, key string) (ctx context.Context, cancel context.CancelCauseFunc, x *exchange, done func()) {
-	x = &exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}
+	st := &requestState{x: exchange{key: key, headers: c.ep.Headers, redirect: c.ep.FollowRedirects}}
 	ctx, cancel = context.WithCancelCause(parent)
-	release := func() { cancel(nil) }
-	if o.Timeout > 0 {
-		tctx, stop := context.WithTimeout(ctx, o.Timeout)
-		ctx, release = tctx, func() { stop(); cancel(nil) }
+	st.d = requestDeadlines{cancel: cancel, start: time.Now(), timeout: max(o.Timeout, 0), stall: max(o.StallTimeout, 0)}
+	if st.d.stall > 0 {
+		st.x.onRead = st.d.read
 	}
-	if o.StallTimeout <= 0 {
-		return ctx, cancel, x, release
-	}
-	timer := time.AfterFunc(o.StallTimeout, func() { cancel(errStall) })
-	x.onRead = func() { timer.Reset(o.StallTimeout) }
-	return ctx, cancel, x, func() { timer.Stop(); release() }
+	st.d.arm()
+	return ctx, cancel, &st.x, st.done
+}
+
+// requestState is what startRequest makes for one request, in one allocation.
+type requestState struct {
+	x exchange
+	d requestDeadlines
+}
+
+// done stops the request's timer and releases its context.
+func (st *requestState) done() {
+	st.d.stop()
+	st.d.cancel(nil)
 }
 
 // streamOnce sends one prompt, streams the answer and returns its measured record (ids
@@ -261,7 +269,7 @@ func (c *Client) classify(parent, ctx context.Context, x *exchange, err error) f
 		return failure{bench.StatusCanceled, ClassCanceled, "the run was interrupted"}
 	case errors.Is(context.Cause(ctx), errStall):
 		return failure{bench.StatusTimeout, ClassStall, "no bytes received within the stall timeout"}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(context.Cause(ctx), errTimeout):
 		return failure{bench.StatusTimeout, ClassTimeout, "the request timeout passed"}
 	}
 	if f, ok := hostileFailure(err); ok {
