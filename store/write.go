@@ -198,39 +198,61 @@ func nullFloat(p *float64) any {
 	return *p
 }
 
-func nullBool(p *bool) any {
-	if p == nil {
-		return nil
-	}
-	return boolInt(*p)
-}
-
-func nullIntPtr(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-// appendInsertArgs appends one request row's values, in requestColumns' order.
+// appendInsertArgs appends one request row's values, in requestColumns' order. Integers are
+// int64 and booleans 0/1 int64: database/sql passes an int64 to the driver as it is, while
+// an int goes through its reflection-based converter, which makes the int64 anyway (and
+// one allocation more for each boxing): the values bound are the same
+// (TestWriterValuesGolden).
 func appendInsertArgs(args []any, r *bench.Request) []any {
 	attempt := r.Attempt
 	if attempt == 0 {
 		attempt = 1
 	}
 	return append(args,
-		r.RunID, r.LevelID, r.EndpointID, r.PromptIdx, r.PromptID, boolInt(r.Warmup), attempt,
-		boolInt(r.Final), r.Status, nullInt(r.HTTPStatus), r.ErrorClass, r.ErrorMessage, r.FinishReason,
+		r.RunID, r.LevelID, r.EndpointID, int64(r.PromptIdx), r.PromptID, bool64(r.Warmup), int64(attempt),
+		bool64(r.Final), r.Status, nullInt64(r.HTTPStatus), r.ErrorClass, r.ErrorMessage, r.FinishReason,
 		timeText(r.StartedAt), nullFloat(r.ScheduledMS), r.StartMS, r.QueueMS, r.ElapsedMS,
 		nullFloat(r.TTFTMS), nullFloat(r.TTFCMS), nullFloat(r.E2EMS), nullFloat(r.TPOTMS),
-		floatsJSON(r.ITLMS), r.Chunks, nullIntPtr(r.InputTokens), r.InputTokensSource,
-		nullIntPtr(r.OutputTokens), r.OutputTokensSource, nullIntPtr(r.ReasoningTokens),
+		floatsJSON(r.ITLMS), int64(r.Chunks), nullInt64Ptr(r.InputTokens), r.InputTokensSource,
+		nullInt64Ptr(r.OutputTokens), r.OutputTokensSource, nullInt64Ptr(r.ReasoningTokens),
 		r.ResponseText, r.ReasoningText, nullString(r.UsageJSON), nullFloat(r.ServerTTFTMS),
 		nullFloat(r.ServerE2EMS), nullString(r.ServerJSON), nullFloat(r.EM), nullFloat(r.F1),
-		boolInt(r.RelayFlag), nullIntPtr(r.Seq),
-		nullBool(r.ConnReused), nullFloat(r.ConnectMS), r.ConnRetries, nullString(r.HTTPProto),
-		nullIntPtr(r.CachedTokens),
+		bool64(r.RelayFlag), nullInt64Ptr(r.Seq),
+		nullBool64(r.ConnReused), nullFloat(r.ConnectMS), int64(r.ConnRetries), nullString(r.HTTPProto),
+		nullInt64Ptr(r.CachedTokens),
 	)
+}
+
+// bool64 is b as the int64 0 or 1.
+func bool64(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nullInt64 is n as an int64, or NULL for 0.
+func nullInt64(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return int64(n)
+}
+
+// nullInt64Ptr is *p as an int64, or NULL for nil.
+func nullInt64Ptr(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+// nullBool64 is *p as bool64, or NULL for nil.
+func nullBool64(p *bool) any {
+	if p == nil {
+		return nil
+	}
+	return bool64(*p)
 }
 
 // InsertRequests writes requests in one transaction. The Writer uses it; tests and tools
