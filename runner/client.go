@@ -75,6 +75,8 @@ type Client struct {
 	fatal   func(error) // stops the run (an auth failure); nil = record and go on
 	secrets *secretBook // what every record is cleaned of (redact.go)
 	reqs    *streamRequests
+	// sseReaders are the SSE readers of ended streams (sse.go).
+	sseReaders sseReaders
 }
 
 // NewClient builds an endpoint's client around a shared HTTP doer. key may be "" (no key,

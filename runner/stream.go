@@ -26,6 +26,7 @@ type sseStream struct {
 	*sseReader
 	body        io.ReadCloser
 	contentType string
+	readers     *sseReaders // where the reader goes when the stream is finished
 }
 
 func (s *sseStream) Close() error { return s.body.Close() }
@@ -52,6 +53,8 @@ func (s *sseStream) finish(cancel context.CancelCauseFunc) {
 		t.Stop()
 	}
 	s.body.Close()
+	s.readers.put(s.sseReader)
+	s.sseReader = nil
 }
 
 // openStream sends a streaming chat request through the client's doer (ctx carries the
@@ -75,8 +78,8 @@ func (c *Client) openStream(ctx context.Context, p dataset.Prompt, o RequestOpti
 		resp.Body.Close()
 		return nil, &httpStatusError{status: resp.StatusCode, body: body}
 	}
-	return &sseStream{sseReader: newSSEReader(resp.Body), body: resp.Body,
-		contentType: resp.Header.Get("Content-Type")}, nil
+	return &sseStream{sseReader: c.sseReaders.get(resp.Body), body: resp.Body,
+		contentType: resp.Header.Get("Content-Type"), readers: &c.sseReaders}, nil
 }
 
 // readPrefix reads at most n bytes of r: an error body's prefix is its message, and a
