@@ -141,14 +141,3 @@ type usage struct {
 	} `json:"prompt_tokens_details"`
 	// SambaNova's server-side timings are read by serverTimings (servertime.go).
 }
-
-func parseUsage(raw json.RawMessage) (*usage, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, false
-	}
-	var u usage
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return nil, false
-	}
-	return &u, true
-}
