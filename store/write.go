@@ -261,18 +261,19 @@ func (db *DB) InsertRequests(ctx context.Context, reqs []bench.Request) error {
 	return db.insertRequests(ctx, reqs, nil)
 }
 
-// insertRequests writes requests in one transaction with the multi-row INSERTs of ins (nil:
-// each statement prepared for this transaction alone).
+// insertRequests writes requests in one transaction with multi-row INSERTs: those of ins,
+// prepared once on SQLite's connection (rawinsert.go), or for a nil ins (PostgreSQL, tools)
+// each statement prepared for this transaction alone.
 func (db *DB) insertRequests(ctx context.Context, reqs []bench.Request, ins *requestInserts) error {
-	if err := ins.prepare(ctx, len(reqs)); err != nil {
-		return fmt.Errorf("recording requests: preparing the INSERT: %w", err)
+	if ins != nil {
+		return ins.insert(ctx, reqs)
 	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording requests: %w", err)
 	}
 	defer tx.Rollback()
-	if err := insertMultiRow(ctx, tx, reqs, ins); err != nil {
+	if err := insertMultiRow(ctx, tx, reqs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -291,7 +292,7 @@ const multiRowMax = 256
 // database/sql's and the driver's call overhead and a VDBE start). Statements carry
 // multiRowMax rows, then the rest in power-of-two parts, so at most nine statement texts
 // exist whatever the batch sizes.
-func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request, ins *requestInserts) error {
+func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request) error {
 	args := make([]any, 0, min(len(reqs), multiRowMax)*requestArgs)
 	for len(reqs) > 0 {
 		n := multiRowCount(len(reqs))
@@ -299,7 +300,7 @@ func insertMultiRow(ctx context.Context, tx *sql.Tx, reqs []bench.Request, ins *
 		for i := range n {
 			args = appendInsertArgs(args, &reqs[i])
 		}
-		if err := ins.exec(ctx, tx, n, args); err != nil {
+		if _, err := tx.ExecContext(ctx, insertRequestsSQL(n), args...); err != nil {
 			return fmt.Errorf("recording %d requests (from prompt %s): %w", n, reqs[0].PromptID, err)
 		}
 		reqs = reqs[n:]
@@ -314,70 +315,6 @@ func multiRowCount(left int) int {
 		n /= 2
 	}
 	return n
-}
-
-// requestInserts are the multi-row INSERTs of requests, each prepared once (on the
-// database, by row count) and used by every transaction of a Writer: SQLite parses and
-// compiles a 256-row INSERT of 11,264 placeholders in about a millisecond, a few µs per
-// row when it is done for each batch. database/sql keeps a statement prepared per
-// connection and reuses it in a transaction on that connection (Tx.StmtContext).
-type requestInserts struct {
-	db    *DB
-	stmts map[int]*sql.Stmt
-}
-
-// newRequestInserts is db's statement cache for a Writer: nil on PostgreSQL, whose driver
-// (pgx) already keeps each statement text prepared per connection, while a statement
-// prepared through database/sql would be prepared again in every transaction that runs on
-// another of the pool's connections.
-func newRequestInserts(db *DB) *requestInserts {
-	if db.dialect == dialectPostgres {
-		return nil
-	}
-	return &requestInserts{db: db, stmts: make(map[int]*sql.Stmt)}
-}
-
-// prepare prepares the statements that writing rows requests takes and are not prepared
-// yet. It runs before the transaction: an SQLite database has a single connection, which
-// the transaction holds until it ends.
-func (ins *requestInserts) prepare(ctx context.Context, rows int) error {
-	if ins == nil {
-		return nil
-	}
-	for rows > 0 {
-		n := multiRowCount(rows)
-		if ins.stmts[n] == nil {
-			st, err := ins.db.sql.PrepareContext(ctx, insertRequestsSQL(n))
-			if err != nil {
-				return err
-			}
-			ins.stmts[n] = st
-		}
-		rows -= n
-	}
-	return nil
-}
-
-// exec runs the n-row INSERT with args in tx: the statement prepare made, or, for a nil
-// ins, one prepared in tx alone.
-func (ins *requestInserts) exec(ctx context.Context, tx *sql.Tx, n int, args []any) error {
-	if ins == nil {
-		_, err := tx.ExecContext(ctx, insertRequestsSQL(n), args...)
-		return err
-	}
-	_, err := tx.StmtContext(ctx, ins.stmts[n]).ExecContext(ctx, args...)
-	return err
-}
-
-// close releases the prepared statements.
-func (ins *requestInserts) close() {
-	if ins == nil {
-		return
-	}
-	for n, st := range ins.stmts {
-		st.Close()
-		delete(ins.stmts, n)
-	}
 }
 
 // SetStopReason records why a sweep or an early stop ended at a level.
