@@ -212,7 +212,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		if errors.Is(err, io.EOF) {
 			m.end = now
 			m.done = stream.done
-			if f := stream.endFailure(stream.contentType); f != nil {
+			if f := stream.endFailure(); f != nil {
 				m.fail(*f)
 			}
 			break

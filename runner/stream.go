@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/trackerbench/tracker/dataset"
@@ -24,9 +25,18 @@ func (e *httpStatusError) Error() string {
 // sseStream is an open streaming answer.
 type sseStream struct {
 	*sseReader
-	body        io.ReadCloser
-	contentType string
-	readers     *sseReaders // where the reader goes when the stream is finished
+	body    io.ReadCloser
+	header  http.Header // the answer's
+	readers *sseReaders // where the reader goes when the stream is finished
+}
+
+// endFailure is the sseReader's, with the answer's Content-Type, which is read only when a
+// failure needs it (a stream with no data line).
+func (s *sseStream) endFailure() *failure {
+	if s.data > 0 || len(s.other) == 0 {
+		return nil
+	}
+	return s.sseReader.endFailure(s.header.Get("Content-Type"))
 }
 
 func (s *sseStream) Close() error { return s.body.Close() }
@@ -79,7 +89,7 @@ func (c *Client) openStream(ctx context.Context, p dataset.Prompt, o RequestOpti
 		return nil, &httpStatusError{status: resp.StatusCode, body: body}
 	}
 	return &sseStream{sseReader: c.sseReaders.get(resp.Body), body: resp.Body,
-		contentType: resp.Header.Get("Content-Type"), readers: &c.sseReaders}, nil
+		header: resp.Header, readers: &c.sseReaders}, nil
 }
 
 // readPrefix reads at most n bytes of r: an error body's prefix is its message, and a
