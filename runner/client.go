@@ -103,7 +103,8 @@ func (c *Client) Do(ctx context.Context, p dataset.Prompt, o RequestOptions) ben
 	return rec
 }
 
-// attempt sends one prompt once and returns its record and the server's Retry-After.
+// attempt sends one prompt once and returns its record and, when it failed, the server's
+// Retry-After.
 func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions, key string) (bench.Measurement, time.Duration) {
 	var rec bench.Measurement
 	var x *exchange
@@ -118,7 +119,7 @@ func (c *Client) attempt(ctx context.Context, p dataset.Prompt, o RequestOptions
 	}
 	rec = c.clean(rec) // redact.go
 	var ra time.Duration
-	if x.header != nil {
+	if rec.Status != bench.StatusOK && x.header != nil { // Send waits for it before a retry only
 		ra = parseRetryAfter(x.header.Get("Retry-After"), time.Now())
 	}
 	return rec, ra
