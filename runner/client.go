@@ -198,9 +198,10 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 		return m.record(rec, x, p, c.tok), x
 	}
 	defer stream.finish(cancel)
-	// The answer's headers and first chunk are read off the socket (by the connection's
-	// reader, with their kernel receive stamp); this goroutine is next in line to parse them.
-	// It yields first, so that the answers that arrived with this one are read off their
+	// The answer's headers and first chunk have been read off the socket with their kernel
+	// receive stamp (by this goroutine over the lean HTTP/1.1 transport, by the connection's
+	// reader goroutine over net/http's); this goroutine would parse them next. It yields
+	// first, so that the goroutines whose answers arrived with this one read them off their
 	// sockets before they wait behind its parsing: a socket read after the server's next
 	// write has arrived times the first token at that write (docs/metrics.md, "Arrival
 	// times"), and at 256 streams a burst of first tokens otherwise waits for 256 parses.
