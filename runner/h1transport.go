@@ -153,6 +153,9 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	stop := context.AfterFunc(ctx, func() { pc.conn.Close() }) // unblocks a read or write
 	written := pc.nwrite
 	if err := t.write(pc, req); err != nil {
+		if resp, ok := t.earlyAnswer(pc, req, trace, written); ok {
+			return t.answered(resp, pc, ctx, stop, false, trace), false, nil
+		}
 		stop()
 		pc.conn.Close()
 		if ctx.Err() != nil {
@@ -172,14 +175,43 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 		}
 		return nil, false, err
 	}
-	keep := t.keepAlive && !resp.Close && !req.Close && resp.StatusCode > 199
+	return t.answered(resp, pc, ctx, stop, true, trace), false, nil
+}
+
+// answered is resp with a body that gives pc back at its end, when the answer keeps it and
+// the whole request was written.
+func (t *h1Transport) answered(resp *http.Response, pc *h1Conn, ctx context.Context, stop func() bool, wrote bool, trace *httptrace.ClientTrace) *http.Response {
+	keep := t.keepAlive && wrote && !resp.Close && !resp.Request.Close && resp.StatusCode > 199
 	b := &h1Body{rc: resp.Body, pc: pc, t: t, ctx: ctx, stop: stop, keep: keep, trace: trace}
 	if resp.Body == http.NoBody {
 		b.finish(true) // nothing to read: the connection is free now
-		return resp, false, nil
+		return resp
 	}
 	resp.Body = b
-	return resp, false, nil
+	return resp
+}
+
+// earlyAnswerWait bounds the read of an answer after the request could not be written: the
+// answer, when there is one, is already in the socket's receive queue.
+const earlyAnswerWait = time.Second
+
+// earlyAnswer is the answer of a server that answered before it had read the whole
+// request and closed the connection (a size limit: 413, or Go's server past 256 KiB of
+// unread body): net/http's reader returns that answer while its writer fails, and so does
+// this. Only after a write to the connection failed with part of the request written (a
+// failure to read the request's own body, a cancellation, or nothing written on a reused
+// connection are not answers); ok is false when no answer came.
+func (t *h1Transport) earlyAnswer(pc *h1Conn, req *http.Request, trace *httptrace.ClientTrace, written int64) (*http.Response, bool) {
+	if pc.werr == nil || pc.nwrite == written || req.Context().Err() != nil {
+		return nil, false
+	}
+	pc.conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+	resp, err := t.read(pc, req, trace)
+	if err != nil {
+		return nil, false
+	}
+	pc.conn.SetReadDeadline(time.Time{})
+	return resp, true
 }
 
 // write sends the request on pc: headers and body through the buffer, then one flush.
@@ -294,6 +326,7 @@ type h1Conn struct {
 	bw        *bufio.Writer
 	readLimit int64 // bytes the headers may still take
 	nwrite    int64
+	werr      error // the connection's write error, if any
 	reused    bool
 	idleAt    time.Time
 	peek      [1]byte
@@ -315,6 +348,9 @@ func (pc *h1Conn) Read(p []byte) (int, error) {
 func (pc *h1Conn) Write(p []byte) (int, error) {
 	n, err := pc.conn.Write(p)
 	pc.nwrite += int64(n)
+	if err != nil {
+		pc.werr = err
+	}
 	return n, err
 }
 
