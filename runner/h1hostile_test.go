@@ -255,8 +255,8 @@ func TestH1TransportCancelDuringDial(t *testing.T) {
 	}
 }
 
-// Concurrent requests to two hosts: each answer comes from the host asked, no host gets
-// more connections than the concurrency, and after CloseIdleConnections every connection
+// Concurrent requests to two hosts, some with long bodies: each answer comes from the host
+// asked, no host gets more connections than the concurrency, and after CloseIdleConnections every connection
 // is closed on the server's side and no goroutine is left.
 func TestH1TransportTwoHostsConcurrently(t *testing.T) {
 	for _, conc := range []int{8, 64} {
@@ -281,10 +281,13 @@ func TestH1TransportTwoHostsConcurrently(t *testing.T) {
 					for i := range 20 {
 						h := (g + i) % 2
 						q := fmt.Sprintf("%d-%d", g, i)
+						if i%5 == 4 { // a long prompt: written beside the read (largeBody)
+							q += strings.Repeat(".", 200<<10)
+						}
 						body, err := fetchBody(hc, srvs[h].URL, q)
 						if want := fmt.Sprintf("host%d:%s", h, q); err != nil || body != want {
 							if bad.Add(1) < 5 {
-								t.Errorf("got %q %v, want %q", body, err, want)
+								t.Errorf("got %.40q %v, want %.40q", body, err, want)
 							}
 						}
 					}
@@ -364,6 +367,55 @@ func TestH1TransportRedirectResendsTheBody(t *testing.T) {
 		}
 		if a, b := from.accepted.Load(), target.accepted.Load(); a != 1 || b != 1 {
 			t.Errorf("%d: %d and %d connections, want one to each host", code, a, b)
+		}
+	}
+}
+
+// A server that answers before it has read the request body and then neither reads nor
+// closes: net/http's reader returns the answer while its writer is stuck; a transport
+// that writes the whole request before it reads waits for the request's timeout.
+func TestH1TransportAnswerWhileTheServerStopsReading(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 27\r\n\r\n{\"error\":\"prompt too long\"}")
+				time.Sleep(3 * time.Second)
+			}()
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/v1"
+	lean, std := leanAndStd(2)
+	for _, tc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{{"net/http", std}, {"lean", lean}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(strings.Repeat("x", 32<<20)))
+		began := time.Now()
+		resp, err := tc.rt.RoundTrip(req)
+		o := outcome{err: err != nil}
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			o.status, o.body = resp.StatusCode, string(b)
+		}
+		cancel()
+		t.Logf("%s: %v %v after %s", tc.name, o, err, time.Since(began).Round(time.Millisecond))
+		if o.status != http.StatusRequestEntityTooLarge || time.Since(began) > time.Second {
+			t.Errorf("%s: %v (%v) after %s, want the 413 at once", tc.name, o, err, time.Since(began))
 		}
 	}
 }
