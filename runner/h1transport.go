@@ -152,9 +152,12 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	}
 	stop := context.AfterFunc(ctx, func() { pc.conn.Close() }) // unblocks a read or write
 	written := pc.nwrite
-	if err := t.write(pc, req); err != nil {
+	var wrote <-chan error // the writer's error, when a goroutine writes a large body
+	if largeBody(req) {
+		wrote = t.writeAsync(pc, req)
+	} else if err := t.write(pc, req); err != nil {
 		if resp, ok := t.earlyAnswer(pc, req, trace, written); ok {
-			return t.answered(resp, pc, ctx, stop, false, trace), false, nil
+			return t.answered(resp, pc, ctx, stop, closedWriter(), trace), false, nil
 		}
 		stop()
 		pc.conn.Close()
@@ -173,16 +176,47 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 		if ctx.Err() != nil {
 			return nil, false, context.Cause(ctx)
 		}
+		if wrote != nil && <-wrote != nil && pc.reused && pc.nwrite == written && rewindable(req) {
+			return nil, true, nil // nothing written on a reused connection: as the inline write's
+		}
 		return nil, false, err
 	}
-	return t.answered(resp, pc, ctx, stop, true, trace), false, nil
+	return t.answered(resp, pc, ctx, stop, wrote, trace), false, nil
 }
 
+// h1InlineBody is the largest request body written before the answer is read, on the
+// request's goroutine. A larger one (a long prompt), or one of unknown length, is written
+// by a goroutine of its own while the answer is read, as net/http does with every request:
+// a server may answer before it has read it and then stop reading without closing.
+const h1InlineBody = 64 << 10
+
+func largeBody(req *http.Request) bool {
+	return req.Body != nil && req.Body != http.NoBody && (req.ContentLength < 0 || req.ContentLength > h1InlineBody)
+}
+
+// writeAsync writes req on pc from a goroutine of its own; the channel has its error.
+func (t *h1Transport) writeAsync(pc *h1Conn, req *http.Request) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- t.write(pc, req) }()
+	return done
+}
+
+// closedWriter is a writer's outcome for an answer that came after a failed write.
+func closedWriter() <-chan error {
+	done := make(chan error, 1)
+	done <- errors.New("the request was not written whole")
+	return done
+}
+
+// h1WriteWait is how long a body's end waits for the request's writer before it gives the
+// connection back (net/http's maxWriteWaitBeforeConnReuse); after it the connection is closed.
+const h1WriteWait = 50 * time.Millisecond
+
 // answered is resp with a body that gives pc back at its end, when the answer keeps it and
-// the whole request was written.
-func (t *h1Transport) answered(resp *http.Response, pc *h1Conn, ctx context.Context, stop func() bool, wrote bool, trace *httptrace.ClientTrace) *http.Response {
-	keep := t.keepAlive && wrote && !resp.Close && !resp.Request.Close && resp.StatusCode > 199
-	b := &h1Body{rc: resp.Body, pc: pc, t: t, ctx: ctx, stop: stop, keep: keep, trace: trace}
+// the whole request was written (wrote: nil when it was, before the answer was read).
+func (t *h1Transport) answered(resp *http.Response, pc *h1Conn, ctx context.Context, stop func() bool, wrote <-chan error, trace *httptrace.ClientTrace) *http.Response {
+	keep := t.keepAlive && !resp.Close && !resp.Request.Close && resp.StatusCode > 199
+	b := &h1Body{rc: resp.Body, pc: pc, t: t, ctx: ctx, stop: stop, keep: keep, wrote: wrote, trace: trace}
 	if resp.Body == http.NoBody {
 		b.finish(true) // nothing to read: the connection is free now
 		return resp
@@ -364,6 +398,7 @@ type h1Body struct {
 	ctx   context.Context
 	stop  func() bool // the cancellation's AfterFunc
 	keep  bool
+	wrote <-chan error // the request's writer when it ran beside the read; nil: it had ended
 	trace *httptrace.ClientTrace
 	state atomic.Int32 // h1Open, h1Ended, h1Closed
 }
@@ -414,13 +449,29 @@ func (b *h1Body) finish(ended bool) {
 	if !b.state.CompareAndSwap(h1Open, next) {
 		return
 	}
-	if b.stop() && ended && b.keep && b.pc.br.Buffered() == 0 && b.t.putIdle(b.pc) {
+	if b.stop() && ended && b.keep && b.pc.br.Buffered() == 0 && b.written() && b.t.putIdle(b.pc) {
 		if b.trace != nil && b.trace.PutIdleConn != nil {
 			b.trace.PutIdleConn(nil)
 		}
 		return
 	}
 	b.pc.conn.Close()
+}
+
+// written reports whether the whole request was written, waiting up to h1WriteWait for a
+// writer that runs beside the read.
+func (b *h1Body) written() bool {
+	if b.wrote == nil {
+		return true
+	}
+	wait := time.NewTimer(h1WriteWait)
+	defer wait.Stop()
+	select {
+	case err := <-b.wrote:
+		return err == nil
+	case <-wait.C:
+		return false
+	}
 }
 
 // hostPort is the request's host:port, the port made explicit.
