@@ -71,6 +71,7 @@ func TestH1TransportAnswersLikeNetHTTP(t *testing.T) {
 		{"two different lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", false, true, ""},
 		{"connection close in the answer, socket left open", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", false, true, ""},
 		{"connection close asked in the request header", lengthOK, false, true, "close"},
+		{"connection close asked by Request.Close", lengthOK, false, true, "Request.Close"},
 		{"status line only, then close", "HTTP/1.1 200 OK\r\n", true, true, ""},
 		{"negative length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok", true, true, ""},
 		{"unknown transfer coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok", true, true, ""},
@@ -86,7 +87,11 @@ func TestH1TransportAnswersLikeNetHTTP(t *testing.T) {
 				var got []outcome
 				for range 3 {
 					req, _ := http.NewRequest(http.MethodPost, srv.url, strings.NewReader("{}"))
-					if tc.reqHdr != "" {
+					switch tc.reqHdr {
+					case "":
+					case "Request.Close":
+						req.Close = true
+					default:
 						req.Header.Set("Connection", tc.reqHdr)
 					}
 					o := outcome{}
@@ -151,11 +156,15 @@ func earlyAnswerServer(t *testing.T) string {
 // A server that answers before it has read the whole request body, then closes: net/http
 // returns the answer (its reader gets it while its writer fails); so must the lean
 // transport, or tracker records a broken pipe instead of the server's 413 and its message.
+// The lean transport is tried with the body written beside the read (over inlineBody) and
+// written inline (inlineBody raised above it), where the write fails before the read.
 func TestH1TransportAnswerBeforeTheBodyIsRead(t *testing.T) {
 	url := earlyAnswerServer(t)
 	body := strings.Repeat("x", 8<<20)
 	lean, std := leanAndStd(2)
-	for name, rt := range map[string]http.RoundTripper{"net/http": std, "lean": lean} {
+	inline, _ := leanAndStd(2)
+	inline.inlineBody = 1 << 30
+	for name, rt := range map[string]http.RoundTripper{"net/http": std, "lean": lean, "lean inline": inline} {
 		for i := range 3 {
 			o, err := doOutcome(rt, url, body)
 			if o.status != http.StatusRequestEntityTooLarge || !strings.Contains(o.body, "prompt too long") {

@@ -41,12 +41,13 @@ import (
 // Anything else goes to fallback, net/http's Transport: https, a proxy from the environment,
 // an Expect header, an invalid method or header (net/http's error then).
 type h1Transport struct {
-	fallback  *http.Transport
-	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
-	keepAlive bool // false: every request a connection of its own, sent with Connection: close
-	maxIdle   int  // idle connections kept per host
-	maxHeader int64
-	idleLimit time.Duration // an idle connection older than this is not reused
+	fallback   *http.Transport
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
+	keepAlive  bool // false: every request a connection of its own, sent with Connection: close
+	maxIdle    int  // idle connections kept per host
+	maxHeader  int64
+	idleLimit  time.Duration // an idle connection older than this is not reused
+	inlineBody int64         // the largest request body written before the answer is read (h1InlineBody)
 
 	mu   sync.Mutex
 	idle map[string][]*h1Conn
@@ -71,7 +72,7 @@ func newH1Transport(tr *http.Transport) *h1Transport {
 	}
 	return &h1Transport{fallback: tr, dial: dial, keepAlive: !tr.DisableKeepAlives,
 		maxIdle: tr.MaxIdleConnsPerHost, maxHeader: maxHeader, idleLimit: tr.IdleConnTimeout,
-		idle: map[string][]*h1Conn{}}
+		inlineBody: h1InlineBody, idle: map[string][]*h1Conn{}}
 }
 
 // withoutKeepAlives is a transport like t whose every request opens its own connection
@@ -79,7 +80,7 @@ func newH1Transport(tr *http.Transport) *h1Transport {
 func (t *h1Transport) withoutKeepAlives() *h1Transport {
 	fb := t.fallback.Clone()
 	fb.DisableKeepAlives = true
-	return &h1Transport{fallback: fb, dial: t.dial, maxHeader: t.maxHeader, idle: map[string][]*h1Conn{}}
+	return &h1Transport{fallback: fb, dial: t.dial, maxHeader: t.maxHeader, inlineBody: t.inlineBody, idle: map[string][]*h1Conn{}}
 }
 
 // CloseIdleConnections closes the pool's idle connections and the fallback's.
@@ -153,7 +154,7 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	stop := context.AfterFunc(ctx, func() { pc.conn.Close() }) // unblocks a read or write
 	written := pc.nwrite
 	var wrote <-chan error // the writer's error, when a goroutine writes a large body
-	if largeBody(req) {
+	if largeBody(req, t.inlineBody) {
 		wrote = t.writeAsync(pc, req)
 	} else if err := t.write(pc, req); err != nil {
 		if resp, ok := t.earlyAnswer(pc, req, trace, written); ok {
@@ -190,8 +191,8 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 // a server may answer before it has read it and then stop reading without closing.
 const h1InlineBody = 64 << 10
 
-func largeBody(req *http.Request) bool {
-	return req.Body != nil && req.Body != http.NoBody && (req.ContentLength < 0 || req.ContentLength > h1InlineBody)
+func largeBody(req *http.Request, inline int64) bool {
+	return req.Body != nil && req.Body != http.NoBody && (req.ContentLength < 0 || req.ContentLength > inline)
 }
 
 // writeAsync writes req on pc from a goroutine of its own; the channel has its error.
