@@ -428,3 +428,48 @@ func TestH1TransportAnswerWhileTheServerStopsReading(t *testing.T) {
 		}
 	}
 }
+
+// closeTracker is a request body that says whether it was closed.
+type closeTracker struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (c *closeTracker) Close() error { c.closed.Store(true); return nil }
+
+// A request whose context has ended before it is sent fails with the cause without taking
+// (and so closing) a pooled connection, and, like every failed request, its body is closed
+// (RoundTripper's contract; net/http does both).
+func TestH1TransportCanceledBeforeItStarts(t *testing.T) {
+	srv := startConnCountingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	lean, _ := leanAndStd(2)
+	hc := &http.Client{Transport: lean}
+	if body, err := fetch(hc, srv.URL, -1); err != nil || body != "ok" {
+		t.Fatalf("first request: %q %v", body, err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("level over")
+	cancel(cause)
+	body := &closeTracker{Reader: strings.NewReader("{}")}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, body)
+	if _, err := lean.RoundTrip(req); !errors.Is(err, cause) || !body.closed.Load() {
+		t.Errorf("canceled request: err %v body closed %v, want the cause and closed", err, body.closed.Load())
+	}
+	if got, err := fetch(hc, srv.URL, -1); err != nil || got != "ok" {
+		t.Fatalf("next request: %q %v", got, err)
+	}
+	if n := srv.accepted.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: the canceled request cost the pooled one", n)
+	}
+	// A refused dial closes the body too.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	for name, rt := range map[string]http.RoundTripper{"lean": lean, "net/http": newHTTPClient(1).Transport} {
+		body := &closeTracker{Reader: strings.NewReader("{}")}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1", body)
+		if _, err := rt.RoundTrip(req); err == nil || !body.closed.Load() {
+			t.Errorf("%s, refused dial: err %v body closed %v, want an error and closed", name, err, body.closed.Load())
+		}
+	}
+}
