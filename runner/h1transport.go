@@ -115,6 +115,10 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.handles(req) {
 		return t.fallback.RoundTrip(req)
 	}
+	if ctx := req.Context(); ctx.Err() != nil {
+		closeRequestBody(req) // as net/http: no connection is taken for it
+		return nil, context.Cause(ctx)
+	}
 	trace := httptrace.ContextClientTrace(req.Context())
 	for {
 		resp, again, err := t.roundTrip(req, trace)
@@ -139,6 +143,7 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	}
 	pc, err := t.conn(ctx, addr)
 	if err != nil {
+		closeRequestBody(req) // Request.Write closes it on every other path
 		if ctx.Err() != nil {
 			return nil, false, context.Cause(ctx) // as net/http reports a cancelled dial
 		}
@@ -482,6 +487,13 @@ func hostPort(req *http.Request) string {
 		port = "80"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// closeRequestBody closes a request's body that will not be sent (RoundTripper's contract).
+func closeRequestBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
 }
 
 // rewindable: a request whose body can be sent again (net/http's condition for its resend).
