@@ -473,3 +473,53 @@ func TestH1TransportCanceledBeforeItStarts(t *testing.T) {
 		}
 	}
 }
+
+// Closing an answer's body from another goroutine while a read waits in it ends the read at
+// once with an error and closes the connection; a long body whose server never reads nor
+// answers ends with the request's timeout and leaves no writer goroutine behind.
+func TestH1TransportAbortsLeaveNothingBehind(t *testing.T) {
+	srv := startConnCountingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("deaf") {
+			<-r.Context().Done() // reads nothing, answers nothing
+			return
+		}
+		io.WriteString(w, "data: {}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	lean, _ := leanAndStd(2)
+	base := runtime.NumGoroutine()
+	resp, err := lean.RoundTrip(mustRequest(t, context.Background(), srv.URL, "{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	resp.Body.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("read of a closed body: no error")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("a read waiting in a closed body did not return")
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 200*time.Millisecond, errTimeout)
+	defer cancel()
+	if _, err := lean.RoundTrip(mustRequest(t, ctx, srv.URL+"?deaf=1", strings.Repeat("x", 32<<20))); !errors.Is(err, errTimeout) {
+		t.Errorf("deaf server: %v, want the timeout", err)
+	}
+	lean.CloseIdleConnections()
+	waitFor(t, "connections closed", func() bool { return srv.open.Load() == 0 })
+	waitFor(t, "goroutines back", func() bool { return runtime.NumGoroutine() <= base })
+}
+
+func mustRequest(t *testing.T, ctx context.Context, url, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
