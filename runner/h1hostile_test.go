@@ -479,11 +479,12 @@ func TestH1TransportCanceledBeforeItStarts(t *testing.T) {
 // answers ends with the request's timeout and leaves no writer goroutine behind.
 func TestH1TransportAbortsLeaveNothingBehind(t *testing.T) {
 	srv := startConnCountingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// (bounded: a server that reads nothing does not see the client go)
+		// (bounded: a server that reads nothing does not see the client go; after the handler
+		// returns it does, and closes its side)
 		if r.URL.Query().Has("deaf") {
 			select { // reads nothing, answers nothing
 			case <-r.Context().Done():
-			case <-time.After(3 * time.Second):
+			case <-time.After(500 * time.Millisecond):
 			}
 			return
 		}
@@ -491,7 +492,7 @@ func TestH1TransportAbortsLeaveNothingBehind(t *testing.T) {
 		w.(http.Flusher).Flush()
 		select {
 		case <-r.Context().Done():
-		case <-time.After(3 * time.Second):
+		case <-time.After(500 * time.Millisecond):
 		}
 	}))
 	lean, _ := leanAndStd(2)

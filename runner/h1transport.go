@@ -197,7 +197,8 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 const h1InlineBody = 64 << 10
 
 func largeBody(req *http.Request, inline int64) bool {
-	return req.Body != nil && req.Body != http.NoBody && (req.ContentLength < 0 || req.ContentLength > inline)
+	// A length of 0 with a body is an unknown length too (http.Request), sent chunked.
+	return req.Body != nil && req.Body != http.NoBody && (req.ContentLength <= 0 || req.ContentLength > inline)
 }
 
 // writeAsync writes req on pc from a goroutine of its own; the channel has its error.
