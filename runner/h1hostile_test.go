@@ -127,30 +127,16 @@ func TestH1TransportAnswersLikeNetHTTP(t *testing.T) {
 // server does this past 256 KiB of unread body).
 func earlyAnswerServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"+
-					"Content-Length: 27\r\n\r\n{\"error\":\"prompt too long\"}")
-				time.Sleep(10 * time.Millisecond) // the answer is on its way before the RST
-			}()
+	return acceptEach(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
 		}
-	}()
-	return "http://" + ln.Addr().String() + "/v1"
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"+
+			"Content-Length: 27\r\n\r\n{\"error\":\"prompt too long\"}")
+		time.Sleep(10 * time.Millisecond) // the answer is on its way before the RST
+	})
 }
 
 // A server that answers before it has read the whole request body, then closes: net/http
@@ -384,28 +370,14 @@ func TestH1TransportRedirectResendsTheBody(t *testing.T) {
 // closes: net/http's reader returns the answer while its writer is stuck; a transport
 // that writes the whole request before it reads waits for the request's timeout.
 func TestH1TransportAnswerWhileTheServerStopsReading(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 27\r\n\r\n{\"error\":\"prompt too long\"}")
-				time.Sleep(3 * time.Second)
-			}()
+	url := acceptEach(t, func(c net.Conn) {
+		defer c.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
-	url := "http://" + ln.Addr().String() + "/v1"
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 27\r\n\r\n{\"error\":\"prompt too long\"}")
+		time.Sleep(3 * time.Second)
+	})
 	lean, std := leanAndStd(2)
 	for _, tc := range []struct {
 		name string

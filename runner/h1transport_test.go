@@ -267,23 +267,33 @@ type rawServer struct {
 
 func startRawServer(t *testing.T, answer func(n int) (raw string, closeAfter bool)) *rawServer {
 	t.Helper()
+	s := &rawServer{}
+	s.url = acceptEach(t, func(c net.Conn) {
+		s.accepts.Add(1)
+		s.serve(c, answer)
+	})
+	return s
+}
+
+// acceptEach listens on loopback until the test ends, serves each accepted connection with
+// handle on a goroutine of its own, and returns the server's base URL (http://host:port/v1).
+func acceptEach(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &rawServer{url: "http://" + ln.Addr().String() + "/v1"}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			s.accepts.Add(1)
-			go s.serve(c, answer)
+			go handle(c)
 		}
 	}()
-	return s
+	return "http://" + ln.Addr().String() + "/v1"
 }
 
 func (s *rawServer) serve(c net.Conn, answer func(int) (string, bool)) {

@@ -19,28 +19,14 @@ import (
 // rawRequests is a TCP server that keeps the bytes of every HTTP request it reads (request
 // line, headers, body) and answers each with a two-event stream.
 type rawRequests struct {
-	ln   net.Listener
 	got  chan []byte
 	base string
 }
 
 func startRawRequests(t *testing.T) *rawRequests {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawRequests{ln: ln, got: make(chan []byte, 64), base: "http://" + ln.Addr().String() + "/v1"}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
+	s := &rawRequests{got: make(chan []byte, 64)}
+	s.base = acceptEach(t, s.serve)
 	return s
 }
 
