@@ -37,7 +37,7 @@ const liveHeapMetric = "/gc/heap/live:bytes"
 // the runtime already follows theirs, and both stand as they are. getenv is os.Getenv. It
 // keeps the limit above the live heap until ctx ends.
 func tuneGCForRun(ctx context.Context, getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+	if userSetsGC(getenv) {
 		return
 	}
 	debug.SetGCPercent(runGCPercent)
@@ -45,14 +45,24 @@ func tuneGCForRun(ctx context.Context, getenv func(string) string) {
 	go followLiveHeap(ctx, gcLimitEvery, gcLimitFor)
 }
 
+// userSetsGC reports whether the environment sets GOGC or GOMEMLIMIT: the runtime then
+// follows the user's setting, and tracker's stands aside.
+func userSetsGC(getenv func(string) string) bool {
+	return getenv("GOGC") != "" || getenv("GOMEMLIMIT") != ""
+}
+
 // gcLimitFor is the memory limit for a live heap of live bytes: runMemoryLimit, or twice the
 // live heap when that is more.
-func gcLimitFor(live uint64) int64 {
+func gcLimitFor(live uint64) int64 { return limitFollowing(live, runMemoryLimit, 1) }
+
+// limitFollowing is a memory limit for a live heap of live bytes: floor, or the live heap and
+// 1/share of it over it when that is more; at most 1<<62.
+func limitFollowing(live uint64, floor int64, share uint64) int64 {
 	const most = 1 << 62
 	if live >= most/2 {
 		return most
 	}
-	return max(runMemoryLimit, int64(2*live))
+	return max(floor, int64(live+live/share))
 }
 
 // followLiveHeap sets the memory limit to limitFor(the live heap) every interval until ctx
@@ -84,19 +94,19 @@ func followLiveHeap(ctx context.Context, every time.Duration, limitFor func(live
 // 191-193 MB for ~0.3 CPU-s more: collections, and pages returned to the OS and faulted
 // back; README, "Figures measured here"). Below the limit GOGC=100 stands, so a small report
 // collects as before. The limit follows the live heap as a run's does, never below
-// reportLimitFloor of it over it (GOGC=25's headroom): a report much larger than 1M requests
+// a reportHeadroomShare-th of it over it (GOGC=25's headroom): a report much larger than 1M requests
 // collects more often, but is not starved of CPU by a collector chasing a limit it cannot meet.
 const (
 	reportMemoryLimit = 200 << 20 // bytes
-	// reportLimitFloor is the least headroom over the live heap, as a fraction of it.
-	reportLimitFloor = 0.25
+	// reportHeadroomShare: the least headroom over the live heap is 1/reportHeadroomShare of it.
+	reportHeadroomShare = 4
 )
 
 // tuneGCForReport applies the report's GC setting, unless the user set GOGC or GOMEMLIMIT
 // (then theirs stands). getenv is os.Getenv. It keeps the limit above the live heap until the
 // returned function is called, which puts back the limit there was before.
 func tuneGCForReport(getenv func(string) string) (restore func()) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+	if userSetsGC(getenv) {
 		return func() {}
 	}
 	old := debug.SetMemoryLimit(reportMemoryLimit)
@@ -111,11 +121,7 @@ func tuneGCForReport(getenv func(string) string) (restore func()) {
 }
 
 // reportLimitFor is the report's memory limit for a live heap of live bytes:
-// reportMemoryLimit, or the live heap and reportLimitFloor of it when that is more.
+// reportMemoryLimit, or the live heap and a quarter of it when that is more.
 func reportLimitFor(live uint64) int64 {
-	const most = 1 << 62
-	if live >= most/2 {
-		return most
-	}
-	return max(reportMemoryLimit, int64(float64(live)*(1+reportLimitFloor)))
+	return limitFollowing(live, reportMemoryLimit, reportHeadroomShare)
 }
