@@ -83,12 +83,12 @@ var nan = math.NaN()
 // (by sequence number, then id: the requests_by_level_seq index, no sort), and its failures
 // (through requests_by_level, without visiting the successes), few, sorted in Go.
 const (
-	storedOKSQL = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, em, f1, seq,
-		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
-		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
+	storedOKSQL = storedOKHead + `em, f1` + storedOKTail
 	// storedOKUnscoredSQL is storedOKSQL for a level none of whose measured requests is scored:
 	// em and f1 are NULL in every row, given without reading them.
-	storedOKUnscoredSQL = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, NULL, NULL, seq,
+	storedOKUnscoredSQL = storedOKHead + `NULL, NULL` + storedOKTail
+	storedOKHead        = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, `
+	storedOKTail        = `, seq,
 		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
 		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
 	storedFailedSQL = `SELECT status, error_class, error_message, em, f1, seq, id
