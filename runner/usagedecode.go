@@ -37,106 +37,59 @@ const (
 // decodeFlatUsage reads an object whose keys are prompt_tokens, completion_tokens and
 // total_tokens, each at most once, written plainly (no escapes), with values null or an
 // integer of at most 15 digits (no sign, fraction or exponent), JSON whitespace between
-// tokens. It gives up (false) on anything else, which encoding/json then decodes.
+// tokens. It gives up (false) on anything else, which encoding/json then decodes. It reads
+// with the chunk decoder's scanner (chunkdecode.go).
 func decodeFlatUsage(b []byte, u *usage) bool {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	if i = skipWS(b, i+1); i < len(b) && b[i] == '}' {
-		return skipWS(b, i+1) == len(b)
-	}
-	var seen usageKey
-	for {
-		key, dst, next, ok := usageField(b, i, u)
-		if !ok || seen&key != 0 {
-			return false
-		}
-		seen |= key
-		if i, ok = usageNumber(b, next, dst); !ok {
-			return false
-		}
-		if i = skipWS(b, i); i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case '}':
-			return skipWS(b, i+1) == len(b)
-		case ',':
-			i = skipWS(b, i+1)
+	s := chunkScan{b: b}
+	s.ws()
+	seen := 0
+	ok := s.object(func(key []byte) bool {
+		var bit usageKey
+		var dst **float64 // nil for total_tokens, which usage does not hold
+		switch string(key) {
+		case "prompt_tokens":
+			bit, dst = usagePrompt, &u.PromptTokens
+		case "completion_tokens":
+			bit, dst = usageCompletion, &u.CompletionTokens
+		case "total_tokens":
+			bit = usageTotal
 		default:
 			return false
 		}
-	}
+		return firstSight(&seen, int(bit)) && s.plainInt(dst)
+	})
+	s.ws()
+	return ok && s.i == len(s.b)
 }
 
-// usageField reads a key at b[i:] and its colon: which key, where its value goes (nil for
-// total_tokens, which usage does not hold), and where the value starts.
-func usageField(b []byte, i int, u *usage) (usageKey, **float64, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, nil, 0, false
-	}
-	end := i + 1
-	for end < len(b) && b[end] != '"' {
-		end++
-	}
-	if end >= len(b) {
-		return 0, nil, 0, false
-	}
-	var key usageKey
-	var dst **float64
-	switch string(b[i+1 : end]) {
-	case "prompt_tokens":
-		key, dst = usagePrompt, &u.PromptTokens
-	case "completion_tokens":
-		key, dst = usageCompletion, &u.CompletionTokens
-	case "total_tokens":
-		key = usageTotal
-	default:
-		return 0, nil, 0, false
-	}
-	j := skipWS(b, end+1)
-	if j >= len(b) || b[j] != ':' {
-		return 0, nil, 0, false
-	}
-	return key, dst, skipWS(b, j+1), true
-}
-
-// usageNumber reads null or a plain integer at b[i:] into *dst (when dst is not nil) and
-// returns where it ends.
-func usageNumber(b []byte, i int, dst **float64) (int, bool) {
-	if len(b)-i >= 4 && string(b[i:i+4]) == "null" {
+// plainInt reads null or a plain integer of at most 15 digits into *dst (when dst is not
+// nil); anything else (a sign, a fraction, an exponent, a leading zero) gives up.
+func (s *chunkScan) plainInt(dst **float64) bool {
+	if s.peek() == 'n' {
 		if dst != nil {
 			*dst = nil
 		}
-		return i + 4, true
+		return s.literal("null")
 	}
-	j := i
-	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+	i, j := s.i, s.i
+	for j < len(s.b) && s.b[j] >= '0' && s.b[j] <= '9' {
 		j++
 	}
 	const maxDigits = 15 // exact as a float64
-	if j == i || j-i > maxDigits || (b[i] == '0' && j-i > 1) {
-		return 0, false
+	if j == i || j-i > maxDigits || (s.b[i] == '0' && j-i > 1) {
+		return false
 	}
-	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
-		return 0, false
+	if j < len(s.b) && (s.b[j] == '.' || s.b[j] == 'e' || s.b[j] == 'E') {
+		return false
 	}
 	if dst != nil {
-		n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+		n, err := strconv.ParseInt(string(s.b[i:j]), 10, 64)
 		if err != nil {
-			return 0, false
+			return false
 		}
 		f := float64(n)
 		*dst = &f
 	}
-	return j, true
-}
-
-// skipWS is the index of the first byte at or after i that is not JSON whitespace.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
+	s.i = j
+	return true
 }
