@@ -131,7 +131,7 @@ func closedConnection(err error) bool {
 // Nor are redirects, which also ask for a connection.)
 func (d *doer) sendTraced(req *http.Request, ct *connTrace) (*http.Response, error) {
 	ctx := httptrace.WithClientTrace(req.Context(), ct.hooks())
-	resp, err := d.hc.Do(req.WithContext(ctx))
+	resp, err := d.send(req.WithContext(ctx))
 	if err == nil || req.Context().Err() != nil || !ct.staleConnection(err) {
 		return resp, err
 	}
