@@ -188,7 +188,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 	rec := bench.Measurement{StartedAt: wall}
 	m := measurement{}
 
-	stream, err := c.openStream(withExchange(ctx, x), p, o, maxTokens)
+	stream, err := c.openStream(withExchange(ctx, x), x, p, o, maxTokens)
 	if !x.t0.IsZero() {
 		rec.StartedAt = wall.Add(x.t0.Sub(wall))
 	}

@@ -262,10 +262,27 @@ func (t *h1Transport) write(pc *h1Conn, req *http.Request) error {
 		r.Close = true
 		req = &r
 	}
+	if ok, err := t.writeLean(pc, req); ok {
+		if err != nil {
+			return err
+		}
+		return pc.bw.Flush()
+	}
 	if err := req.Write(pc.bw); err != nil {
 		return err
 	}
 	return pc.bw.Flush()
+}
+
+// writeLean writes req with writeLean when its exchange holds the bytes its body reads;
+// ok is false when it did not (h1write.go).
+func (t *h1Transport) writeLean(pc *h1Conn, req *http.Request) (ok bool, err error) {
+	ctx := req.Context()
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	if x == nil || x.body == nil {
+		return false, nil
+	}
+	return writeLean(pc.bw, req, x.body, httptrace.ContextClientTrace(ctx))
 }
 
 // read reads the answer's headers (after any 1xx), bounded by maxHeader as net/http bounds them.

@@ -68,13 +68,14 @@ func (s *sseStream) finish(cancel context.CancelCauseFunc) {
 }
 
 // openStream sends a streaming chat request through the client's doer (ctx carries the
-// exchange) and returns the answer's bounded SSE reader. An HTTP error status is an
+// exchange x) and returns the answer's bounded SSE reader. An HTTP error status is an
 // *httpStatusError holding a bounded prefix of the body.
-func (c *Client) openStream(ctx context.Context, p dataset.Prompt, o RequestOptions, maxTokens int) (*sseStream, error) {
+func (c *Client) openStream(ctx context.Context, x *exchange, p dataset.Prompt, o RequestOptions, maxTokens int) (*sseStream, error) {
 	b, err := c.reqs.body(p, o, maxTokens)
 	if err != nil {
 		return nil, err
 	}
+	x.body = b // what the request's body reads: the lean transport writes it (h1write.go)
 	hreq, err := c.reqs.request(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)

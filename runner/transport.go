@@ -14,6 +14,7 @@ type exchange struct {
 	headers  map[string]string
 	redirect RedirectPolicy // which redirects to follow (redirect.go)
 	onRead   func()         // called after every read of the response body
+	body     []byte         // the streamed request's body, which every body of its requests reads; nil = not known
 	t0       time.Time      // monotonic
 	status   int
 	header   http.Header
