@@ -3,7 +3,6 @@
 package runner
 
 import (
-	"errors"
 	"syscall"
 )
 
@@ -16,16 +15,23 @@ func idleConnAlive(pc *h1Conn) bool {
 	if pc.raw == nil {
 		return true
 	}
-	alive := false
-	err := pc.raw.Read(func(fd uintptr) bool {
-		for {
-			_, _, err := syscall.Recvfrom(int(fd), pc.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			alive = errors.Is(err, syscall.EAGAIN)
-			return true // done either way: never wait here
+	if pc.peekIdle == nil {
+		pc.peekIdle = pc.peekQuiet // made once per connection, not for every look
+	}
+	pc.quiet = false
+	err := pc.raw.Read(pc.peekIdle)
+	return err == nil && pc.quiet
+}
+
+// peekQuiet is the peek (pc.peekIdle): it sets pc.quiet when there is nothing to read, and
+// never waits.
+func (pc *h1Conn) peekQuiet(fd uintptr) bool {
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), pc.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
 		}
-	})
-	return err == nil && alive
+		pc.quiet = err == syscall.EAGAIN
+		return true // done either way: never wait here
+	}
 }

@@ -388,6 +388,8 @@ type h1Conn struct {
 	reused    bool
 	idleAt    time.Time
 	peek      [1]byte
+	peekIdle  func(fd uintptr) bool // idleConnAlive's look (h1alive_unix.go); nil until the first
+	quiet     bool                  // what the last look found: nothing to read
 }
 
 // Read is the buffer's source: the connection, within readLimit.
