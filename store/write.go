@@ -199,10 +199,11 @@ func nullFloat(p *float64) any {
 }
 
 // appendInsertArgs appends one request row's values, in requestColumns' order. Integers are
-// int64 and booleans 0/1 int64: database/sql passes an int64 to the driver as it is, while
-// an int goes through its reflection-based converter, which makes the int64 anyway (and
-// one allocation more for each boxing): the values bound are the same
-// (TestWriterValuesGolden).
+// int64, booleans 0/1 int64 and the typed strings (status, error class, token sources)
+// string: database/sql passes an int64 or a string to the driver as it is, while an int or
+// a named string type goes through its reflection-based converter, which makes the int64
+// or the string anyway (and one allocation more for each boxing): the values bound are
+// the same (TestWriterValuesGolden).
 func appendInsertArgs(args []any, r *bench.Request) []any {
 	attempt := r.Attempt
 	if attempt == 0 {
@@ -210,11 +211,11 @@ func appendInsertArgs(args []any, r *bench.Request) []any {
 	}
 	return append(args,
 		r.RunID, r.LevelID, r.EndpointID, int64(r.PromptIdx), r.PromptID, bool64(r.Warmup), int64(attempt),
-		bool64(r.Final), r.Status, nullInt64(r.HTTPStatus), r.ErrorClass, r.ErrorMessage, r.FinishReason,
+		bool64(r.Final), string(r.Status), nullInt64(r.HTTPStatus), string(r.ErrorClass), r.ErrorMessage, r.FinishReason,
 		timeText(r.StartedAt), nullFloat(r.ScheduledMS), r.StartMS, r.QueueMS, r.ElapsedMS,
 		nullFloat(r.TTFTMS), nullFloat(r.TTFCMS), nullFloat(r.E2EMS), nullFloat(r.TPOTMS),
-		floatsJSON(r.ITLMS), int64(r.Chunks), nullInt64Ptr(r.InputTokens), r.InputTokensSource,
-		nullInt64Ptr(r.OutputTokens), r.OutputTokensSource, nullInt64Ptr(r.ReasoningTokens),
+		floatsJSON(r.ITLMS), int64(r.Chunks), nullInt64Ptr(r.InputTokens), string(r.InputTokensSource),
+		nullInt64Ptr(r.OutputTokens), string(r.OutputTokensSource), nullInt64Ptr(r.ReasoningTokens),
 		r.ResponseText, r.ReasoningText, nullString(r.UsageJSON), nullFloat(r.ServerTTFTMS),
 		nullFloat(r.ServerE2EMS), nullString(r.ServerJSON), nullFloat(r.EM), nullFloat(r.F1),
 		bool64(r.RelayFlag), nullInt64Ptr(r.Seq),
