@@ -27,10 +27,12 @@ type llamaTimings struct {
 const maxTimingsBytes = 4096
 
 func parseLlamaTimings(raw json.RawMessage) (llamaTimings, map[string]json.RawMessage, bool) {
+	if len(raw) == 0 || len(raw) > maxTimingsBytes || string(raw) == "null" {
+		return llamaTimings{}, nil, false // before t and all are made: most servers send no timings
+	}
 	var t llamaTimings
 	var all map[string]json.RawMessage
-	if len(raw) == 0 || len(raw) > maxTimingsBytes || string(raw) == "null" ||
-		json.Unmarshal(raw, &t) != nil || json.Unmarshal(raw, &all) != nil {
+	if json.Unmarshal(raw, &t) != nil || json.Unmarshal(raw, &all) != nil {
 		return t, nil, false
 	}
 	return t, all, true

@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
+	"unsafe"
 
 	"github.com/trackerbench/tracker/bench"
 )
@@ -26,19 +28,29 @@ var standardTopLevel = map[string]bool{
 
 // serverTimings gathers the server's own timing fields from a usage object and from the
 // top level of a non-streamed answer (nil when streaming).
+//
+// It is nil when there are none (most servers: nothing is allocated for them).
 func serverTimings(usageRaw json.RawMessage, top map[string]json.RawMessage) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	var u map[string]json.RawMessage
-	if mayHoldTimings(usageRaw) && json.Unmarshal(usageRaw, &u) == nil {
-		for _, k := range usageTimingKeys {
-			if v, ok := u[k]; ok && plausibleNumber(v) {
-				out[k] = v
+	var out map[string]json.RawMessage
+	add := func(k string, v json.RawMessage) {
+		if out == nil {
+			out = map[string]json.RawMessage{}
+		}
+		out[k] = v
+	}
+	if mayHoldTimings(usageRaw) {
+		var u map[string]json.RawMessage
+		if json.Unmarshal(usageRaw, &u) == nil {
+			for _, k := range usageTimingKeys {
+				if v, ok := u[k]; ok && plausibleNumber(v) {
+					add(k, v)
+				}
 			}
 		}
 	}
 	for k, v := range top {
 		if !standardTopLevel[k] && string(v) != "null" && len(v) <= 4096 {
-			out[k] = v
+			add(k, v)
 		}
 	}
 	return out
@@ -52,11 +64,16 @@ func mayHoldTimings(usageRaw []byte) bool {
 		return true
 	}
 	for _, k := range usageTimingKeys {
-		if bytes.Contains(usageRaw, []byte(k)) {
+		if containsString(usageRaw, k) {
 			return true
 		}
 	}
 	return false
+}
+
+// containsString is bytes.Contains(b, []byte(s)) without the conversion's allocation.
+func containsString(b []byte, s string) bool {
+	return strings.Contains(unsafe.String(unsafe.SliceData(b), len(b)), s)
 }
 
 // applyServerTimings stores the server's timings in their own columns, seconds converted

@@ -45,3 +45,20 @@ func BenchmarkServerTimings(b *testing.B) {
 		serverTimings(usage, nil)
 	}
 }
+
+// A usage object without timings, and no llama.cpp timings, cost no allocation: every
+// streamed request of most servers reads both.
+func TestNoTimingsAllocatesNothing(t *testing.T) {
+	usage := json.RawMessage(`{"prompt_tokens":8,"completion_tokens":4,"total_tokens":12}`)
+	a := testing.AllocsPerRun(100, func() {
+		if len(serverTimings(usage, nil)) != 0 {
+			t.Fatal("timings found")
+		}
+		if _, _, ok := parseLlamaTimings(nil); ok {
+			t.Fatal("llama.cpp timings found")
+		}
+	})
+	if a > 0 {
+		t.Errorf("%.1f allocations, want 0", a)
+	}
+}
