@@ -457,6 +457,9 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ended reports whether the body was read to its end: a Read now returns EOF.
+func (b *h1Body) ended() bool { return b.state.Load() == h1Ended }
+
 // Close ends the body; before its end it closes the connection (net/http does too).
 func (b *h1Body) Close() error {
 	b.finish(false)

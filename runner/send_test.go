@@ -89,3 +89,43 @@ func sendOnce(t *testing.T, do func(*doer, *http.Request) (*http.Response, error
 	body, _ := io.ReadAll(resp.Body)
 	return resp.Status + " " + resp.Request.Method + " " + resp.Request.URL.Path + ": " + string(body)
 }
+
+// bodyEnded: an answer over the lean transport is ended once read to its end (watched or
+// not), not before; another transport's body is never known to be.
+func TestBodyEnded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("data: [DONE]\n\n"))
+	}))
+	defer srv.Close()
+	d := newDoer(2, ConnOptions{})
+	defer d.hc.CloseIdleConnections()
+	for _, tc := range []struct {
+		name    string
+		rt      http.RoundTripper
+		read    bool
+		watched bool
+		want    bool
+	}{
+		{"lean, read to the end", d.hc.Transport, true, false, true},
+		{"lean, watched, read to the end", d.hc.Transport, true, true, true},
+		{"lean, unread", d.hc.Transport, false, true, false},
+		{"net/http, read to the end", &http.Transport{}, true, true, false},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		resp, err := tc.rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.ReadCloser = resp.Body
+		if tc.watched {
+			body = &watchedBody{rc: body, x: &exchange{}}
+		}
+		if tc.read {
+			io.ReadAll(body)
+		}
+		if got := bodyEnded(body); got != tc.want {
+			t.Errorf("%s: ended %v, want %v", tc.name, got, tc.want)
+		}
+		body.Close()
+	}
+}

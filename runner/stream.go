@@ -57,7 +57,7 @@ var errDrain = errors.New("the body did not end after [DONE]")
 // finish closes the answer, reading first to the body's end after [DONE] (see maxDrain).
 // cancel cancels the request.
 func (s *sseStream) finish(cancel context.CancelCauseFunc) {
-	if s.done {
+	if s.done && !bodyEnded(s.body) { // ended: nothing to drain, no timer to set
 		t := time.AfterFunc(drainWait, func() { cancel(errDrain) })
 		io.CopyN(io.Discard, s.body, maxDrain)
 		t.Stop()
@@ -65,6 +65,14 @@ func (s *sseStream) finish(cancel context.CancelCauseFunc) {
 	s.body.Close()
 	s.readers.put(s.sseReader)
 	s.sseReader = nil
+}
+
+// bodyEnded reports whether body is known to have been read to its end already (the lean
+// transport's, whose chunked reader sees the terminator when it arrived with the last
+// chunk): reading it further returns EOF at once.
+func bodyEnded(body io.Reader) bool {
+	e, ok := body.(interface{ ended() bool })
+	return ok && e.ended()
 }
 
 // openStream sends a streaming chat request through the client's doer (ctx carries the

@@ -81,6 +81,9 @@ func (w *watchedBody) Read(p []byte) (int, error) {
 
 func (w *watchedBody) Close() error { return w.rc.Close() }
 
+// ended is bodyEnded of the body it watches.
+func (w *watchedBody) ended() bool { return bodyEnded(w.rc) }
+
 // newHTTPClient is tuned for many concurrent streams: no response compression (it would
 // buffer chunks), enough idle connections per host for the highest level.
 func newHTTPClient(maxConns int) *http.Client {
