@@ -162,11 +162,11 @@ func (k *keySource) current(ctx context.Context) (string, int, error) {
 	return k.key, k.gen, nil
 }
 
-// known is every key this source has held.
-func (k *keySource) known() []string {
+// appendKnown appends every key this source has held to dst.
+func (k *keySource) appendKnown(dst []string) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append(append([]string(nil), k.old...), k.key)
+	return append(append(dst, k.old...), k.key)
 }
 
 // refreshable reports whether a 401 can be answered by re-running the key command.

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"math"
+	"slices"
+	"sync/atomic"
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/textsafe"
@@ -14,6 +16,14 @@ import (
 type secretBook struct {
 	sources []*keySource
 	headers []map[string]string
+	cache   atomic.Pointer[bookRedactor] // the redactor of the keys last seen
+}
+
+// bookRedactor is a secretBook's redactor and the keys it was made with (the header values
+// never change).
+type bookRedactor struct {
+	keys []string
+	r    *textsafe.Redactor
 }
 
 func newSecretBook(k *keySource, headers map[string]string) *secretBook {
@@ -32,17 +42,28 @@ func shareSecrets(clients []*Client) {
 	}
 }
 
+// redactor is the book's redactor: the one made last while the keys are the same (a
+// redactor is never changed once made; making one for every record cost each request
+// its escaped spellings, a map and a sort), a new one when a key was added or replaced.
 func (b *secretBook) redactor() *textsafe.Redactor {
-	var s []string
+	var buf [8]string
+	keys := buf[:0]
 	for _, k := range b.sources {
-		s = append(s, k.known()...)
+		keys = k.appendKnown(keys)
 	}
+	if c := b.cache.Load(); c != nil && slices.Equal(c.keys, keys) {
+		return c.r
+	}
+	c := &bookRedactor{keys: slices.Clone(keys)}
+	s := slices.Clone(keys)
 	for _, h := range b.headers {
 		for _, v := range h {
 			s = append(s, v)
 		}
 	}
-	return textsafe.NewRedactor(s...)
+	c.r = textsafe.NewRedactor(s...)
+	b.cache.Store(c)
+	return c.r
 }
 
 // clean makes a record safe to store and print: the run's secrets redacted from every text
