@@ -32,12 +32,37 @@ type chunkScan struct {
 	b     []byte
 	i     int
 	depth int
+
+	// What a stream's previous chunk left that this one may use again (nextChunk): the
+	// backing array of its choices, and its id (a server sends one id for a whole stream).
+	spare  []chunkChoice
+	prevID string
+}
+
+// nextChunk decodes the next chunk of a stream into ch, which holds the stream's previous
+// chunk (or nothing), exactly as decodeChunk decodes it into a zero chunk: what differs is
+// only that the previous chunk's choices array is written over (nothing keeps a chunk
+// past the next one) and an id equal to the previous one is not made again.
+func nextChunk(raw []byte, ch *chunk) error {
+	spare, prevID := ch.Choices[:0], ch.ID
+	*ch = chunk{}
+	s := chunkScan{b: raw, spare: spare, prevID: prevID}
+	if s.document(ch) {
+		return nil
+	}
+	*ch = chunk{}
+	return json.Unmarshal(raw, ch)
 }
 
 // decodeChunkFast decodes raw into ch and reports true, or reports false (ch then holds
 // anything) when raw is not a document it reads exactly as encoding/json would.
 func decodeChunkFast(raw []byte, ch *chunk) bool {
 	s := chunkScan{b: raw}
+	return s.document(ch)
+}
+
+// document reads the whole of s.b as one chunk.
+func (s *chunkScan) document(ch *chunk) bool {
 	s.ws()
 	if !s.chunk(ch) {
 		return false
@@ -66,7 +91,7 @@ func (s *chunkScan) chunk(ch *chunk) bool {
 		ok := true
 		switch string(key) {
 		case "id":
-			bit, ok = fID, s.stringField(&ch.ID)
+			bit, ok = fID, s.idField(&ch.ID)
 		case "object":
 			bit, ok = fObject, s.stringField(&ch.Object)
 		case "message":
@@ -111,7 +136,11 @@ func (s *chunkScan) choices(out *[]chunkChoice) bool {
 		return false
 	}
 	s.i++
-	*out = make([]chunkChoice, 0, 1)
+	if cap(s.spare) > 0 {
+		*out, s.spare = s.spare[:0], nil // each element is written whole by the append below
+	} else {
+		*out = make([]chunkChoice, 0, 1)
+	}
 	s.ws()
 	if s.peek() == ']' {
 		s.i++
@@ -311,6 +340,17 @@ func (s *chunkScan) stringField(dst *string) bool {
 	return ok
 }
 
+// idField is stringField for the chunk's id: an id equal to the previous chunk's is that
+// string, not a new one.
+func (s *chunkScan) idField(dst *string) bool {
+	if s.peek() == 'n' {
+		return s.literal("null")
+	}
+	v, ok := s.strAs(s.prevID)
+	*dst = v
+	return ok
+}
+
 // stringPtr reads a string into a *string field; null sets it nil.
 func (s *chunkScan) stringPtr(dst **string) bool {
 	if s.peek() == 'n' {
@@ -334,7 +374,10 @@ func (s *chunkScan) raw(dst *json.RawMessage) bool {
 
 // str reads a string value, unescaped as encoding/json unescapes it. Invalid UTF-8 (which
 // encoding/json replaces byte by byte) gives up.
-func (s *chunkScan) str() (string, bool) {
+func (s *chunkScan) str() (string, bool) { return s.strAs("") }
+
+// strAs is str, returning same itself when the string read equals it (no new string made).
+func (s *chunkScan) strAs(same string) (string, bool) {
 	if s.peek() != '"' {
 		return "", false
 	}
@@ -349,6 +392,9 @@ func (s *chunkScan) str() (string, bool) {
 			}
 			if escaped {
 				return unescape(body)
+			}
+			if string(body) == same {
+				return same, true
 			}
 			return string(body), true
 		case c == '\\':

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/trackerbench/tracker/internal/testenv"
 )
@@ -172,5 +173,61 @@ func BenchmarkDecodeChunk(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// nextChunk, decoding each chunk of a stream over the previous one, reads every chunk as
+// encoding/json reads it into a zero chunk, for every capture's stream in order and for
+// the hostile chunks each after every other (an id, choices or none before it); and it
+// makes neither the id again nor the choices' array for the zero-delay server's stream.
+func TestNextChunkSameAsJSON(t *testing.T) {
+	check := func(name string, prev, raw []byte) {
+		t.Helper()
+		var ch chunk
+		if prev != nil {
+			nextChunk(prev, &ch)
+		}
+		err := nextChunk(raw, &ch)
+		var want chunk
+		werr := json.Unmarshal(raw, &want)
+		if (err == nil) != (werr == nil) || (err == nil && !reflect.DeepEqual(ch, want)) {
+			t.Fatalf("%s: after %q, %q read %#v (%v); encoding/json %#v (%v)", name, prev, raw, ch, err, want, werr)
+		}
+	}
+	for f, list := range captureChunks(t) {
+		var ch chunk
+		for _, raw := range list {
+			err := nextChunk(raw, &ch)
+			var want chunk
+			werr := json.Unmarshal(raw, &want)
+			if (err == nil) != (werr == nil) || (err == nil && !reflect.DeepEqual(ch, want)) {
+				t.Fatalf("%s: %q read %#v; encoding/json %#v", f, raw, ch, want)
+			}
+		}
+	}
+	prevs := [][]byte{nil, []byte(`{"id":"x","choices":[{"delta":{"content":"a"},"finish_reason":"stop"},{"text":"b"}]}`),
+		[]byte(`{"id":"a\u0062"}`), []byte(`{"id":"","choices":[]}`)}
+	prevs = append(prevs, bytes.Split(zeroDelayChunks, []byte("\n"))...)
+	for _, prev := range prevs {
+		for _, h := range hostileChunks {
+			check("hostile", prev, []byte(h))
+		}
+		for _, raw := range bytes.Split(zeroDelayChunks, []byte("\n")) {
+			check("zero-delay", prev, raw)
+		}
+		check("same id escaped", prev, []byte(`{"id":"\u0078","choices":[{"delta":{"content":"c"}}]}`))
+	}
+	first := bytes.Split(zeroDelayChunks, []byte("\n"))[0]
+	var ch, zero chunk
+	nextChunk(first, &ch)
+	id, choices := unsafe.StringData(ch.ID), &ch.Choices[0]
+	nextChunk(first, &ch)
+	if unsafe.StringData(ch.ID) != id || &ch.Choices[0] != choices {
+		t.Error("the next chunk of a stream made its id or its choices' array again")
+	}
+	fresh := testing.AllocsPerRun(100, func() { zero = chunk{}; nextChunk(first, &zero) })
+	again := testing.AllocsPerRun(100, func() { nextChunk(first, &ch) })
+	if again >= fresh {
+		t.Errorf("the next chunk of a stream costs %.1f allocations, one over a zero chunk %.1f", again, fresh)
 	}
 }

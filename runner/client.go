@@ -207,7 +207,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 	// times"), and at 256 streams a burst of first tokens otherwise waits for 256 parses.
 	runtime.Gosched()
 	limit := overrunLimit(maxTokens)
-	var ch chunk // one per request, zeroed for each chunk (it escapes: a heap allocation)
+	var ch chunk // one per request, each chunk decoded over the previous one (it escapes: a heap allocation)
 	for {
 		raw, err := stream.next()
 		now := time.Now()
@@ -225,8 +225,7 @@ func (c *Client) streamOnce(parent context.Context, p dataset.Prompt, o RequestO
 			m.fail(c.classify(parent, ctx, x, err))
 			break
 		}
-		ch = chunk{}
-		if jerr := decodeChunk(raw, &ch); jerr != nil {
+		if jerr := nextChunk(raw, &ch); jerr != nil {
 			m.end = now
 			m.fail(failure{bench.StatusError, ClassMalformed, fmt.Sprintf("chunk %d is not JSON: %.120q", m.chunksSeen+1, raw)})
 			break
