@@ -124,11 +124,11 @@ func (s *streamRequests) request(ctx context.Context, body []byte) (*http.Reques
 	if s.urlErr != nil {
 		return nil, s.urlErr
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.URL, req.Host = s.url, s.host
+	// NewRequestWithContext's request, made on the stack and copied once with its context
+	// (NewRequestWithContext parsed an empty URL only for it to be replaced).
+	r := http.Request{Method: http.MethodPost, URL: s.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header), Host: s.host}
+	req := r.WithContext(ctx)
 	req.Header["Content-Type"], req.Header["Accept"], req.Header["Cache-Control"] = s.contentType, s.accept, s.cacheControl
 	req.ContentLength = int64(len(body))
 	req.Body = io.NopCloser(bytes.NewReader(body))
