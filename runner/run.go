@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,13 +154,16 @@ func (ex *executor) execute(ctx context.Context) error {
 	// A refused key or a write the database refused stops the run (fatal.go): no request is
 	// sent that could not be recorded.
 	ctx, stop, fatal := withFatal(ctx, ex.clients)
+	warmed := ex.warmAhead(ctx)
 	if ex.resume == nil {
 		if err := ex.r.DB.AddPrompts(ctx, ex.runID, storePrompts(p.Prompts.Prompts)); err != nil {
+			warmed()
 			return err
 		}
 	}
 	ex.w = ex.r.DB.RecordRequests(bench.SinkOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
 	ex.startTelemetry(ctx)
+	warmed()
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
 	var err error
@@ -256,6 +260,7 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 	// level's first wave would trigger: a collection takes a quarter of the client's cores and
 	// slows its allocations while the first tokens arrive. Nothing is measured meanwhile.
 	runtime.GC()
+
 	if !l.resumedLevel {
 		l.start0 = time.Now() // measured requests start the level's clock
 	}
@@ -304,11 +309,53 @@ func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResu
 	return out, errors.Join(errs...)
 }
 
-// warmGroup opens the connections of levels that will run at once, all before any starts.
+// warmAhead opens the connections of the run's first levels (firstLevels) in the background
+// while the run's prompts, writer and telemetry are set up, and returns what waits for it:
+// the first level then finds them open, as it would have opened them itself before its
+// clock starts ("Warm connections", docs/metrics.md).
+func (ex *executor) warmAhead(ctx context.Context) (wait func()) {
+	group := ex.firstLevels()
+	if len(group) == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ex.warmGroup(ctx, group)
+	}()
+	return func() { <-done }
+}
+
+// firstLevels is the levels a fixed run starts with: the first load's first trial of the
+// first endpoint, or of every endpoint with --order concurrent (they start together). None
+// when the connections are cold, the run resumes (its first levels may be done) or sweeps
+// (the sweep chooses its levels as it goes), or when a warm-up (--warmup) comes first: its
+// requests go before a level's connections are opened.
+func (ex *executor) firstLevels() []levelRun {
+	p := ex.plan
+	if p.Conn.Cold || ex.resume != nil || p.Sweep != nil || p.Warmup > 0 || p.WarmupDuration > 0 || len(p.Loads) == 0 {
+		return nil
+	}
+	n := 1
+	if p.Order == bench.OrderConcurrent {
+		n = len(p.Endpoints)
+	}
+	group := make([]levelRun, n)
+	for e := range group {
+		group[e] = levelRun{ep: e, load: p.Loads[0], trial: 1}
+	}
+	return group
+}
+
+// warmGroup opens the connections of levels that will run at once, all before any starts;
+// levels whose connections are already open (warmAhead) are left as they are.
 func (ex *executor) warmGroup(ctx context.Context, group []levelRun) {
 	if ex.plan.Conn.Cold {
 		return
 	}
+	ex.warmMu.Lock()
+	group = slices.DeleteFunc(slices.Clone(group), func(lr levelRun) bool { return ex.connsWarmed[lr] })
+	ex.warmMu.Unlock()
 	var wg sync.WaitGroup
 	for _, lr := range group {
 		wg.Add(1)
