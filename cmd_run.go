@@ -76,22 +76,48 @@ func runCommand() *cli.Command {
 			if _, err := dbPath(cmd); err != nil {
 				return err
 			}
-			tuneGCForRun(ctx, os.Getenv) // gc.go
+			collected := tuneGCForRun(ctx, os.Getenv) // gc.go
 			if id := cmd.Int64("resume"); id > 0 {
-				return resumeAction(ctx, cmd, id)
+				return resumeAction(ctx, cmd, id, collected)
 			}
 			plan, spec, err := planFromFlags(cmd)
 			if err != nil {
 				return err
 			}
+			var ahead *runner.Ahead
+			if cmd.Bool("no-preflight") {
+				// The first level's connections open while the prompts are prepared; after a
+				// preflight otherwise (execute), so that a failing endpoint is told by it.
+				if ahead, err = runner.StartAhead(ctx, plan); err != nil {
+					return planError(err)
+				}
+			}
 			db := openInBackground(ctx, cmd.String("db"))
 			tok, err := preparePrompts(ctx, &plan, spec)
 			if err != nil {
 				db.discard()
+				ahead.Wait()
 				return err
 			}
-			return execute(ctx, cmd, plan, tok, db, 0)
+			return execute(ctx, cmd, plan, tok, db, runStart{ahead: ahead, collected: collected})
 		})
+}
+
+// planError is a usage error when the runner refused the plan.
+func planError(err error) error {
+	if errors.Is(err, runner.ErrPlan) {
+		return usageError{err}
+	}
+	return err
+}
+
+// runStart is what execute runs: a new run, with the connections opened ahead if they were
+// (nil: execute opens them after the preflight), or the resume of run resumeID; collected
+// is tuneGCForRun's, for the runner to call after each level's collection.
+type runStart struct {
+	ahead     *runner.Ahead
+	resumeID  int64
+	collected func()
 }
 
 // pendingDB is the run's database being opened (created and migrated if need be) in the
@@ -358,7 +384,7 @@ func loadsFromFlags(cmd *cli.Command) ([]runner.Load, error) {
 
 // execute checks the endpoints, runs (or resumes) the plan into the database being opened
 // and prints the summary.
-func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, pending *pendingDB, resumeID int64) error {
+func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, pending *pendingDB, start runStart) error {
 	if !cmd.Bool("no-preflight") {
 		if err := runner.Preflight(ctx, plan.Endpoints, plan.Keys, runner.PreflightOptions{WaitCold: cmd.Duration("wait-cold"),
 			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter, Conn: plan.Conn}); err != nil {
@@ -366,22 +392,31 @@ func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *token
 			return err
 		}
 	}
+	if start.ahead == nil && start.resumeID == 0 {
+		ahead, err := runner.StartAhead(ctx, plan) // the connections open while the database does
+		if err != nil {
+			pending.discard()
+			return planError(err)
+		}
+		start.ahead = ahead
+	}
 	db, err := pending.wait()
 	if err != nil {
+		start.ahead.Wait()
 		return err
 	}
 	defer db.Close()
 	r := &runner.Runner{DB: db, Tokens: tok, Version: version, Progress: terminalOrNil(os.Stderr), Score: dataset.Score,
-		Log: cmd.Root().ErrWriter}
+		Log: cmd.Root().ErrWriter, Collected: start.collected}
 	if msg := plan.RepeatedPrompts(); msg != "" {
 		fmt.Fprintln(cmd.Root().ErrWriter, "note:", msg)
 	}
 	var out runner.Outcome
 	var runErr error
-	if resumeID > 0 {
-		out, runErr = r.Resume(ctx, resumeID, plan)
+	if start.resumeID > 0 {
+		out, runErr = r.Resume(ctx, start.resumeID, plan)
 	} else {
-		out, runErr = r.Run(ctx, plan)
+		out, runErr = r.RunAhead(ctx, plan, start.ahead)
 	}
 	if runErr != nil && (errors.Is(runErr, runner.ErrPlan) || errors.Is(runErr, runner.ErrResume)) {
 		return usageError{runErr}
@@ -440,7 +475,7 @@ func writeNoSummary(w io.Writer, db *store.DB, runID int64) error {
 // from the resume's own --config/--endpoint if given, else from the run's config file read
 // again, else from its stored --endpoint values when they held no secret. An endpoint whose
 // URL or model differs from the stored one is refused unless --force.
-func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
+func resumeAction(ctx context.Context, cmd *cli.Command, id int64, collected func()) error {
 	cfg, stored, err := storedConfig(ctx, cmd.String("db"), id)
 	if err != nil {
 		return err
@@ -462,7 +497,7 @@ func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
 		db.discard()
 		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
 	}
-	return execute(ctx, cmd, plan, tok, db, id)
+	return execute(ctx, cmd, plan, tok, db, runStart{resumeID: id, collected: collected})
 }
 
 // storedConfig reads a run's typed configuration and recorded endpoints, refusing (before

@@ -37,6 +37,9 @@ type Runner struct {
 	// WriteRetryBudget is how long a write is retried while another process holds the
 	// database's lock before the run stops as failed (0 = store.DefaultRetryBudget).
 	WriteRetryBudget time.Duration
+	// Collected, when set, is called after each level's garbage collection, before its clock
+	// starts (tracker run: the run's collector setting takes over from start-up's there).
+	Collected func()
 }
 
 // Outcome is what a finished (or interrupted) run reports.
@@ -48,10 +51,22 @@ type Outcome struct {
 // Run executes the plan as a new run. Every request is recorded as it completes; when ctx
 // is canceled, in-flight requests are recorded as canceled, the run is marked interrupted,
 // and Run returns the outcome with ctx's error.
-func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
+func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) { return r.RunAhead(ctx, p, nil) }
+
+// RunAhead is Run with the clients StartAhead made for p and the connections it opened; nil:
+// Run makes its own, opening the first level's connections while it records the run's set-up.
+func (r *Runner) RunAhead(ctx context.Context, p Plan, a *Ahead) (Outcome, error) {
 	if err := p.validate(); err != nil {
+		a.Wait()
 		return Outcome{}, err
 	}
+	if a == nil {
+		var err error
+		if a, err = StartAhead(ctx, p); err != nil {
+			return Outcome{}, err
+		}
+	}
+	defer a.Wait()
 	cfg, err := p.config().JSON()
 	if err != nil {
 		return Outcome{}, err
@@ -75,7 +90,7 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 		return r.finish(ctx, runID, err)
 	}
 	stopLease := r.holdLease(ctx, runID)
-	ex := &executor{r: r, plan: &p, runID: runID}
+	ex := &executor{r: r, plan: &p, runID: runID, ahead: a}
 	err = ex.execute(ctx)
 	stopLease()
 	return r.finish(ctx, runID, err)
@@ -111,6 +126,7 @@ type executor struct {
 	runID   int64
 	epIDs   []int64
 	clients []*Client
+	ahead   *Ahead // the clients, made before the run, and the connections opened ahead
 	w       bench.RequestSink
 	live    *liveView
 	warmMu  sync.Mutex
@@ -137,33 +153,20 @@ func (ex *executor) resumed(ep int, load Load, trial int) *bench.LevelState {
 
 func (ex *executor) execute(ctx context.Context) error {
 	p := ex.plan
-	// The pool keeps as many idle connections per endpoint as any level warms (warmCount: an
-	// open loop without a cap warms up to its rate), else the warmed ones beyond the pool's
-	// limit are closed as soon as they are given back and the level dials them again.
-	maxConc := 1
-	for _, l := range p.Loads {
-		maxConc = max(maxConc, l.warmCount())
-	}
-	if p.Sweep != nil {
-		maxConc = max(maxConc, p.Sweep.MaxConcurrency)
-	}
-	d := newDoer(maxConc*len(p.Endpoints), p.Conn)
-	if err := ex.setupEndpoints(ctx, d); err != nil {
+	if err := ex.setupEndpoints(ctx); err != nil {
 		return err
 	}
 	// A refused key or a write the database refused stops the run (fatal.go): no request is
 	// sent that could not be recorded.
 	ctx, stop, fatal := withFatal(ctx, ex.clients)
-	warmed := ex.warmAhead(ctx)
 	if ex.resume == nil {
 		if err := ex.r.DB.AddPrompts(ctx, ex.runID, storePrompts(p.Prompts.Prompts)); err != nil {
-			warmed()
 			return err
 		}
 	}
 	ex.w = ex.r.DB.RecordRequests(bench.SinkOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
+	ex.useAhead()
 	ex.startTelemetry(ctx)
-	warmed()
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
 	var err error
@@ -183,7 +186,9 @@ func (ex *executor) execute(ctx context.Context) error {
 	return fatal(err)
 }
 
-func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
+// setupEndpoints records the run's endpoints (a new run) or finds them (a resume), and takes
+// the clients the run's Ahead made.
+func (ex *executor) setupEndpoints(ctx context.Context) error {
 	p := ex.plan
 	existing := map[string]int64{}
 	if ex.resume != nil {
@@ -196,7 +201,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		}
 	}
 	ex.epIDs = make([]int64, len(p.Endpoints))
-	ex.clients = make([]*Client, len(p.Endpoints))
+	ex.clients = ex.ahead.clients
 	for i, e := range p.Endpoints {
 		id, ok := existing[e.Name]
 		if !ok {
@@ -208,7 +213,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 			}
 		}
 		ex.epIDs[i] = id
-		ex.clients[i] = NewClient(e, p.Keys[e.Name], d, ex.r.Tokens)
+		ex.clients[i].tok = ex.r.Tokens // made before the prompts, and with them the tokenizer
 	}
 	shareSecrets(ex.clients)
 	return nil
@@ -260,6 +265,9 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 	// level's first wave would trigger: a collection takes a quarter of the client's cores and
 	// slows its allocations while the first tokens arrive. Nothing is measured meanwhile.
 	runtime.GC()
+	if ex.r.Collected != nil {
+		ex.r.Collected()
+	}
 
 	if !l.resumedLevel {
 		l.start0 = time.Now() // measured requests start the level's clock
@@ -307,44 +315,6 @@ func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResu
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
-}
-
-// warmAhead opens the connections of the run's first levels (firstLevels) in the background
-// while the run's prompts, writer and telemetry are set up, and returns what waits for it:
-// the first level then finds them open, as it would have opened them itself before its
-// clock starts ("Warm connections", docs/metrics.md).
-func (ex *executor) warmAhead(ctx context.Context) (wait func()) {
-	group := ex.firstLevels()
-	if len(group) == 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ex.warmGroup(ctx, group)
-	}()
-	return func() { <-done }
-}
-
-// firstLevels is the levels a fixed run starts with: the first load's first trial of the
-// first endpoint, or of every endpoint with --order concurrent (they start together). None
-// when the connections are cold, the run resumes (its first levels may be done) or sweeps
-// (the sweep chooses its levels as it goes), or when a warm-up (--warmup) comes first: its
-// requests go before a level's connections are opened.
-func (ex *executor) firstLevels() []levelRun {
-	p := ex.plan
-	if p.Conn.Cold || ex.resume != nil || p.Sweep != nil || p.Warmup > 0 || p.WarmupDuration > 0 || len(p.Loads) == 0 {
-		return nil
-	}
-	n := 1
-	if p.Order == bench.OrderConcurrent {
-		n = len(p.Endpoints)
-	}
-	group := make([]levelRun, n)
-	for e := range group {
-		group[e] = levelRun{ep: e, load: p.Loads[0], trial: 1}
-	}
-	return group
 }
 
 // warmGroup opens the connections of levels that will run at once, all before any starts;
