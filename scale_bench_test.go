@@ -67,9 +67,17 @@ func startZeroDelayServer(b *testing.B) *zeroDelayServer {
 	return z
 }
 
-// buildTracker builds the binary once per benchmark into a temporary directory.
+// benchBinEnv names a tracker binary for the benchmarks to run instead of building this
+// tree's (e.g. main's, to compare the two in the same minute with the same harness).
+const benchBinEnv = "TRACKER_BENCH_BIN"
+
+// buildTracker builds the binary once per benchmark into a temporary directory, unless
+// benchBinEnv names one.
 func buildTracker(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv(benchBinEnv); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(b.TempDir(), "tracker")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -339,13 +347,9 @@ func BenchmarkScaleRun100k(b *testing.B) {
 // warm connections, a new database), without the 100,000 requests: the time from the
 // child's start (exec) to the server's first completion request, which the 100k run's
 // requests/s count against tracker. One request a run; the median and the lowest of the
-// iterations (-benchtime 20x), and the child's CPU time. TRACKER_STARTUP_BIN names another
-// binary to measure instead (e.g. main's, for a comparison in the same minute).
+// iterations (-benchtime 20x), and the child's CPU time (benchBinEnv: another binary's).
 func BenchmarkStartup(b *testing.B) {
-	bin := os.Getenv("TRACKER_STARTUP_BIN")
-	if bin == "" {
-		bin = buildTracker(b)
-	}
+	bin := buildTracker(b)
 	z := startZeroDelayServer(b)
 	var startups, cpus []time.Duration
 	for b.Loop() {
