@@ -76,38 +76,106 @@ func runCommand() *cli.Command {
 			if _, err := dbPath(cmd); err != nil {
 				return err
 			}
-			tuneGCForRun(ctx, os.Getenv) // gc.go
+			collected := tuneGCForRun(ctx, os.Getenv) // gc.go
 			if id := cmd.Int64("resume"); id > 0 {
-				return resumeAction(ctx, cmd, id)
+				return resumeAction(ctx, cmd, id, collected)
 			}
-			plan, tok, err := planFromFlags(ctx, cmd)
+			plan, spec, err := planFromFlags(cmd)
 			if err != nil {
 				return err
 			}
-			return execute(ctx, cmd, plan, tok, 0)
+			var ahead *runner.Ahead
+			if cmd.Bool("no-preflight") {
+				// The first level's connections open while the prompts are prepared; after a
+				// preflight otherwise (execute), so that a failing endpoint is told by it.
+				if ahead, err = runner.StartAhead(ctx, plan); err != nil {
+					return planError(err)
+				}
+			}
+			db := openInBackground(ctx, cmd.String("db"))
+			tok, err := preparePrompts(ctx, &plan, spec)
+			if err != nil {
+				db.discard()
+				ahead.Wait()
+				return err
+			}
+			return execute(ctx, cmd, plan, tok, db, runStart{ahead: ahead, collected: collected})
 		})
 }
 
+// planError is a usage error when the runner refused the plan.
+func planError(err error) error {
+	if errors.Is(err, runner.ErrPlan) {
+		return usageError{err}
+	}
+	return err
+}
+
+// runStart is what execute runs: a new run, with the connections opened ahead if they were
+// (nil: execute opens them after the preflight), or the resume of run resumeID; collected
+// is tuneGCForRun's, for the runner to call after each level's collection.
+type runStart struct {
+	ahead     *runner.Ahead
+	resumeID  int64
+	collected func()
+}
+
+// pendingDB is the run's database being opened (created and migrated if need be) in the
+// background while the run's prompts are prepared: both take tens of milliseconds of CPU
+// (the tokenizer's vocabulary, SQLite's parsing of the schema), which a second core does
+// at once. It is started only once the flags are known to be good; a run that stops before
+// using it (prompts that cannot be prepared, a failed preflight) closes it, and records
+// nothing in it.
+type pendingDB struct {
+	done chan struct{}
+	db   *store.DB
+	err  error
+}
+
+// openInBackground starts opening the database at path for writing.
+func openInBackground(ctx context.Context, path string) *pendingDB {
+	p := &pendingDB{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.db, p.err = store.Open(ctx, path, schemaSQL)
+	}()
+	return p
+}
+
+// wait returns the opened database, or why it could not be opened.
+func (p *pendingDB) wait() (*store.DB, error) {
+	<-p.done
+	return p.db, p.err
+}
+
+// discard waits for the open to end and closes the database if it opened.
+func (p *pendingDB) discard() {
+	if db, err := p.wait(); err == nil {
+		db.Close()
+	}
+}
+
 // planFromFlags builds a run's plan from its flags: its typed configuration (what is
-// stored), then the plan (endpoints with their keys, prepared prompts) from that.
-func planFromFlags(ctx context.Context, cmd *cli.Command) (runner.Plan, *tokens.Counter, error) {
+// stored), then the plan (endpoints with their keys) from that, and the dataset's spec,
+// whose prompts preparePrompts adds.
+func planFromFlags(cmd *cli.Command) (runner.Plan, dataset.Spec, error) {
 	if err := checkRunFlags(cmd); err != nil {
-		return runner.Plan{}, nil, err
+		return runner.Plan{}, dataset.Spec{}, err
 	}
 	eps, baseline, cfgFile, err := endpointsFromFlags(cmd)
 	if err != nil {
-		return runner.Plan{}, nil, err
+		return runner.Plan{}, dataset.Spec{}, err
 	}
 	if len(eps) == 0 {
 		_, err := runner.MergeEndpoints(nil, nil)
-		return runner.Plan{}, nil, usageError{err}
+		return runner.Plan{}, dataset.Spec{}, usageError{err}
 	}
 	cfg, err := configFromFlags(cmd)
 	if err != nil {
-		return runner.Plan{}, nil, err
+		return runner.Plan{}, dataset.Spec{}, err
 	}
 	cfg.ConfigFile, cfg.Baseline = cfgFile, baseline
-	return planFromConfig(ctx, cmd, cfg, eps)
+	return planFromConfig(cmd, cfg, eps)
 }
 
 // endpointsFromFlags reads --config (returned with its absolute path) and --endpoint.
@@ -171,18 +239,18 @@ func configFromFlags(cmd *cli.Command) (bench.RunConfig, error) {
 	return cfg, nil
 }
 
-// planFromConfig builds the plan of a run from its typed configuration and its endpoints:
-// keys from the environment (or key commands), prompts prepared again from the dataset.
-// `run` and `--resume` both come through here.
-func planFromConfig(ctx context.Context, cmd *cli.Command, cfg bench.RunConfig, eps []runner.Endpoint) (runner.Plan, *tokens.Counter, error) {
+// planFromConfig builds the plan of a run from its typed configuration and its endpoints
+// (keys from the environment or key commands), and the spec of its dataset, whose prompts
+// preparePrompts prepares again. `run` and `--resume` both come through here.
+func planFromConfig(cmd *cli.Command, cfg bench.RunConfig, eps []runner.Endpoint) (runner.Plan, dataset.Spec, error) {
 	var plan runner.Plan
 	keys, err := runner.ResolveKeys(eps, os.Getenv)
 	if err != nil {
-		return plan, nil, usageError{err}
+		return plan, dataset.Spec{}, usageError{err}
 	}
 	burst, err := strconv.ParseFloat(cfg.Burstiness, 64)
 	if err != nil || burst <= 0 || math.IsNaN(burst) {
-		return plan, nil, usagef("--burstiness %q: want a positive number or inf", cfg.Burstiness)
+		return plan, dataset.Spec{}, usagef("--burstiness %q: want a positive number or inf", cfg.Burstiness)
 	}
 	var sweep *runner.Sweep
 	if s := cfg.Sweep; s != nil {
@@ -194,24 +262,16 @@ func planFromConfig(ctx context.Context, cmd *cli.Command, cfg bench.RunConfig, 
 	}
 	serverMetrics, err := serverMetricsFromFlags(cmd)
 	if err != nil {
-		return plan, nil, err
-	}
-	tok, err := tokens.New(eps[0].Model)
-	if err != nil {
-		return plan, nil, err
+		return plan, dataset.Spec{}, err
 	}
 	spec := datasetSpecFrom(cfg.Dataset, cmd.Root().ErrWriter)
 	if spec.Name == "" {
-		return plan, nil, usagef("--dataset is required (a file, squad, hf:owner/name or synthetic)")
-	}
-	prompts, err := dataset.Prepare(ctx, spec, tok)
-	if err != nil {
-		return plan, nil, usageError{err}
+		return plan, spec, usagef("--dataset is required (a file, squad, hf:owner/name or synthetic)")
 	}
 	r := cfg.Request
 	plan = runner.Plan{
 		Label: cfg.Label, Endpoints: eps, Keys: keys, Baseline: cfg.Baseline, ConfigFile: cfg.ConfigFile,
-		Dataset: cfg.Dataset.Name, DatasetConfig: cfg.Dataset, Prompts: prompts, Seed: spec.Seed,
+		Dataset: cfg.Dataset.Name, DatasetConfig: cfg.Dataset, Seed: spec.Seed,
 		Loads: loads, Burstiness: burst, Requests: cfg.Requests, Duration: cfg.Duration,
 		Warmup: cfg.Warmup, WarmupDuration: cfg.WarmupDuration, Repeat: cfg.Repeat,
 		Order: cfg.Order, Sweep: sweep, MaxErrorRate: cfg.MaxErrorRate,
@@ -222,8 +282,23 @@ func planFromConfig(ctx context.Context, cmd *cli.Command, cfg bench.RunConfig, 
 		Conn:          runner.ConnOptions{Cold: cfg.Conn.Cold, HTTP: cfg.Conn.HTTP},
 		ServerMetrics: serverMetrics,
 	}
+	return plan, spec, nil
+}
+
+// preparePrompts prepares the plan's prompts from its dataset with the tokenizer of its
+// first endpoint's model, which it returns.
+func preparePrompts(ctx context.Context, plan *runner.Plan, spec dataset.Spec) (*tokens.Counter, error) {
+	tok, err := tokens.New(plan.Endpoints[0].Model)
+	if err != nil {
+		return nil, fmt.Errorf("loading the tokenizer: %w", err)
+	}
+	prompts, err := dataset.Prepare(ctx, spec, tok)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	plan.Prompts = prompts
 	plan.DatasetConfig.Source = prompts.Source
-	return plan, tok, nil
+	return tok, nil
 }
 
 // checkRunFlags refuses numeric flags out of their range, naming the flag, before anything
@@ -307,30 +382,41 @@ func loadsFromFlags(cmd *cli.Command) ([]runner.Load, error) {
 	return runner.ClosedLoads(levels), nil
 }
 
-// execute checks the endpoints, runs (or resumes) the plan and prints the summary.
-func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, resumeID int64) error {
+// execute checks the endpoints, runs (or resumes) the plan into the database being opened
+// and prints the summary.
+func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, pending *pendingDB, start runStart) error {
 	if !cmd.Bool("no-preflight") {
 		if err := runner.Preflight(ctx, plan.Endpoints, plan.Keys, runner.PreflightOptions{WaitCold: cmd.Duration("wait-cold"),
 			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter, Conn: plan.Conn}); err != nil {
+			pending.discard()
 			return err
 		}
 	}
-	db, err := store.Open(ctx, cmd.String("db"), schemaSQL)
+	if start.ahead == nil && start.resumeID == 0 {
+		ahead, err := runner.StartAhead(ctx, plan) // the connections open while the database does
+		if err != nil {
+			pending.discard()
+			return planError(err)
+		}
+		start.ahead = ahead
+	}
+	db, err := pending.wait()
 	if err != nil {
+		start.ahead.Wait()
 		return err
 	}
 	defer db.Close()
 	r := &runner.Runner{DB: db, Tokens: tok, Version: version, Progress: terminalOrNil(os.Stderr), Score: dataset.Score,
-		Log: cmd.Root().ErrWriter}
+		Log: cmd.Root().ErrWriter, Collected: start.collected}
 	if msg := plan.RepeatedPrompts(); msg != "" {
 		fmt.Fprintln(cmd.Root().ErrWriter, "note:", msg)
 	}
 	var out runner.Outcome
 	var runErr error
-	if resumeID > 0 {
-		out, runErr = r.Resume(ctx, resumeID, plan)
+	if start.resumeID > 0 {
+		out, runErr = r.Resume(ctx, start.resumeID, plan)
 	} else {
-		out, runErr = r.Run(ctx, plan)
+		out, runErr = r.RunAhead(ctx, plan, start.ahead)
 	}
 	if runErr != nil && (errors.Is(runErr, runner.ErrPlan) || errors.Is(runErr, runner.ErrResume)) {
 		return usageError{runErr}
@@ -389,7 +475,7 @@ func writeNoSummary(w io.Writer, db *store.DB, runID int64) error {
 // from the resume's own --config/--endpoint if given, else from the run's config file read
 // again, else from its stored --endpoint values when they held no secret. An endpoint whose
 // URL or model differs from the stored one is refused unless --force.
-func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
+func resumeAction(ctx context.Context, cmd *cli.Command, id int64, collected func()) error {
 	cfg, stored, err := storedConfig(ctx, cmd.String("db"), id)
 	if err != nil {
 		return err
@@ -401,11 +487,17 @@ func resumeAction(ctx context.Context, cmd *cli.Command, id int64) error {
 	if err := sameEndpoints(stored, eps); err != nil && !cmd.Bool("force") {
 		return usageError{fmt.Errorf("resuming run %d: %w; give --force to resume anyway", id, err)}
 	}
-	plan, tok, err := planFromConfig(ctx, cmd, cfg, eps)
+	plan, spec, err := planFromConfig(cmd, cfg, eps)
 	if err != nil {
 		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
 	}
-	return execute(ctx, cmd, plan, tok, id)
+	db := openInBackground(ctx, cmd.String("db"))
+	tok, err := preparePrompts(ctx, &plan, spec)
+	if err != nil {
+		db.discard()
+		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
+	}
+	return execute(ctx, cmd, plan, tok, db, runStart{resumeID: id, collected: collected})
 }
 
 // storedConfig reads a run's typed configuration and recorded endpoints, refusing (before

@@ -114,11 +114,17 @@ func committed(t *testing.T, path string) int {
 }
 
 // The first Ctrl-C ends a run cleanly; when that clean end is stuck (here on a database lock
-// another process holds), a second one ends the process at once.
+// another process holds), a second one ends the process at once. The server answers the
+// connection warm-up's GETs (sent while the database is still being opened) and holds every
+// completion request: the first one shows that the run is recorded and running.
 func TestSecondInterruptForcesExit(t *testing.T) {
 	got := make(chan struct{}, 64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
 		got <- struct{}{}
 		<-r.Context().Done()
 	}))

@@ -9,29 +9,35 @@ import (
 	"time"
 )
 
-// tuneGCForRun sets the run's GC policy only when the user set neither GOGC nor GOMEMLIMIT.
+// tuneGCForRun sets the run's GC policy only when the user set neither GOGC nor GOMEMLIMIT:
+// GOGC off during start-up, runGCPercent once the first level has collected.
 func TestTuneGCForRun(t *testing.T) {
 	oldPercent, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
 	t.Cleanup(func() { debug.SetGCPercent(oldPercent); debug.SetMemoryLimit(oldLimit) })
 	for _, tc := range []struct {
-		name        string
-		env         map[string]string
-		wantPercent int
-		wantLimit   int64
+		name                     string
+		env                      map[string]string
+		wantStartup, wantPercent int
+		wantLimit                int64
 	}{
-		{"neither set", nil, runGCPercent, runMemoryLimit},
-		{"GOGC set", map[string]string{"GOGC": "off"}, 100, math.MaxInt64},
-		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, 100, math.MaxInt64},
+		{"neither set", nil, -1, runGCPercent, runMemoryLimit},
+		{"GOGC set", map[string]string{"GOGC": "off"}, 100, 100, math.MaxInt64},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, 100, 100, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(100)
 			debug.SetMemoryLimit(math.MaxInt64)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			tuneGCForRun(ctx, func(k string) string { return tc.env[k] })
+			collected := tuneGCForRun(ctx, func(k string) string { return tc.env[k] })
+			startup := debug.SetGCPercent(-1)
+			debug.SetGCPercent(startup)
+			collected()
+			collected() // once: a later level's collection changes nothing
 			percent := debug.SetGCPercent(100)
-			if limit := debug.SetMemoryLimit(-1); percent != tc.wantPercent || limit != tc.wantLimit {
-				t.Errorf("GOGC %d, memory limit %d; want %d, %d", percent, limit, tc.wantPercent, tc.wantLimit)
+			if limit := debug.SetMemoryLimit(-1); startup != tc.wantStartup || percent != tc.wantPercent || limit != tc.wantLimit {
+				t.Errorf("GOGC %d at start-up, %d after; memory limit %d; want %d, %d, %d",
+					startup, percent, limit, tc.wantStartup, tc.wantPercent, tc.wantLimit)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,12 +28,14 @@ import (
 //	go test -run '^$' -bench 'Scale' -benchtime 1x -timeout 60m .
 
 // zeroDelayServer streams every answer at once: four content chunks, usage, [DONE]. It
-// records when the last response ended.
+// records when the first completion request since it was last reset arrived, and when the
+// last response ended.
 type zeroDelayServer struct {
-	srv     *http.Server
-	url     string
-	served  atomic.Int64
-	lastEnd atomic.Int64 // unix ns
+	srv        *http.Server
+	url        string
+	served     atomic.Int64
+	firstStart atomic.Int64 // unix ns; 0 = none yet
+	lastEnd    atomic.Int64 // unix ns
 }
 
 var zeroDelayBody = []byte(strings.Repeat(`data: {"id":"x","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}`+"\n\n", 4) +
@@ -53,6 +56,7 @@ func startZeroDelayServer(b *testing.B) *zeroDelayServer {
 			fmt.Fprint(w, `{"object":"list","data":[{"id":"m","object":"model"}]}`)
 			return
 		}
+		z.firstStart.CompareAndSwap(0, time.Now().UnixNano())
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Write(zeroDelayBody)
 		z.served.Add(1)
@@ -63,9 +67,17 @@ func startZeroDelayServer(b *testing.B) *zeroDelayServer {
 	return z
 }
 
-// buildTracker builds the binary once per benchmark into a temporary directory.
+// benchBinEnv names a tracker binary for the benchmarks to run instead of building this
+// tree's (e.g. main's, to compare the two in the same minute with the same harness).
+const benchBinEnv = "TRACKER_BENCH_BIN"
+
+// buildTracker builds the binary once per benchmark into a temporary directory, unless
+// benchBinEnv names one.
 func buildTracker(b *testing.B) string {
 	b.Helper()
+	if bin := os.Getenv(benchBinEnv); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(b.TempDir(), "tracker")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -78,6 +90,7 @@ func buildTracker(b *testing.B) string {
 // childRun is one `tracker run` in a child process.
 type childRun struct {
 	wall, afterLast time.Duration
+	startup         time.Duration // from the start (exec) to the server's first completion request
 	maxRSSMB        float64
 	reqPerS         float64
 	cpuPerReq       time.Duration // user + system CPU of the child, per request
@@ -94,11 +107,14 @@ func runTracker(b *testing.B, bin, db string, z *zeroDelayServer, n, c int) chil
 }
 
 // measureChild runs cmd, which sends n requests to z, and measures it: wall time, the time
-// from z's last response to the exit, peak RSS, requests/s from the start to the last
-// response, and CPU time (user + system) per request, from the child's rusage.
+// from z's last response to the exit, the time from the start to z's first completion
+// request (the child's start-up: flags, prompts, database, warm connections), peak RSS,
+// requests/s from the start to the last response, and CPU time (user + system) per request,
+// from the child's rusage.
 func measureChild(b *testing.B, cmd *exec.Cmd, z *zeroDelayServer, n int) childRun {
 	b.Helper()
 	served0 := z.served.Load()
+	z.firstStart.Store(0)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	self0 := selfCPU(b)
@@ -113,8 +129,9 @@ func measureChild(b *testing.B, cmd *exec.Cmd, z *zeroDelayServer, n int) childR
 	last := time.Unix(0, z.lastEnd.Load())
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return childRun{wall: end.Sub(start), afterLast: end.Sub(last), maxRSSMB: float64(ru.Maxrss) / 1024,
-		reqPerS: float64(n) / last.Sub(start).Seconds(), cpuPerReq: cpu / time.Duration(n),
+	return childRun{wall: end.Sub(start), afterLast: end.Sub(last), startup: time.Unix(0, z.firstStart.Load()).Sub(start),
+		maxRSSMB: float64(ru.Maxrss) / 1024,
+		reqPerS:  float64(n) / last.Sub(start).Seconds(), cpuPerReq: cpu / time.Duration(n),
 		serverCPUPerReq: (selfCPU(b) - self0) / time.Duration(n)}
 }
 
@@ -312,6 +329,8 @@ func BenchmarkScaleRun100k(b *testing.B) {
 	}
 	b.ReportMetric(r.wall.Seconds(), "wall-s")
 	b.ReportMetric(r.afterLast.Seconds(), "after-last-response-s")
+	b.ReportMetric(float64(r.startup.Microseconds())/1000, "startup-ms")
+	b.ReportMetric(float64(raw.startup.Microseconds())/1000, "raw-startup-ms")
 	b.ReportMetric(r.maxRSSMB, "peak-rss-MB")
 	b.ReportMetric(r.reqPerS, "req/s")
 	b.ReportMetric(raw.reqPerS, "raw-http-req/s")
@@ -322,6 +341,26 @@ func BenchmarkScaleRun100k(b *testing.B) {
 	b.ReportMetric(float64(raw.cpuPerReq.Microseconds()), "raw-cpu-us/req")
 	b.ReportMetric(float64(veg.cpuPerReq.Microseconds()), "vegeta-cpu-us/req")
 	b.ReportMetric(float64(r.serverCPUPerReq.Microseconds()), "server-cpu-us/req")
+}
+
+// BenchmarkStartup is tracker's start-up as BenchmarkScaleRun100k's run has it (c=128,
+// warm connections, a new database), without the 100,000 requests: the time from the
+// child's start (exec) to the server's first completion request, which the 100k run's
+// requests/s count against tracker. One request a run; the median and the lowest of the
+// iterations (-benchtime 20x), and the child's CPU time (benchBinEnv: another binary's).
+func BenchmarkStartup(b *testing.B) {
+	bin := buildTracker(b)
+	z := startZeroDelayServer(b)
+	var startups, cpus []time.Duration
+	for b.Loop() {
+		r := runTracker(b, bin, filepath.Join(b.TempDir(), "t.db"), z, 1, 128)
+		startups, cpus = append(startups, r.startup), append(cpus, r.cpuPerReq)
+	}
+	slices.Sort(startups)
+	slices.Sort(cpus)
+	b.ReportMetric(float64(startups[len(startups)/2].Microseconds())/1000, "startup-ms")
+	b.ReportMetric(float64(startups[0].Microseconds())/1000, "min-startup-ms")
+	b.ReportMetric(float64(cpus[len(cpus)/2].Microseconds())/1000, "cpu-ms")
 }
 
 // BenchmarkScaleRSS is peak RSS against run size: one run of 10k, 100k and 1M requests at

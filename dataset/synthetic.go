@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/trackerbench/tracker/tokens"
 )
@@ -38,7 +41,9 @@ green blue red small large old new good great high little long young important p
 // messages count exactly spec.InputTokens tokens with tok (a system message included),
 // each drawn uniformly within ±Spread of the target when Spread > 0; MaxTokens is
 // spec.OutputTokens (drawn the same way). The text is seeded random common words, one
-// token each, then syntheticInstruction. The same Spec gives the same prompts.
+// token each, then syntheticInstruction. The same Spec gives the same prompts. Each prompt
+// has its own random source, so they are made on every core at once (they are on the way
+// to a run's first request).
 func SyntheticPrompts(spec Spec, tok *tokens.Counter) (*PromptSet, error) {
 	if spec.InputTokens <= 0 {
 		return nil, fmt.Errorf("synthetic prompts need --input-tokens > 0")
@@ -51,42 +56,74 @@ func SyntheticPrompts(spec Spec, tok *tokens.Counter) (*PromptSet, error) {
 	if len(words) < 50 {
 		return nil, fmt.Errorf("synthetic prompts: tokenizer %s has only %d one-token words", tok.Name(), len(words))
 	}
-	var sys []Message
-	sysTokens := 0
+	g := syntheticGen{spec: spec, tok: tok, words: words, instrTokens: tok.Count(syntheticInstruction)}
 	if spec.System != "" {
-		sys = []Message{{Role: "system", Content: spec.System}}
-		sysTokens = tok.Count(spec.System)
+		g.sys = []Message{{Role: "system", Content: spec.System}}
+		g.sysTokens = tok.Count(spec.System)
 	}
-	fixed := sysTokens + tok.Count(syntheticInstruction)
-	prompts := make([]Prompt, 0, n)
-	for i := 0; i < n; i++ {
-		rng := rand.New(rand.NewPCG(uint64(spec.Seed), uint64(i)+0x73796e)) // "syn"
-		in := spreadLength(rng, spec.InputTokens, spec.Spread)
-		out := 0
-		if spec.OutputTokens > 0 {
-			out = spreadLength(rng, spec.OutputTokens, spec.Spread)
-		}
-		if in <= fixed {
-			return nil, fmt.Errorf("synthetic prompt %d: %d input tokens is too few: the instruction and system message take %d", i, in, fixed)
-		}
-		text, err := exactText(rng, words, in-sysTokens, tok)
-		if err != nil {
-			return nil, fmt.Errorf("synthetic prompt %d: %w", i, err)
-		}
-		msgs := append(append([]Message(nil), sys...), Message{Role: "user", Content: text})
-		count := 0
-		for _, m := range msgs {
-			count += tok.Count(m.Content)
-		}
-		if count != in {
-			return nil, fmt.Errorf("synthetic prompt %d: %d tokens where %d were asked", i, count, in)
-		}
-		prompts = append(prompts, Prompt{Idx: i, ID: fmt.Sprintf("syn-%d", i), SourceRow: i, Messages: msgs,
-			Hash: HashMessages(msgs), InputTokens: count, MaxTokens: out})
+	prompts := make([]Prompt, n)
+	if err := forEachIndex(n, func(i int) (err error) {
+		prompts[i], err = g.prompt(i)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	name := fmt.Sprintf("synthetic:in=%d,out=%d,spread=%g,seed=%d,tokenizer=%s", spec.InputTokens, spec.OutputTokens, spec.Spread, spec.Seed, tok.Name())
 	sum := sha256.Sum256([]byte(name))
 	return &PromptSet{Source: name, Hash: hex.EncodeToString(sum[:]), Prompts: prompts}, nil
+}
+
+// syntheticGen makes synthetic prompts of one spec: the words they are made of, the system
+// message and the token counts every prompt shares.
+type syntheticGen struct {
+	spec                   Spec
+	tok                    *tokens.Counter
+	words                  []string
+	sys                    []Message
+	sysTokens, instrTokens int
+}
+
+// prompt makes prompt i (seeded by the spec's seed and i alone).
+func (g *syntheticGen) prompt(i int) (Prompt, error) {
+	rng := rand.New(rand.NewPCG(uint64(g.spec.Seed), uint64(i)+0x73796e)) // "syn"
+	in := spreadLength(rng, g.spec.InputTokens, g.spec.Spread)
+	out := 0
+	if g.spec.OutputTokens > 0 {
+		out = spreadLength(rng, g.spec.OutputTokens, g.spec.Spread)
+	}
+	if fixed := g.sysTokens + g.instrTokens; in <= fixed {
+		return Prompt{}, fmt.Errorf("synthetic prompt %d: %d input tokens is too few: the instruction and system message take %d", i, in, fixed)
+	}
+	text, err := exactText(rng, g.words, in-g.sysTokens, g.instrTokens, g.tok)
+	if err != nil {
+		return Prompt{}, fmt.Errorf("synthetic prompt %d: %w", i, err)
+	}
+	msgs := append(append([]Message(nil), g.sys...), Message{Role: "user", Content: text})
+	// exactText counted the text: in - sysTokens tokens.
+	return Prompt{Idx: i, ID: fmt.Sprintf("syn-%d", i), SourceRow: i, Messages: msgs,
+		Hash: HashMessages(msgs), InputTokens: in, MaxTokens: out}, nil
+}
+
+// forEachIndex calls f for 0..n-1 on as many goroutines as the process has cores, and
+// returns the error of the lowest index that failed (the one a loop in order would).
+func forEachIndex(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				errs[i] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // spreadLength draws a length uniformly in [target·(1-spread), target·(1+spread)].
@@ -113,11 +150,11 @@ func oneTokenWords(tok *tokens.Counter) []string {
 	return out
 }
 
-// exactText builds random words followed by syntheticInstruction, counting exactly
-// target tokens: it starts from the additive estimate and adds or removes words until
-// the tokenizer agrees.
-func exactText(rng *rand.Rand, words []string, target int, tok *tokens.Counter) (string, error) {
-	k := target - tok.Count(syntheticInstruction)
+// exactText builds random words followed by syntheticInstruction (instrTokens tokens
+// alone), counting exactly target tokens: it starts from the additive estimate and adds or
+// removes words until the tokenizer agrees.
+func exactText(rng *rand.Rand, words []string, target, instrTokens int, tok *tokens.Counter) (string, error) {
+	k := target - instrTokens
 	if k < 1 {
 		return "", fmt.Errorf("%d tokens is too few for the instruction", target)
 	}

@@ -137,11 +137,18 @@ type Plan struct {
 var ErrPlan = errors.New("invalid run plan")
 
 func (p *Plan) validate() error {
+	if len(p.Endpoints) > 0 && (p.Prompts == nil || len(p.Prompts.Prompts) == 0) {
+		return fmt.Errorf("%w: no prompts", ErrPlan)
+	}
+	return p.validateSettings()
+}
+
+// validateSettings is validate without the prompts: what StartAhead checks before the
+// prompts are prepared.
+func (p *Plan) validateSettings() error {
 	switch {
 	case len(p.Endpoints) == 0:
 		return fmt.Errorf("%w: no endpoints", ErrPlan)
-	case p.Prompts == nil || len(p.Prompts.Prompts) == 0:
-		return fmt.Errorf("%w: no prompts", ErrPlan)
 	case len(p.Loads) == 0 && p.Sweep == nil:
 		return fmt.Errorf("%w: no load levels", ErrPlan)
 	case p.Warmup < 0 || p.Requests < 0 || p.Duration < 0 || p.WarmupDuration < 0 || p.Repeat < 0:

@@ -45,7 +45,7 @@ func (r *Runner) Resume(ctx context.Context, runID int64, p Plan) (Outcome, erro
 		return Outcome{}, err
 	}
 	stopLease := r.holdLease(ctx, runID)
-	ex := &executor{r: r, plan: &p, runID: runID, resume: map[levelKey]*bench.LevelState{}}
+	ex := &executor{r: r, plan: &p, runID: runID, resume: map[levelKey]*bench.LevelState{}, ahead: newAhead(&p)}
 	for i := range states {
 		st := &states[i]
 		ex.resume[levelKey{st.Endpoint, Load{Concurrency: st.Concurrency, Rate: st.Rate}, st.Trial}] = st

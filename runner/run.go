@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,9 @@ type Runner struct {
 	// WriteRetryBudget is how long a write is retried while another process holds the
 	// database's lock before the run stops as failed (0 = store.DefaultRetryBudget).
 	WriteRetryBudget time.Duration
+	// Collected, when set, is called after each level's garbage collection, before its clock
+	// starts (tracker run: the run's collector setting takes over from start-up's there).
+	Collected func()
 }
 
 // Outcome is what a finished (or interrupted) run reports.
@@ -47,10 +51,22 @@ type Outcome struct {
 // Run executes the plan as a new run. Every request is recorded as it completes; when ctx
 // is canceled, in-flight requests are recorded as canceled, the run is marked interrupted,
 // and Run returns the outcome with ctx's error.
-func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
+func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) { return r.RunAhead(ctx, p, nil) }
+
+// RunAhead is Run with the clients StartAhead made for p and the connections it opened; nil:
+// Run makes its own, opening the first level's connections while it records the run's set-up.
+func (r *Runner) RunAhead(ctx context.Context, p Plan, a *Ahead) (Outcome, error) {
 	if err := p.validate(); err != nil {
+		a.Wait()
 		return Outcome{}, err
 	}
+	if a == nil {
+		var err error
+		if a, err = StartAhead(ctx, p); err != nil {
+			return Outcome{}, err
+		}
+	}
+	defer a.Wait()
 	cfg, err := p.config().JSON()
 	if err != nil {
 		return Outcome{}, err
@@ -74,7 +90,7 @@ func (r *Runner) Run(ctx context.Context, p Plan) (Outcome, error) {
 		return r.finish(ctx, runID, err)
 	}
 	stopLease := r.holdLease(ctx, runID)
-	ex := &executor{r: r, plan: &p, runID: runID}
+	ex := &executor{r: r, plan: &p, runID: runID, ahead: a}
 	err = ex.execute(ctx)
 	stopLease()
 	return r.finish(ctx, runID, err)
@@ -110,6 +126,7 @@ type executor struct {
 	runID   int64
 	epIDs   []int64
 	clients []*Client
+	ahead   *Ahead // the clients, made before the run, and the connections opened ahead
 	w       bench.RequestSink
 	live    *liveView
 	warmMu  sync.Mutex
@@ -136,18 +153,7 @@ func (ex *executor) resumed(ep int, load Load, trial int) *bench.LevelState {
 
 func (ex *executor) execute(ctx context.Context) error {
 	p := ex.plan
-	// The pool keeps as many idle connections per endpoint as any level warms (warmCount: an
-	// open loop without a cap warms up to its rate), else the warmed ones beyond the pool's
-	// limit are closed as soon as they are given back and the level dials them again.
-	maxConc := 1
-	for _, l := range p.Loads {
-		maxConc = max(maxConc, l.warmCount())
-	}
-	if p.Sweep != nil {
-		maxConc = max(maxConc, p.Sweep.MaxConcurrency)
-	}
-	d := newDoer(maxConc*len(p.Endpoints), p.Conn)
-	if err := ex.setupEndpoints(ctx, d); err != nil {
+	if err := ex.setupEndpoints(ctx); err != nil {
 		return err
 	}
 	// A refused key or a write the database refused stops the run (fatal.go): no request is
@@ -159,6 +165,7 @@ func (ex *executor) execute(ctx context.Context) error {
 		}
 	}
 	ex.w = ex.r.DB.RecordRequests(bench.SinkOptions{RetryBudget: ex.r.WriteRetryBudget, OnFail: stop})
+	ex.useAhead()
 	ex.startTelemetry(ctx)
 	ex.warmed = map[int]bool{}
 	ex.live = newLiveView(ex.r.Progress)
@@ -179,7 +186,9 @@ func (ex *executor) execute(ctx context.Context) error {
 	return fatal(err)
 }
 
-func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
+// setupEndpoints records the run's endpoints (a new run) or finds them (a resume), and takes
+// the clients the run's Ahead made.
+func (ex *executor) setupEndpoints(ctx context.Context) error {
 	p := ex.plan
 	existing := map[string]int64{}
 	if ex.resume != nil {
@@ -192,7 +201,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 		}
 	}
 	ex.epIDs = make([]int64, len(p.Endpoints))
-	ex.clients = make([]*Client, len(p.Endpoints))
+	ex.clients = ex.ahead.clients
 	for i, e := range p.Endpoints {
 		id, ok := existing[e.Name]
 		if !ok {
@@ -204,7 +213,7 @@ func (ex *executor) setupEndpoints(ctx context.Context, d *doer) error {
 			}
 		}
 		ex.epIDs[i] = id
-		ex.clients[i] = NewClient(e, p.Keys[e.Name], d, ex.r.Tokens)
+		ex.clients[i].tok = ex.r.Tokens // made before the prompts, and with them the tokenizer
 	}
 	shareSecrets(ex.clients)
 	return nil
@@ -256,6 +265,10 @@ func (ex *executor) runLevel(ctx context.Context, lr levelRun) (levelResult, err
 	// level's first wave would trigger: a collection takes a quarter of the client's cores and
 	// slows its allocations while the first tokens arrive. Nothing is measured meanwhile.
 	runtime.GC()
+	if ex.r.Collected != nil {
+		ex.r.Collected()
+	}
+
 	if !l.resumedLevel {
 		l.start0 = time.Now() // measured requests start the level's clock
 	}
@@ -304,11 +317,15 @@ func (ex *executor) runGroup(ctx context.Context, group []levelRun) ([]levelResu
 	return out, errors.Join(errs...)
 }
 
-// warmGroup opens the connections of levels that will run at once, all before any starts.
+// warmGroup opens the connections of levels that will run at once, all before any starts;
+// levels whose connections are already open (warmAhead) are left as they are.
 func (ex *executor) warmGroup(ctx context.Context, group []levelRun) {
 	if ex.plan.Conn.Cold {
 		return
 	}
+	ex.warmMu.Lock()
+	group = slices.DeleteFunc(slices.Clone(group), func(lr levelRun) bool { return ex.connsWarmed[lr] })
+	ex.warmMu.Unlock()
 	var wg sync.WaitGroup
 	for _, lr := range group {
 		wg.Add(1)

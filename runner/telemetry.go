@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -55,20 +56,11 @@ func (ex *executor) startTelemetry(ctx context.Context) {
 	if !p.ServerMetrics.Enabled {
 		return
 	}
-	hc := telemetry.NewHTTPClient()
-	urls := make([]string, len(p.Endpoints))
-	var wg sync.WaitGroup
-	for i, e := range p.Endpoints {
-		urls[i] = e.MetricsURL
-		if urls[i] == "" {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				urls[i] = telemetry.Discover(ctx, hc, e.BaseURL, discoverTimeout)
-			}()
-		}
+	hc := ex.ahead.metrics
+	urls := ex.ahead.metricsURLs // found while the run was set up (StartAhead)
+	if urls == nil {
+		urls = metricsURLs(ctx, hc, p.Endpoints)
 	}
-	wg.Wait()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ex.tel.cancel = cancel
 	sel := telemetry.Selection{All: p.ServerMetrics.All, Allow: telemetry.NewAllowList()}
@@ -86,6 +78,25 @@ func (ex *executor) startTelemetry(ctx context.Context) {
 			s.Run(sctx)
 		}()
 	}
+}
+
+// metricsURLs is each endpoint's metrics URL: its metrics_url, else origin + /metrics if
+// that answers in the Prometheus text format, else "" (no metrics).
+func metricsURLs(ctx context.Context, hc *http.Client, eps []Endpoint) []string {
+	urls := make([]string, len(eps))
+	var wg sync.WaitGroup
+	for i, e := range eps {
+		urls[i] = e.MetricsURL
+		if urls[i] == "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				urls[i] = telemetry.Discover(ctx, hc, e.BaseURL, discoverTimeout)
+			}()
+		}
+	}
+	wg.Wait()
+	return urls
 }
 
 // stopTelemetry stops every scraper and waits for them (before the writer closes).
