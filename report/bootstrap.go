@@ -34,16 +34,24 @@ func newRowSide(s *side) *rowSide {
 	start := 0
 	for i, c := range s.runs {
 		rs.clusters[i] = rowCluster{start: start, n: c.n()}
-		for j := range c.n() {
-			var row [reqWidth]float64
-			for k, col := range reqCols {
-				row[k] = c.value(col, j)
-			}
-			rs.rows = append(rs.rows, row)
-		}
+		rs.rows = c.appendRows(rs.rows)
 		start += c.n()
 	}
 	return rs
+}
+
+// appendRows appends c's requests to rows, each the values of reqCols (cluster.value), a
+// column slice at a time rather than a value at a time.
+func (c *cluster) appendRows(rows [][reqWidth]float64) [][reqWidth]float64 {
+	if c.n() == 0 {
+		return rows
+	}
+	e2e := c.cols[colE2E]
+	ttft, tpot, out := c.cols[colTTFT][:len(e2e)], c.cols[colTPOT][:len(e2e)], c.cols[colOut][:len(e2e)]
+	for j, e := range e2e {
+		rows = append(rows, [reqWidth]float64{e, ttft[j], tpot[j], tokS(e, out[j])})
+	}
+	return rows
 }
 
 // perCluster is how many requests a replicate draws from each cluster it draws: about budget

@@ -429,3 +429,48 @@ func TestOverlapIsSequential(t *testing.T) {
 		t.Fatalf("%d files with overlap, %d sequential", len(a), len(b))
 	}
 }
+
+// TestColumnsAreValues: a cluster's rows (appendRows) and pooled columns (appendColumn), built a
+// column slice at a time, hold bit for bit what cluster.value gives value by value, NaN,
+// infinite, negative and zero values included.
+func TestColumnsAreValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	special := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), -3, 5e-324, 1e308}
+	c := &cluster{cols: make([][]float64, numCols)}
+	for j := range 2000 {
+		for col := range numCols {
+			v := rng.ExpFloat64() * 1000
+			if rng.IntN(4) == 0 {
+				v = special[rng.IntN(len(special))]
+			}
+			if col == colSeq {
+				v = float64(j)
+			}
+			c.cols[col] = append(c.cols[col], v)
+		}
+	}
+	same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || a != a && b != b }
+	rows := c.appendRows(nil)
+	if len(rows) != c.n() {
+		t.Fatalf("%d rows of %d requests", len(rows), c.n())
+	}
+	for j, row := range rows {
+		for k, col := range reqCols {
+			if want := c.value(col, j); !same(row[k], want) {
+				t.Fatalf("request %d column %d: row %v, value %v", j, col, row[k], want)
+			}
+		}
+	}
+	for _, col := range []int{colE2E, colTTFT, colTPOT, colOut, colIn, colSeq, colTokS, colDecode} {
+		var want []float64
+		for j := range c.n() {
+			if v := c.value(col, j); !math.IsNaN(v) {
+				want = append(want, v)
+			}
+		}
+		got := c.appendColumn(nil, col)
+		if len(got) != len(want) || !slices.EqualFunc(got, want, same) {
+			t.Errorf("column %d: %d values, want %d, or they differ", col, len(got), len(want))
+		}
+	}
+}

@@ -292,11 +292,7 @@ func (s *side) rows() int {
 func (s *side) pooled(col int) []float64 {
 	out := make([]float64, 0, s.rows())
 	for _, c := range s.runs {
-		for j := range c.n() {
-			if v := c.value(col, j); !math.IsNaN(v) {
-				out = append(out, v)
-			}
-		}
+		out = c.appendColumn(out, col)
 	}
 	return out
 }

@@ -123,15 +123,48 @@ var metricCols = [levelstat.NumMetrics]int{levelstat.E2E: colE2E, levelstat.TTFT
 func (c *cluster) value(col, j int) float64 {
 	switch col {
 	case colTokS:
-		e2e, out := c.cols[colE2E][j], c.cols[colOut][j]
-		if e2e > 0 && !math.IsNaN(out) {
-			return out * 1000.0 / e2e
-		}
-		return math.NaN()
+		return tokS(c.cols[colE2E][j], c.cols[colOut][j])
 	case colDecode:
 		return c.cols[colE2E][j] - c.cols[colTTFT][j]
 	}
 	return c.cols[col][j]
+}
+
+// tokS is a request's output tokens/s (colTokS): out * 1000 / e2e when e2e > 0 and out is a
+// number, else NaN.
+func tokS(e2e, out float64) float64 {
+	if e2e > 0 && !math.IsNaN(out) {
+		return out * 1000.0 / e2e
+	}
+	return math.NaN()
+}
+
+// appendColumn appends column col of c (derived columns included) to out, NaN skipped: the
+// values cluster.value gives, a column at a time rather than a value at a time.
+func (c *cluster) appendColumn(out []float64, col int) []float64 {
+	switch col {
+	case colTokS:
+		out0 := c.cols[colOut]
+		for j, e2e := range c.cols[colE2E] {
+			if v := tokS(e2e, out0[j]); v == v { // x != x only for NaN
+				out = append(out, v)
+			}
+		}
+	case colDecode:
+		ttft := c.cols[colTTFT]
+		for j, e2e := range c.cols[colE2E] {
+			if v := e2e - ttft[j]; v == v {
+				out = append(out, v)
+			}
+		}
+	default:
+		for _, v := range c.cols[col] {
+			if v == v {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // levelData is what the report keeps of one level after streaming its requests: the
