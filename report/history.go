@@ -93,7 +93,7 @@ func buildHistory(groups []*Group, o *Options) []HistorySeries {
 					var vals []float64
 					if m.col >= 0 {
 						vals = dropNaN(r.c.cols[m.col])
-						v = quantile(vals, .5)
+						v = percentileInPlace(vals, .5) // vals is this loop's copy; the U test ignores its order
 					} else {
 						v = mean(r.tput)
 					}

@@ -33,14 +33,39 @@ func medianInPlace(xs []float64) float64 {
 	h := float64(n-1) * 0.5
 	lo := int(h)
 	f := h - float64(lo)
-	v, next, ok := rankPairByBuckets(xs, lo)
-	if !ok {
-		v, next = rankPairBySelect(xs, lo)
-	}
+	v, next := rankPair(xs, lo)
 	if f == 0 {
 		return v
 	}
 	return v*(1-f) + next*f
+}
+
+// rankPair returns the k-th smallest of xs and the (k+1)-th (NaN when k is the last rank), by
+// rankPairByBuckets where it applies, else by selection (xs is reordered).
+func rankPair(xs []float64, k int) (kth, next float64) {
+	if v, next, ok := rankPairByBuckets(xs, k); ok {
+		return v, next
+	}
+	return rankPairBySelect(xs, k)
+}
+
+// percentileInPlace is quantile(xs, p) of values without NaN (levelstat.Percentile of them
+// sorted: the same two ranks, interpolated by the same expression), found by selection in
+// place instead of a sort of a copy: xs is reordered, never changed otherwise. Of two zeros of
+// opposite sign at the ranks read, either may be read (as either may sort first).
+func percentileInPlace(xs []float64, p float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	h := float64(n-1) * p
+	lo := int(h)
+	f := h - float64(lo)
+	x, next := rankPair(xs, min(lo, n-1))
+	if lo+1 >= n {
+		return x * (1 - f)
+	}
+	return x*(1-f) + next*f
 }
 
 // radixMin is the size from which sortFloats sorts by radix rather than by comparison.

@@ -177,3 +177,33 @@ func TestRNGIsMathRand(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentileInPlaceIsQuantile: the percentile found by selection is bit for bit quantile's
+// (a sort of a copy), at the sizes of both selections, with ties and infinite values.
+func TestPercentileInPlaceIsQuantile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 2, 3, 10, 255, 256, 257, 1000, 5000} {
+		for _, kind := range []string{"spread", "ties", "inf"} {
+			x := make([]float64, n)
+			for i := range x {
+				x[i] = rng.ExpFloat64() * 100
+				switch {
+				case kind == "ties":
+					x[i] = math.Round(x[i] / 20)
+				case kind == "inf" && rng.IntN(3) == 0:
+					x[i] = math.Inf(1 - 2*rng.IntN(2))
+				}
+			}
+			for _, p := range []float64{0, .25, .5, .9, .99, 1} {
+				want := quantile(x, p)
+				got := percentileInPlace(slices.Clone(x), p)
+				if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("n=%d %s p=%g: percentileInPlace %v, quantile %v", n, kind, p, got, want)
+				}
+			}
+		}
+	}
+	if !math.IsNaN(percentileInPlace(nil, .5)) {
+		t.Error("the percentile of nothing is not NaN")
+	}
+}
