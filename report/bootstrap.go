@@ -16,7 +16,15 @@ const reqWidth = 4
 type rowSide struct {
 	rows     [][reqWidth]float64
 	clusters []rowCluster
+	// maps are the value ranges each median column's draws are counted into as they are
+	// gathered (over the side's least to greatest value); mapped is false for a column whose
+	// range cannot be divided, whose medians rankPairByBuckets or selection finds.
+	maps   [numMedianCols]bucketMap
+	mapped [numMedianCols]bool
 }
+
+// numMedianCols: the first three of reqCols (E2E, TTFT, TPOT) have their medians bootstrapped.
+const numMedianCols = 3
 
 // rowCluster is one run's rows in a rowSide: n requests from request start on.
 type rowCluster struct {
@@ -36,6 +44,12 @@ func newRowSide(s *side) *rowSide {
 		rs.clusters[i] = rowCluster{start: start, n: c.n()}
 		rs.rows = c.appendRows(rs.rows)
 		start += c.n()
+	}
+	for k := range rs.maps {
+		// The pool is the column's values over the same runs, NaN dropped, sorted.
+		if p := s.pool(reqCols[k]).sorted; len(p) > 0 {
+			rs.maps[k], rs.mapped[k] = newBucketMap(p[0], p[len(p)-1])
+		}
 	}
 	return rs
 }
@@ -66,6 +80,10 @@ type rowDraw struct {
 	sums   [reqWidth]float64
 	picked []int               // indices in rowSide.rows of the drawn requests, in draw order
 	rows   [][reqWidth]float64 // the drawn rows, in draw order (gather's first pass)
+	// counts are the drawn values of each median column by value range (rowSide.maps), counted
+	// as gather splits the rows; cand holds one median's candidates (rankPairCounted).
+	counts [numMedianCols][medianBuckets]int32
+	cand   []float64
 }
 
 // newRowDraw sizes the buffers for the most requests one replicate of rs can draw: k clusters
@@ -100,7 +118,7 @@ func (d *rowDraw) mean(ci int) float64 {
 // per column.
 func (d *rowDraw) draw(rng *randStream, rs *rowSide, budget int) {
 	d.pick(rng, rs, budget)
-	d.gather(rs.rows)
+	d.gather(rs.rows, &rs.maps)
 }
 
 // pick draws the replicate's requests before any is read (the random numbers in the order
@@ -125,16 +143,19 @@ func (d *rowDraw) pick(rng *randStream, rs *rowSide, budget int) {
 	d.picked = picked
 }
 
-// gather copies the picked requests' values into the column buffers, NaN skipped, and sums
-// each column in draw order. It copies the drawn rows whole first, then splits them into
+// gather copies the picked requests' values into the column buffers, NaN skipped, sums
+// each column in draw order and counts each median column's values by value range (maps). It copies the drawn rows whole first, then splits them into
 // columns: a row is one copy, where four column stores a row waiting on each random read
 // filled the store buffer and left fewer reads in flight (twice as slow).
-func (d *rowDraw) gather(rows [][reqWidth]float64) {
+func (d *rowDraw) gather(rows [][reqWidth]float64, maps *[numMedianCols]bucketMap) {
 	drawn := d.rows[:len(d.picked)]
 	for i, j := range d.picked {
 		drawn[i] = rows[j]
 	}
 	d.rows = drawn
+	clear(d.counts[:])
+	m0, m1, m2 := maps[0], maps[1], maps[2]
+	n0, n1, n2 := &d.counts[0], &d.counts[1], &d.counts[2]
 	e2e, ttft, tpot, tokS := d.vals[0][:0], d.vals[1][:0], d.vals[2][:0], d.vals[3][:0]
 	var s0, s1, s2, s3 float64
 	for _, row := range drawn {
@@ -142,14 +163,17 @@ func (d *rowDraw) gather(rows [][reqWidth]float64) {
 		if a == a { // x != x only for NaN
 			e2e = append(e2e, a)
 			s0 += a
+			n0[m0.of(a)]++
 		}
 		if b == b {
 			ttft = append(ttft, b)
 			s1 += b
+			n1[m1.of(b)]++
 		}
 		if c == c {
 			tpot = append(tpot, c)
 			s2 += c
+			n2[m2.of(c)]++
 		}
 		if t == t {
 			tokS = append(tokS, t)
@@ -188,9 +212,9 @@ func requestReplicates(rng *randStream, base, other *side, cfg bootConfig) [numR
 	for range cfg.Resamples {
 		db.draw(rng, sb, cfg.Budget)
 		do.draw(rng, so, cfg.Budget)
-		for c := range 3 {
+		for c := range numMedianCols {
 			mb, mo := db.mean(c), do.mean(c)
-			medB, medO := medianInPlace(db.vals[c]), medianInPlace(do.vals[c])
+			medB, medO := db.median(sb, c), do.median(so, c)
 			reps[2*c] = append(reps[2*c], medB/medO)
 			reps[2*c+1] = append(reps[2*c+1], mb/mo)
 		}

@@ -474,3 +474,48 @@ func TestColumnsAreValues(t *testing.T) {
 		}
 	}
 }
+
+// TestCountedMedianIsMedianInPlace: a replicate's medians from the counts gather makes over the
+// side's value range are bit for bit medianInPlace's, for spread and tied values, a column of
+// one value (not mapped), a heavy tail, few draws and many.
+func TestCountedMedianIsMedianInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	gen := map[string]func() float64{
+		"spread": func() float64 { return 1000 * math.Exp(0.3*rng.NormFloat64()) },
+		"ties":   func() float64 { return math.Round(rng.NormFloat64()*3) + 50 },
+		"same":   func() float64 { return 7 },
+		"tail":   func() float64 { return 1 / (rng.Float64() + 1e-9) },
+	}
+	checked := 0
+	for name, g := range gen {
+		for _, per := range []int{3, 40, 400} {
+			var runs [][]float64
+			for range 30 {
+				vals := make([]float64, per)
+				for j := range vals {
+					vals[j] = g()
+				}
+				runs = append(runs, vals)
+			}
+			s := testSide("a", runs...)
+			rs := newRowSide(s)
+			for _, budget := range []int{50, 10000} {
+				d := newRowDraw(rs, budget)
+				rng2 := newRNG(1, 2)
+				for range 20 {
+					d.draw(rng2, rs, budget)
+					for c := range numMedianCols {
+						want := medianInPlace(slices.Clone(d.vals[c]))
+						if got := d.median(rs, c); math.Float64bits(got) != math.Float64bits(want) {
+							t.Fatalf("%s per=%d budget=%d col %d: counted %v, medianInPlace %v", name, per, budget, c, got, want)
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing checked")
+	}
+}

@@ -30,10 +30,21 @@ func medianInPlace(xs []float64) float64 {
 	if n == 0 {
 		return math.NaN()
 	}
-	h := float64(n-1) * 0.5
-	lo := int(h)
-	f := h - float64(lo)
+	lo, f := medianRank(n)
 	v, next := rankPair(xs, lo)
+	return medianOfPair(v, next, f)
+}
+
+// medianRank is the lower of the two ranks a median of n values interpolates between, and
+// the fraction past it (levelstat's rank at 0.5).
+func medianRank(n int) (lo int, f float64) {
+	h := float64(n-1) * 0.5
+	lo = int(h)
+	return lo, h - float64(lo)
+}
+
+// medianOfPair is the median of values whose ranks lo and lo+1 (medianRank) hold v and next.
+func medianOfPair(v, next, f float64) float64 {
 	if f == 0 {
 		return v
 	}
@@ -204,18 +215,7 @@ func rankPairByBuckets(xs []float64, k int) (kth, next float64, ok bool) {
 	for _, x := range xs {
 		counts[bucket(x)]++
 	}
-	// first holds rank k, last rank k+1 (when there is one); below counts the values under first.
-	first, last, below, cum := -1, -1, 0, 0
-	for b, c := range counts {
-		if first < 0 && cum+c > k {
-			first, below = b, cum
-		}
-		if cum+c > k+1 || b == medianBuckets-1 {
-			last = b
-			break
-		}
-		cum += c
-	}
+	first, last, below := rankBuckets(&counts, k)
 	w, span := 0, uint(last-first)
 	for i, x := range xs {
 		if uint(bucket(x)-first) <= span { // first <= bucket <= last, one comparison
@@ -225,6 +225,25 @@ func rankPairByBuckets(xs []float64, k int) (kth, next float64, ok bool) {
 	}
 	kth, next = rankPairBySelect(xs[:w], k-below)
 	return kth, next, true
+}
+
+// rankBuckets finds, in counts of values by value range (in value order), the range first
+// holding rank k and the range last holding rank k+1 (the last range when there is none), and
+// how many values lie below first.
+func rankBuckets[T int | int32](counts *[medianBuckets]T, k int) (first, last, below int) {
+	first, last = -1, -1
+	cum := 0
+	for b, c := range counts {
+		if first < 0 && cum+int(c) > k {
+			first, below = b, cum
+		}
+		if cum+int(c) > k+1 || b == medianBuckets-1 {
+			last = b
+			break
+		}
+		cum += int(c)
+	}
+	return first, last, below
 }
 
 // selectK reorders xs so that xs[k] is the k-th smallest, smaller ones before it and larger
