@@ -207,10 +207,11 @@ func readLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLev
 	return d, nil
 }
 
-// storedScanner is a RequestScanner that can also read a level whose statistics the store
-// keeps (store.DB's level_summary): only the columns the report needs beside them.
+// storedScanner is a RequestScanner that can also read levels whose statistics the store
+// keeps (store.DB's level_summary): only the columns the report needs beside them, several
+// levels in one read (fn gets the index of the level).
 type storedScanner interface {
-	EachStored(ctx context.Context, levelID int64, st *levelstat.Stats, fn func(*bench.ReportRequest) error) error
+	EachStoredLevels(ctx context.Context, levelIDs []int64, stats []*levelstat.Stats, fn func(int, *bench.ReportRequest) error) error
 }
 
 // storedStatsReader is a History that keeps ended levels' statistics (store.DB).
@@ -218,26 +219,34 @@ type storedStatsReader interface {
 	StoredLevelStats(ctx context.Context, levelIDs []int64) (map[int64]levelstat.Stats, error)
 }
 
-// readStoredLevel is readLevel for a level whose statistics st the store computed with
-// levelstat when it ended (the figures v_summary shows): the level's figures are taken from
-// st, and its requests are read only for what the report pools over levels.
-func readStoredLevel(ctx context.Context, sc storedScanner, lvl bench.ReportLevel, run *bench.Run, st *levelstat.Stats) (*levelData, error) {
-	d := newLevelData(lvl, run)
-	for i := range d.ok.cols {
-		d.ok.cols[i] = make([]float64, 0, st.OK) // the level's successes, as many as its columns will hold
+// readStoredLevels is readLevel for levels whose statistics (stats, in the order of lvls) the
+// store computed with levelstat when each ended (the figures v_summary shows): a level's
+// figures are taken from its statistics, and its requests are read only for what the report
+// pools over levels.
+func readStoredLevels(ctx context.Context, sc storedScanner, lvls []bench.ReportLevel, runs map[int64]*bench.Run,
+	stats []*levelstat.Stats) ([]*levelData, error) {
+	ds := make([]*levelData, len(lvls))
+	ids := make([]int64, len(lvls))
+	for i, lvl := range lvls {
+		ds[i], ids[i] = newLevelData(lvl, runs[lvl.RunID]), lvl.ID
+		for c := range ds[i].ok.cols {
+			ds[i].ok.cols[c] = make([]float64, 0, stats[i].OK) // the level's successes, as many as its columns will hold
+		}
 	}
-	err := sc.EachStored(ctx, lvl.ID, st, func(r *bench.ReportRequest) error {
+	err := sc.EachStoredLevels(ctx, ids, stats, func(i int, r *bench.ReportRequest) error {
 		s := levelstat.SampleOf(r.Status, r.ErrorClass)
-		d.tally(r, &s)
+		ds[i].tally(r, &s)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.clip()
-	d.relayed = st.Relayed
-	d.setStats(st)
-	return d, nil
+	for i, d := range ds {
+		d.clip()
+		d.relayed = stats[i].Relayed
+		d.setStats(stats[i])
+	}
+	return ds, nil
 }
 
 func newLevelData(lvl bench.ReportLevel, run *bench.Run) *levelData {

@@ -411,11 +411,15 @@ func configBaseline(runs []bench.Run) string {
 }
 
 // readLevels streams every level's requests, a few levels at a time in parallel (each worker
-// holds one level's rows at most), and returns them in the order of lvls.
+// reads a batch of levels, levelBatch at most, then the next), and returns them in the order
+// of lvls.
 func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel, runs map[int64]*bench.Run,
 	stored map[int64]levelstat.Stats) ([]*levelData, error) {
 	out := make([]*levelData, len(lvls))
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(lvls), 1))
+	// Batches small enough that every worker gets several: a few large levels are still read
+	// beside each other.
+	batch := min(levelBatch, max(1, len(lvls)/(8*workers)))
 	var next atomic.Int64
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -430,17 +434,16 @@ func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel,
 			}
 			defer sc.Close()
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(lvls) || ctx.Err() != nil {
+				start := int(next.Add(int64(batch)) - int64(batch))
+				if start >= len(lvls) || ctx.Err() != nil {
 					return
 				}
-				d, err := readAnyLevel(ctx, sc, lvls[i], runs[lvls[i].RunID], stored)
-				if err != nil {
+				end := min(start+batch, len(lvls))
+				if err := readBatch(ctx, sc, lvls[start:end], runs, stored, out[start:end]); err != nil {
 					errs[w] = err
 					next.Store(int64(len(lvls)))
 					return
 				}
-				out[i] = d
 			}
 		}()
 	}
@@ -453,6 +456,10 @@ func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel,
 	}
 	return out, nil
 }
+
+// levelBatch is the most levels one worker of readLevels reads at a time: the store prepares
+// its statements once a batch.
+const levelBatch = 16
 
 // storedStats reads the stored statistics of the levels that have them, when db keeps them
 // (none when o.recompute is set: the tests' way to compare both paths).
@@ -468,16 +475,36 @@ func storedStats(ctx context.Context, db bench.History, lvls []bench.ReportLevel
 	return sr.StoredLevelStats(ctx, ids)
 }
 
-// readAnyLevel reads a level with its stored statistics when it has them and sc can read it
-// so, else from all its requests.
-func readAnyLevel(ctx context.Context, sc bench.RequestScanner, lvl bench.ReportLevel, run *bench.Run,
-	stored map[int64]levelstat.Stats) (*levelData, error) {
-	if st, ok := stored[lvl.ID]; ok {
-		if ss, ok := sc.(storedScanner); ok {
-			return readStoredLevel(ctx, ss, lvl, run, &st)
+// readBatch reads the levels lvls into out (the same length): those with stored statistics
+// in one read when sc can read them so, the others each from all its requests.
+func readBatch(ctx context.Context, sc bench.RequestScanner, lvls []bench.ReportLevel, runs map[int64]*bench.Run,
+	stored map[int64]levelstat.Stats, out []*levelData) error {
+	ss, lean := sc.(storedScanner)
+	var at []int // indices in lvls of the levels read with their stored statistics
+	var leanLvls []bench.ReportLevel
+	var stats []*levelstat.Stats
+	for i, l := range lvls {
+		if st, ok := stored[l.ID]; ok && lean {
+			at, leanLvls, stats = append(at, i), append(leanLvls, l), append(stats, &st)
+			continue
 		}
+		d, err := readLevel(ctx, sc, l, runs[l.RunID])
+		if err != nil {
+			return err
+		}
+		out[i] = d
 	}
-	return readLevel(ctx, sc, lvl, run)
+	if len(at) == 0 {
+		return nil
+	}
+	ds, err := readStoredLevels(ctx, ss, leanLvls, runs, stats)
+	if err != nil {
+		return err
+	}
+	for j, i := range at {
+		out[i] = ds[j]
+	}
+	return nil
 }
 
 type compareJob struct {
