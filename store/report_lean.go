@@ -79,22 +79,64 @@ func scanStoredStats(rows *sql.Rows) (int64, levelstat.Stats, error) {
 
 var nan = math.NaN()
 
-// The two reads of EachStored: a level's successful requests in the order Each reads them
-// (by sequence number, then id: the requests_by_level_seq index, no sort), and its failures
-// (through requests_by_level, without visiting the successes), few, sorted in Go.
+// The reads of EachStored: a level's successful requests in the order Each reads them (by
+// sequence number, then id: the requests_by_level_seq index, no sort; okLayout.query), and its
+// failures (through requests_by_level, without visiting the successes), few, sorted in Go.
+// Each column SQLite gives costs one call into the driver when NULL, two otherwise, each
+// taking the connection's mutex: a column less (em and f1 where no request is scored, a cache
+// miss as NULL rather than 0) is about 0.03 CPU-s over 1M rows.
 const (
-	storedOKSQL = storedOKHead + `em, f1` + storedOKTail
-	// storedOKUnscoredSQL is storedOKSQL for a level none of whose measured requests is scored:
-	// em and f1 are NULL in every row, given without reading them.
-	storedOKUnscoredSQL = storedOKHead + `NULL, NULL` + storedOKTail
-	storedOKHead        = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, `
-	storedOKTail        = `, seq,
-		CASE WHEN cached_tokens > 0 THEN 1 ELSE 0 END
-		FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
+	storedOKHead = `SELECT ttft_ms, e2e_ms, tpot_ms, server_ttft_ms, input_tokens, output_tokens, seq,
+		CASE WHEN cached_tokens > 0 THEN 1 END`
+	storedOKScores = `, em, f1`
+	storedOKTail   = ` FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id`
+
 	storedFailedSQL = `SELECT status, error_class, error_message, em, f1, seq, id
 		FROM requests WHERE level_id = ? AND (status < 'ok' OR status > 'ok') AND status <> 'canceled'
 		AND warmup = 0 AND final = 1`
 )
+
+// okLayout is the columns of one read of a level's successes: the scores or not (a level
+// none of whose measured requests is scored has em and f1 NaN in every row, given without
+// reading them).
+type okLayout struct {
+	scored bool
+}
+
+// query is the layout's statement.
+func (l okLayout) query() string {
+	if l.scored {
+		return storedOKHead + storedOKScores + storedOKTail
+	}
+	return storedOKHead + storedOKTail
+}
+
+// width is the number of columns of the layout's rows.
+func (l okLayout) width() int {
+	if l.scored {
+		return 10
+	}
+	return 8
+}
+
+// decode fills r's columns from one row of the layout.
+func (l okLayout) decode(dest []driver.Value, r *bench.ReportRequest) error {
+	var v [10]float64
+	for k, x := range dest {
+		f, err := driverFloat(x)
+		if err != nil {
+			return fmt.Errorf("column %d: %w", k, err)
+		}
+		v[k] = f
+	}
+	r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = v[0], v[1], v[2], v[3]
+	r.InputTokens, r.OutputTokens, r.Seq, r.Cached = v[4], v[5], v[6], v[7] > 0
+	r.EM, r.F1 = nan, nan
+	if l.scored {
+		r.EM, r.F1 = v[8], v[9]
+	}
+	return nil
+}
 
 // EachStored streams the measured requests of a level whose statistics are stored
 // (StoredLevelStats), with only the columns the report needs beside them: a success's
@@ -141,11 +183,8 @@ func (sc *requestScanner) EachStoredLevels(ctx context.Context, levelIDs []int64
 		ps := preparedSet{conn: dc}
 		defer ps.close()
 		for i, id := range levelIDs {
-			query := storedOKSQL
-			if math.IsNaN(stats[i].EM) && math.IsNaN(stats[i].F1) {
-				query = storedOKUnscoredSQL
-			}
-			err := sc.eachStoredOK(ctx, &ps, id, query, failed[i], func(r *bench.ReportRequest) error { return fn(i, r) })
+			l := okLayout{scored: !math.IsNaN(stats[i].EM) || !math.IsNaN(stats[i].F1)}
+			err := sc.eachStoredOK(ctx, &ps, id, l, failed[i], func(r *bench.ReportRequest) error { return fn(i, r) })
 			if err != nil {
 				return err
 			}
@@ -232,15 +271,15 @@ func (sc *requestScanner) storedFailures(ctx context.Context, levelID int64) ([]
 	return out, nil
 }
 
-// eachStoredOK is EachStored's read of one level's successes by query (storedOKSQL or
-// storedOKUnscoredSQL), its failures (sorted) merged in. It reads the driver's rows itself (on
-// one connection of the pool, only inside conn.Raw): database/sql's Scan converted every value
-// a second time, about a third of the read's cost at ten columns a row.
-func (sc *requestScanner) eachStoredOK(ctx context.Context, ps *preparedSet, levelID int64, query string,
+// eachStoredOK is EachStored's read of one level's successes in layout l, its failures
+// (sorted) merged in. It reads the driver's rows itself (on one connection of the pool, only
+// inside conn.Raw): database/sql's Scan converted every value a second time, about a third of
+// the read's cost at ten columns a row.
+func (sc *requestScanner) eachStoredOK(ctx context.Context, ps *preparedSet, levelID int64, l okLayout,
 	failed []storedFailure, fn func(*bench.ReportRequest) error) error {
 	next := 0
 	err := func() error {
-		q, err := ps.stmt(ctx, query)
+		q, err := ps.stmt(ctx, l.query())
 		if err != nil {
 			return err
 		}
@@ -249,14 +288,26 @@ func (sc *requestScanner) eachStoredOK(ctx context.Context, ps *preparedSet, lev
 			return err
 		}
 		defer rows.Close()
-		return eachStoredOKRow(rows, func(r *bench.ReportRequest) error {
+		r := bench.ReportRequest{Status: bench.StatusOK, StartMS: nan, ElapsedMS: nan}
+		dest := make([]driver.Value, l.width())
+		for {
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := l.decode(dest, &r); err != nil {
+				return err
+			}
 			for ; next < len(failed) && seqKey(failed[next].r.Seq) <= seqKey(r.Seq); next++ {
 				if err := fn(&failed[next].r); err != nil {
 					return err
 				}
 			}
-			return fn(r)
-		})
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
 	}()
 	if err != nil {
 		return fmt.Errorf("reading requests of level %d: %w", levelID, err)
@@ -267,32 +318,6 @@ func (sc *requestScanner) eachStoredOK(ctx context.Context, ps *preparedSet, lev
 		}
 	}
 	return nil
-}
-
-// eachStoredOKRow gives each row of storedOKSQL (or storedOKUnscoredSQL) to fn.
-func eachStoredOKRow(rows driver.Rows, fn func(*bench.ReportRequest) error) error {
-	r := bench.ReportRequest{Status: bench.StatusOK, StartMS: nan, ElapsedMS: nan}
-	dest := make([]driver.Value, 10)
-	for {
-		if err := rows.Next(dest); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		var v [10]float64
-		for i, x := range dest {
-			f, err := driverFloat(x)
-			if err != nil {
-				return fmt.Errorf("column %d: %w", i, err)
-			}
-			v[i] = f
-		}
-		r.TTFTMS, r.E2EMS, r.TPOTMS, r.ServerTTFTMS = v[0], v[1], v[2], v[3]
-		r.InputTokens, r.OutputTokens, r.EM, r.F1, r.Seq, r.Cached = v[4], v[5], v[6], v[7], v[8], v[9] > 0
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
 }
 
 // driverFloat is a numeric column's driver value as a float64, NaN for NULL.

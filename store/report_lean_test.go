@@ -103,3 +103,70 @@ func roundStats(s levelstat.Stats) levelstat.Stats {
 	s.EM, s.F1, s.MeanSendLagMS, s.MaxSendLagMS = r(s.EM), r(s.F1), r(s.MeanSendLagMS), r(s.MaxSendLagMS)
 	return s
 }
+
+// TestStoredReadOfEdgeValues: EachStored gives every request Each gives, with the same values,
+// where successes have cache hits (read as 1 or NULL) and edge values in their integer
+// columns (NULL, negative, beyond 32 bits; the table is STRICT: no REAL or text in them).
+func TestStoredReadOfEdgeValues(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	ids := generateRuns(t, ctx, db, rand.New(rand.NewPCG(21, 22)))
+	stored, err := db.StoredLevelStats(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := []string{
+		"output_tokens = NULL", "input_tokens = -1", "output_tokens = 2147483648",
+		"input_tokens = 2147483647, output_tokens = 2147483647, cached_tokens = 7", "seq = NULL",
+		"seq = 2305843009213693952", "seq = -2305843009213693952, cached_tokens = 1",
+		"input_tokens = 1099511627776", "seq = -2305843009213693953", "input_tokens = NULL, seq = NULL",
+	}
+	// The generated requests have no input tokens and no cache hits: give most some.
+	if _, err := db.Query(ctx, `UPDATE requests SET input_tokens = id * 7 % 5000,
+		cached_tokens = CASE WHEN id % 3 = 0 THEN id % 50 END WHERE id % 10 <> 0`); err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for i, id := range ids {
+		set := edges[i%len(edges)]
+		// The middle success of the level by (seq, id), the order of the read.
+		_, err := db.Query(ctx, `UPDATE requests SET `+set+` WHERE id = (SELECT id FROM requests
+			WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1 ORDER BY seq, id
+			LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM requests WHERE level_id = ? AND status = 'ok' AND warmup = 0 AND final = 1))`, id, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed++
+	}
+	sc, err := db.NewRequestScanner(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	lean := sc.(interface {
+		EachStored(context.Context, int64, *levelstat.Stats, func(*bench.ReportRequest) error) error
+	})
+	compared := 0
+	for _, id := range ids {
+		var all, some []bench.ReportRequest
+		if err := sc.Each(ctx, id, func(r *bench.ReportRequest) error { all = append(all, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		st := stored[id]
+		if err := lean.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(some) {
+			t.Fatalf("level %d: Each %d requests, EachStored %d", id, len(all), len(some))
+		}
+		for i := range all {
+			if want := storetest.StoredForm(all[i]); fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", some[i]) {
+				t.Fatalf("level %d request %d:\nEach       %+v\nEachStored %+v", id, i, want, some[i])
+			}
+			compared++
+		}
+	}
+	if changed == 0 || compared == 0 {
+		t.Fatalf("%d levels changed, %d requests compared", changed, compared)
+	}
+}
