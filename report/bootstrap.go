@@ -136,9 +136,7 @@ func (d *rowDraw) pick(rng *randStream, rs *rowSide, budget int) {
 		if c.n == 0 {
 			continue
 		}
-		for range min(c.n, per) {
-			picked = append(picked, c.start+rng.IntN(c.n))
-		}
+		picked = rng.appendIntN(picked, c.n, c.start, min(c.n, per))
 	}
 	d.picked = picked
 }

@@ -56,9 +56,7 @@ func (t *tputSide) replicate(rng *randStream, budget int) float64 {
 			continue
 		}
 		t.drawn = append(t.drawn, li)
-		for range min(l.n, per) {
-			t.picked = append(t.picked, l.start+rng.IntN(l.n))
-		}
+		t.picked = rng.appendIntN(t.picked, l.n, l.start, min(l.n, per))
 	}
 	var total float64
 	next := 0

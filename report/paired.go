@@ -156,12 +156,14 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
 	// a run): a subsample can only widen the interval.
 	per := max(10, o.Budget/max(len(runs), 1))
+	idx := make([]int, 0, per) // one run's draws
 	for range o.Resamples {
 		buf = buf[:0]
 		for range runs {
 			rs := runRatios[rng.IntN(len(runs))]
-			for range min(len(rs), per) {
-				buf = append(buf, rs[rng.IntN(len(rs))])
+			idx = rng.appendIntN(idx[:0], len(rs), 0, min(len(rs), per))
+			for _, j := range idx {
+				buf = append(buf, rs[j])
 			}
 		}
 		reps = append(reps, medianInPlace(buf))

@@ -462,3 +462,29 @@ func (r *randStream) IntN(n int) int {
 	}
 	return int(hi)
 }
+
+// appendIntN appends count numbers base+IntN(n) to dst: what count calls of IntN would draw,
+// in one call that keeps the generator's state in registers (the bootstraps draw their
+// requests a cluster at a time this way).
+func (r *randStream) appendIntN(dst []int, n, base, count int) []int {
+	u := uint64(n)
+	if n <= 0 || is32bit || u&(u-1) == 0 { // IntN's other cases: a panic, 32 bits, a power of two
+		for range count {
+			dst = append(dst, base+r.IntN(n))
+		}
+		return dst
+	}
+	pcg := *r.pcg
+	for range count {
+		hi, lo := bits.Mul64(pcg.Uint64(), u)
+		if lo < u {
+			thresh := -u % u
+			for lo < thresh {
+				hi, lo = bits.Mul64(pcg.Uint64(), u)
+			}
+		}
+		dst = append(dst, base+int(hi))
+	}
+	*r.pcg = pcg
+	return dst
+}

@@ -207,3 +207,25 @@ func TestPercentileInPlaceIsQuantile(t *testing.T) {
 		t.Error("the percentile of nothing is not NaN")
 	}
 }
+
+// TestAppendIntNIsIntN: appendIntN draws what as many calls of IntN draw, and leaves the
+// stream where they leave it, for bounds of every kind (powers of two, rejection-prone).
+func TestAppendIntNIsIntN(t *testing.T) {
+	bounds := []int{1, 2, 3, 7, 64, 250, 999_983, 1<<62 + 1, 3 << 61, math.MaxInt}
+	for _, n := range bounds {
+		a, b := newRNG(9, uint64(n)), newRNG(9, uint64(n))
+		var got, want []int
+		for _, count := range []int{0, 1, 10, 1000} {
+			got = a.appendIntN(got, n, 5, count)
+			for range count {
+				want = append(want, 5+b.IntN(n))
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("IntN(%d), %d draws: appendIntN differs", n, count)
+			}
+		}
+		if x, y := a.IntN(n), b.IntN(n); x != y {
+			t.Fatalf("IntN(%d) after appendIntN: %d, after IntN %d", n, x, y)
+		}
+	}
+}
