@@ -22,17 +22,12 @@ func newBucketMap(lo, hi float64) (m bucketMap, ok bool) {
 	return bucketMap{lo: lo, scale: scale}, true
 }
 
-// of is x's range, in [0, medianBuckets): monotone in x (a value outside the map's range
-// counts in the first or the last), 0 for NaN.
+// of is x's range, in [0, medianBuckets): monotone in x over the map's range, which holds
+// every value counted with it (a column's draws, from its pool: its least to greatest value).
+// Int arithmetic clamps it (a float min and max cost twice as much): a NaN or an infinite
+// value (a column not mapped, whose counts are never read) lands in a range, never outside.
 func (m bucketMap) of(x float64) int {
-	t := (x - m.lo) * m.scale
-	switch {
-	case t >= medianBuckets-1:
-		return medianBuckets - 1
-	case t > 0:
-		return int(t)
-	}
-	return 0
+	return max(min(int((x-m.lo)*m.scale), medianBuckets-1), 0)
 }
 
 // median is the median of column c's drawn values (medianInPlace's number): from the counts

@@ -487,7 +487,7 @@ func TestColumnsAreValues(t *testing.T) {
 
 // TestCountedMedianIsMedianInPlace: a replicate's medians from the counts gather makes over the
 // side's value range are bit for bit medianInPlace's, for spread and tied values, a column of
-// one value (not mapped), a heavy tail, few draws and many.
+// one value or with infinities (not mapped), a heavy tail, few draws and many.
 func TestCountedMedianIsMedianInPlace(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	gen := map[string]func() float64{
@@ -495,6 +495,12 @@ func TestCountedMedianIsMedianInPlace(t *testing.T) {
 		"ties":   func() float64 { return math.Round(rng.NormFloat64()*3) + 50 },
 		"same":   func() float64 { return 7 },
 		"tail":   func() float64 { return 1 / (rng.Float64() + 1e-9) },
+		"inf": func() float64 { // an infinite range: not mapped, but counted
+			if rng.IntN(50) == 0 {
+				return math.Inf(1 - 2*rng.IntN(2))
+			}
+			return rng.Float64()
+		},
 	}
 	checked := 0
 	for name, g := range gen {
