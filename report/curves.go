@@ -253,14 +253,13 @@ type InputCurve struct {
 // wherever a group's longest input is at least twice its shortest.
 func buildInputCurves(groups []*Group) []InputCurve {
 	var out []InputCurve
-	var sorter floatSorter // its buffers serve every column sorted here
 	for _, g := range groups {
-		edges := inputEdges(g, &sorter)
+		edges := inputEdges(g)
 		if len(edges) < 3 {
 			continue
 		}
 		for _, name := range g.endpointNames() {
-			out = append(out, inputCurve(g.ID, g.sides[name], edges, &sorter))
+			out = append(out, inputCurve(g.ID, g.sides[name], edges))
 		}
 	}
 	return out
@@ -269,7 +268,7 @@ func buildInputCurves(groups []*Group) []InputCurve {
 // inputEdges are the bin edges of a group's input lengths (its quartiles, rounded, each kept
 // once), none when fewer than 8 requests have one, the shortest is not positive or the
 // longest is less than twice it.
-func inputEdges(g *Group, sorter *floatSorter) []float64 {
+func inputEdges(g *Group) []float64 {
 	n := 0
 	for _, s := range g.sides {
 		n += s.rows()
@@ -287,13 +286,21 @@ func inputEdges(g *Group, sorter *floatSorter) []float64 {
 	if len(all) < 8 {
 		return nil
 	}
-	sorter.sort(all)
-	if all[0] <= 0 || all[len(all)-1] < 2*all[0] {
+	lo, hi := all[0], all[0]
+	for _, v := range all {
+		switch {
+		case v < lo:
+			lo = v
+		case v > hi:
+			hi = v
+		}
+	}
+	if lo <= 0 || hi < 2*lo {
 		return nil
 	}
 	var edges []float64
 	for _, p := range []float64{0, .25, .5, .75, 1} {
-		e := math.Round(quantileSorted(all, p))
+		e := math.Round(percentileInPlace(all, p)) // all is this function's own, without NaN
 		if len(edges) == 0 || e > edges[len(edges)-1] {
 			edges = append(edges, e)
 		}
@@ -314,7 +321,7 @@ func inputBin(in float64, edges []float64) int {
 // inputCurve is one side's latencies binned by input length (edges: inputEdges), with the
 // least-squares slopes over its requests. Each bin's TTFT and E2E lists are counted first
 // and then filled, so they are allocated once at their size.
-func inputCurve(group string, s *side, edges []float64, sorter *floatSorter) InputCurve {
+func inputCurve(group string, s *side, edges []float64) InputCurve {
 	ic := InputCurve{Group: group, Endpoint: s.endpoint}
 	counts := make([][2]int, len(edges)-1)
 	for _, c := range s.runs {
@@ -349,11 +356,10 @@ func inputCurve(group string, s *side, edges []float64, sorter *floatSorter) Inp
 		}
 	}
 	for b := range bins {
-		// The bins are this function's own: sorted in place (quantile would sort a copy).
-		sorter.sort(bins[b][0])
-		sorter.sort(bins[b][1])
-		ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: max(len(bins[b][0]), len(bins[b][1])),
-			P50TTFTMS: Num(quantileSorted(bins[b][0], .5)), P50E2EMS: Num(quantileSorted(bins[b][1], .5))})
+		// The bins are this function's own, without NaN: their medians found in place.
+		n := max(len(bins[b][0]), len(bins[b][1]))
+		ic.Bins = append(ic.Bins, InputBin{Lo: edges[b], Hi: edges[b+1], N: n,
+			P50TTFTMS: Num(percentileInPlace(bins[b][0], .5)), P50E2EMS: Num(percentileInPlace(bins[b][1], .5))})
 	}
 	ic.TTFTSlopePer1k, ic.E2ESlopePer1k = slope(xs, ttft), slope(xe, e2e)
 	return ic
