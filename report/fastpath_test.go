@@ -333,12 +333,15 @@ func TestPairingIsTheMapPairing(t *testing.T) {
 }
 
 // TestSidePoolIsPooled: a side's pooled column is s.pooled(col) sorted, with its mean summed
-// in pooled order (the number mean(s.pooled(col)) gives).
+// in pooled order (the number mean(s.pooled(col)) gives); so is its mean decode time.
 func TestSidePoolIsPooled(t *testing.T) {
 	res := fixtureReport(t)
 	n := 0
 	for _, g := range res.Groups {
 		for _, s := range g.sides {
+			if got, want := s.meanDecode(), mean(s.pooled(colDecode)); math.Float64bits(got) != math.Float64bits(want) {
+				t.Errorf("%s: mean decode %v, mean of the pooled column %v", s.endpoint, got, want)
+			}
 			for _, col := range poolCols {
 				v := s.pooled(col)
 				p := s.pool(col)

@@ -297,6 +297,28 @@ func (s *side) pooled(col int) []float64 {
 	return out
 }
 
+// meanDecode is mean(s.pooled(colDecode)), summed in the same order, without the column.
+func (s *side) meanDecode() float64 {
+	var sum float64
+	n := 0
+	for _, c := range s.runs {
+		if c.n() == 0 {
+			continue
+		}
+		ttft := c.cols[colTTFT]
+		for j, e2e := range c.cols[colE2E] {
+			if v := decodeMS(e2e, ttft[j]); v == v { // x != x only for NaN
+				sum += v
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
 // summarize computes a side's pooled figures.
 func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 	e := EndpointSummary{Endpoint: s.endpoint, Levels: len(s.levels), Runs: len(uniqueRuns(s.levels))}
@@ -323,7 +345,7 @@ func (s *side) summarize(prices map[string]endpointPrice) EndpointSummary {
 		lat[m] = latencyOfSorted(p.sorted, p.mean)
 	}
 	e.Latencies = latenciesOf(ratioOrNaN(float64(e.OK), float64(e.N)), &lat)
-	e.MeanDecodeMS = Num(mean(s.pooled(colDecode)))
+	e.MeanDecodeMS = Num(s.meanDecode())
 	e.MeanReqTokS = Num(s.pool(colTokS).mean)
 	e.BoxE2EMS, e.BoxTTFTMS = box(s.pool(colE2E).sorted), box(s.pool(colTTFT).sorted)
 	e.OutputTokS, e.ReqS = Num(mean(tput)), Num(mean(reqs))

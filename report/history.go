@@ -78,6 +78,7 @@ func buildHistory(groups []*Group, o *Options) []HistorySeries {
 				}
 				return int(a.id - b.id)
 			})
+			var scratch []float64 // the median's copy of an older run's column
 			for _, m := range []struct {
 				metric string
 				col    int
@@ -88,13 +89,17 @@ func buildHistory(groups []*Group, o *Options) []HistorySeries {
 					hs.Stat = "mean over the run's levels"
 				}
 				var samples [][]float64
-				for _, r := range rv {
+				for i, r := range rv {
 					var v float64
 					var vals []float64
-					if m.col >= 0 {
+					switch {
+					case m.col >= 0 && i >= len(rv)-1-o.HistoryWindow: // a run the regression check reads
 						vals = dropNaN(r.c.cols[m.col])
 						v = percentileInPlace(vals, .5) // vals is this loop's copy; the U test ignores its order
-					} else {
+					case m.col >= 0:
+						scratch = appendNotNaN(scratch[:0], r.c.cols[m.col])
+						v = percentileInPlace(scratch, .5)
+					default:
 						v = mean(r.tput)
 					}
 					samples = append(samples, vals)

@@ -125,10 +125,13 @@ func (c *cluster) value(col, j int) float64 {
 	case colTokS:
 		return tokS(c.cols[colE2E][j], c.cols[colOut][j])
 	case colDecode:
-		return c.cols[colE2E][j] - c.cols[colTTFT][j]
+		return decodeMS(c.cols[colE2E][j], c.cols[colTTFT][j])
 	}
 	return c.cols[col][j]
 }
+
+// decodeMS is a request's decode time (colDecode): e2e − ttft.
+func decodeMS(e2e, ttft float64) float64 { return e2e - ttft }
 
 // tokS is a request's output tokens/s (colTokS): out * 1000 / e2e when e2e > 0 and out is a
 // number, else NaN.
@@ -153,7 +156,7 @@ func (c *cluster) appendColumn(out []float64, col int) []float64 {
 	case colDecode:
 		ttft := c.cols[colTTFT]
 		for j, e2e := range c.cols[colE2E] {
-			if v := e2e - ttft[j]; v == v {
+			if v := decodeMS(e2e, ttft[j]); v == v {
 				out = append(out, v)
 			}
 		}
@@ -386,13 +389,17 @@ func ratioOrNaN(a, b float64) Num {
 
 // dropNaN returns a new slice with the non-NaN values of xs.
 func dropNaN(xs []float64) []float64 {
-	out := make([]float64, 0, len(xs))
+	return appendNotNaN(make([]float64, 0, len(xs)), xs)
+}
+
+// appendNotNaN appends the non-NaN values of xs to dst.
+func appendNotNaN(dst, xs []float64) []float64 {
 	for _, x := range xs {
 		if !math.IsNaN(x) {
-			out = append(out, x)
+			dst = append(dst, x)
 		}
 	}
-	return out
+	return dst
 }
 
 func truncateText(s string, n int) string {
