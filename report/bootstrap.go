@@ -142,9 +142,10 @@ func (d *rowDraw) pick(rng *randStream, rs *rowSide, budget int) {
 }
 
 // gather copies the picked requests' values into the column buffers, NaN skipped, sums
-// each column in draw order and counts each median column's values by value range (maps). It copies the drawn rows whole first, then splits them into
-// columns: a row is one copy, where four column stores a row waiting on each random read
-// filled the store buffer and left fewer reads in flight (twice as slow).
+// each column in draw order and counts each median column's values by value range (maps).
+// It copies the drawn rows whole first, then splits them into columns: a row is one copy,
+// where four column stores a row waiting on each random read filled the store buffer and left
+// fewer reads in flight (twice as slow).
 func (d *rowDraw) gather(rows [][reqWidth]float64, maps *[numMedianCols]bucketMap) {
 	drawn := d.rows[:len(d.picked)]
 	for i, j := range d.picked {

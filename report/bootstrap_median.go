@@ -33,30 +33,49 @@ func (m bucketMap) of(x float64) int {
 // median is the median of column c's drawn values (medianInPlace's number): from the counts
 // gather made where rs maps the column, else by medianInPlace. The values are not reordered.
 func (d *rowDraw) median(rs *rowSide, c int) float64 {
-	xs := d.vals[c]
 	if !rs.mapped[c] {
-		return medianInPlace(xs)
+		return medianInPlace(d.vals[c])
 	}
+	return medianCounted(d.vals[c], rs.maps[c], &d.counts[c], &d.cand)
+}
+
+// medianCounted is medianInPlace(xs) (the same number; xs is not reordered) for values that m
+// maps and counts holds counted by range: rankPairByBuckets without its passes to find the
+// range and count, the ranges holding the two middle ranks from the counts, their values
+// copied out (into cand, reused) and the two ranks selected among those few.
+func medianCounted(xs []float64, m bucketMap, counts *[medianBuckets]int32, cand *[]float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	lo, f := medianRank(len(xs))
-	v, next := d.rankPairCounted(rs.maps[c], c, lo)
+	k, f := medianRank(len(xs))
+	first, last, below := rankBuckets(counts, k)
+	span := uint(last - first)
+	c := (*cand)[:0]
+	for _, x := range xs {
+		if uint(m.of(x)-first) <= span { // first <= range <= last, one comparison
+			c = append(c, x)
+		}
+	}
+	*cand = c
+	v, next := rankPairBySelect(c, k-below)
 	return medianOfPair(v, next, f)
 }
 
-// rankPairCounted is rankPairByBuckets over column c's drawn values, counted by m already:
-// the ranges holding ranks k and k+1 from the counts, their values copied out, and the two
-// ranks selected among those few.
-func (d *rowDraw) rankPairCounted(m bucketMap, c, k int) (kth, next float64) {
-	first, last, below := rankBuckets(&d.counts[c], k)
-	span := uint(last - first)
-	cand := d.cand[:0]
-	for _, x := range d.vals[c] {
-		if uint(m.of(x)-first) <= span { // first <= range <= last, one comparison
-			cand = append(cand, x)
+// valueRange is the least and the greatest of xs; ok is false when xs is empty or holds a NaN.
+func valueRange(xs []float64) (lo, hi float64, ok bool) {
+	if len(xs) == 0 {
+		return 0, 0, false
+	}
+	lo, hi = xs[0], xs[0]
+	for _, x := range xs {
+		switch {
+		case x < lo:
+			lo = x
+		case x > hi:
+			hi = x
+		case x != x:
+			return 0, 0, false
 		}
 	}
-	d.cand = cand
-	return rankPairBySelect(cand, k-below)
+	return lo, hi, true
 }

@@ -538,3 +538,46 @@ func TestCountedMedianIsMedianInPlace(t *testing.T) {
 		t.Fatal("nothing checked")
 	}
 }
+
+// TestPairedReplicatesCounted: the paired bootstrap's replicates, medians counted as drawn, are
+// bit for bit those of drawing and taking medianInPlace, for spread ratios, ties and a range
+// with an infinity (not mapped).
+func TestPairedReplicatesCounted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, kind := range []string{"spread", "ties", "inf"} {
+		var runRatios [][]float64
+		var all []float64
+		for r := range 40 {
+			start := len(all)
+			for range 5 + r*7 {
+				v := math.Exp(0.2 * rng.NormFloat64())
+				switch {
+				case kind == "ties":
+					v = math.Round(v*4) / 4
+				case kind == "inf" && rng.IntN(100) == 0:
+					v = math.Inf(1)
+				}
+				all = append(all, v)
+			}
+			runRatios = append(runRatios, all[start:len(all):len(all)])
+		}
+		o := &Options{Resamples: 50, Budget: 600}
+		got := pairedReplicates(newRNG(3, 4), runRatios, all, o)
+		want := make([]float64, 0, o.Resamples)
+		ref := newRNG(3, 4)
+		per := max(10, o.Budget/len(runRatios))
+		for range o.Resamples {
+			var buf []float64
+			for range runRatios {
+				rs := runRatios[ref.IntN(len(runRatios))]
+				for range min(len(rs), per) {
+					buf = append(buf, rs[ref.IntN(len(rs))])
+				}
+			}
+			want = append(want, medianInPlace(buf))
+		}
+		if !slices.EqualFunc(got, want, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+			t.Errorf("%s: replicates differ from drawing and medianInPlace", kind)
+		}
+	}
+}

@@ -140,9 +140,6 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 	if len(ratios) == 0 {
 		return Speedup{}, false
 	}
-	rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "paired"))
-	reps := make([]float64, 0, o.Resamples)
-	buf := make([]float64, 0, len(ratios))
 	// Each run's pair ratios, computed once rather than in every replicate.
 	runRatios := make([][]float64, len(runs))
 	all := make([]float64, 0, total)
@@ -153,21 +150,8 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 		}
 		runRatios[i] = all[start:len(all):len(all)]
 	}
-	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
-	// a run): a subsample can only widen the interval.
-	per := max(10, o.Budget/max(len(runs), 1))
-	idx := make([]int, 0, per) // one run's draws
-	for range o.Resamples {
-		buf = buf[:0]
-		for range runs {
-			rs := runRatios[rng.IntN(len(runs))]
-			idx = rng.appendIntN(idx[:0], len(rs), 0, min(len(rs), per))
-			for _, j := range idx {
-				buf = append(buf, rs[j])
-			}
-		}
-		reps = append(reps, medianInPlace(buf))
-	}
+	rng := newRNG(o.Seed, streamID(g.ID, base.endpoint, other.endpoint, "paired"))
+	reps := pairedReplicates(rng, runRatios, all, o)
 	s := Speedup{Group: g.ID, Endpoint: other.endpoint, Baseline: base.endpoint, Metric: MetricE2E,
 		Stat: "paired median", BaselineValue: Num(medianInPlace(vb)), Value: Num(medianInPlace(vo)),
 		Ratio: Num(medianInPlace(ratios)), CI: percentileInterval(reps, o.Alpha), P: Num(signTest(faster, differ)),
@@ -180,4 +164,41 @@ func comparePaired(g *Group, base, other *side, o *Options) (Speedup, bool) {
 		s.Note = "too few prompt pairs to support a claim"
 	}
 	return s, true
+}
+
+// pairedReplicates is comparePaired's bootstrap: each replicate draws runs with replacement,
+// then pair ratios with replacement within each drawn run, and takes their median. all is
+// every run's ratios (runRatios are slices of it): their range maps the draws, counted as they
+// are drawn, for the median (medianCounted).
+func pairedReplicates(rng *randStream, runRatios [][]float64, all []float64, o *Options) []float64 {
+	reps := make([]float64, 0, o.Resamples)
+	buf := make([]float64, 0, len(all))
+	lo, hi, ok := valueRange(all)
+	m, mapped := newBucketMap(lo, hi)
+	mapped = mapped && ok
+	var counts [medianBuckets]int32
+	var cand []float64
+	// Like the unpaired bootstrap, a replicate draws at most about o.Budget pairs (at least 10
+	// a run): a subsample can only widen the interval.
+	per := max(10, o.Budget/max(len(runRatios), 1))
+	idx := make([]int, 0, per) // one run's draws
+	for range o.Resamples {
+		buf = buf[:0]
+		clear(counts[:])
+		for range runRatios {
+			rs := runRatios[rng.IntN(len(runRatios))]
+			idx = rng.appendIntN(idx[:0], len(rs), 0, min(len(rs), per))
+			for _, j := range idx {
+				v := rs[j]
+				buf = append(buf, v)
+				counts[m.of(v)]++
+			}
+		}
+		if mapped {
+			reps = append(reps, medianCounted(buf, m, &counts, &cand))
+		} else {
+			reps = append(reps, medianInPlace(buf))
+		}
+	}
+	return reps
 }
