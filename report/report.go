@@ -459,7 +459,7 @@ func readLevels(ctx context.Context, db bench.History, lvls []bench.ReportLevel,
 
 // levelBatch is the most levels one worker of readLevels reads at a time: the store prepares
 // its statements once a batch.
-const levelBatch = 16
+const levelBatch = 64
 
 // storedStats reads the stored statistics of the levels that have them, when db keeps them
 // (none when o.recompute is set: the tests' way to compare both paths).
