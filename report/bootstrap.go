@@ -155,30 +155,37 @@ func (d *rowDraw) gather(rows [][reqWidth]float64, maps *[numMedianCols]bucketMa
 	clear(d.counts[:])
 	m0, m1, m2 := maps[0], maps[1], maps[2]
 	n0, n1, n2 := &d.counts[0], &d.counts[1], &d.counts[2]
-	e2e, ttft, tpot, tokS := d.vals[0][:0], d.vals[1][:0], d.vals[2][:0], d.vals[3][:0]
+	e2e, ttft := d.vals[0][:len(drawn)], d.vals[1][:len(drawn)]
+	tpot, tokS := d.vals[2][:len(drawn)], d.vals[3][:len(drawn)]
 	var s0, s1, s2, s3 float64
+	k0, k1, k2, k3 := 0, 0, 0, 0
 	for _, row := range drawn {
 		a, b, c, t := row[0], row[1], row[2], row[3]
 		if a == a { // x != x only for NaN
-			e2e = append(e2e, a)
+			e2e[k0] = a
+			k0++
 			s0 += a
 			n0[m0.of(a)]++
 		}
 		if b == b {
-			ttft = append(ttft, b)
+			ttft[k1] = b
+			k1++
 			s1 += b
 			n1[m1.of(b)]++
 		}
 		if c == c {
-			tpot = append(tpot, c)
+			tpot[k2] = c
+			k2++
 			s2 += c
 			n2[m2.of(c)]++
 		}
 		if t == t {
-			tokS = append(tokS, t)
+			tokS[k3] = t
+			k3++
 			s3 += t
 		}
 	}
+	e2e, ttft, tpot, tokS = e2e[:k0], ttft[:k1], tpot[:k2], tokS[:k3]
 	d.vals = [reqWidth][]float64{e2e, ttft, tpot, tokS}
 	d.sums = [reqWidth]float64{s0, s1, s2, s3}
 }
