@@ -9,6 +9,7 @@ import (
 
 	"github.com/trackerbench/tracker/bench"
 	"github.com/trackerbench/tracker/levelstat"
+	"github.com/trackerbench/tracker/store"
 	"github.com/trackerbench/tracker/store/storetest"
 )
 
@@ -27,14 +28,7 @@ func TestStoredReadIsTheFullRead(t *testing.T) {
 		if len(stored) != len(ids) {
 			t.Fatalf("%d of %d ended levels have stored statistics", len(stored), len(ids))
 		}
-		sc, err := db.NewRequestScanner(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sc.Close()
-		lean := sc.(interface {
-			EachStored(context.Context, int64, *levelstat.Stats, func(*bench.ReportRequest) error) error
-		})
+		sc := storedScanner(t, ctx, db)
 		failures, unscored, clean := 0, 0, 0
 		for _, id := range ids {
 			computed, err := db.LevelStats(ctx, id)
@@ -57,7 +51,7 @@ func TestStoredReadIsTheFullRead(t *testing.T) {
 			if st.N == st.OK && st.ClientResource == 0 {
 				clean++
 			}
-			if err := lean.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
+			if err := sc.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(all) != len(some) {
@@ -138,14 +132,7 @@ func TestStoredReadOfEdgeValues(t *testing.T) {
 		}
 		changed++
 	}
-	sc, err := db.NewRequestScanner(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	lean := sc.(interface {
-		EachStored(context.Context, int64, *levelstat.Stats, func(*bench.ReportRequest) error) error
-	})
+	sc := storedScanner(t, ctx, db)
 	compared := 0
 	for _, id := range ids {
 		var all, some []bench.ReportRequest
@@ -153,7 +140,7 @@ func TestStoredReadOfEdgeValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := stored[id]
-		if err := lean.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
+		if err := sc.EachStored(ctx, id, &st, func(r *bench.ReportRequest) error { some = append(some, *r); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(all) != len(some) {
@@ -169,4 +156,21 @@ func TestStoredReadOfEdgeValues(t *testing.T) {
 	if changed == 0 || compared == 0 {
 		t.Fatalf("%d levels changed, %d requests compared", changed, compared)
 	}
+}
+
+// storedReader is the scanner's read of levels with stored statistics (EachStored).
+type storedReader interface {
+	bench.RequestScanner
+	EachStored(context.Context, int64, *levelstat.Stats, func(*bench.ReportRequest) error) error
+}
+
+// storedScanner opens db's request scanner, closed with the test, as a storedReader.
+func storedScanner(t *testing.T, ctx context.Context, db *store.DB) storedReader {
+	t.Helper()
+	sc, err := db.NewRequestScanner(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	return sc.(storedReader)
 }
