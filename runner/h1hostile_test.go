@@ -503,3 +503,38 @@ func mustRequest(t *testing.T, ctx context.Context, url, body string) *http.Requ
 	}
 	return req
 }
+
+// lateContext is a context whose deadline has passed but whose timer has not yet marked it
+// done: Done closes a little later, as a context's own timer may after a dial has already
+// failed at the deadline it was given.
+type lateContext struct {
+	context.Context // for Value
+	deadline        time.Time
+	done            chan struct{}
+}
+
+func (c *lateContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *lateContext) Done() <-chan struct{}       { return c.done }
+func (c *lateContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// A dial that fails at the request's deadline, before the request's context is marked done,
+// is reported as the deadline (context.Cause), not as the dial's own error: the runner
+// classifies a timeout by it. (CI once saw "dial tcp …: i/o timeout" from a loaded machine.)
+func TestH1TransportDialFailingAtTheDeadline(t *testing.T) {
+	lean, _ := leanAndStd(1)
+	dialErr := errors.New("dial: i/o timeout at the deadline")
+	lean.dial = func(context.Context, string, string) (net.Conn, error) { return nil, dialErr }
+	ctx := &lateContext{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond), done: make(chan struct{})}
+	time.AfterFunc(20*time.Millisecond, func() { close(ctx.done) })
+	_, err := lean.RoundTrip(mustRequest(t, ctx, "http://127.0.0.1:9/v1", "{}"))
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dialErr) {
+		t.Errorf("dial failing at the deadline: %v, want the deadline", err)
+	}
+}

@@ -144,7 +144,7 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	pc, err := t.conn(ctx, addr)
 	if err != nil {
 		closeRequestBody(req) // Request.Write closes it on every other path
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return nil, false, context.Cause(ctx) // as net/http reports a cancelled dial
 		}
 		return nil, false, err
@@ -167,7 +167,7 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 		}
 		stop()
 		pc.conn.Close()
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return nil, false, context.Cause(ctx)
 		}
 		if pc.reused && pc.nwrite == written && rewindable(req) {
@@ -179,7 +179,7 @@ func (t *h1Transport) roundTrip(req *http.Request, trace *httptrace.ClientTrace)
 	if err != nil {
 		stop()
 		pc.conn.Close()
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return nil, false, context.Cause(ctx)
 		}
 		if wrote != nil && <-wrote != nil && pc.reused && pc.nwrite == written && rewindable(req) {
@@ -317,6 +317,21 @@ func (t *h1Transport) read(pc *h1Conn, req *http.Request, trace *httptrace.Clien
 }
 
 // conn is an idle connection to addr that is still open, or a new one.
+// ended reports whether ctx has ended, a deadline already past counted as ended: a dial
+// given ctx's deadline (net.Dialer) can fail with its own "i/o timeout" a moment before
+// ctx's timer marks ctx done, and the failure is the deadline's, to be reported as its
+// cause. It then waits for that timer, which is due.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		<-ctx.Done()
+		return true
+	}
+	return false
+}
+
 func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, error) {
 	for {
 		pc := t.takeIdle(addr)
