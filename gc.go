@@ -50,8 +50,8 @@ func tuneGCForRun(ctx context.Context, getenv func(string) string) (collected fu
 	if userSetsGC(getenv) {
 		return func() {}
 	}
+	debug.SetMemoryLimit(runMemoryLimit) // first: GOGC off is never without a limit
 	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(runMemoryLimit)
 	go followLiveHeap(ctx, gcLimitEvery, gcLimitFor)
 	var once sync.Once
 	return func() { once.Do(func() { debug.SetGCPercent(runGCPercent) }) }
