@@ -6,7 +6,6 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"strconv"
-	"strings"
 )
 
 // writeLean writes req to w byte for byte as (*http.Request).Write writes it, for the
@@ -93,14 +92,7 @@ func leanWritable(req *http.Request, body []byte, trace *httptrace.ClientTrace) 
 	if _, ok := req.Header["User-Agent"]; ok {
 		return false
 	}
-	for _, vv := range req.Header {
-		for _, v := range vv {
-			if strings.ContainsAny(v, "\r\n") {
-				return false
-			}
-		}
-	}
-	return true
+	return validHeaders(req.Header) // the transport's own check (handles): no CR or LF to write
 }
 
 // leanHost: a host Request.Write sends as it is (ASCII: no punycode; no zone to remove; a
