@@ -92,10 +92,10 @@ func runCommand() *cli.Command {
 					return planError(err)
 				}
 			}
-			db := openInBackground(ctx, cmd.String("db"))
+			db := store.OpenInBackground(ctx, cmd.String("db"), schemaSQL)
 			tok, err := preparePrompts(ctx, &plan, spec)
 			if err != nil {
-				db.discard()
+				db.Discard()
 				ahead.Wait()
 				return err
 			}
@@ -118,41 +118,6 @@ type runStart struct {
 	ahead     *runner.Ahead
 	resumeID  int64
 	collected func()
-}
-
-// pendingDB is the run's database being opened (created and migrated if need be) in the
-// background while the run's prompts are prepared: both take tens of milliseconds of CPU
-// (the tokenizer's vocabulary, SQLite's parsing of the schema), which a second core does
-// at once. It is started only once the flags are known to be good; a run that stops before
-// using it (prompts that cannot be prepared, a failed preflight) closes it, and records
-// nothing in it.
-type pendingDB struct {
-	done chan struct{}
-	db   *store.DB
-	err  error
-}
-
-// openInBackground starts opening the database at path for writing.
-func openInBackground(ctx context.Context, path string) *pendingDB {
-	p := &pendingDB{done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.db, p.err = store.Open(ctx, path, schemaSQL)
-	}()
-	return p
-}
-
-// wait returns the opened database, or why it could not be opened.
-func (p *pendingDB) wait() (*store.DB, error) {
-	<-p.done
-	return p.db, p.err
-}
-
-// discard waits for the open to end and closes the database if it opened.
-func (p *pendingDB) discard() {
-	if db, err := p.wait(); err == nil {
-		db.Close()
-	}
 }
 
 // planFromFlags builds a run's plan from its flags: its typed configuration (what is
@@ -384,23 +349,23 @@ func loadsFromFlags(cmd *cli.Command) ([]runner.Load, error) {
 
 // execute checks the endpoints, runs (or resumes) the plan into the database being opened
 // and prints the summary.
-func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, pending *pendingDB, start runStart) error {
+func execute(ctx context.Context, cmd *cli.Command, plan runner.Plan, tok *tokens.Counter, pending *store.Opening, start runStart) error {
 	if !cmd.Bool("no-preflight") {
 		if err := runner.Preflight(ctx, plan.Endpoints, plan.Keys, runner.PreflightOptions{WaitCold: cmd.Duration("wait-cold"),
 			NoStream: plan.Request.NoStream, Tokens: tok, Log: cmd.Root().ErrWriter, Conn: plan.Conn}); err != nil {
-			pending.discard()
+			pending.Discard()
 			return err
 		}
 	}
 	if start.ahead == nil && start.resumeID == 0 {
 		ahead, err := runner.StartAhead(ctx, plan) // the connections open while the database does
 		if err != nil {
-			pending.discard()
+			pending.Discard()
 			return planError(err)
 		}
 		start.ahead = ahead
 	}
-	db, err := pending.wait()
+	db, err := pending.Wait()
 	if err != nil {
 		start.ahead.Wait()
 		return err
@@ -491,10 +456,10 @@ func resumeAction(ctx context.Context, cmd *cli.Command, id int64, collected fun
 	if err != nil {
 		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
 	}
-	db := openInBackground(ctx, cmd.String("db"))
+	db := store.OpenInBackground(ctx, cmd.String("db"), schemaSQL)
 	tok, err := preparePrompts(ctx, &plan, spec)
 	if err != nil {
-		db.discard()
+		db.Discard()
 		return fmt.Errorf("resuming run %d with its stored configuration: %w", id, err)
 	}
 	return execute(ctx, cmd, plan, tok, db, runStart{resumeID: id, collected: collected})
