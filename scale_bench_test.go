@@ -162,17 +162,7 @@ var rawBody = []byte(`{"max_tokens":4,"messages":[{"role":"user","content":"the 
 // runtime): vegeta-style, n requests from c goroutines over one transport keeping c
 // connections alive, each body read to its end, nothing parsed or recorded.
 func TestScaleRawClient(t *testing.T) {
-	url := os.Getenv(rawClientEnv)
-	if url == "" {
-		t.Skip("the raw HTTP client process of BenchmarkScaleRun100k")
-	}
-	var n, c int
-	if _, err := fmt.Sscan(os.Getenv(rawCountEnv), &n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fmt.Sscan(os.Getenv(rawConcEnv), &c); err != nil {
-		t.Fatal(err)
-	}
+	url, n, c := referenceClientArgs(t, rawClientEnv, "the raw HTTP client")
 	if failed := rawHTTPLoop(url, n, c); failed > 0 {
 		t.Fatalf("raw HTTP: %d requests failed", failed)
 	}
@@ -209,9 +199,35 @@ func rawHTTPLoop(url string, n, c int) int64 {
 // runRaw runs the raw client as a child process and measures it as runTracker measures tracker.
 func runRaw(b *testing.B, z *zeroDelayServer, n, c int) childRun {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleRawClient$", "-test.count=1")
-	cmd.Env = append(os.Environ(), rawClientEnv+"="+z.url, fmt.Sprintf("%s=%d", rawCountEnv, n), fmt.Sprintf("%s=%d", rawConcEnv, c))
+	return runReference(b, "TestScaleRawClient", rawClientEnv, z, n, c)
+}
+
+// runReference runs the test binary's reference client test (one of TestScale*Client, made
+// a client by urlEnv) as a child process, sending n requests at concurrency c to z, and
+// measures it as runTracker measures tracker.
+func runReference(b *testing.B, test, urlEnv string, z *zeroDelayServer, n, c int) childRun {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), urlEnv+"="+z.url, fmt.Sprintf("%s=%d", rawCountEnv, n), fmt.Sprintf("%s=%d", rawConcEnv, c))
 	return measureChild(b, cmd, z, n)
+}
+
+// referenceClientArgs is what a reference client test (TestScale*Client) was started with:
+// the server's URL from urlEnv, and n and c; without urlEnv set the test is not a client
+// (a plain `go test`) and is skipped.
+func referenceClientArgs(t *testing.T, urlEnv, what string) (url string, n, c int) {
+	t.Helper()
+	url = os.Getenv(urlEnv)
+	if url == "" {
+		t.Skip(what + " process of BenchmarkScaleRun100k")
+	}
+	if _, err := fmt.Sscan(os.Getenv(rawCountEnv), &n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(os.Getenv(rawConcEnv), &c); err != nil {
+		t.Fatal(err)
+	}
+	return url, n, c
 }
 
 // vegetaClientEnv makes the test binary the vegeta client of BenchmarkScaleRun100k (its value:
@@ -226,17 +242,7 @@ const vegetaClientEnv = "TRACKER_SCALE_VEGETA_URL"
 //
 // does with n hits, through vegeta's library (v12.13.0, a test-only dependency): see vegetaAttack.
 func TestScaleVegetaClient(t *testing.T) {
-	url := os.Getenv(vegetaClientEnv)
-	if url == "" {
-		t.Skip("the vegeta client process of BenchmarkScaleRun100k")
-	}
-	var n, c int
-	if _, err := fmt.Sscan(os.Getenv(rawCountEnv), &n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fmt.Sscan(os.Getenv(rawConcEnv), &c); err != nil {
-		t.Fatal(err)
-	}
+	url, n, c := referenceClientArgs(t, vegetaClientEnv, "the vegeta client")
 	if err := vegetaCheck(vegetaAttack(url, n, c), n); err != nil {
 		t.Fatal(err)
 	}
@@ -304,9 +310,7 @@ func (p hitsPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 // runVegeta runs the vegeta client as a child process and measures it as runTracker measures tracker.
 func runVegeta(b *testing.B, z *zeroDelayServer, n, c int) childRun {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleVegetaClient$", "-test.count=1")
-	cmd.Env = append(os.Environ(), vegetaClientEnv+"="+z.url, fmt.Sprintf("%s=%d", rawCountEnv, n), fmt.Sprintf("%s=%d", rawConcEnv, c))
-	return measureChild(b, cmd, z, n)
+	return runReference(b, "TestScaleVegetaClient", vegetaClientEnv, z, n, c)
 }
 
 // BenchmarkScaleRun100k is one run of 100,000 requests at concurrency 128 against a zero-delay
