@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,14 +34,7 @@ func TestConnectionsOpenedAhead(t *testing.T) {
 		{"cold connections", func(p *Plan) { p.Conn.Cold = true }, false, 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeServer{tokens: words(2)}
-			var gets atomic.Int32
-			srv, accepts := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodGet {
-					gets.Add(1)
-				}
-				f.handle(w, r)
-			}))
+			srv, accepts, gets := methodCountingServer(t, http.MethodGet)
 			r, db := newRunner(t)
 			p := plan(4, []int{c}, ep("e", srv.URL))
 			p.Requests = n
@@ -109,14 +103,7 @@ func TestCollectedBeforeEachLevel(t *testing.T) {
 		levels []int
 	}{{"one level", []int{2}}, {"three levels", []int{1, 2, 4}}} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeServer{tokens: words(2)}
-			var posts atomic.Int32
-			srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost {
-					posts.Add(1)
-				}
-				f.handle(w, r)
-			}))
+			srv, _, posts := methodCountingServer(t, http.MethodPost)
 			r, _ := newRunner(t)
 			var sentBefore []int32
 			r.Collected = func() { sentBefore = append(sentBefore, posts.Load()) }
@@ -135,4 +122,19 @@ func TestCollectedBeforeEachLevel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// methodCountingServer is a fake server of two-word answers that counts the connections it
+// accepts and the requests with method.
+func methodCountingServer(t *testing.T, method string) (srv *httptest.Server, accepts, n *atomic.Int32) {
+	t.Helper()
+	f := &fakeServer{tokens: words(2)}
+	n = new(atomic.Int32)
+	srv, accepts = countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method {
+			n.Add(1)
+		}
+		f.handle(w, r)
+	}))
+	return srv, accepts, n
 }
